@@ -1,0 +1,41 @@
+import { Command } from 'commander';
+import { exitCodes } from '../errors.js';
+import { main, loadFromProcess } from '../main.js';
+import { describeEffective, formatEffective, settingsReference } from './config.js';
+
+const program = new Command('palisade')
+  .description('Cluster-aware reverse proxy and WAF')
+  .showHelpAfterError()
+  .configureOutput({ outputError: (text, write) => write(`palisade: ${text.replace(/^error: /, '')}`) });
+
+program
+  .command('start', { isDefault: true })
+  .description('run the proxy (settings from the environment and .env)')
+  .action(async () => {
+    await main();
+  });
+
+const config = program.command('config').description('inspect the settings');
+config
+  .command('check')
+  .description('validate the settings and print the effective values (secrets masked); exit 0 or 78')
+  .option('--json', 'print JSON')
+  .action((options: { json?: boolean }) => {
+    const loaded = loadFromProcess();
+    if (!loaded.ok) {
+      process.exitCode = exitCodes.config;
+      return;
+    }
+    const rows = describeEffective(loaded);
+    process.stdout.write(options.json ? `${JSON.stringify(Object.fromEntries(rows.map((r) => [r.name, r.value])), null, 2)}\n` : `${formatEffective(rows)}\n`);
+  });
+
+program
+  .command('settings')
+  .description('print every setting with its default and description')
+  .option('--json', 'print JSON')
+  .action((options: { json?: boolean }) => {
+    process.stdout.write(`${settingsReference(options.json ? 'json' : 'markdown')}\n`);
+  });
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,99 @@
+/**
+ * The one registry of Palisade's error codes.
+ *
+ * Every failure a user, an operator or a log reader can see carries one of these codes.
+ * The README's "Error codes" table is generated from this object (`npm run schema`) and a
+ * test fails when the two drift apart, so a code is documented the moment it exists.
+ */
+export const errorCodes = {
+  PAL_SETTINGS_INVALID: {
+    status: 0,
+    summary: 'One or more settings are invalid; the process exits 78 before listening and lists every problem.',
+  },
+  PAL_SETTINGS_FILE_UNREADABLE: {
+    status: 0,
+    summary: 'A `<NAME>_FILE` setting points at a file that cannot be read.',
+  },
+  PAL_PLUGIN_PROVISION_FAILED: {
+    status: 0,
+    summary: 'A plugin failed to provision at boot; already provisioned plugins are closed and the process exits 1.',
+  },
+  PAL_PLUGIN_DEPENDENCY_MISSING: {
+    status: 0,
+    summary: 'A plugin is enabled but a plugin it depends on (`dependsOn`) is not.',
+  },
+  PAL_PLUGIN_HOOK_FAILED: {
+    status: 503,
+    summary: 'A plugin hook threw. With `onFailure: open` the request continues (logged); with `closed` the client gets 503.',
+  },
+  PAL_LISTEN_FAILED: {
+    status: 0,
+    summary: 'A listener (proxy or admin) could not bind its address, for example because the port is taken.',
+  },
+  PAL_BAD_REQUEST: {
+    status: 400,
+    summary: 'The request is malformed (for example two `Host` headers, or an unparsable request line).',
+  },
+  PAL_UPGRADE_REFUSED: {
+    status: 400,
+    summary: 'A protocol upgrade other than WebSocket (for example `h2c`) was refused.',
+  },
+  PAL_UPSTREAM_UNREACHABLE: {
+    status: 502,
+    summary: 'The upstream refused or reset the connection.',
+  },
+  PAL_UPSTREAM_TIMEOUT: {
+    status: 504,
+    summary: 'The upstream did not answer within `UPSTREAM_TIMEOUT`.',
+  },
+  PAL_BANNED: {
+    status: 403,
+    summary: 'The client IP is banned (status from `DENY_HTTP_STATUS`).',
+  },
+  PAL_DENIED: {
+    status: 403,
+    summary: 'A plugin denied the request; the log line carries the plugin\'s reason.',
+  },
+  PAL_ADMIN_UNAUTHORIZED: {
+    status: 401,
+    summary: 'An admin route was called without the right `Authorization: Bearer <ADMIN_TOKEN>`.',
+  },
+  PAL_ADMIN_NOT_FOUND: {
+    status: 404,
+    summary: 'No admin route matches the method and path.',
+  },
+  PAL_INTERNAL: {
+    status: 500,
+    summary: 'An unexpected failure inside Palisade; the log line with the request id has the detail.',
+  },
+  PAL_SHUTDOWN_TIMEOUT: {
+    status: 0,
+    summary: 'In-flight requests did not finish within `SHUTDOWN_TIMEOUT` after SIGTERM/SIGINT; they were cut.',
+  },
+} as const satisfies Record<string, { status: number; summary: string }>;
+
+/** A code from the registry. */
+export type ErrorCode = keyof typeof errorCodes;
+
+/**
+ * An error that carries a registry code. `message` is safe to show to an operator: callers
+ * never put secrets or stack traces into it.
+ */
+export class PalisadeError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PalisadeError';
+    this.code = code;
+  }
+}
+
+/** Exit codes of the `palisade` command (sysexits where one fits). */
+export const exitCodes = {
+  ok: 0,
+  failure: 1,
+  unreachable: 2,
+  /** EX_CONFIG: a setting is invalid. */
+  config: 78,
+} as const;

@@ -1,0 +1,58 @@
+import pino, { type DestinationStream, type Logger } from 'pino';
+
+/** Header and field paths never written to logs, whatever the level. */
+const REDACTED_PATHS = [
+  'req.headers.cookie',
+  'req.headers.authorization',
+  'req.headers["proxy-authorization"]',
+  'res.headers["set-cookie"]',
+  'headers.cookie',
+  'headers.authorization',
+];
+
+export interface LoggerOptions {
+  level: string;
+  nodeName: string;
+  /** Names of secret settings; any log field of that name is censored. */
+  secretSettings?: Iterable<string>;
+  /** Where lines go; stdout through an asynchronous buffered stream by default. */
+  destination?: DestinationStream;
+}
+
+/**
+ * The process logger: pino JSON, one object per line, cookies, authorization and every
+ * secret setting redacted. Writes are buffered (the access log runs on every request);
+ * call `flushLogger` before exiting.
+ */
+export function createLogger(options: LoggerOptions): Logger {
+  const secretPaths = [...(options.secretSettings ?? [])].flatMap((name) => [name, `settings.${name}`]);
+  const destination = options.destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  return pino(
+    {
+      level: options.level,
+      base: { node: options.nodeName },
+      redact: { paths: [...REDACTED_PATHS, ...secretPaths], censor: '***' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination,
+  );
+}
+
+/** Writes out buffered lines; safe to call on any logger. */
+export function flushLogger(logger: Logger): void {
+  try {
+    logger.flush();
+  } catch {
+    // A logger whose stream is already closed has nothing left to write.
+  }
+}
+
+/** Text of an error for logs and operators: the message and code, never a stack trace. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code && !error.message.includes(code) ? `${error.message} (${code})` : error.message;
+  }
+  return String(error);
+}

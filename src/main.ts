@@ -1,0 +1,50 @@
+import { PalisadeError, exitCodes } from './errors.js';
+import { describeError } from './log.js';
+import { startNode } from './node.js';
+import { settingsSpec } from './settings/catalog.js';
+import { readEnvironment } from './settings/environment.js';
+import { formatSettingError } from './settings/errors.js';
+import { loadSettings, type LoadResult } from './settings/load.js';
+
+/** Loads settings from the process environment (and `.env`), printing every error. */
+export function loadFromProcess(): LoadResult {
+  const result = loadSettings(settingsSpec(), readEnvironment(process.env, process.cwd()));
+  if (!result.ok) {
+    process.stderr.write(`palisade: ${result.errors.length} invalid setting(s) [PAL_SETTINGS_INVALID]\n`);
+    for (const error of result.errors) process.stderr.write(`${formatSettingError(error)}\n`);
+  }
+  return result;
+}
+
+/**
+ * `palisade start`: boot → serve → on SIGTERM/SIGINT drain, close plugins and store, exit 0.
+ * Invalid settings exit 78 before anything listens; a boot failure exits 1 with its code.
+ */
+export async function main(): Promise<void> {
+  const loaded = loadFromProcess();
+  if (!loaded.ok) {
+    process.exitCode = exitCodes.config;
+    return;
+  }
+  let node;
+  try {
+    node = await startNode({ settings: loaded.settings, secrets: loaded.secrets });
+  } catch (error) {
+    const code = error instanceof PalisadeError ? error.code : 'PAL_INTERNAL';
+    process.stderr.write(`palisade: ${describeError(error)} [${code}]\n`);
+    process.exitCode = exitCodes.failure;
+    return;
+  }
+  let signals = 0;
+  const shutdown = (signal: NodeJS.Signals): void => {
+    signals++;
+    if (signals > 1) {
+      node.log.warn({ signal }, 'second signal: exiting now');
+      process.exit(exitCodes.failure);
+    }
+    node.log.info({ signal }, 'shutting down');
+    void node.stop().then(() => process.exit(exitCodes.ok));
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}

@@ -1,0 +1,104 @@
+import ipaddr from 'ipaddr.js';
+
+/**
+ * Canonical text of an IP address: IPv4-mapped IPv6 becomes IPv4, IPv6 is lowercased and
+ * compressed. Returns undefined when `text` is not an IP address. Every IP Palisade keys
+ * state by goes through here, so `::ffff:10.0.0.1` and `10.0.0.1` are the same client.
+ */
+export function canonicalIp(text: string): string | undefined {
+  // A zone id (fe80::1%eth0) names an interface, not a client; drop it.
+  const bare = text.includes('%') ? text.slice(0, text.indexOf('%')) : text;
+  if (!ipaddr.isValid(bare)) return undefined;
+  // ipaddr.isValid accepts legacy IPv4 forms ("10.1", "0x0a.0.0.1"); a client address is
+  // always four decimal parts.
+  if (!bare.includes(':') && !ipaddr.IPv4.isValidFourPartDecimal(bare)) return undefined;
+  return ipaddr.process(bare).toString();
+}
+
+/** A parsed network: canonical address family, prefix bits and the canonical `ip/len` text. */
+export interface Cidr {
+  readonly family: 'ipv4' | 'ipv6';
+  readonly bits: number;
+  readonly text: string;
+  readonly range: [ipaddr.IPv4 | ipaddr.IPv6, number];
+}
+
+/**
+ * Parses `10.0.0.0/8`, `2001:db8::/32` or a bare IP (a /32 or /128). Host bits are cleared
+ * (`10.1.2.3/8` → `10.0.0.0/8`). Returns undefined when the text is not a valid network.
+ */
+export function parseCidr(text: string): Cidr | undefined {
+  const slash = text.indexOf('/');
+  const ipText = slash === -1 ? text : text.slice(0, slash);
+  const ip = canonicalIp(ipText);
+  if (ip === undefined) return undefined;
+  const address = ipaddr.parse(ip);
+  const family = address.kind();
+  const maxBits = family === 'ipv4' ? 32 : 128;
+  let bits = maxBits;
+  if (slash !== -1) {
+    const lenText = text.slice(slash + 1);
+    if (!/^\d{1,3}$/.test(lenText)) return undefined;
+    bits = Number(lenText);
+    if (bits > maxBits) return undefined;
+  }
+  const network = networkAddress(address, bits);
+  return { family, bits, text: `${network.toString()}/${bits}`, range: [network, bits] };
+}
+
+function networkAddress(address: ipaddr.IPv4 | ipaddr.IPv6, bits: number): ipaddr.IPv4 | ipaddr.IPv6 {
+  const bytes = address.toByteArray();
+  for (let i = 0; i < bytes.length; i++) {
+    const keep = Math.max(0, Math.min(8, bits - i * 8));
+    bytes[i] = (bytes[i] ?? 0) & ((0xff << (8 - keep)) & 0xff);
+  }
+  return ipaddr.fromByteArray(bytes);
+}
+
+/**
+ * A fixed set of networks answering "is this canonical IP inside any of them?".
+ * Built once at provision time; `has` does no allocation beyond parsing the address.
+ */
+export class CidrSet {
+  private readonly v4: Array<[ipaddr.IPv4, number]> = [];
+  private readonly v6: Array<[ipaddr.IPv6, number]> = [];
+
+  constructor(cidrs: Iterable<Cidr>) {
+    for (const cidr of cidrs) {
+      if (cidr.family === 'ipv4') this.v4.push(cidr.range as [ipaddr.IPv4, number]);
+      else this.v6.push(cidr.range as [ipaddr.IPv6, number]);
+    }
+  }
+
+  /** Parses every entry; throws on an invalid one (settings are validated before this runs). */
+  static from(texts: readonly string[]): CidrSet {
+    return new CidrSet(
+      texts.map((text) => {
+        const cidr = parseCidr(text);
+        if (!cidr) throw new TypeError(`not a CIDR: ${text}`);
+        return cidr;
+      }),
+    );
+  }
+
+  get size(): number {
+    return this.v4.length + this.v6.length;
+  }
+
+  /** True when `ip` (canonical, as from {@link canonicalIp}) is inside one of the networks. */
+  has(ip: string): boolean {
+    if (this.size === 0) return false;
+    const address = ipaddr.parse(ip);
+    if (address.kind() === 'ipv4') {
+      const v4 = address as ipaddr.IPv4;
+      return this.v4.some((range) => v4.match(range));
+    }
+    const v6 = address as ipaddr.IPv6;
+    return this.v6.some((range) => v6.match(range));
+  }
+}
+
+/** True for 127.0.0.0/8 and ::1 (canonical input). */
+export function isLoopback(ip: string): boolean {
+  return ip === '::1' || ip.startsWith('127.');
+}

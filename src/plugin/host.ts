@@ -1,0 +1,257 @@
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { PalisadeError } from '../errors.js';
+import { describeError } from '../log.js';
+import type { Settings } from '../settings/load.js';
+import type { CoreSettings } from '../settings/types.generated.js';
+import type { ClusterStore } from '../store/types.js';
+import { Scheduler, type LeaderCheck } from './scheduler.js';
+import type {
+  AdminRoute,
+  MaybePromise,
+  PluginContext,
+  PluginDefinition,
+  PluginHooks,
+  RequestContext,
+  RequestOutcome,
+  UpstreamResponse,
+} from './types.js';
+import type { Verdict } from './verdict.js';
+
+/** One hook of one plugin, with what a throw means for it. */
+interface Bound<F> {
+  plugin: string;
+  closed: boolean;
+  fn: F;
+}
+
+type GateHook = (ctx: RequestContext) => MaybePromise<Verdict | undefined | void>;
+
+/** Dependencies the host hands to plugins. */
+export interface HostDependencies {
+  settings: Settings;
+  log: Logger;
+  store: ClusterStore;
+  metrics: Registry;
+  nodeName: string;
+  isLeader?: LeaderCheck;
+}
+
+/** A verdict together with the plugin that gave it. */
+export interface HookVerdict {
+  plugin: string;
+  verdict: Verdict;
+}
+
+/** A hook failed with `onFailure: closed`: the request must be answered with 503. */
+export class HookFailure {
+  constructor(
+    readonly plugin: string,
+    readonly error: unknown,
+  ) {}
+}
+
+/**
+ * Provisions the enabled plugins in list order, runs their hooks, and releases what they
+ * acquired in reverse order on close — also when a later plugin's provision failed.
+ */
+export class PluginHost {
+  private readonly releases: Array<{ plugin: string; release: () => MaybePromise<void> }> = [];
+  private readonly scheduler: Scheduler;
+  private onRequestHooks: Bound<GateHook>[] = [];
+  private preProxyHooks: Bound<GateHook>[] = [];
+  private onSendHooks: Bound<NonNullable<PluginHooks['onSend']>>[] = [];
+  private onResponseHooks: Bound<NonNullable<PluginHooks['onResponse']>>[] = [];
+  private exemptHooks: Bound<NonNullable<PluginHooks['exemptFromBans']>>[] = [];
+  private readonly routeTable = new Map<string, AdminRoute[]>();
+  private readonly active: string[] = [];
+  private closed = false;
+
+  constructor(
+    private readonly definitions: readonly PluginDefinition<any>[],
+    private readonly deps: HostDependencies,
+  ) {
+    this.scheduler = new Scheduler(deps.log, deps.isLeader);
+  }
+
+  /** Ids of the plugins that were provisioned, in order. */
+  get plugins(): readonly string[] {
+    return this.active;
+  }
+
+  /** Routes per plugin id, for the admin listener. */
+  get routes(): ReadonlyMap<string, AdminRoute[]> {
+    return this.routeTable;
+  }
+
+  /** True when no hook of this kind exists, so the proxy can skip the call entirely. */
+  get hasExemptions(): boolean {
+    return this.exemptHooks.length > 0;
+  }
+
+  /**
+   * Provisions every enabled plugin. On failure, closes what was provisioned so far and
+   * throws PAL_PLUGIN_PROVISION_FAILED (or PAL_PLUGIN_DEPENDENCY_MISSING).
+   */
+  async provision(): Promise<void> {
+    const enabled = this.definitions.filter((d) => this.isEnabled(d));
+    const enabledIds = new Set(enabled.map((d) => d.manifest.id));
+    for (const definition of enabled) {
+      const missing = definition.manifest.dependsOn.filter((dep) => !enabledIds.has(dep));
+      if (missing.length > 0) {
+        throw new PalisadeError(
+          'PAL_PLUGIN_DEPENDENCY_MISSING',
+          `plugin ${definition.manifest.id} needs ${missing.join(', ')} enabled`,
+        );
+      }
+    }
+    for (const definition of enabled) {
+      const id = definition.manifest.id;
+      try {
+        const hooks = await definition.provision(this.contextFor(id));
+        this.bind(id, definition.manifest.onFailure === 'closed', hooks);
+        this.active.push(id);
+      } catch (error) {
+        await this.close();
+        throw new PalisadeError('PAL_PLUGIN_PROVISION_FAILED', `plugin ${id} failed to start: ${describeError(error)}`, {
+          cause: error,
+        });
+      }
+    }
+  }
+
+  /** Runs `onRequest` hooks in order; the first verdict stops the chain. */
+  onRequest(ctx: RequestContext): MaybePromise<HookVerdict | HookFailure | undefined> {
+    return this.runGate(this.onRequestHooks, ctx, 'onRequest');
+  }
+
+  /** Runs `preProxy` hooks in order; the first verdict stops the chain. */
+  preProxy(ctx: RequestContext): MaybePromise<HookVerdict | HookFailure | undefined> {
+    return this.runGate(this.preProxyHooks, ctx, 'preProxy');
+  }
+
+  /** True when a plugin exempts this client from the ban gate. */
+  isExempt(ctx: RequestContext): boolean {
+    for (const hook of this.exemptHooks) {
+      try {
+        if (hook.fn(ctx)) return true;
+      } catch (error) {
+        this.hookFailed(hook, 'exemptFromBans', error);
+      }
+    }
+    return false;
+  }
+
+  /** Runs `onSend` hooks; a throwing hook is logged, the response goes on. */
+  onSend(ctx: RequestContext, response: UpstreamResponse): void {
+    for (const hook of this.onSendHooks) {
+      try {
+        hook.fn(ctx, response);
+      } catch (error) {
+        this.hookFailed(hook, 'onSend', error);
+      }
+    }
+  }
+
+  /** Runs every `onResponse` hook; failures are logged, never surfaced. */
+  onResponse(ctx: RequestContext, outcome: RequestOutcome): void {
+    for (const hook of this.onResponseHooks) {
+      try {
+        const result = hook.fn(ctx, outcome);
+        if (result && typeof (result as Promise<void>).then === 'function') {
+          (result as Promise<void>).catch((error: unknown) => this.hookFailed(hook, 'onResponse', error));
+        }
+      } catch (error) {
+        this.hookFailed(hook, 'onResponse', error);
+      }
+    }
+  }
+
+  /** Stops jobs and runs every registered release in reverse order; idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.scheduler.stop();
+    while (this.releases.length > 0) {
+      const { plugin, release } = this.releases.pop()!;
+      try {
+        await release();
+      } catch (error) {
+        this.deps.log.warn({ plugin, err: describeError(error) }, 'plugin release failed');
+      }
+    }
+  }
+
+  private isEnabled(definition: PluginDefinition<any>): boolean {
+    const flag = definition.manifest.enabledBy;
+    return flag === undefined || this.deps.settings[flag] === true;
+  }
+
+  private contextFor(id: string): PluginContext<any> {
+    const log = this.deps.log.child({ plugin: id });
+    return {
+      id,
+      settings: this.deps.settings as unknown as Readonly<CoreSettings>,
+      log,
+      store: this.deps.store,
+      metrics: this.deps.metrics,
+      nodeName: this.deps.nodeName,
+      onClose: (release) => {
+        this.releases.push({ plugin: id, release });
+      },
+      every: (intervalMs, job, options) => {
+        const cancel = this.scheduler.every(intervalMs, job, options);
+        this.releases.push({ plugin: id, release: cancel });
+      },
+    };
+  }
+
+  private bind(plugin: string, closed: boolean, hooks: PluginHooks): void {
+    const wrap = <F>(fn: F | undefined): Bound<F>[] => (fn ? [{ plugin, closed, fn }] : []);
+    this.onRequestHooks.push(...wrap(hooks.onRequest?.bind(hooks)));
+    this.preProxyHooks.push(...wrap(hooks.preProxy?.bind(hooks)));
+    this.onSendHooks.push(...wrap(hooks.onSend?.bind(hooks)));
+    this.onResponseHooks.push(...wrap(hooks.onResponse?.bind(hooks)));
+    this.exemptHooks.push(...wrap(hooks.exemptFromBans?.bind(hooks)));
+    if (hooks.routes?.length) this.routeTable.set(plugin, hooks.routes);
+  }
+
+  /**
+   * Runs gate hooks, staying synchronous while hooks return plain values: a request that
+   * meets only synchronous hooks is never delayed by a microtask per hook.
+   */
+  private runGate(
+    hooks: Bound<GateHook>[],
+    ctx: RequestContext,
+    phase: string,
+    start = 0,
+  ): MaybePromise<HookVerdict | HookFailure | undefined> {
+    for (let i = start; i < hooks.length; i++) {
+      const hook = hooks[i]!;
+      let result: MaybePromise<Verdict | undefined | void>;
+      try {
+        result = hook.fn(ctx);
+      } catch (error) {
+        const failure = this.hookFailed(hook, phase, error);
+        if (failure) return failure;
+        continue;
+      }
+      if (result && typeof (result as Promise<unknown>).then === 'function') {
+        return (result as Promise<Verdict | undefined | void>).then(
+          (verdict) => (verdict ? { plugin: hook.plugin, verdict } : this.runGate(hooks, ctx, phase, i + 1)),
+          (error: unknown) => this.hookFailed(hook, phase, error) ?? this.runGate(hooks, ctx, phase, i + 1),
+        );
+      }
+      if (result) return { plugin: hook.plugin, verdict: result as Verdict };
+    }
+    return undefined;
+  }
+
+  private hookFailed(hook: Bound<unknown>, phase: string, error: unknown): HookFailure | undefined {
+    this.deps.log.error(
+      { plugin: hook.plugin, phase, code: 'PAL_PLUGIN_HOOK_FAILED', err: describeError(error) },
+      `plugin ${hook.plugin} ${phase} hook failed (${hook.closed ? 'closed: 503' : 'open: continuing'})`,
+    );
+    return hook.closed ? new HookFailure(hook.plugin, error) : undefined;
+  }
+}

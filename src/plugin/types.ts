@@ -1,0 +1,124 @@
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { PluginManifest } from '../settings/manifest.js';
+import type { SettingError } from '../settings/errors.js';
+import type { Settings, SettingsDeriver } from '../settings/load.js';
+import type { CoreSettings } from '../settings/types.generated.js';
+import type { ClusterStore } from '../store/types.js';
+import type { Verdict } from './verdict.js';
+
+/** A value or a promise of it: synchronous hooks are called without an await. */
+export type MaybePromise<T> = T | Promise<T>;
+
+/** What hooks know about the request in flight. One object per request, shared by all hooks. */
+export interface RequestContext {
+  /** Unique id, sent upstream and to the client as `X-Request-Id`, and logged. */
+  readonly id: string;
+  /** Canonical client IP (after `REAL_IP_FROM` resolution). */
+  readonly clientIp: string;
+  readonly req: IncomingMessage;
+  readonly method: string;
+  /** Path without the query string. */
+  readonly path: string;
+  /** `process.hrtime.bigint()` when the request arrived. */
+  readonly startedAt: bigint;
+  /** Scratch space for plugins; key by a symbol of your own. */
+  readonly locals: Map<symbol, unknown>;
+}
+
+/** The upstream answer as `onSend` sees it: headers may still be changed. */
+export interface UpstreamResponse {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** How the request ended, given to `onResponse`. */
+export interface RequestOutcome {
+  status: number;
+  /** `pass` when proxied, otherwise the verdict kind (`ban`, `deny`, …) or `error`. */
+  verdict: string;
+  /** The verdict's reason (`ban`, `blacklist.ip`, `upstream.timeout`, …) when not proxied. */
+  reason: string | undefined;
+  /** True when the client went away before the response finished. */
+  aborted: boolean;
+  durationMs: number;
+}
+
+/** An admin request as plugin routes see it. */
+export interface AdminRequest {
+  method: string;
+  /** Path relative to the plugin's mount point, starting with `/`. */
+  path: string;
+  query: URLSearchParams;
+  headers: IncomingMessage['headers'];
+  /** Reads the body (bounded); rejects with a 413-mapped error when too large. */
+  body(): Promise<Buffer>;
+}
+
+/** What an admin route answers. Exactly one of `json`, `text` or `html` is used. */
+export interface AdminResponse {
+  status?: number;
+  headers?: Record<string, string>;
+  json?: unknown;
+  text?: string;
+  html?: string;
+}
+
+/** A route a plugin mounts under `/plugins/<id>/` on the admin listener. */
+export interface AdminRoute {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** Relative path, e.g. `/ping`. */
+  path: string;
+  handle(request: AdminRequest): MaybePromise<AdminResponse>;
+}
+
+/** What a plugin contributes once provisioned. Every hook is optional. */
+export interface PluginHooks {
+  /** May stop the request with a verdict; the first verdict wins. */
+  onRequest?(ctx: RequestContext): MaybePromise<Verdict | undefined | void>;
+  /** Right before forwarding; may edit `ctx.req.headers` or still refuse. */
+  preProxy?(ctx: RequestContext): MaybePromise<Verdict | undefined | void>;
+  /** Upstream headers arrived, before they reach the client; synchronous by design. */
+  onSend?(ctx: RequestContext, response: UpstreamResponse): void;
+  /** After the response finished or was aborted; never delays the client. */
+  onResponse?(ctx: RequestContext, outcome: RequestOutcome): MaybePromise<void>;
+  /** True when this client must skip the ban gate (whitelists). Synchronous. */
+  exemptFromBans?(ctx: RequestContext): boolean;
+  routes?: AdminRoute[];
+}
+
+/** Options of a scheduled job. */
+export interface JobOptions {
+  /** Stable job name for logs. */
+  name: string;
+  /** Run on one node of the cluster only (the lease holder); always true on a single node. */
+  leader?: boolean;
+  /** Also run once right away. */
+  immediate?: boolean;
+}
+
+/** What `provision` receives. Everything acquired through it is released on close. */
+export interface PluginContext<S = Settings> {
+  readonly id: string;
+  /** Core and plugin settings, typed and frozen. */
+  readonly settings: Readonly<CoreSettings> & Readonly<S>;
+  readonly log: Logger;
+  readonly store: ClusterStore;
+  readonly metrics: Registry;
+  readonly nodeName: string;
+  /** Registers a release; releases run in reverse order on close, even after a failed provision. */
+  onClose(release: () => MaybePromise<void>): void;
+  /** Runs `job` every `intervalMs` without overlapping runs; stopped on close. */
+  every(intervalMs: number, job: () => MaybePromise<void>, options: JobOptions): void;
+}
+
+/** A built-in plugin: its manifest, optional settings rules, and its provision function. */
+export interface PluginDefinition<S = Settings> {
+  readonly manifest: PluginManifest;
+  /** Cross-field rules on the effective settings (run for every plugin, enabled or not). */
+  readonly checkSettings?: (settings: Readonly<CoreSettings> & Readonly<S>) => SettingError[];
+  /** Fills this plugin's settings from other variables (e.g. a URL) where none is set. */
+  readonly deriveSettings?: SettingsDeriver;
+  provision(ctx: PluginContext<S>): MaybePromise<PluginHooks>;
+}

@@ -1,0 +1,43 @@
+import { parseDuration } from './duration.js';
+import type { SettingSchema } from './manifest.js';
+
+export type Coerced = { ok: true; value: unknown } | { ok: false; message: string };
+
+const TRUE = new Set(['yes', 'true', '1', 'on']);
+const FALSE = new Set(['no', 'false', '0', 'off']);
+
+/**
+ * Turns one environment string into the typed value its schema describes. Only the shape is
+ * checked here (is it a number, a boolean, a duration); ranges and formats are left to ajv
+ * so every message comes from one place.
+ */
+export function coerce(schema: SettingSchema, raw: string): Coerced {
+  const text = raw.trim();
+  switch (schema.type) {
+    case 'boolean': {
+      const lower = text.toLowerCase();
+      if (TRUE.has(lower)) return { ok: true, value: true };
+      if (FALSE.has(lower)) return { ok: true, value: false };
+      return { ok: false, message: 'must be yes or no' };
+    }
+    case 'integer': {
+      if (schema['x-duration']) {
+        const ms = parseDuration(text);
+        return ms === undefined
+          ? { ok: false, message: 'must be a duration like 500ms, 60s, 10m, 24h, 7d or bare seconds' }
+          : { ok: true, value: ms };
+      }
+      return /^-?\d+$/.test(text) && Number.isSafeInteger(Number(text))
+        ? { ok: true, value: Number(text) }
+        : { ok: false, message: 'must be a whole number' };
+    }
+    case 'number': {
+      const value = Number(text);
+      return text !== '' && Number.isFinite(value) ? { ok: true, value } : { ok: false, message: 'must be a number' };
+    }
+    case 'array':
+      return { ok: true, value: text.split(/[\s,]+/).filter((item) => item !== '') };
+    case 'string':
+      return { ok: true, value: text };
+  }
+}

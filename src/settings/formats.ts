@@ -1,0 +1,48 @@
+import { isIP } from 'node:net';
+import { parseCidr } from '../net/ip.js';
+
+/** A string format a setting may declare, with the check and the message shown when it fails. */
+interface Format {
+  validate(value: string): boolean;
+  message: string;
+}
+
+/** Parses `host:port` / `[v6]:port`; undefined when malformed. */
+export function parseListenAddress(text: string): { host: string; port: number } | undefined {
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
+  if (!match) return undefined;
+  const host = match[1] ?? match[2] ?? '';
+  const port = Number(match[3]);
+  if (port < 1 || port > 65535) return undefined;
+  if (match[1] !== undefined ? isIP(host) !== 6 : !(isIP(host) === 4 || host === 'localhost')) return undefined;
+  return { host, port };
+}
+
+/** The formats settings can use, registered with ajv and documented by their messages. */
+export const formats: Record<string, Format> = {
+  ip: { validate: (v) => isIP(v) !== 0, message: 'must be an IP address like 0.0.0.0 or ::' },
+  cidr: {
+    validate: (v) => parseCidr(v) !== undefined,
+    message: 'must be an IP or a CIDR like 10.0.0.0/8 or 2001:db8::/32',
+  },
+  'listen-address': {
+    validate: (v) => parseListenAddress(v) !== undefined,
+    message: 'must be host:port with an IP host, like 127.0.0.1:9901 or [::1]:9901',
+  },
+  'http-url': {
+    validate: (v) => {
+      if (v === '') return true;
+      try {
+        const url = new URL(v);
+        return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '' && url.username === '';
+      } catch {
+        return false;
+      }
+    },
+    message: 'must be an http:// or https:// URL like http://10.0.0.5:8000, without credentials',
+  },
+  'header-name': {
+    validate: (v) => /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(v),
+    message: 'must be an HTTP header name like X-Forwarded-For',
+  },
+};

@@ -1,0 +1,138 @@
+import { hostname } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { coerce } from './coerce.js';
+import { SECRET_MASK, type SettingError } from './errors.js';
+import type { SettingSchema, SettingsManifest } from './manifest.js';
+import { composeSettings, jsonSchema } from './schema.js';
+import { suggestSetting } from './typos.js';
+import { compileValidator } from './validate.js';
+
+/** Effective settings: every declared name present, typed, frozen. */
+export type Settings = Readonly<Record<string, unknown>>;
+
+/** Where an effective value came from (shown by `palisade config check`). */
+export type SettingSource = 'default' | 'env' | 'file' | 'derived';
+
+/** A cross-field rule run after every single value is valid (e.g. a token required by an address). */
+export type SettingsCheck = (settings: Settings) => SettingError[];
+
+/**
+ * Fills settings from other variables before anything is read (e.g. `REDIS_URL` filling
+ * `REDIS_HOST`): returns the values to use where the user set none. Errors name the source.
+ */
+export type SettingsDeriver = (env: Readonly<Record<string, string>>) => { values: Record<string, string>; errors: SettingError[] };
+
+/** Everything the loader needs to know about the settings of this build. */
+export interface SettingsSpec {
+  manifests: readonly SettingsManifest[];
+  checks?: readonly SettingsCheck[];
+  derivers?: readonly SettingsDeriver[];
+}
+
+export type LoadResult =
+  | { ok: true; settings: Settings; sources: ReadonlyMap<string, SettingSource>; secrets: ReadonlySet<string> }
+  | { ok: false; errors: SettingError[] };
+
+/**
+ * Reads, coerces, validates and freezes the settings from `env` (already merged with .env).
+ * Never throws for bad input: every problem is collected and returned together, so the
+ * operator fixes them in one round.
+ */
+export function loadSettings(spec: SettingsSpec, env: Readonly<Record<string, string>>): LoadResult {
+  const composed = composeSettings(spec.manifests);
+  const errors: SettingError[] = [];
+  const secrets = new Set([...composed.schemas].filter(([, s]) => s['x-secret']).map(([name]) => name));
+  const show = (name: string, value: string): string => (secrets.has(name) ? SECRET_MASK : value);
+
+  const raw = new Map<string, string>();
+  const sources = new Map<string, SettingSource>();
+  for (const name of composed.schemas.keys()) {
+    const direct = env[name];
+    const filePath = env[`${name}_FILE`];
+    if (direct !== undefined && direct !== '' && filePath !== undefined && filePath !== '') {
+      errors.push({ name, message: `set both ${name} and ${name}_FILE; keep one` });
+      continue;
+    }
+    if (filePath !== undefined && filePath !== '') {
+      try {
+        raw.set(name, readFileSync(filePath, 'utf8').replace(/\r?\n$/, ''));
+        sources.set(name, 'file');
+      } catch (error) {
+        const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+        errors.push({ name: `${name}_FILE`, message: `cannot read the file (${reason})`, got: filePath });
+      }
+    } else if (direct !== undefined && direct.trim() !== '') {
+      raw.set(name, direct);
+      sources.set(name, 'env');
+    }
+  }
+
+  for (const derive of spec.derivers ?? []) {
+    const derived = derive(env);
+    errors.push(...derived.errors);
+    for (const [name, value] of Object.entries(derived.values)) {
+      if (!raw.has(name) && composed.schemas.has(name)) {
+        raw.set(name, value);
+        sources.set(name, 'derived');
+      }
+    }
+  }
+
+  const known = new Set<string>();
+  for (const name of composed.schemas.keys()) known.add(name).add(`${name}_FILE`);
+  for (const name of Object.keys(env)) {
+    if (known.has(name)) continue;
+    const suggestion = suggestSetting(name, composed.schemas.keys());
+    if (suggestion !== undefined) errors.push({ name, message: `unknown setting; did you mean ${suggestion}?` });
+  }
+
+  const values: Record<string, unknown> = {};
+  const badShape = new Set<string>();
+  for (const [name, schema] of composed.schemas) {
+    const text = raw.get(name);
+    if (text === undefined) {
+      values[name] = structuredClone(schema.default);
+      sources.set(name, 'default');
+      continue;
+    }
+    const result = coerce(schema, text);
+    if (result.ok) values[name] = result.value;
+    else {
+      errors.push({ name, message: result.message, got: show(name, text) });
+      values[name] = structuredClone(schema.default);
+      badShape.add(name);
+    }
+  }
+
+  const validate = compileValidator(jsonSchema(composed));
+  for (const violation of validate(values)) {
+    // Defaults are ours and trusted ("" means unset even where a set value needs a length).
+    if (badShape.has(violation.name) || sources.get(violation.name) === 'default') continue;
+    const value = values[violation.name];
+    const got = violation.item !== undefined ? String((value as unknown[])[violation.item]) : raw.get(violation.name) ?? String(value);
+    errors.push({ name: violation.name, message: violation.message, got: show(violation.name, got) });
+  }
+
+  applyComputedDefaults(values, composed.schemas);
+  // Cross-field rules run even when single values failed (those hold their defaults), so
+  // one run names every problem.
+  const failed = new Set(errors.map((error) => error.name));
+  for (const check of spec.checks ?? []) errors.push(...check(values).filter((error) => !failed.has(error.name)));
+  if (errors.length > 0) {
+    const order = [...composed.schemas.keys()];
+    const rank = (name: string): number => {
+      const index = order.indexOf(name.replace(/_FILE$/, ''));
+      return index === -1 ? order.length : index;
+    };
+    return { ok: false, errors: errors.sort((a, b) => rank(a.name) - rank(b.name)) };
+  }
+  for (const value of Object.values(values)) if (Array.isArray(value)) Object.freeze(value);
+  return { ok: true, settings: Object.freeze(values), sources, secrets };
+}
+
+/** Defaults that depend on the machine; the schema documents them with `x-default-doc`. */
+function applyComputedDefaults(values: Record<string, unknown>, schemas: ReadonlyMap<string, SettingSchema>): void {
+  if (schemas.has('NODE_NAME') && values.NODE_NAME === '') {
+    values.NODE_NAME = hostname().replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 63) || 'palisade';
+  }
+}

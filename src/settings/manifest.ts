@@ -1,0 +1,45 @@
+/**
+ * Shapes of the settings manifests: `src/settings/core.json` and every `plugins/<id>/plugin.json`.
+ * A setting is a JSON Schema fragment plus a few `x-` keywords that drive coercion and docs.
+ */
+
+/** One setting: JSON Schema for its coerced value, with Palisade's annotations. */
+export interface SettingSchema {
+  type: 'string' | 'integer' | 'number' | 'boolean' | 'array';
+  description: string;
+  default: unknown;
+  enum?: readonly unknown[];
+  format?: string;
+  pattern?: string;
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  minItems?: number;
+  items?: { type: 'string'; format?: string; pattern?: string };
+  /** The value is a duration: accepts `500ms|60s|10m|24h|7d` or bare seconds; stored in milliseconds. */
+  'x-duration'?: boolean;
+  /** Never shown: masked as `***` in errors, `config check`, logs and the admin API. */
+  'x-secret'?: boolean;
+  /** Text for the docs where the default is computed at boot (e.g. the hostname). */
+  'x-default-doc'?: string;
+}
+
+/** The settings part shared by core.json and plugin.json. */
+export interface SettingsManifest {
+  id: string;
+  name: string;
+  description: string;
+  settings: Record<string, SettingSchema>;
+}
+
+/** A plugin's plugin.json. */
+export interface PluginManifest extends SettingsManifest {
+  version: string;
+  /** Plugins that must be enabled (and are provisioned earlier) for this one to run. */
+  dependsOn: string[];
+  /** What a throwing hook does: `open` logs and continues, `closed` answers 503. */
+  onFailure: 'open' | 'closed';
+  /** The boolean setting that turns the plugin on (`USE_<X>`); absent means always on. */
+  enabledBy?: string;
+}

@@ -1,0 +1,61 @@
+/**
+ * The state plugins and the core share. Plugins never see a Redis client: they see facets
+ * shaped by the data. The local backend is the embedded default; the cluster store (Redis
+ * with a local fallback) implements the same interface.
+ */
+
+/** One ban on an IP or a network. */
+export interface Ban {
+  /** Canonical IP (`203.0.113.7`) or network (`203.0.113.0/24`). */
+  readonly target: string;
+  readonly reason: string;
+  /** Who decided: a plugin id, `api`, `cli` or `import`. */
+  readonly origin: string;
+  /** The person or token behind an `api`/`cli` ban; the plugin id otherwise. */
+  readonly actor: string;
+  /** Node that created the ban. */
+  readonly node: string;
+  /** Epoch milliseconds. */
+  readonly createdAt: number;
+  /** Epoch milliseconds, or null for a permanent ban. */
+  readonly expiresAt: number | null;
+  /** Bounded evidence (the last offending requests), attacker-controlled text. */
+  readonly evidence: string;
+}
+
+/** What a caller supplies to ban: the rest is filled by the store. */
+export interface BanRequest {
+  target: string;
+  reason: string;
+  origin: string;
+  actor?: string;
+  /** Milliseconds; 0 = permanent. */
+  durationMs: number;
+  evidence?: string;
+}
+
+/** The ban facet. `match` is synchronous and never leaves the process. */
+export interface BanFacet {
+  /** The active ban covering `ip` (exact or a containing network), if any. O(1) / O(prefixes). */
+  match(ip: string): Ban | undefined;
+  /** Adds or replaces the ban on `target`; resolves once it is enforced on this node. */
+  add(request: BanRequest): Promise<Ban>;
+  /** Lifts the ban on `target`; resolves to false when there was none. */
+  remove(target: string, actor: string): Promise<boolean>;
+  /** Every active ban on this node. */
+  list(): Ban[];
+}
+
+/** How the store is doing, as `/readyz` reports it. */
+export interface StoreHealth {
+  /** `local`: single node; `shared`: Redis reachable; `degraded`: Redis configured but unusable. */
+  mode: 'local' | 'shared' | 'degraded';
+  /** Why degraded, for operators (no secrets). */
+  detail?: string;
+}
+
+export interface ClusterStore {
+  readonly bans: BanFacet;
+  health(): StoreHealth;
+  close(): Promise<void>;
+}
