@@ -1,4 +1,5 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { PalisadeError } from './errors.js';
 
 /** Header and field paths never written to logs, whatever the level. */
 const REDACTED_PATHS = [
@@ -21,12 +22,13 @@ export interface LoggerOptions {
 
 /**
  * The process logger: pino JSON, one object per line, cookies, authorization and every
- * secret setting redacted. Writes are buffered (the access log runs on every request);
- * call `flushLogger` before exiting.
+ * secret setting redacted. Writes are asynchronous (the access log runs on every request,
+ * and lines queued while a write is in flight go out together); call `flushLogger` before
+ * exiting.
  */
 export function createLogger(options: LoggerOptions): Logger {
   const secretPaths = [...(options.secretSettings ?? [])].flatMap((name) => [name, `settings.${name}`]);
-  const destination = options.destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  const destination = options.destination ?? pino.destination({ dest: 1, sync: false });
   return pino(
     {
       level: options.level,
@@ -50,6 +52,7 @@ export function flushLogger(logger: Logger): void {
 
 /** Text of an error for logs and operators: the message and code, never a stack trace. */
 export function describeError(error: unknown): string {
+  if (error instanceof PalisadeError) return error.message;
   if (error instanceof Error) {
     const code = (error as NodeJS.ErrnoException).code;
     return code && !error.message.includes(code) ? `${error.message} (${code})` : error.message;

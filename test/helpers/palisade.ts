@@ -1,0 +1,112 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './ports.js';
+import { waitFor } from './wait.js';
+
+export const repoRoot = join(import.meta.dirname, '..', '..');
+export const cliPath = join(repoRoot, 'bin', 'palisade');
+
+/** A Palisade process started by a test, with its logs parsed as they arrive. */
+export interface PalisadeProcess {
+  readonly child: ChildProcess;
+  readonly proxyUrl: string;
+  readonly adminUrl: string;
+  readonly logs: Array<Record<string, unknown>>;
+  readonly stderr: () => string;
+  /** SIGTERM and wait for the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Resolves with the exit code when the process ends. */
+  exited: Promise<number | null>;
+}
+
+/** Environment every test process gets: loopback only, quiet .env-free cwd. */
+function baseEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of ['PATH', 'HOME', 'LANG', 'TZ']) if (process.env[name]) env[name] = process.env[name] as string;
+  return env;
+}
+
+/**
+ * Runs `palisade <args>` to completion with exactly `env` (plus PATH/HOME), in an empty
+ * working directory so no stray .env is read.
+ */
+export function runCli(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cliPath, ...args], {
+      cwd: cwd ?? mkdtempSync(join(tmpdir(), 'palisade-cli-')),
+      env: { ...baseEnv(), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr, ms: Date.now() - started }));
+  });
+}
+
+/**
+ * Starts a Palisade node on free loopback ports and waits until it logs that it listens.
+ * `env` adds to / overrides the defaults (HTTP_ADDRESS=127.0.0.1, random ports).
+ */
+export async function startPalisade(env: Record<string, string> = {}, cwd?: string): Promise<PalisadeProcess> {
+  const httpPort = env.HTTP_PORT ?? String(await freePort());
+  const adminPort = String(await freePort());
+  const fullEnv = {
+    ...baseEnv(),
+    HTTP_ADDRESS: '127.0.0.1',
+    HTTP_PORT: httpPort,
+    ADMIN_LISTEN: `127.0.0.1:${adminPort}`,
+    NODE_NAME: 'test-node',
+    ...env,
+  };
+  const child = spawn(process.execPath, [cliPath, 'start'], {
+    cwd: cwd ?? mkdtempSync(join(tmpdir(), 'palisade-node-')),
+    env: fullEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Array<Record<string, unknown>> = [];
+  let stderr = '';
+  let buffered = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    let newline: number;
+    while ((newline = buffered.indexOf('\n')) !== -1) {
+      const line = buffered.slice(0, newline);
+      buffered = buffered.slice(newline + 1);
+      try {
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        logs.push({ raw: line });
+      }
+    }
+  });
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let exitCode: number | null | undefined;
+  void exited.then((code) => (exitCode = code));
+  await waitFor(
+    () => {
+      if (exitCode !== undefined) throw new Error(`palisade exited with ${exitCode}: ${stderr}`);
+      return logs.some((line) => line.msg === 'palisade is listening');
+    },
+    'palisade to listen',
+    15_000,
+  );
+  const adminAddress = fullEnv.ADMIN_LISTEN;
+  return {
+    child,
+    proxyUrl: `http://127.0.0.1:${fullEnv.HTTP_PORT}`,
+    adminUrl: `http://${adminAddress}`,
+    logs,
+    stderr: () => stderr,
+    exited,
+    async stop(signal = 'SIGTERM') {
+      if (exitCode === undefined) child.kill(signal);
+      return exited;
+    },
+  };
+}

@@ -1,0 +1,145 @@
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startNode, type RunningNode } from '../../src/node.js';
+import { definePlugin } from '../../src/plugin/define.js';
+import type { RequestOutcome } from '../../src/plugin/types.js';
+import { deny, redirect, respond } from '../../src/plugin/verdict.js';
+import { settingsSpec } from '../../src/settings/catalog.js';
+import { loadSettings } from '../../src/settings/load.js';
+import { rawRequest } from '../helpers/raw-http.js';
+import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { waitFor } from '../helpers/wait.js';
+import { freePort } from '../helpers/ports.js';
+
+/**
+ * The request pipeline through real sockets, with fixture plugins in the host: the ban gate,
+ * every verdict kind, fail-open / fail-closed hooks, exemptions and onResponse.
+ */
+const outcomes: Array<{ path: string; outcome: RequestOutcome }> = [];
+const phases = definePlugin({
+  manifest: { id: 'phases', name: 'Phases', description: '', version: '1.0.0', dependsOn: [], onFailure: 'open', settings: {} },
+  provision: () => ({
+    exemptFromBans: (ctx) => ctx.req.headers['x-exempt'] === 'yes',
+    onRequest(ctx) {
+      switch (ctx.path) {
+        case '/deny':
+          return deny('phases.deny');
+        case '/drop':
+          return deny(444, 'phases.drop');
+        case '/limited':
+          return respond(429, 'phases.limit', 'slow down', { 'retry-after': '7' });
+        case '/go':
+          return redirect('/elsewhere', 'phases.redirect');
+        case '/open-failure':
+          throw new Error('open hook broke');
+        case '/async':
+          return Promise.resolve(deny(451, 'phases.async'));
+      }
+      return undefined;
+    },
+    preProxy(ctx) {
+      ctx.req.headers['x-added-by-plugin'] = 'yes';
+    },
+    onSend(_ctx, response) {
+      response.headers['x-seen-by-plugin'] = String(response.statusCode);
+    },
+    onResponse(ctx, outcome) {
+      outcomes.push({ path: ctx.path, outcome });
+    },
+  }),
+});
+const strict = definePlugin({
+  manifest: { id: 'strict', name: 'Strict', description: '', version: '1.0.0', dependsOn: [], onFailure: 'closed', settings: {} },
+  provision: () => ({
+    onRequest(ctx) {
+      if (ctx.path === '/closed-failure') throw new Error('closed hook broke');
+    },
+  }),
+});
+
+let upstream: TestUpstream;
+let node: RunningNode;
+let base: string;
+const sink = new Writable({ write: (_chunk, _enc, done) => done() });
+
+beforeAll(async () => {
+  upstream = await startUpstream();
+  const loaded = loadSettings(settingsSpec([phases, strict]), {
+    HTTP_ADDRESS: '127.0.0.1',
+    HTTP_PORT: String(await freePort()),
+    ADMIN_LISTEN: `127.0.0.1:${await freePort()}`,
+    REVERSE_PROXY_HOST: upstream.url,
+    NODE_NAME: 'pipeline',
+    LOG_LEVEL: 'silent',
+  });
+  if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
+  node = await startNode({ settings: loaded.settings, plugins: [phases, strict], logDestination: sink });
+  base = `http://127.0.0.1:${node.proxy.port}`;
+});
+
+afterAll(async () => {
+  await node?.stop();
+  await upstream?.close();
+});
+
+describe('request pipeline', () => {
+  it('renders each verdict and never reaches the upstream for a stopped request', async () => {
+    const before = upstream.seen.length;
+    const denied = await fetch(`${base}/deny`);
+    expect(denied.status).toBe(403);
+    expect(await denied.text()).toMatch(/^403 Forbidden\nrequest id: /);
+    const limited = await fetch(`${base}/limited`);
+    expect([limited.status, limited.headers.get('retry-after'), await limited.text()]).toEqual([429, '7', 'slow down']);
+    const redirected = await fetch(`${base}/go`, { redirect: 'manual' });
+    expect([redirected.status, redirected.headers.get('location')]).toEqual([302, '/elsewhere']);
+    expect((await fetch(`${base}/async`)).status).toBe(451);
+    const dropped = await rawRequest(node.proxy.port, 'GET /drop HTTP/1.1\r\nHost: a\r\n\r\n');
+    expect(dropped).toMatchObject({ text: '', closed: true });
+    expect(upstream.seen.length).toBe(before);
+  });
+
+  it('continues after an open plugin throws and answers 503 when a closed one does', async () => {
+    expect((await fetch(`${base}/open-failure`)).status).toBe(200);
+    const closed = await fetch(`${base}/closed-failure`);
+    expect(closed.status).toBe(503);
+    expect(await closed.text()).not.toContain('closed hook broke');
+  });
+
+  it('lets preProxy edit what goes upstream and onSend edit what comes back', async () => {
+    const before = upstream.seen.length;
+    const response = await fetch(`${base}/through`);
+    expect(response.headers.get('x-seen-by-plugin')).toBe('200');
+    expect(upstream.seen[before]?.headers['x-added-by-plugin']).toBe('yes');
+  });
+
+  it('blocks a banned client before any plugin, with DENY_HTTP_STATUS, unless a plugin exempts it', async () => {
+    await node.store.bans.add({ target: '127.0.0.0/8', reason: 'test', origin: 'test', durationMs: 60_000 });
+    try {
+      const banned = await fetch(`${base}/through`);
+      expect(banned.status).toBe(403);
+      expect((await fetch(`${base}/through`, { headers: { 'x-exempt': 'yes' } })).status).toBe(200);
+      expect(node.store.bans.list().map((b) => b.target)).toEqual(['127.0.0.0/8']);
+    } finally {
+      await node.store.bans.remove('127.0.0.0/8', 'test');
+    }
+    expect((await fetch(`${base}/through`)).status).toBe(200);
+  });
+
+  it('runs onResponse for every request, blocked or proxied, with the outcome', async () => {
+    await fetch(`${base}/deny`);
+    await fetch(`${base}/after`);
+    const deny = await waitFor(() => outcomes.findLast((o) => o.path === '/deny'), 'onResponse for /deny');
+    expect(deny.outcome).toMatchObject({ status: 403, verdict: 'deny', reason: 'phases.deny', aborted: false });
+    const pass = await waitFor(() => outcomes.findLast((o) => o.path === '/after'), 'onResponse for /after');
+    expect(pass.outcome).toMatchObject({ status: 200, verdict: 'pass', aborted: false });
+    const ban = outcomes.find((o) => o.outcome.verdict === 'ban');
+    expect(ban?.outcome).toMatchObject({ status: 403, reason: 'ban' });
+  });
+
+  it('counts requests and blocks by reason on /metrics', async () => {
+    const text = await (await fetch(`http://127.0.0.1:${node.admin.port}/metrics`)).text();
+    expect(text).toMatch(/palisade_blocked_requests_total\{reason="phases\.deny",node="pipeline"\} [1-9]/);
+    expect(text).toMatch(/palisade_blocked_requests_total\{reason="ban",node="pipeline"\} [1-9]/);
+    expect(text).toMatch(/palisade_http_requests_total\{code_class="5xx",verdict="error",node="pipeline"\} [1-9]/);
+  });
+});

@@ -1,0 +1,30 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { errorCodes } from '../../src/errors.js';
+import { packageRoot } from '../../src/paths.js';
+import { settingsSpec } from '../../src/settings/catalog.js';
+import { generatedFiles } from '../../src/settings/generated.js';
+import { compileValidator } from '../../src/settings/validate.js';
+import { composeSettings, jsonSchema } from '../../src/settings/schema.js';
+
+describe('generated files', () => {
+  const readme = readFileSync(join(packageRoot, 'README.md'), 'utf8');
+  for (const [path, content] of generatedFiles(settingsSpec(), readme)) {
+    it(`${path} is up to date (run \`npm run schema\` when this fails)`, () => {
+      expect(readFileSync(join(packageRoot, path), 'utf8')).toBe(content);
+    });
+  }
+
+  it('documents every error code in the README', () => {
+    for (const code of Object.keys(errorCodes)) expect(readme).toContain(`\`${code}\``);
+  });
+
+  it('every non-empty default satisfies its own schema', () => {
+    const composed = composeSettings(settingsSpec().manifests);
+    const validate = compileValidator(jsonSchema(composed));
+    const defaults = Object.fromEntries([...composed.schemas].map(([name, schema]) => [name, schema.default]));
+    const violations = validate(defaults).filter((v) => defaults[v.name] !== '');
+    expect(violations).toEqual([]);
+  });
+});

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { prepareUpstreamHeaders, stripResponseHopByHop } from '../../src/proxy/headers.js';
+
+const facts = { requestId: 'rid', clientIp: '198.51.100.7', chain: [], proto: 'http' as const, host: 'example.test' };
+
+describe('upstream headers', () => {
+  it('drops hop-by-hop headers, headers named in Connection and forged forwarding headers', () => {
+    const headers: Record<string, string> = {
+      host: 'example.test',
+      connection: 'close, X-Secret',
+      'x-secret': 's',
+      'keep-alive': 'timeout=5',
+      te: 'trailers',
+      'proxy-authorization': 'Basic abc',
+      'x-forwarded-for': '6.6.6.6',
+      'x-forwarded-host': 'evil.test',
+      forwarded: 'for=6.6.6.6',
+      'x-request-id': 'forged',
+      accept: '*/*',
+    };
+    prepareUpstreamHeaders(headers, facts);
+    expect(headers).toEqual({
+      host: 'example.test',
+      accept: '*/*',
+      'x-forwarded-for': '198.51.100.7',
+      'x-forwarded-proto': 'http',
+      'x-forwarded-host': 'example.test',
+      'x-real-ip': '198.51.100.7',
+      'x-request-id': 'rid',
+    });
+  });
+
+  it('keeps the upgrade handshake for WebSockets only when asked', () => {
+    const headers: Record<string, string> = { connection: 'Upgrade', upgrade: 'websocket' };
+    prepareUpstreamHeaders(headers, facts, true);
+    expect(headers).toMatchObject({ connection: 'upgrade', upgrade: 'websocket' });
+  });
+
+  it('writes the verified chain of trusted proxies after the client', () => {
+    const headers: Record<string, string> = {};
+    prepareUpstreamHeaders(headers, { ...facts, chain: ['10.0.0.2', '10.0.0.1'] });
+    expect(headers['x-forwarded-for']).toBe('198.51.100.7, 10.0.0.2, 10.0.0.1');
+  });
+
+  it('strips hop-by-hop headers from upstream responses', () => {
+    const headers: Record<string, string | undefined> = { connection: 'x-internal', 'x-internal': '1', 'keep-alive': 'timeout=2', 'content-type': 'text/plain' };
+    stripResponseHopByHop(headers);
+    expect(headers).toEqual({ connection: 'x-internal', 'content-type': 'text/plain' });
+  });
+});

@@ -1,0 +1,156 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { settingsSpec } from '../../src/settings/catalog.js';
+import { coerce } from '../../src/settings/coerce.js';
+import { formatDuration, parseDuration } from '../../src/settings/duration.js';
+import { readEnvironment } from '../../src/settings/environment.js';
+import { formatSettingError } from '../../src/settings/errors.js';
+import { loadSettings, type LoadResult } from '../../src/settings/load.js';
+import type { SettingsManifest } from '../../src/settings/manifest.js';
+
+const spec = settingsSpec([]);
+const load = (env: Record<string, string>): LoadResult => loadSettings(spec, env);
+const messages = (result: LoadResult): string[] => (result.ok ? [] : result.errors.map(formatSettingError));
+
+describe('durations', () => {
+  it.each([
+    ['500ms', 500],
+    ['60s', 60_000],
+    ['10m', 600_000],
+    ['24h', 86_400_000],
+    ['7d', 604_800_000],
+    ['5', 5_000],
+    ['0.5', 500],
+  ])('parses %s', (text, ms) => expect(parseDuration(text)).toBe(ms));
+
+  it.each(['', '-1', '5x', '1h30m', 'ms', '1e3'])('rejects %j', (text) => expect(parseDuration(text)).toBeUndefined());
+
+  it('formats back in the largest exact unit', () => {
+    expect([500, 5_000, 90_000, 3_600_000, 86_400_000].map(formatDuration)).toEqual(['500ms', '5s', '90s', '1h', '1d']);
+  });
+});
+
+describe('coercion', () => {
+  it('reads yes/no, true/false, 1/0 and on/off in any case', () => {
+    const bool = { type: 'boolean', default: false, description: '' } as const;
+    expect(['yes', 'TRUE', '1', 'on'].map((t) => coerce(bool, t))).toEqual(Array(4).fill({ ok: true, value: true }));
+    expect(['no', 'False', '0', 'off'].map((t) => coerce(bool, t))).toEqual(Array(4).fill({ ok: true, value: false }));
+    expect(coerce(bool, 'maybe')).toEqual({ ok: false, message: 'must be yes or no' });
+  });
+
+  it('splits lists on spaces and commas', () => {
+    const list = { type: 'array', default: [], description: '' } as const;
+    expect(coerce(list, ' 10.0.0.0/8, 192.168.1.1  ::1,')).toEqual({ ok: true, value: ['10.0.0.0/8', '192.168.1.1', '::1'] });
+  });
+
+  it('refuses non-integers for integer settings', () => {
+    const int = { type: 'integer', default: 1, description: '' } as const;
+    expect(coerce(int, '12')).toEqual({ ok: true, value: 12 });
+    expect(coerce(int, '1.5').ok).toBe(false);
+    expect(coerce(int, 'abc').ok).toBe(false);
+  });
+});
+
+describe('loadSettings', () => {
+  it('fills every setting with its default and a computed node name', () => {
+    const result = load({});
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.settings.HTTP_PORT).toBe(8080);
+    expect(result.settings.REAL_IP_FROM).toEqual(['192.168.0.0/16', '172.16.0.0/12', '10.0.0.0/8']);
+    expect(result.settings.HEADER_TIMEOUT).toBe(10_000);
+    expect(result.settings.NODE_NAME).toMatch(/^[A-Za-z0-9][A-Za-z0-9._-]*$/);
+    expect(Object.isFrozen(result.settings)).toBe(true);
+    expect(Object.isFrozen(result.settings.REAL_IP_FROM)).toBe(true);
+  });
+
+  it('lists every problem at once, each naming the variable and the value', () => {
+    const result = load({
+      HTTP_PORT: 'abc',
+      DENY_HTTP_STATUS: '99',
+      REAL_IP_FROM: '10.0.0.0/8 10.0.0.0/33',
+      ADMIN_LISTEN: '0.0.0.0:9901',
+      LOG_LEVEL: 'loud',
+      HEADER_TIMEOUT: 'soon',
+    });
+    expect(messages(result)).toEqual([
+      'HTTP_PORT: must be a whole number (got "abc")',
+      'REAL_IP_FROM: must be an IP or a CIDR like 10.0.0.0/8 or 2001:db8::/32 (got "10.0.0.0/33")',
+      'DENY_HTTP_STATUS: must be at least 400 (got "99")',
+      'ADMIN_TOKEN: required when ADMIN_LISTEN is not a loopback address (ADMIN_LISTEN is 0.0.0.0:9901)',
+      'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent (got "loud")',
+      'HEADER_TIMEOUT: must be a duration like 500ms, 60s, 10m, 24h, 7d or bare seconds (got "soon")',
+    ]);
+  });
+
+  it('accepts a non-loopback admin address with a token, and masks the token in errors', () => {
+    expect(load({ ADMIN_LISTEN: '0.0.0.0:9901', ADMIN_TOKEN: 'a-long-enough-token' }).ok).toBe(true);
+    expect(messages(load({ ADMIN_TOKEN: 'short-secret' }))).toEqual(['ADMIN_TOKEN: must be at least 16 characters (got "***")']);
+  });
+
+  it('treats loopback admin addresses (IPv4, IPv6, localhost) as needing no token', () => {
+    for (const address of ['127.0.0.1:9901', '[::1]:9901', 'localhost:9901']) expect(load({ ADMIN_LISTEN: address }).ok).toBe(true);
+  });
+
+  it('reads <NAME>_FILE, refuses both forms and names an unreadable file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'palisade-settings-'));
+    const tokenFile = join(dir, 'token');
+    writeFileSync(tokenFile, 'token-from-a-file-123\n');
+    const fromFile = load({ ADMIN_TOKEN_FILE: tokenFile });
+    expect(fromFile.ok && fromFile.settings.ADMIN_TOKEN).toBe('token-from-a-file-123');
+    expect(fromFile.ok && fromFile.sources.get('ADMIN_TOKEN')).toBe('file');
+    expect(messages(load({ ADMIN_TOKEN: 'x'.repeat(20), ADMIN_TOKEN_FILE: tokenFile }))).toEqual([
+      'ADMIN_TOKEN: set both ADMIN_TOKEN and ADMIN_TOKEN_FILE; keep one',
+    ]);
+    expect(messages(load({ ADMIN_TOKEN_FILE: join(dir, 'missing') }))).toEqual([
+      `ADMIN_TOKEN_FILE: cannot read the file (ENOENT) (got ${JSON.stringify(join(dir, 'missing'))})`,
+    ]);
+  });
+
+  it('reports a probable typo with a suggestion and ignores unrelated variables', () => {
+    expect(messages(load({ HTTP_PROT: '80', PATH: '/bin', HOSTNAME: 'x', NODE_ENV: 'production' }))).toEqual([
+      'HTTP_PROT: unknown setting; did you mean HTTP_PORT?',
+    ]);
+    expect(messages(load({ REVERSE_PROXY_HOTS: 'http://a' }))).toEqual(['REVERSE_PROXY_HOTS: unknown setting; did you mean REVERSE_PROXY_HOST?']);
+  });
+
+  it('checks URL, listen-address and header-name formats', () => {
+    expect(messages(load({ REVERSE_PROXY_HOST: 'ftp://x', ADMIN_LISTEN: 'nowhere', REAL_IP_HEADER: 'X Bad' }))).toEqual([
+      'REVERSE_PROXY_HOST: must be an http:// or https:// URL like http://10.0.0.5:8000, without credentials (got "ftp://x")',
+      'REAL_IP_HEADER: must be an HTTP header name like X-Forwarded-For (got "X Bad")',
+      'ADMIN_LISTEN: must be host:port with an IP host, like 127.0.0.1:9901 or [::1]:9901 (got "nowhere")',
+    ]);
+  });
+
+  it('refuses a header timeout longer than the request timeout', () => {
+    expect(messages(load({ HEADER_TIMEOUT: '2m', REQUEST_TIMEOUT: '1m' }))).toEqual([
+      'HEADER_TIMEOUT: must not exceed REQUEST_TIMEOUT (60000ms) (got "120000ms")',
+    ]);
+  });
+
+  it('runs plugin derivers under explicit values and validates what they produce', () => {
+    const manifest: SettingsManifest = {
+      id: 'demo',
+      name: 'Demo',
+      description: '',
+      settings: { DEMO_PORT: { type: 'integer', minimum: 1, maximum: 65535, default: 1, description: '' } },
+    };
+    const derived = loadSettings(
+      { manifests: [...spec.manifests, manifest], derivers: [(env) => ({ values: { DEMO_PORT: env.DEMO_URL ?? '' }, errors: [] })] },
+      { DEMO_URL: '70000' },
+    );
+    expect(messages(derived)).toEqual(['DEMO_PORT: must be at most 65535 (got "70000")']);
+  });
+});
+
+describe('readEnvironment', () => {
+  it('reads .env under the real environment, which wins', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'palisade-dotenv-'));
+    writeFileSync(join(dir, '.env'), 'HTTP_PORT=9000\nLOG_LEVEL=debug\n');
+    const env = readEnvironment({ HTTP_PORT: '9100' }, dir);
+    expect(env.HTTP_PORT).toBe('9100');
+    expect(env.LOG_LEVEL).toBe('debug');
+  });
+});
