@@ -22,13 +22,14 @@ export interface LoggerOptions {
 
 /**
  * The process logger: pino JSON, one object per line, cookies, authorization and every
- * secret setting redacted. Writes are asynchronous (the access log runs on every request,
- * and lines queued while a write is in flight go out together); call `flushLogger` before
- * exiting.
+ * secret setting redacted. Writes are synchronous: an asynchronous sonic-boom stream loops
+ * forever in its exit-time flush when stdout is a closed pipe (EPIPE), which turns a
+ * SIGTERM into a hang; a synchronous write fails once and pino stops logging instead.
+ * `bench/` measures what this costs.
  */
 export function createLogger(options: LoggerOptions): Logger {
   const secretPaths = [...(options.secretSettings ?? [])].flatMap((name) => [name, `settings.${name}`]);
-  const destination = options.destination ?? pino.destination({ dest: 1, sync: false });
+  const destination = options.destination ?? pino.destination({ dest: 1, sync: true });
   return pino(
     {
       level: options.level,

@@ -88,14 +88,19 @@ export async function startPalisade(env: Record<string, string> = {}, cwd?: stri
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   let exitCode: number | null | undefined;
   void exited.then((code) => (exitCode = code));
-  await waitFor(
-    () => {
-      if (exitCode !== undefined) throw new Error(`palisade exited with ${exitCode}: ${stderr}`);
-      return logs.some((line) => line.msg === 'palisade is listening');
-    },
-    'palisade to listen',
-    15_000,
-  );
+  try {
+    await waitFor(
+      () => {
+        if (exitCode !== undefined) throw new Error(`palisade exited with ${exitCode}: ${stderr}`);
+        return logs.some((line) => line.msg === 'palisade is listening');
+      },
+      'palisade to listen',
+      15_000,
+    );
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
   const adminAddress = fullEnv.ADMIN_LISTEN;
   return {
     child,
@@ -106,7 +111,11 @@ export async function startPalisade(env: Record<string, string> = {}, cwd?: stri
     exited,
     async stop(signal = 'SIGTERM') {
       if (exitCode === undefined) child.kill(signal);
-      return exited;
+      // A process that does not stop is a failure of the test, never a leftover.
+      const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      const code = await exited;
+      clearTimeout(killer);
+      return code;
     },
   };
 }

@@ -76,6 +76,15 @@ describe('boot', () => {
     expect(result.stderr).toBe(`palisade: cannot listen on 127.0.0.1:${port}: address already in use [PAL_LISTEN_FAILED]\n`);
   });
 
+  it('still exits 0 on SIGTERM when whoever read its stdout has gone (EPIPE)', async () => {
+    node = await startPalisade();
+    // The shutdown lines are the first to meet the broken pipe, all queued at once.
+    node.child.stdout!.destroy();
+    const code = await Promise.race([node.stop('SIGTERM'), new Promise((resolve) => setTimeout(() => resolve('hung'), 5_000))]);
+    expect(code).toBe(0);
+    node = undefined;
+  });
+
   it('drains in-flight requests on SIGTERM and exits 0', async () => {
     const { startUpstream } = await import('../helpers/upstream.js');
     const upstream = await startUpstream((_req, res) => {

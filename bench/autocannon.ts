@@ -1,0 +1,33 @@
+import { createRequire } from 'node:module';
+import type { LoadOptions, LoadResult } from './load.js';
+
+/** The part of autocannon 9's programmatic API the bench uses (the package ships no types). */
+interface AutocannonResult {
+  requests: { average: number };
+  latency: { p99: number };
+  errors: number;
+  non2xx: number;
+}
+type Autocannon = (
+  options: { url: string; connections: number; duration: number; timeout: number },
+  done: (error: Error | null, result: AutocannonResult) => void,
+) => unknown;
+
+/**
+ * Runs autocannon in this process (the targets are all in children, so they do not compete
+ * with it for an event loop, only for CPU). Loaded only when wrk is missing.
+ */
+export function runAutocannon(options: LoadOptions): Promise<LoadResult> {
+  const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+  return new Promise((resolve, reject) => {
+    autocannon({ url: options.url.href, connections: options.connections, duration: options.durationSec, timeout: 5 }, (error, result) => {
+      if (error) return reject(error);
+      resolve({
+        rps: result.requests.average,
+        p99Ms: result.latency.p99,
+        // autocannon already counts a timeout in `errors` as well.
+        errors: result.errors + result.non2xx,
+      });
+    });
+  });
+}

@@ -1,0 +1,66 @@
+import type { LoadResult } from './load.js';
+
+/** One target's measured runs and their medians. */
+export interface TargetSummary {
+  name: string;
+  runs: LoadResult[];
+  rps: number;
+  p99Ms: number;
+  /** Total over all runs, not a median: one bad run is worth seeing. */
+  errors: number;
+}
+
+/** Median of a non-empty list (mean of the middle two for an even count). */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) throw new Error('median of nothing');
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/**
+ * Medians rather than means: on a shared machine one run can be slowed by a neighbour, and
+ * the median ignores it.
+ */
+export function summarize(name: string, runs: LoadResult[]): TargetSummary {
+  return {
+    name,
+    runs,
+    rps: median(runs.map((run) => run.rps)),
+    p99Ms: median(runs.map((run) => run.p99Ms)),
+    errors: runs.reduce((sum, run) => sum + run.errors, 0),
+  };
+}
+
+const round = (value: number, digits: number): number => Number(value.toFixed(digits));
+
+/** The human-readable table: medians per target, every run's req/s, and the ratio line. */
+export function formatTable(summaries: readonly TargetSummary[], ratio: number): string {
+  const header = ['target', 'req/s', 'p99 ms', 'errors', 'runs req/s'];
+  const rows = summaries.map((s) => [
+    s.name,
+    s.rps.toFixed(0),
+    s.p99Ms.toFixed(2),
+    String(s.errors),
+    s.runs.map((run) => run.rps.toFixed(0)).join(' '),
+  ]);
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+  const line = (cells: string[]): string =>
+    cells.map((cell, column) => (column === 0 || column === cells.length - 1 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ').trimEnd();
+  return [line(header), ...rows.map(line), `palisade/bare req/s: ${ratio.toFixed(3)}`].join('\n');
+}
+
+/** The single machine-readable line printed last. */
+export function summaryJson(bare: TargetSummary, palisade: TargetSummary, ratio: number, meta: Record<string, string | number>): string {
+  return JSON.stringify({
+    bench: 'proxy',
+    ...meta,
+    bare_rps: round(bare.rps, 1),
+    palisade_rps: round(palisade.rps, 1),
+    ratio: round(ratio, 3),
+    bare_p99_ms: round(bare.p99Ms, 2),
+    palisade_p99_ms: round(palisade.p99Ms, 2),
+    bare_errors: bare.errors,
+    palisade_errors: palisade.errors,
+  });
+}

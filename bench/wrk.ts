@@ -1,0 +1,39 @@
+import { spawnTracked, stopTracked } from './children.js';
+import type { LoadOptions, LoadResult } from './load.js';
+
+/** Seconds wrk may overrun its duration (start-up, final timeouts) before it is killed. */
+const OVERRUN_SEC = 15;
+
+/**
+ * Runs wrk with one thread (one native thread saturates a Node proxy, and on a small machine
+ * every other core is better left to the servers) and `--latency` for the percentiles.
+ */
+export async function runWrk(wrkPath: string, options: LoadOptions): Promise<LoadResult> {
+  const args = ['-t1', `-c${options.connections}`, `-d${options.durationSec}s`, '--timeout', '5s', '--latency', options.url.href];
+  const tracked = spawnTracked('wrk', wrkPath, args, { stdout: 'pipe' });
+  let stdout = '';
+  tracked.child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const guard = setTimeout(() => void stopTracked(tracked, 1000), (options.durationSec + OVERRUN_SEC) * 1000);
+  const code = await tracked.exited;
+  clearTimeout(guard);
+  if (code !== 0) throw new Error(`wrk exited with ${code}: ${tracked.stderr() || stdout}`);
+  return parseWrk(stdout);
+}
+
+/** Parses wrk's report (the `--latency` variant); throws when a figure is missing. */
+export function parseWrk(output: string): LoadResult {
+  const rps = /^Requests\/sec:\s+([\d.]+)/m.exec(output);
+  const p99 = /^\s*99(?:\.0+)?%\s+([\d.]+)(us|ms|s|m|h)\s*$/m.exec(output);
+  if (!rps?.[1] || !p99?.[1] || !p99[2]) throw new Error(`cannot read wrk's output:\n${output}`);
+  // These lines appear only when something went wrong.
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
+  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(output);
+  const errors = (socket ? socket.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0) + (non2xx ? Number(non2xx[1]) : 0);
+  return { rps: Number(rps[1]), p99Ms: toMs(Number(p99[1]), p99[2]), errors };
+}
+
+const MS_PER_UNIT: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+function toMs(value: number, unit: string): number {
+  return value * (MS_PER_UNIT[unit] ?? Number.NaN);
+}
