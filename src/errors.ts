@@ -62,6 +62,26 @@ export const errorCodes = {
     status: 404,
     summary: 'No admin route matches the method and path.',
   },
+  PAL_REDIS_UNAVAILABLE: {
+    status: 0,
+    summary: 'Redis is unreachable or too slow: the store is degraded and the node runs on local state (logged once per change, `/readyz` says why).',
+  },
+  PAL_REDIS_TLS: {
+    status: 0,
+    summary: 'TLS to Redis failed (wrong CA, name mismatch, plaintext server); at boot the process exits 1. Never falls back to plaintext.',
+  },
+  PAL_REDIS_AUTH: {
+    status: 0,
+    summary: 'Redis refused `REDIS_USERNAME`/`REDIS_PASSWORD`; at boot the process exits 1.',
+  },
+  PAL_REDIS_PERMISSION: {
+    status: 0,
+    summary: 'The Redis ACL user lacks a command or the key prefix; the message lists what to grant. At boot the process exits 1.',
+  },
+  PAL_REDIS_SENTINEL: {
+    status: 0,
+    summary: 'No sentinel reachable, or no sentinel knows `REDIS_SENTINEL_MASTER`; the log says which.',
+  },
   PAL_INTERNAL: {
     status: 500,
     summary: 'An unexpected failure inside Palisade; the log line with the request id has the detail.',

@@ -35,6 +35,13 @@ export async function main(): Promise<void> {
     process.exitCode = exitCodes.failure;
     return;
   }
+  // Last resort: an error nothing handled. State is unknown, so stop; say it in one line
+  // on stderr, with the stack only in the JSON log for whoever debugs it.
+  process.on('uncaughtException', (error) => {
+    node.log.fatal({ code: 'PAL_INTERNAL', err: error }, 'uncaught exception');
+    process.stderr.write(`palisade: internal error: ${describeError(error)} [PAL_INTERNAL]\n`);
+    process.exit(exitCodes.failure);
+  });
   let signals = 0;
   const shutdown = (signal: NodeJS.Signals): void => {
     signals++;

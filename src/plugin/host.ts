@@ -4,7 +4,7 @@ import { PalisadeError } from '../errors.js';
 import { describeError } from '../log.js';
 import type { Settings } from '../settings/load.js';
 import type { CoreSettings } from '../settings/types.generated.js';
-import type { ClusterStore } from '../store/types.js';
+import type { ClusterStore, SharedBackend } from '../store/types.js';
 import { Scheduler, type LeaderCheck } from './scheduler.js';
 import type {
   AdminRoute,
@@ -35,6 +35,8 @@ export interface HostDependencies {
   metrics: Registry;
   nodeName: string;
   isLeader?: LeaderCheck;
+  /** Receives the shared backend a plugin provides (see `PluginContext.shareStore`). */
+  shareStore?: (backend: SharedBackend, plugin: string) => void;
 }
 
 /** A verdict together with the plugin that gave it. */
@@ -113,9 +115,9 @@ export class PluginHost {
         this.active.push(id);
       } catch (error) {
         await this.close();
-        throw new PalisadeError('PAL_PLUGIN_PROVISION_FAILED', `plugin ${id} failed to start: ${describeError(error)}`, {
-          cause: error,
-        });
+        // A plugin's own code (PAL_REDIS_TLS…) says more than the generic one: keep it.
+        const code = error instanceof PalisadeError ? error.code : 'PAL_PLUGIN_PROVISION_FAILED';
+        throw new PalisadeError(code, `plugin ${id} failed to start: ${describeError(error)}`, { cause: error });
       }
     }
   }
@@ -196,6 +198,10 @@ export class PluginHost {
       store: this.deps.store,
       metrics: this.deps.metrics,
       nodeName: this.deps.nodeName,
+      shareStore: (backend) => {
+        if (!this.deps.shareStore) throw new Error('this node does not accept a shared store');
+        this.deps.shareStore(backend, id);
+      },
       onClose: (release) => {
         this.releases.push({ plugin: id, release });
       },

@@ -5,7 +5,7 @@ import type { PluginManifest } from '../settings/manifest.js';
 import type { SettingError } from '../settings/errors.js';
 import type { Settings, SettingsDeriver } from '../settings/load.js';
 import type { CoreSettings } from '../settings/types.generated.js';
-import type { ClusterStore } from '../store/types.js';
+import type { ClusterStore, SharedBackend } from '../store/types.js';
 import type { Verdict } from './verdict.js';
 
 /** A value or a promise of it: synchronous hooks are called without an await. */
@@ -109,6 +109,11 @@ export interface PluginContext<S = Settings> {
   readonly nodeName: string;
   /** Registers a release; releases run in reverse order on close, even after a failed provision. */
   onClose(release: () => MaybePromise<void>): void;
+  /**
+   * Makes `backend` the node's shared state (the redis plugin does this). At most one
+   * plugin may call it; the store's health reflects the backend from then on.
+   */
+  shareStore(backend: SharedBackend): void;
   /** Runs `job` every `intervalMs` without overlapping runs; stopped on close. */
   every(intervalMs: number, job: () => MaybePromise<void>, options: JobOptions): void;
 }
@@ -117,7 +122,7 @@ export interface PluginContext<S = Settings> {
 export interface PluginDefinition<S = Settings> {
   readonly manifest: PluginManifest;
   /** Cross-field rules on the effective settings (run for every plugin, enabled or not). */
-  readonly checkSettings?: (settings: Readonly<CoreSettings> & Readonly<S>) => SettingError[];
+  readonly checkSettings?: (settings: Readonly<CoreSettings> & Readonly<S>, valid: (name: string) => boolean) => SettingError[];
   /** Fills this plugin's settings from other variables (e.g. a URL) where none is set. */
   readonly deriveSettings?: SettingsDeriver;
   provision(ctx: PluginContext<S>): MaybePromise<PluginHooks>;

@@ -16,7 +16,7 @@ export const coreManifest: SettingsManifest = readPackageJson<SettingsManifest>(
 export function settingsSpec(plugins: readonly PluginDefinition<any>[] = builtinPlugins): SettingsSpec {
   return {
     manifests: [coreManifest, ...plugins.map((p) => p.manifest)],
-    checks: [coreChecks, ...plugins.flatMap((p) => (p.checkSettings ? [(s: Settings) => p.checkSettings!(s as never)] : []))],
+    checks: [coreChecks, ...plugins.flatMap((p) => (p.checkSettings ? [(s: Settings, valid: (name: string) => boolean) => p.checkSettings!(s as never, valid)] : []))],
     derivers: plugins.flatMap((p) => (p.deriveSettings ? [p.deriveSettings] : [])),
   };
 }

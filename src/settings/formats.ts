@@ -18,6 +18,38 @@ export function parseListenAddress(text: string): { host: string; port: number }
   return { host, port };
 }
 
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
+/** True for an IP address or a DNS hostname. */
+export function isHostnameOrIp(text: string): boolean {
+  return isIP(text) !== 0 || HOSTNAME.test(text);
+}
+
+/**
+ * Parses `host`, `host:port`, `[v6]:port` or a bare IPv6 address; `defaultPort` when no port
+ * is given. Undefined when malformed.
+ */
+export function parseHostPort(text: string, defaultPort: number): { host: string; port: number } | undefined {
+  let host: string;
+  let portText: string | undefined;
+  if (text.startsWith('[')) {
+    const match = /^\[([0-9A-Fa-f:.]+)\](?::(\d{1,5}))?$/.exec(text);
+    if (!match || isIP(match[1] as string) !== 6) return undefined;
+    host = match[1] as string;
+    portText = match[2];
+  } else if (isIP(text) === 6) {
+    host = text;
+  } else {
+    const colon = text.lastIndexOf(':');
+    host = colon === -1 ? text : text.slice(0, colon);
+    portText = colon === -1 ? undefined : text.slice(colon + 1);
+    if (!isHostnameOrIp(host) || isIP(host) === 6) return undefined;
+  }
+  if (portText !== undefined && !/^\d{1,5}$/.test(portText)) return undefined;
+  const port = portText === undefined ? defaultPort : Number(portText);
+  return port >= 1 && port <= 65535 ? { host, port } : undefined;
+}
+
 /** The formats settings can use, registered with ajv and documented by their messages. */
 export const formats: Record<string, Format> = {
   ip: { validate: (v) => isIP(v) !== 0, message: 'must be an IP address like 0.0.0.0 or ::' },
@@ -40,6 +72,14 @@ export const formats: Record<string, Format> = {
       }
     },
     message: 'must be an http:// or https:// URL like http://10.0.0.5:8000, without credentials',
+  },
+  'hostname-or-ip': {
+    validate: (v) => v === '' || isHostnameOrIp(v),
+    message: 'must be a hostname or an IP address, like redis.internal or 10.0.0.7',
+  },
+  'sentinel-address': {
+    validate: (v) => parseHostPort(v, 26379) !== undefined,
+    message: 'must be host[:port] with a port from 1 to 65535, like 10.0.0.7:26379 or [::1]:26379',
   },
   'header-name': {
     validate: (v) => /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(v),

@@ -13,14 +13,19 @@ export type Settings = Readonly<Record<string, unknown>>;
 /** Where an effective value came from (shown by `palisade config check`). */
 export type SettingSource = 'default' | 'env' | 'file' | 'derived';
 
-/** A cross-field rule run after every single value is valid (e.g. a token required by an address). */
-export type SettingsCheck = (settings: Settings) => SettingError[];
+/**
+ * A cross-field rule run after every single value was checked (e.g. a token required by an
+ * address). `valid(name)` is false for a setting that already failed on its own: rules
+ * involving it are skipped, so one mistake is reported once.
+ */
+export type SettingsCheck = (settings: Settings, valid: (name: string) => boolean) => SettingError[];
 
 /**
- * Fills settings from other variables before anything is read (e.g. `REDIS_URL` filling
- * `REDIS_HOST`): returns the values to use where the user set none. Errors name the source.
+ * Fills settings from other settings before coercion (e.g. `REDIS_URL` filling `REDIS_HOST`):
+ * gets the raw text of any declared setting (from the environment or its `_FILE`) and
+ * returns values to use where the user set none. Errors name the source setting.
  */
-export type SettingsDeriver = (env: Readonly<Record<string, string>>) => { values: Record<string, string>; errors: SettingError[] };
+export type SettingsDeriver = (raw: (name: string) => string | undefined) => { values: Record<string, string>; errors: SettingError[] };
 
 /** Everything the loader needs to know about the settings of this build. */
 export interface SettingsSpec {
@@ -68,7 +73,7 @@ export function loadSettings(spec: SettingsSpec, env: Readonly<Record<string, st
   }
 
   for (const derive of spec.derivers ?? []) {
-    const derived = derive(env);
+    const derived = derive((name) => raw.get(name));
     errors.push(...derived.errors);
     for (const [name, value] of Object.entries(derived.values)) {
       if (!raw.has(name) && composed.schemas.has(name)) {
@@ -116,8 +121,9 @@ export function loadSettings(spec: SettingsSpec, env: Readonly<Record<string, st
   applyComputedDefaults(values, composed.schemas);
   // Cross-field rules run even when single values failed (those hold their defaults), so
   // one run names every problem.
-  const failed = new Set(errors.map((error) => error.name));
-  for (const check of spec.checks ?? []) errors.push(...check(values).filter((error) => !failed.has(error.name)));
+  const failed = new Set(errors.map((error) => error.name.replace(/_FILE$/, '')));
+  const valid = (name: string): boolean => !failed.has(name);
+  for (const check of spec.checks ?? []) errors.push(...check(values, valid).filter((error) => valid(error.name)));
   if (errors.length > 0) {
     const order = [...composed.schemas.keys()];
     const rank = (name: string): number => {

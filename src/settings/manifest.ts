@@ -21,6 +21,8 @@ export interface SettingSchema {
   'x-duration'?: boolean;
   /** Never shown: masked as `***` in errors, `config check`, logs and the admin API. */
   'x-secret'?: boolean;
+  /** The error shown when `pattern` does not match, read after the name ("must be …"). */
+  'x-pattern-message'?: string;
   /** Text for the docs where the default is computed at boot (e.g. the hostname). */
   'x-default-doc'?: string;
 }

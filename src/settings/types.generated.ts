@@ -37,3 +37,57 @@ export interface CoreSettings {
   /** On SIGTERM/SIGINT, how long in-flight requests may finish before they are cut. (milliseconds) */
   readonly SHUTDOWN_TIMEOUT: number;
 }
+
+/** Settings of Redis (`redis`). */
+export interface RedisSettings {
+  /** Turn Redis on (cluster mode). */
+  readonly USE_REDIS: boolean;
+  /** Redis server hostname or IP (standalone mode). */
+  readonly REDIS_HOST: string;
+  /** Redis server port. */
+  readonly REDIS_PORT: number;
+  /** Database number, 0 to 15. */
+  readonly REDIS_DATABASE: number;
+  /** Connect with TLS. */
+  readonly REDIS_SSL: boolean;
+  /** Verify the server certificate (and its name). `no` is logged as a warning at every start. */
+  readonly REDIS_SSL_VERIFY: boolean;
+  /** Path of a PEM file with the CA certificate(s) that signed the server certificate; the system CAs when empty. */
+  readonly REDIS_SSL_CA: string;
+  /** Path of a PEM client certificate, for servers that require one (with `REDIS_SSL_KEY`). */
+  readonly REDIS_SSL_CERT: string;
+  /** Path of the PEM private key of `REDIS_SSL_CERT`. */
+  readonly REDIS_SSL_KEY: string;
+  /** Connection timeout, and the command timeout of background work (resync, sweeps, INFO). Bare numbers are seconds. (milliseconds) */
+  readonly REDIS_TIMEOUT: number;
+  /** Budget of a Redis command on the request path; past it the request goes on with local state. (milliseconds) */
+  readonly REDIS_REQUEST_TIMEOUT: number;
+  /** ACL username (Redis 6+). */
+  readonly REDIS_USERNAME: string;
+  /** Password (of `REDIS_USERNAME`, or the `requirepass` password). */
+  readonly REDIS_PASSWORD: string;
+  /** Sentinels as space-separated `host[:port]` (port 26379 by default; IPv6 as `[::1]:26379`). When set, the master is found through them. */
+  readonly REDIS_SENTINEL_HOSTS: readonly string[];
+  /** ACL username on the sentinels. */
+  readonly REDIS_SENTINEL_USERNAME: string;
+  /** Password on the sentinels. */
+  readonly REDIS_SENTINEL_PASSWORD: string;
+  /** Name of the master the sentinels monitor. */
+  readonly REDIS_SENTINEL_MASTER: string;
+  /** Idle time before TCP keepalive probes start on a Redis connection. Bare numbers are seconds. (milliseconds) */
+  readonly REDIS_KEEPALIVE_IDLE: number;
+  /** Connections in the request-path pool, used round-robin (the stream reader and background work have their own). */
+  readonly REDIS_KEEPALIVE_POOL: number;
+  /** First part of every key and channel; one prefix per application sharing a Redis. */
+  readonly REDIS_KEY_PREFIX: string;
+  /** `redis://` or `rediss://` URL (user, password, host, port, database) filling the connection settings that are not set explicitly. */
+  readonly REDIS_URL: string;
+  /** Platform alias of `REDIS_URL` (read when `REDIS_URL` is empty). */
+  readonly REDISTOGO_URL: string;
+  /** Platform alias of `REDIS_URL`. */
+  readonly REDISGREEN_URL: string;
+  /** Platform alias of `REDIS_URL`. */
+  readonly REDISCLOUD_URL: string;
+  /** Platform alias of `REDIS_URL`. */
+  readonly OPENREDIS_URL: string;
+}

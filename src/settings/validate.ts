@@ -3,7 +3,7 @@ import type { SettingSchema } from './manifest.js';
 import { formats } from './formats.js';
 
 /** Palisade's annotation keywords: ajv must know them to run in strict mode. */
-const ANNOTATIONS = ['x-duration', 'x-secret', 'x-default-doc', 'x-plugin'];
+const ANNOTATIONS = ['x-duration', 'x-secret', 'x-default-doc', 'x-plugin', 'x-pattern-message'];
 
 /** A failed check on one setting, with the JSON path inside it (array item index). */
 export interface SchemaViolation {
@@ -15,7 +15,7 @@ export interface SchemaViolation {
 
 /** Compiles the composed settings schema once; the returned function lists every violation. */
 export function compileValidator(schema: Record<string, unknown>): (values: Record<string, unknown>) => SchemaViolation[] {
-  const ajv = new Ajv2020({ allErrors: true, strict: true });
+  const ajv = new Ajv2020({ allErrors: true, strict: true, verbose: true });
   ajv.addVocabulary(ANNOTATIONS);
   for (const [name, format] of Object.entries(formats)) ajv.addFormat(name, format.validate);
   const validate: ValidateFunction = ajv.compile(schema);
@@ -52,7 +52,7 @@ function describe(error: ErrorObject): string {
     case 'minItems':
       return `must list at least ${String(p.limit)} item(s)`;
     case 'pattern':
-      return `must match ${String(p.pattern)}`;
+      return schema?.['x-pattern-message'] ?? `must match ${String(p.pattern)}`;
     case 'type':
       return `must be of type ${String(p.type)}`;
     default:

@@ -59,3 +59,12 @@ export interface ClusterStore {
   health(): StoreHealth;
   close(): Promise<void>;
 }
+
+/**
+ * A backend that shares state across nodes; the redis plugin provides one at provision.
+ * The store keeps enforcing from local state whatever the backend's health.
+ */
+export interface SharedBackend {
+  /** `shared` when usable, `degraded` (with the reason) when not. */
+  health(): StoreHealth;
+}

@@ -138,8 +138,8 @@ describe('loadSettings', () => {
       settings: { DEMO_PORT: { type: 'integer', minimum: 1, maximum: 65535, default: 1, description: '' } },
     };
     const derived = loadSettings(
-      { manifests: [...spec.manifests, manifest], derivers: [(env) => ({ values: { DEMO_PORT: env.DEMO_URL ?? '' }, errors: [] })] },
-      { DEMO_URL: '70000' },
+      { manifests: [...spec.manifests, manifest], derivers: [(raw) => ({ values: { DEMO_PORT: raw('HTTP_ADDRESS') === '127.0.0.2' ? '70000' : '1' }, errors: [] })] },
+      { HTTP_ADDRESS: '127.0.0.2' },
     );
     expect(messages(derived)).toEqual(['DEMO_PORT: must be at most 65535 (got "70000")']);
   });

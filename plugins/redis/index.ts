@@ -1,0 +1,138 @@
+import type { Redis } from 'ioredis';
+import { PalisadeError, type ErrorCode } from '../../src/errors.js';
+import { describeError } from '../../src/log.js';
+import { definePlugin, loadManifest } from '../../src/plugin/define.js';
+import type { AdminRoute } from '../../src/plugin/types.js';
+import type { RedisSettings } from '../../src/settings/types.generated.js';
+import { RedisConnections, RedisUnavailable } from '../../src/store/redis/connections.js';
+import { snapshotFromInfo, type RedisInfoSnapshot } from '../../src/store/redis/info.js';
+import { RedisKeys } from '../../src/store/redis/keys.js';
+import { checkPermissions, describePermissionReport } from '../../src/store/redis/permissions.js';
+import { registerRedisMetrics } from './metrics.js';
+import { checkRedisSettings, deriveRedisSettings } from './settings.js';
+
+/** How often a node writes its heartbeat; the key lives three beats. */
+export const HEARTBEAT_MS = 2_000;
+/** How often Redis-side gauges are read from INFO. */
+export const INFO_INTERVAL_MS = 15_000;
+
+const TROUBLE_CODES: Record<string, ErrorCode> = { tls: 'PAL_REDIS_TLS', auth: 'PAL_REDIS_AUTH', permission: 'PAL_REDIS_PERMISSION' };
+
+/**
+ * The redis plugin: owns every Redis setting and connection, shares the node's state
+ * through them, and reports their health. Boot fails only on configuration errors (TLS,
+ * credentials, ACL permissions); an unreachable Redis starts the node degraded.
+ */
+export default definePlugin<RedisSettings>({
+  manifest: loadManifest('redis'),
+  deriveSettings: deriveRedisSettings,
+  checkSettings: checkRedisSettings,
+  async provision(ctx) {
+    const settings = ctx.settings;
+    const keys = new RedisKeys(settings.REDIS_KEY_PREFIX);
+    if (settings.REDIS_SSL && !settings.REDIS_SSL_VERIFY) {
+      ctx.log.warn({ code: 'PAL_REDIS_TLS' }, 'REDIS_SSL_VERIFY=no: the Redis server certificate is not verified; anyone on the path can impersonate it');
+    }
+    const connections = new RedisConnections(settings, ctx.nodeName, ctx.log);
+    ctx.onClose(() => connections.close());
+    const background = connections.dedicatedClient('background');
+    connections.connect();
+
+    const checkAcl = async (client: Redis): Promise<string | undefined> => {
+      const report = await checkPermissions(client, keys, ctx.nodeName);
+      return report.missing.length > 0 || report.keysDenied ? describePermissionReport(report, settings.REDIS_USERNAME, keys) : undefined;
+    };
+
+    const first = await connections.firstConnect(settings.REDIS_TIMEOUT);
+    if (first.state === 'config-error') throw new PalisadeError(TROUBLE_CODES[first.trouble] ?? 'PAL_REDIS_UNAVAILABLE', first.message);
+    if (first.state === 'ready') {
+      const problem = await checkAcl(connections.readyPoolClient()!);
+      if (problem) throw new PalisadeError('PAL_REDIS_PERMISSION', problem);
+    } else {
+      ctx.log.warn({ code: 'PAL_REDIS_UNAVAILABLE', reason: first.message }, 'redis not reachable at start: running degraded on local state until it is');
+    }
+    // A later master (failover, or Redis reached after a degraded start) gets the same check;
+    // it cannot stop a running node, so it is logged loudly instead.
+    connections.on('master', (address) => {
+      const client = connections.readyPoolClient();
+      if (!client) return;
+      checkAcl(client).then(
+        (problem) => problem && ctx.log.error({ code: 'PAL_REDIS_PERMISSION', master: address }, problem),
+        (error: unknown) => ctx.log.warn({ err: describeError(error) }, 'redis permission check failed'),
+      );
+    });
+
+    let info: RedisInfoSnapshot | undefined;
+    const readInfo = async (): Promise<void> => {
+      if (background.status !== 'ready') {
+        info = undefined; // stale figures would look like a healthy Redis
+        return;
+      }
+      info = snapshotFromInfo(await background.info());
+    };
+    ctx.every(INFO_INTERVAL_MS, readInfo, { name: 'redis.info', immediate: true });
+    ctx.every(
+      HEARTBEAT_MS,
+      async () => {
+        if (background.status !== 'ready') return;
+        await background.set(keys.node(ctx.nodeName), JSON.stringify({ node: ctx.nodeName, at: Date.now() }), 'PX', HEARTBEAT_MS * 3);
+      },
+      { name: 'redis.heartbeat', immediate: true },
+    );
+
+    const metrics = registerRedisMetrics(ctx.metrics, connections, () => info);
+    ctx.shareStore({
+      health() {
+        const health = connections.health();
+        if (health.up) return { mode: 'shared' };
+        return { mode: 'degraded', detail: health.lastError ?? (health.breakerOpen ? `circuit breaker open: ${connections.breaker.reason}` : 'no Redis connection ready') };
+      },
+    });
+
+    const routes: AdminRoute[] = [
+      {
+        method: 'GET',
+        path: '/ping',
+        async handle() {
+          const started = process.hrtime.bigint();
+          try {
+            await connections.run((client) => client.ping());
+            const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+            metrics.command('ping', seconds, 'ok');
+            return { json: { ok: true, ms: Math.round(seconds * 1e5) / 100, master: connections.health().master } };
+          } catch (error) {
+            metrics.command('ping', Number(process.hrtime.bigint() - started) / 1e9, error instanceof RedisUnavailable ? 'unavailable' : 'error');
+            return { status: 503, json: { ok: false, error: describeError(error), code: 'PAL_REDIS_UNAVAILABLE' } };
+          }
+        },
+      },
+      {
+        method: 'GET',
+        path: '/info',
+        async handle() {
+          const health = connections.health();
+          return {
+            json: {
+              mode: health.mode,
+              target: connections.target,
+              master: health.master,
+              up: health.up,
+              breakerOpen: health.breakerOpen,
+              pool: { size: health.poolSize, ready: health.poolReady },
+              failovers: health.failovers,
+              lastError: health.lastError,
+              database: settings.REDIS_DATABASE,
+              tls: settings.REDIS_SSL ? { verify: settings.REDIS_SSL_VERIFY } : false,
+              username: settings.REDIS_USERNAME || undefined,
+              sentinels: settings.REDIS_SENTINEL_HOSTS.length > 0 ? { master: settings.REDIS_SENTINEL_MASTER, hosts: settings.REDIS_SENTINEL_HOSTS } : undefined,
+              keyPrefix: settings.REDIS_KEY_PREFIX,
+              server: info,
+            },
+          };
+        },
+      },
+    ];
+
+    return { routes };
+  },
+});

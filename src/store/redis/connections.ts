@@ -1,0 +1,283 @@
+import { EventEmitter } from 'node:events';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { describeError } from '../../log.js';
+import type { RedisSettings } from '../../settings/types.generated.js';
+import { CircuitBreaker } from './breaker.js';
+import { CONFIG_TROUBLES, classifyRedisError, explainTrouble, type RedisTrouble } from './failures.js';
+import { redisOptions, usesSentinel, type ConnectionRole } from './options.js';
+import { defineScripts, type ScriptedRedis } from './scripts.js';
+
+/** Consecutive request-path failures that open the breaker. */
+export const BREAKER_FAILURES = 5;
+/** Interval of the half-open probe while the breaker is open. */
+export const BREAKER_PROBE_MS = 500;
+
+/** A request-path call found Redis unusable; the caller falls back to local state. */
+export class RedisUnavailable extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'RedisUnavailable';
+  }
+}
+
+/** The state of the connections as health checks, metrics and the admin API see it. */
+export interface RedisHealth {
+  mode: 'standalone' | 'sentinel';
+  /** At least one pool connection is ready and the breaker is closed. */
+  up: boolean;
+  breakerOpen: boolean;
+  poolSize: number;
+  poolReady: number;
+  /** `host:port` of the server the pool talks to, when known. */
+  master: string | undefined;
+  failovers: number;
+  /** The last trouble, explained (no secrets). */
+  lastError: string | undefined;
+}
+
+/** How the first connection attempt ended (boot decides from it). */
+export type FirstConnect =
+  | { state: 'ready' }
+  | { state: 'config-error'; trouble: RedisTrouble; message: string }
+  | { state: 'timeout'; message: string };
+
+type Listener = {
+  /** The pool, the stream reader or background work became (un)usable. */
+  change: [health: RedisHealth];
+  /** The server behind the pool changed (failover or restart): state may need a resync. */
+  master: [address: string, previous: string | undefined];
+};
+
+/**
+ * Every Redis connection of a node: a round-robin pool of `REDIS_KEEPALIVE_POOL`
+ * request-path connections (command timeout `REDIS_REQUEST_TIMEOUT`), plus dedicated
+ * connections (`background` with `REDIS_TIMEOUT`, `stream` without a timeout for blocking
+ * reads). A circuit breaker keeps the request path off a failing Redis.
+ */
+export class RedisConnections extends EventEmitter<Listener> {
+  private readonly pool: Redis[] = [];
+  private readonly dedicated = new Map<ConnectionRole, Redis>();
+  private cursor = 0;
+  private failoverCount = 0;
+  private masterAddress: string | undefined;
+  private lastTrouble: { trouble: RedisTrouble; message: string; at: number } | undefined;
+  private readonly sentinelTroubles = new Map<Redis, string[]>();
+  private closed = false;
+  readonly breaker: CircuitBreaker;
+
+  constructor(
+    private readonly settings: Readonly<RedisSettings>,
+    private readonly nodeName: string,
+    private readonly log: Logger,
+  ) {
+    super();
+    this.breaker = new CircuitBreaker({
+      failureThreshold: BREAKER_FAILURES,
+      probeIntervalMs: BREAKER_PROBE_MS,
+      probe: async () => {
+        const client = this.readyPoolClient();
+        if (!client) throw new RedisUnavailable('no pool connection is ready');
+        await client.ping();
+      },
+      onChange: (open, reason) => {
+        if (open) this.log.warn({ code: 'PAL_REDIS_UNAVAILABLE', reason }, 'redis circuit breaker open: store degraded, requests use local state');
+        else this.log.info('redis circuit breaker closed: store shared again');
+        this.emit('change', this.health());
+      },
+    });
+    for (let i = 0; i < settings.REDIS_KEEPALIVE_POOL; i++) {
+      this.pool.push(this.create(`pool-${i}`, settings.REDIS_REQUEST_TIMEOUT));
+    }
+  }
+
+  /** Where the connections go, for logs: `host:port` or the sentinel master name. */
+  get target(): string {
+    return usesSentinel(this.settings)
+      ? `master "${this.settings.REDIS_SENTINEL_MASTER}" via sentinels ${this.settings.REDIS_SENTINEL_HOSTS.join(' ')}`
+      : `${this.settings.REDIS_HOST}:${this.settings.REDIS_PORT}`;
+  }
+
+  /** Starts connecting everything (returns at once). */
+  connect(): void {
+    for (const client of [...this.pool, ...this.dedicated.values()]) client.connect().catch(() => undefined);
+  }
+
+  /**
+   * Waits for the pool's first connection, up to `timeoutMs`. A configuration error (TLS,
+   * credentials, permissions) ends the wait early, since retrying cannot fix it.
+   */
+  firstConnect(timeoutMs: number): Promise<FirstConnect> {
+    return new Promise((resolve) => {
+      const done = (result: FirstConnect): void => {
+        clearTimeout(timer);
+        for (const client of this.pool) client.off('ready', onReady);
+        this.off('change', onChange);
+        resolve(result);
+      };
+      const onReady = (): void => done({ state: 'ready' });
+      const onChange = (): void => {
+        const last = this.lastTrouble;
+        if (last && CONFIG_TROUBLES.has(last.trouble)) done({ state: 'config-error', trouble: last.trouble, message: last.message });
+      };
+      const timer = setTimeout(
+        () => done({ state: 'timeout', message: this.lastTrouble?.message ?? `no answer from ${this.target} within ${timeoutMs}ms` }),
+        timeoutMs,
+      );
+      if (this.readyPoolClient()) {
+        done({ state: 'ready' });
+        return;
+      }
+      for (const client of this.pool) client.once('ready', onReady);
+      this.on('change', onChange);
+    });
+  }
+
+  /** A dedicated connection for `role` (created and connected on first use). */
+  dedicatedClient(role: 'background' | 'stream'): Redis {
+    let client = this.dedicated.get(role);
+    if (!client) {
+      client = this.create(role, role === 'background' ? this.settings.REDIS_TIMEOUT : undefined);
+      this.dedicated.set(role, client);
+      if (!this.closed) client.connect().catch(() => undefined);
+    }
+    return client;
+  }
+
+  /**
+   * Runs one request-path command on the next ready pool connection. Throws
+   * {@link RedisUnavailable} at once when the breaker is open or no connection is ready —
+   * the caller falls back to local state; never waits longer than the command timeout.
+   */
+  async run<T>(command: (client: ScriptedRedis) => Promise<T>): Promise<T> {
+    if (!this.breaker.allows()) throw new RedisUnavailable(this.breaker.reason || 'circuit breaker open');
+    const client = this.readyPoolClient();
+    if (!client) {
+      this.breaker.failure('no pool connection is ready');
+      throw new RedisUnavailable('no pool connection is ready');
+    }
+    try {
+      const result = await command(client as ScriptedRedis);
+      this.breaker.success();
+      return result;
+    } catch (error) {
+      // A Redis reply error (WRONGTYPE, a script error) is an answer, not an outage.
+      const trouble = classifyRedisError(error as Error);
+      if (trouble !== 'other') this.breaker.failure(describeError(error));
+      throw error;
+    }
+  }
+
+  /** The next ready pool connection, round-robin; undefined when none is ready. */
+  readyPoolClient(): Redis | undefined {
+    for (let i = 0; i < this.pool.length; i++) {
+      const client = this.pool[(this.cursor + i) % this.pool.length]!;
+      if (client.status === 'ready') {
+        this.cursor = (this.cursor + i + 1) % this.pool.length;
+        return client;
+      }
+    }
+    return undefined;
+  }
+
+  health(): RedisHealth {
+    const poolReady = this.pool.filter((c) => c.status === 'ready').length;
+    return {
+      mode: usesSentinel(this.settings) ? 'sentinel' : 'standalone',
+      up: poolReady > 0 && !this.breaker.isOpen,
+      breakerOpen: this.breaker.isOpen,
+      poolSize: this.pool.length,
+      poolReady,
+      master: this.masterAddress,
+      failovers: this.failoverCount,
+      lastError: this.lastTrouble?.message,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.breaker.stop();
+    const clients = [...this.pool, ...this.dedicated.values()];
+    await Promise.all(
+      clients.map(async (client) => {
+        // A TLS socket torn down mid-handshake can still emit an alert after ioredis let go
+        // of it; without a listener that 'error' would crash the stopping process.
+        (client.stream as NodeJS.EventEmitter | undefined)?.on?.('error', () => undefined);
+        try {
+          if (client.status === 'ready') await client.quit();
+          else client.disconnect();
+        } catch {
+          client.disconnect();
+        }
+      }),
+    );
+  }
+
+  private create(role: ConnectionRole, commandTimeout: number | undefined): Redis {
+    const client = new Redis(redisOptions(this.settings, this.nodeName, role, commandTimeout));
+    // Scripts are defined on every connection; ioredis reloads them after NOSCRIPT.
+    defineScripts(client);
+    client.on('ready', () => this.onReady(client, role));
+    client.on('error', (error: Error) => this.onError(client, role, error));
+    client.on('sentinelError', (error: Error) => {
+      const list = this.sentinelTroubles.get(client) ?? [];
+      list.push(error.message);
+      this.sentinelTroubles.set(client, list.slice(-8));
+    });
+    client.on('close', () => {
+      if (!this.closed && role.startsWith('pool-') && !this.readyPoolClient()) {
+        this.breaker.trip(this.lastTrouble?.message ?? `every pool connection to ${this.target} is down`);
+      }
+      if (!this.closed) this.emit('change', this.health());
+    });
+    return client;
+  }
+
+  private onReady(client: Redis, role: ConnectionRole): void {
+    this.sentinelTroubles.delete(client);
+    const stream = client.stream as { remoteAddress?: string; remotePort?: number } | undefined;
+    const address = stream?.remoteAddress ? `${stream.remoteAddress}:${stream.remotePort}` : undefined;
+    if (address && role.startsWith('pool-') && address !== this.masterAddress) {
+      const previous = this.masterAddress;
+      this.masterAddress = address;
+      if (previous !== undefined) {
+        this.failoverCount++;
+        this.log.warn({ previous, master: address }, 'redis master changed');
+      } else {
+        this.log.info({ master: address, target: this.target }, 'redis connected');
+      }
+      this.emit('master', address, previous);
+    }
+    if (role.startsWith('pool-') && this.lastTrouble) {
+      this.log.info({ master: address }, 'redis reachable again');
+      this.lastTrouble = undefined;
+    }
+    if (role.startsWith('pool-')) this.breaker.probeNow();
+    this.emit('change', this.health());
+  }
+
+  private onError(client: Redis, role: ConnectionRole, error: Error): void {
+    let trouble = classifyRedisError(error);
+    let detail = describeError(error);
+    if (trouble === 'sentinel-unreachable') {
+      const seen = this.sentinelTroubles.get(client) ?? [];
+      this.sentinelTroubles.delete(client);
+      const unknown = seen.filter((m) => m.includes('invalid reply'));
+      if (unknown.length > 0) {
+        trouble = 'sentinel-unknown-master';
+        detail = `"${this.settings.REDIS_SENTINEL_MASTER}" (asked ${unknown.map((m) => /sentinel (\S+)/.exec(m)?.[1]).join(', ')})`;
+      } else {
+        detail = seen.map((m) => m.replace(/^failed to connect to sentinel /, '')).join('; ') || detail;
+      }
+    }
+    const message = explainTrouble(trouble, detail, this.target);
+    const now = Date.now();
+    const repeated = this.lastTrouble?.message === message && now - this.lastTrouble.at < 30_000;
+    this.lastTrouble = { trouble, message, at: repeated ? this.lastTrouble!.at : now };
+    if (!repeated && !this.closed) {
+      const code = trouble === 'tls' ? 'PAL_REDIS_TLS' : trouble === 'auth' ? 'PAL_REDIS_AUTH' : trouble === 'permission' ? 'PAL_REDIS_PERMISSION' : trouble.startsWith('sentinel') ? 'PAL_REDIS_SENTINEL' : 'PAL_REDIS_UNAVAILABLE';
+      this.log.warn({ code, role, trouble }, message);
+    }
+    if (!this.closed) this.emit('change', this.health());
+  }
+}

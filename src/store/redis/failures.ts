@@ -1,0 +1,65 @@
+/** What kind of trouble a Redis error is, for logs, /readyz and the boot decision. */
+export type RedisTrouble =
+  | 'tls'
+  | 'auth'
+  | 'permission'
+  | 'unreachable'
+  | 'timeout'
+  | 'readonly'
+  | 'sentinel-unreachable'
+  | 'sentinel-unknown-master'
+  | 'other';
+
+/** Troubles that are configuration mistakes: retrying will not fix them, boot should fail. */
+export const CONFIG_TROUBLES: ReadonlySet<RedisTrouble> = new Set(['tls', 'auth', 'permission']);
+
+const TLS_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+  'EPROTO',
+]);
+
+/** Sorts an ioredis / socket error into a {@link RedisTrouble}. */
+export function classifyRedisError(error: Error): RedisTrouble {
+  const code = (error as NodeJS.ErrnoException).code ?? '';
+  const message = error.message;
+  if (TLS_CODES.has(code) || /certificate|SSL routines|self[- ]signed|wrong version number/i.test(message)) return 'tls';
+  if (/^(WRONGPASS|NOAUTH)|invalid username-password|AUTH failed|invalid password/i.test(message)) return 'auth';
+  if (/^NOPERM/.test(message)) return 'permission';
+  if (message.startsWith('READONLY')) return 'readonly';
+  if (/Command timed out|ETIMEDOUT|connect ETIMEDOUT/i.test(message) || code === 'ETIMEDOUT') return 'timeout';
+  if (/All sentinels are unreachable/.test(message)) return 'sentinel-unreachable';
+  if (['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE'].includes(code) || /Connection is closed|Stream isn't writeable/.test(message)) {
+    return 'unreachable';
+  }
+  return 'other';
+}
+
+/** An operator-facing explanation with the fix, never containing a secret. */
+export function explainTrouble(trouble: RedisTrouble, detail: string, where: string): string {
+  switch (trouble) {
+    case 'tls':
+      return `TLS to Redis at ${where} failed (${detail}); check REDIS_SSL_CA (the CA that signed the server certificate) and the server name — Palisade never falls back to plaintext`;
+    case 'auth':
+      return `Redis at ${where} refused the credentials (${detail.split('\n')[0]}); check REDIS_USERNAME and REDIS_PASSWORD`;
+    case 'permission':
+      return `the Redis ACL user lacks a permission (${detail}); see the least-privilege ACL in plugins/redis/README.md`;
+    case 'sentinel-unreachable':
+      return `no sentinel reachable (${detail})`;
+    case 'sentinel-unknown-master':
+      return `no sentinel knows master ${detail}; check REDIS_SENTINEL_MASTER`;
+    case 'timeout':
+      return `Redis at ${where} did not answer in time (${detail})`;
+    case 'unreachable':
+      return `Redis at ${where} is unreachable (${detail})`;
+    case 'readonly':
+      return `Redis at ${where} is a read-only replica; reconnecting to find the master`;
+    default:
+      return `Redis at ${where}: ${detail}`;
+  }
+}

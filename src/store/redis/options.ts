@@ -1,0 +1,86 @@
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
+import type { RedisOptions } from 'ioredis';
+import { parseHostPort } from '../../settings/formats.js';
+import type { RedisSettings } from '../../settings/types.generated.js';
+
+/** Sentinel spec: a few hundred ms per sentinel, then the next one. */
+export const SENTINEL_TIMEOUT_MS = 500;
+/** Reconnect backoff: 50 ms, 100 ms, … capped at 2 s. Never gives up. */
+export const reconnectDelay = (attempt: number): number => Math.min(50 * 2 ** Math.min(attempt - 1, 6), 2_000);
+
+/** What a connection is for; it becomes part of its `CLIENT SETNAME`. */
+export type ConnectionRole = `pool-${number}` | 'stream' | 'background' | 'doctor';
+
+/** True when Redis is reached through sentinels. */
+export function usesSentinel(settings: Readonly<RedisSettings>): boolean {
+  return settings.REDIS_SENTINEL_HOSTS.length > 0;
+}
+
+/** The TLS options for Redis connections, or undefined without `REDIS_SSL`. */
+export function tlsOptions(settings: Readonly<RedisSettings>): ConnectionOptions | undefined {
+  if (!settings.REDIS_SSL) return undefined;
+  const tls: ConnectionOptions = { rejectUnauthorized: settings.REDIS_SSL_VERIFY };
+  if (settings.REDIS_SSL_CA) tls.ca = readFileSync(settings.REDIS_SSL_CA);
+  if (settings.REDIS_SSL_CERT) tls.cert = readFileSync(settings.REDIS_SSL_CERT);
+  if (settings.REDIS_SSL_KEY) tls.key = readFileSync(settings.REDIS_SSL_KEY);
+  // SNI and name verification need a hostname; an IP is checked against the certificate's IP SANs.
+  if (settings.REDIS_HOST && isIP(settings.REDIS_HOST) === 0) tls.servername = settings.REDIS_HOST;
+  return tls;
+}
+
+/**
+ * The ioredis options of one connection — the only place they are built. Request-path
+ * connections never queue or retry (`enableOfflineQueue: false`, `maxRetriesPerRequest: 0`)
+ * and time out after `commandTimeoutMs`; every connection reconnects in the background with
+ * capped backoff and is named `palisade:<node>:<role>`.
+ */
+export function redisOptions(
+  settings: Readonly<RedisSettings>,
+  nodeName: string,
+  role: ConnectionRole,
+  commandTimeoutMs: number | undefined,
+): RedisOptions {
+  const common: RedisOptions = {
+    db: settings.REDIS_DATABASE,
+    username: settings.REDIS_USERNAME || undefined,
+    password: settings.REDIS_PASSWORD || undefined,
+    connectionName: `palisade:${nodeName}:${role}`,
+    keepAlive: settings.REDIS_KEEPALIVE_IDLE,
+    noDelay: true,
+    connectTimeout: settings.REDIS_TIMEOUT,
+    commandTimeout: commandTimeoutMs,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    enableReadyCheck: true,
+    lazyConnect: true,
+    retryStrategy: reconnectDelay,
+    // A demoted master answers READONLY: drop the connection so it finds the new master.
+    reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 1 : false),
+    tls: tlsOptions(settings),
+  };
+  if (!usesSentinel(settings)) {
+    return { ...common, host: settings.REDIS_HOST, port: settings.REDIS_PORT };
+  }
+  return {
+    ...common,
+    sentinels: settings.REDIS_SENTINEL_HOSTS.map((entry) => parseHostPort(entry, 26379)!),
+    name: settings.REDIS_SENTINEL_MASTER,
+    role: 'master',
+    sentinelUsername: settings.REDIS_SENTINEL_USERNAME || undefined,
+    sentinelPassword: settings.REDIS_SENTINEL_PASSWORD || undefined,
+    // ioredis uses connectTimeout for each sentinel as well: keep it short so a dead
+    // sentinel costs hundreds of ms, not seconds.
+    connectTimeout: Math.min(settings.REDIS_TIMEOUT, SENTINEL_TIMEOUT_MS * 4),
+    sentinelCommandTimeout: SENTINEL_TIMEOUT_MS,
+    sentinelRetryStrategy: reconnectDelay,
+    sentinelReconnectStrategy: reconnectDelay,
+    failoverDetector: true,
+    // One +switch-master subscription per connection is enough: a connection also drops
+    // (and re-resolves) when its master goes away.
+    sentinelMaxConnections: 1,
+    enableTLSForSentinelMode: settings.REDIS_SSL,
+    updateSentinels: true,
+  };
+}

@@ -1,0 +1,39 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { packageRoot } from '../../paths.js';
+
+/** The Lua scripts, by command name: file under src/store/redis/scripts and its key count. */
+const SCRIPTS = {
+  palisadeGcra: { file: 'gcra.lua', keys: 1 },
+} as const;
+
+/** Result of `palisadeGcra`: [allowed 1|0, retry-after ms, remaining]. */
+export type GcraReply = [number, number, number];
+
+/** A client with Palisade's scripts defined as commands. */
+export type ScriptedRedis = Redis & {
+  palisadeGcra(key: string, periodMs: number, limit: number, cost: number): Promise<GcraReply>;
+};
+
+let sources: Map<string, { lua: string; keys: number }> | undefined;
+
+/** Reads every script once per process. */
+function load(): Map<string, { lua: string; keys: number }> {
+  sources ??= new Map(
+    Object.entries(SCRIPTS).map(([name, s]) => [name, { lua: readFileSync(join(packageRoot, 'src/store/redis/scripts', s.file), 'utf8'), keys: s.keys }]),
+  );
+  return sources;
+}
+
+/**
+ * Defines every script on `client`. ioredis then sends EVALSHA and, on NOSCRIPT (a new
+ * master after failover, a restarted or flushed Redis), EVAL with the source, which
+ * caches it again — so scripts survive failovers without a reload step.
+ */
+export function defineScripts(client: Redis): ScriptedRedis {
+  for (const [name, { lua, keys }] of load()) {
+    if (!(name in client)) client.defineCommand(name, { lua, numberOfKeys: keys });
+  }
+  return client as ScriptedRedis;
+}
