@@ -71,14 +71,15 @@ export default definePlugin<RedisSettings>({
       info = snapshotFromInfo(await background.info());
     };
     ctx.every(INFO_INTERVAL_MS, readInfo, { name: 'redis.info', immediate: true });
-    ctx.every(
-      HEARTBEAT_MS,
-      async () => {
-        if (background.status !== 'ready') return;
-        await background.set(keys.node(ctx.nodeName), JSON.stringify({ node: ctx.nodeName, at: Date.now() }), 'PX', HEARTBEAT_MS * 3);
-      },
-      { name: 'redis.heartbeat', immediate: true },
-    );
+    const heartbeat = async (): Promise<void> => {
+      if (background.status !== 'ready') return;
+      await background.set(keys.node(ctx.nodeName), JSON.stringify({ node: ctx.nodeName, at: Date.now() }), 'PX', HEARTBEAT_MS * 3);
+    };
+    ctx.every(HEARTBEAT_MS, heartbeat, { name: 'redis.heartbeat', immediate: true });
+    // A new master (failover, restart) learns about this node at once, not a beat later.
+    const beatNow = (): void => void heartbeat().catch(() => undefined);
+    background.on('ready', beatNow);
+    ctx.onClose(() => void background.off('ready', beatNow));
 
     const metrics = registerRedisMetrics(ctx.metrics, connections, () => info);
     ctx.shareStore({

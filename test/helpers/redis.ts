@@ -47,7 +47,8 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
     `dir ${dir}`,
     'daemonize no',
     'logfile ""',
-    ...(options.sentinel ? [] : ['save ""', 'appendonly no']),
+    // No disk, and replicas sync at once (the default waits 5 s before a diskless sync).
+    ...(options.sentinel ? [] : ['save ""', 'appendonly no', 'repl-diskless-sync-delay 0']),
     ...(options.config ?? []),
   ];
   writeFileSync(conf, `${lines.join('\n')}\n`);

@@ -262,7 +262,9 @@ export class RedisConnections extends EventEmitter<Listener> {
     if (trouble === 'sentinel-unreachable') {
       const seen = this.sentinelTroubles.get(client) ?? [];
       this.sentinelTroubles.delete(client);
-      const unknown = seen.filter((m) => m.includes('invalid reply'));
+      // Sentinels that answered but do not monitor the master: Redis 7 says "No such master",
+      // older ones reply null ("invalid reply").
+      const unknown = seen.filter((m) => m.includes('invalid reply') || /No such master/i.test(m));
       if (unknown.length > 0) {
         trouble = 'sentinel-unknown-master';
         detail = `"${this.settings.REDIS_SENTINEL_MASTER}" (asked ${unknown.map((m) => /sentinel (\S+)/.exec(m)?.[1]).join(', ')})`;
