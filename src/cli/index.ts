@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { exitCodes } from '../errors.js';
 import { main, loadFromProcess } from '../main.js';
 import { describeEffective, formatEffective, settingsReference } from './config.js';
+import { doctorCommand } from './doctor.js';
 
 const program = new Command('palisade')
   .description('Cluster-aware reverse proxy and WAF')
@@ -28,6 +29,14 @@ config
     }
     const rows = describeEffective(loaded);
     process.stdout.write(options.json ? `${JSON.stringify(Object.fromEntries(rows.map((r) => [r.name, r.value])), null, 2)}\n` : `${formatEffective(rows)}\n`);
+  });
+
+program
+  .command('doctor')
+  .description('check the Redis this node uses against operators\' advice; exit 0 ok, 1 error found, 2 unreachable')
+  .option('--json', 'print JSON')
+  .action(async (options: { json?: boolean }) => {
+    process.exitCode = await doctorCommand(options);
   });
 
 program
