@@ -1,0 +1,58 @@
+import pino from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import { settingsSpec } from '../../src/settings/catalog.js';
+import { loadSettings } from '../../src/settings/load.js';
+import type { RedisSettings } from '../../src/settings/types.generated.js';
+import { RedisConnections, RedisUnavailable } from '../../src/store/redis/connections.js';
+import { startRedis, stopAllRedis } from '../helpers/redis.js';
+
+afterAll(stopAllRedis);
+
+function settingsFor(port: number): RedisSettings {
+  const loaded = loadSettings(settingsSpec(), { USE_REDIS: 'yes', REDIS_HOST: '127.0.0.1', REDIS_PORT: String(port), REDIS_KEEPALIVE_POOL: '2' });
+  if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
+  return loaded.settings as unknown as RedisSettings;
+}
+
+describe('request-path connections', () => {
+  it('reloads scripts after the script cache is emptied (failover, restart, SCRIPT FLUSH)', async () => {
+    const redis = await startRedis();
+    const connections = new RedisConnections(settingsFor(redis.port), 'scripts', pino({ level: 'silent' }));
+    connections.connect();
+    try {
+      expect((await connections.firstConnect(5_000)).state).toBe('ready');
+      const first = await connections.run((c) => c.palisadeGcra('palisade:test:gcra:a', 60_000, 2, 1));
+      expect(first).toEqual([1, 0, 1]);
+      await redis.client().script('FLUSH');
+      const second = await connections.run((c) => c.palisadeGcra('palisade:test:gcra:a', 60_000, 2, 1));
+      expect(second).toEqual([1, 0, 0]);
+      const third = await connections.run((c) => c.palisadeGcra('palisade:test:gcra:a', 60_000, 2, 1));
+      expect(third[0]).toBe(0);
+      expect(third[1]).toBeGreaterThan(25_000);
+      expect(await redis.client().pttl('palisade:test:gcra:a')).toBeGreaterThan(0);
+    } finally {
+      await connections.close();
+    }
+  });
+
+  it('fails fast with RedisUnavailable, opens the breaker, and closes it once Redis answers again', async () => {
+    const redis = await startRedis();
+    const connections = new RedisConnections(settingsFor(redis.port), 'breaker', pino({ level: 'silent' }));
+    connections.connect();
+    try {
+      expect((await connections.firstConnect(5_000)).state).toBe('ready');
+      await redis.stop();
+      const started = Date.now();
+      await expect(connections.run((c) => c.ping())).rejects.toBeInstanceOf(Error);
+      for (let i = 0; i < 10; i++) await connections.run((c) => c.ping()).catch(() => undefined);
+      expect(connections.breaker.isOpen).toBe(true);
+      await expect(connections.run((c) => c.ping())).rejects.toBeInstanceOf(RedisUnavailable);
+      expect(Date.now() - started).toBeLessThan(1_000);
+      await redis.restart();
+      await expect.poll(() => connections.breaker.isOpen, { timeout: 10_000 }).toBe(false);
+      expect(await connections.run((c) => c.ping())).toBe('PONG');
+    } finally {
+      await connections.close();
+    }
+  });
+});
