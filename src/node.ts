@@ -13,7 +13,7 @@ import { ProxyServer } from './proxy/server.js';
 import { parseListenAddress } from './settings/formats.js';
 import type { Settings } from './settings/load.js';
 import type { CoreSettings } from './settings/types.generated.js';
-import { StoreFacade } from './store/facade.js';
+import { NodeStore } from './store/store.js';
 import type { ClusterStore } from './store/types.js';
 
 /** A running node: its bound addresses and the way to stop it. */
@@ -60,7 +60,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
 
   try {
     const metrics = createCoreMetrics(settings.NODE_NAME);
-    const store = new StoreFacade(settings.NODE_NAME);
+    const store = new NodeStore(settings.NODE_NAME);
     releases.push(() => store.close());
     const host = new PluginHost(options.plugins ?? builtinPlugins, {
       settings: options.settings,
@@ -68,7 +68,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       store,
       metrics: metrics.registry,
       nodeName: settings.NODE_NAME,
-      shareStore: (backend, owner) => store.attach(backend, owner),
+      shareStore: (factory, owner) => store.attach(factory(store.local), owner),
+      isLeader: (job, intervalMs) => store.isLeader(job, intervalMs),
     });
     releases.push(() => host.close());
     await host.provision();

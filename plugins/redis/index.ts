@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { PalisadeError, type ErrorCode } from '../../src/errors.js';
 import { describeError } from '../../src/log.js';
@@ -7,7 +8,9 @@ import type { RedisSettings } from '../../src/settings/types.generated.js';
 import { RedisConnections, RedisUnavailable } from '../../src/store/redis/connections.js';
 import { snapshotFromInfo, type RedisInfoSnapshot } from '../../src/store/redis/info.js';
 import { RedisKeys } from '../../src/store/redis/keys.js';
+import { RedisBanSync } from '../../src/store/redis/ban-sync.js';
 import { checkPermissions, describePermissionReport } from '../../src/store/redis/permissions.js';
+import type { ScriptedRedis } from '../../src/store/redis/scripts.js';
 import { registerRedisMetrics } from './metrics.js';
 import { checkRedisSettings, deriveRedisSettings } from './settings.js';
 
@@ -15,6 +18,10 @@ import { checkRedisSettings, deriveRedisSettings } from './settings.js';
 export const HEARTBEAT_MS = 2_000;
 /** How often Redis-side gauges are read from INFO. */
 export const INFO_INTERVAL_MS = 15_000;
+/** How often the leader removes expired bans from Redis. */
+export const SWEEP_MS = 30_000;
+/** Most ban changes kept for replay while Redis is away (the ledger keeps them all anyway). */
+export const JOURNAL_LIMIT = 100_000;
 
 const TROUBLE_CODES: Record<string, ErrorCode> = { tls: 'PAL_REDIS_TLS', auth: 'PAL_REDIS_AUTH', permission: 'PAL_REDIS_PERMISSION' };
 
@@ -74,6 +81,7 @@ export default definePlugin<RedisSettings>({
     const heartbeat = async (): Promise<void> => {
       if (background.status !== 'ready') return;
       await background.set(keys.node(ctx.nodeName), JSON.stringify({ node: ctx.nodeName, at: Date.now() }), 'PX', HEARTBEAT_MS * 3);
+      await bans?.check();
     };
     ctx.every(HEARTBEAT_MS, heartbeat, { name: 'redis.heartbeat', immediate: true });
     // A new master (failover, restart) learns about this node at once, not a beat later.
@@ -82,13 +90,35 @@ export default definePlugin<RedisSettings>({
     ctx.onClose(() => void background.off('ready', beatNow));
 
     const metrics = registerRedisMetrics(ctx.metrics, connections, () => info);
-    ctx.shareStore({
-      health() {
-        const health = connections.health();
-        if (health.up) return { mode: 'shared' };
-        return { mode: 'degraded', detail: health.lastError ?? (health.breakerOpen ? `circuit breaker open: ${connections.breaker.reason}` : 'no Redis connection ready') };
-      },
+    let bans: RedisBanSync | undefined;
+    const leaseToken = `${ctx.nodeName}:${randomUUID()}`;
+    ctx.shareStore((local) => {
+      bans = new RedisBanSync(connections, keys, local.ledger, ctx.log, { streamLength: settings.REDIS_BAN_STREAM_LENGTH, journalLimit: JOURNAL_LIMIT });
+      bans.start();
+      return {
+        health() {
+          const health = connections.health();
+          if (health.up) return { mode: 'shared' };
+          const waiting = bans!.pending > 0 ? `; ${bans!.pending} ban change(s) waiting for Redis` : '';
+          return { mode: 'degraded', detail: `${health.lastError ?? (health.breakerOpen ? `circuit breaker open: ${connections.breaker.reason}` : 'no Redis connection ready')}${waiting}` };
+        },
+        publishBan: (change) => bans!.publish(change),
+        async lease(name, ttlMs) {
+          if (background.status !== 'ready') throw new Error('redis not ready');
+          return (await (background as ScriptedRedis).palisadeLockAcquire(keys.lock(name), leaseToken, ttlMs)) === 1;
+        },
+      };
     });
+    // Registered after the connections' release, so it runs before it.
+    ctx.onClose(() => bans?.stop());
+    ctx.every(
+      SWEEP_MS,
+      async () => {
+        if (background.status !== 'ready') return;
+        await (background as ScriptedRedis).palisadeBanSweep(keys.banIndex, keys.tombstoneIndex, keys.banRecordPrefix, 1_000);
+      },
+      { name: 'redis.ban-sweep', leader: true },
+    );
 
     const routes: AdminRoute[] = [
       {

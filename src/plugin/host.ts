@@ -4,7 +4,7 @@ import { PalisadeError } from '../errors.js';
 import { describeError } from '../log.js';
 import type { Settings } from '../settings/load.js';
 import type { CoreSettings } from '../settings/types.generated.js';
-import type { ClusterStore, SharedBackend } from '../store/types.js';
+import type { ClusterStore, LocalState, SharedBackend } from '../store/types.js';
 import { Scheduler, type LeaderCheck } from './scheduler.js';
 import type {
   AdminRoute,
@@ -36,7 +36,7 @@ export interface HostDependencies {
   nodeName: string;
   isLeader?: LeaderCheck;
   /** Receives the shared backend a plugin provides (see `PluginContext.shareStore`). */
-  shareStore?: (backend: SharedBackend, plugin: string) => void;
+  shareStore?: (create: (local: LocalState) => SharedBackend, plugin: string) => void;
 }
 
 /** A verdict together with the plugin that gave it. */
@@ -198,9 +198,9 @@ export class PluginHost {
       store: this.deps.store,
       metrics: this.deps.metrics,
       nodeName: this.deps.nodeName,
-      shareStore: (backend) => {
+      shareStore: (create) => {
         if (!this.deps.shareStore) throw new Error('this node does not accept a shared store');
-        this.deps.shareStore(backend, id);
+        this.deps.shareStore(create, id);
       },
       onClose: (release) => {
         this.releases.push({ plugin: id, release });

@@ -5,7 +5,7 @@ import type { PluginManifest } from '../settings/manifest.js';
 import type { SettingError } from '../settings/errors.js';
 import type { Settings, SettingsDeriver } from '../settings/load.js';
 import type { CoreSettings } from '../settings/types.generated.js';
-import type { ClusterStore, SharedBackend } from '../store/types.js';
+import type { ClusterStore, LocalState, SharedBackend } from '../store/types.js';
 import type { Verdict } from './verdict.js';
 
 /** A value or a promise of it: synchronous hooks are called without an await. */
@@ -110,10 +110,11 @@ export interface PluginContext<S = Settings> {
   /** Registers a release; releases run in reverse order on close, even after a failed provision. */
   onClose(release: () => MaybePromise<void>): void;
   /**
-   * Makes `backend` the node's shared state (the redis plugin does this). At most one
-   * plugin may call it; the store's health reflects the backend from then on.
+   * Makes a backend the node's shared state (the redis plugin does this): `create` gets the
+   * node's local state to sync. At most one plugin may call it; the store's health and ban
+   * changes go through the backend from then on.
    */
-  shareStore(backend: SharedBackend): void;
+  shareStore(create: (local: LocalState) => SharedBackend): void;
   /** Runs `job` every `intervalMs` without overlapping runs; stopped on close. */
   every(intervalMs: number, job: () => MaybePromise<void>, options: JobOptions): void;
 }

@@ -80,6 +80,8 @@ export interface RedisSettings {
   readonly REDIS_KEEPALIVE_POOL: number;
   /** First part of every key and channel; one prefix per application sharing a Redis. */
   readonly REDIS_KEY_PREFIX: string;
+  /** Approximate length of the stream that carries ban changes between nodes (`XADD … MAXLEN ~ N`). A node that falls further behind resyncs in full. */
+  readonly REDIS_BAN_STREAM_LENGTH: number;
   /** `redis://` or `rediss://` URL (user, password, host, port, database) filling the connection settings that are not set explicitly. */
   readonly REDIS_URL: string;
   /** Platform alias of `REDIS_URL` (read when `REDIS_URL` is empty). */

@@ -21,7 +21,22 @@ export interface Ban {
   readonly expiresAt: number | null;
   /** Bounded evidence (the last offending requests), attacker-controlled text. */
   readonly evidence: string;
+  /** Lamport version: of two changes to one target, the higher (then the node name) wins. */
+  readonly version: number;
 }
+
+/** The record of a lifted ban: keeps an older ban, replayed later, from coming back. */
+export interface Tombstone {
+  readonly target: string;
+  readonly version: number;
+  readonly node: string;
+  readonly actor: string;
+  /** Epoch milliseconds of the unban. */
+  readonly at: number;
+}
+
+/** One change to the ban list, as it travels between nodes. */
+export type BanChange = { op: 'ban'; ban: Ban } | { op: 'unban'; tombstone: Tombstone };
 
 /** What a caller supplies to ban: the rest is filled by the store. */
 export interface BanRequest {
@@ -44,6 +59,8 @@ export interface BanFacet {
   remove(target: string, actor: string): Promise<boolean>;
   /** Every active ban on this node. */
   list(): Ban[];
+  /** The active ban stored under exactly `target` (canonical IP or CIDR), if any. */
+  get(target: string): Ban | undefined;
 }
 
 /** How the store is doing, as `/readyz` reports it. */
@@ -67,4 +84,13 @@ export interface ClusterStore {
 export interface SharedBackend {
   /** `shared` when usable, `degraded` (with the reason) when not. */
   health(): StoreHealth;
+  /** Takes a change made on this node (already enforced locally) to the other nodes. */
+  publishBan?(change: BanChange): Promise<void>;
+  /** Takes or renews the lease `name` for `ttlMs`; false when another node holds it. */
+  lease?(name: string, ttlMs: number): Promise<boolean>;
+}
+
+/** What a shared backend gets from the store when it is attached. */
+export interface LocalState {
+  readonly ledger: import('./ban-ledger.js').BanLedger;
 }

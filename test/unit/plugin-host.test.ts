@@ -4,7 +4,7 @@ import { PluginHost, HookFailure } from '../../src/plugin/host.js';
 import type { PluginDefinition, PluginHooks, RequestContext } from '../../src/plugin/types.js';
 import { deny } from '../../src/plugin/verdict.js';
 import type { PluginManifest } from '../../src/settings/manifest.js';
-import { LocalStore } from '../../src/store/local.js';
+import { NodeStore } from '../../src/store/store.js';
 import { memoryLogger } from '../helpers/logs.js';
 
 function manifest(id: string, extra: Partial<PluginManifest> = {}): PluginManifest {
@@ -17,7 +17,7 @@ function plugin(id: string, provision: PluginDefinition['provision'], extra: Par
 
 function hostFor(plugins: PluginDefinition[], settings: Record<string, unknown> = {}) {
   const { log, lines } = memoryLogger();
-  const host = new PluginHost(plugins, { settings, log, store: new LocalStore('n1'), metrics: new Registry(), nodeName: 'n1' });
+  const host = new PluginHost(plugins, { settings, log, store: new NodeStore('n1'), metrics: new Registry(), nodeName: 'n1' });
   return { host, lines };
 }
 

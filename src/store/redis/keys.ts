@@ -4,7 +4,13 @@
  *
  *   <prefix>:node:<node>                 node heartbeat (JSON), TTL 3 × the beat interval
  *   <prefix>:probe:<node>:<kind>         permission probe at connect, deleted at once
- *   <prefix>:<plugin>:<rule>:<client>    counters (issue "cluster store"), always with a TTL
+ *   <prefix>:ban:<target>                ban record (JSON), no TTL: swept by expiry
+ *   <prefix>:bans:index                  zset target → expiry ms (+inf permanent), no TTL
+ *   <prefix>:unban:<target>              tombstone (JSON), TTL = tombstone lifetime
+ *   <prefix>:unbans:index                zset target → tombstone expiry ms
+ *   <prefix>:bans:stream                 stream of ban changes, MAXLEN ~ REDIS_BAN_STREAM_LENGTH
+ *   <prefix>:bans:epoch                  random marker; gone or changed = Redis lost state
+ *   <prefix>:lock:<name>                 lease (token), TTL = lease
  */
 export class RedisKeys {
   constructor(readonly prefix: string) {}
@@ -17,6 +23,40 @@ export class RedisKeys {
   /** A throwaway key for the permission probe. */
   probe(nodeName: string, kind: string): string {
     return `${this.prefix}:probe:${nodeName}:${kind}`;
+  }
+
+  /** The record of the ban on `target` (canonical IP or CIDR). */
+  ban(target: string): string {
+    return `${this.prefix}:ban:${target}`;
+  }
+
+  /** Prefix of ban records, for scripts that build them from targets. */
+  get banRecordPrefix(): string {
+    return `${this.prefix}:ban:`;
+  }
+
+  get banIndex(): string {
+    return `${this.prefix}:bans:index`;
+  }
+
+  tombstone(target: string): string {
+    return `${this.prefix}:unban:${target}`;
+  }
+
+  get tombstoneIndex(): string {
+    return `${this.prefix}:unbans:index`;
+  }
+
+  get banStream(): string {
+    return `${this.prefix}:bans:stream`;
+  }
+
+  get banEpoch(): string {
+    return `${this.prefix}:bans:epoch`;
+  }
+
+  lock(name: string): string {
+    return `${this.prefix}:lock:${name}`;
   }
 
   /** The pattern an ACL must allow (`~<prefix>:*`). */

@@ -38,6 +38,7 @@ function probes(keys: RedisKeys, node: string): Array<[command: string, args: Ar
     ['zremrangebyscore', [zset, '-inf', '+inf']],
     ['xadd', [stream, 'MAXLEN', '~', 10, '*', 'f', '1']],
     ['xrange', [stream, '-', '+', 'COUNT', 1]],
+    ['xrevrange', [stream, '+', '-', 'COUNT', 1]],
     ['xread', ['COUNT', 1, 'STREAMS', stream, '0']],
     ['xtrim', [stream, 'MAXLEN', 0]],
     ['eval', ["return redis.call('GET', KEYS[1])", 1, str]],

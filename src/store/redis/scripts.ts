@@ -6,6 +6,10 @@ import { packageRoot } from '../../paths.js';
 /** The Lua scripts, by command name: file under src/store/redis/scripts and its key count. */
 const SCRIPTS = {
   palisadeGcra: { file: 'gcra.lua', keys: 1 },
+  palisadeBanApply: { file: 'ban_apply.lua', keys: 5 },
+  palisadeBanSweep: { file: 'ban_sweep.lua', keys: 2 },
+  palisadeLockAcquire: { file: 'lock_acquire.lua', keys: 1 },
+  palisadeLockRelease: { file: 'lock_release.lua', keys: 1 },
 } as const;
 
 /** Result of `palisadeGcra`: [allowed 1|0, retry-after ms, remaining]. */
@@ -14,6 +18,10 @@ export type GcraReply = [number, number, number];
 /** A client with Palisade's scripts defined as commands. */
 export type ScriptedRedis = Redis & {
   palisadeGcra(key: string, periodMs: number, limit: number, cost: number): Promise<GcraReply>;
+  palisadeBanApply(...args: Array<string | number>): Promise<number>;
+  palisadeBanSweep(banIndex: string, tombstoneIndex: string, recordPrefix: string, batch: number): Promise<number>;
+  palisadeLockAcquire(key: string, token: string, leaseMs: number): Promise<number>;
+  palisadeLockRelease(key: string, token: string): Promise<number>;
 };
 
 let sources: Map<string, { lua: string; keys: number }> | undefined;

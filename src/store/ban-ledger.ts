@@ -1,0 +1,99 @@
+import { BanTable } from './ban-table.js';
+import type { Ban, BanChange, Tombstone } from './types.js';
+
+/** Version and author of the last change to one target, ban or unban. */
+interface Stamp {
+  version: number;
+  node: string;
+  tombstone: Tombstone | undefined;
+}
+
+/** True when (version, node) `a` is newer than `b`. Ties on version go to the node name. */
+export function isNewer(a: { version: number; node: string }, b: { version: number; node: string }): boolean {
+  return a.version > b.version || (a.version === b.version && a.node > b.node);
+}
+
+/**
+ * This node's view of the ban list: the table the ban gate reads, plus the version of the
+ * last change to every target (tombstones included), so changes can arrive in any order,
+ * more than once, from the stream, a resync or a replayed journal, and the outcome is the
+ * same. Versions come from a Lamport clock: a change made here is always newer than every
+ * change this node has seen.
+ */
+export class BanLedger {
+  readonly table: BanTable;
+  private readonly stamps = new Map<string, Stamp>();
+  private clock = 0;
+  private readonly listeners = new Set<(change: BanChange) => void>();
+
+  constructor(
+    readonly nodeName: string,
+    private readonly now: () => number = Date.now,
+    /** How long tombstones are kept; an older replayed ban is refused during this time. */
+    readonly tombstoneTtlMs = 7 * 86_400_000,
+  ) {
+    this.table = new BanTable(now);
+  }
+
+  /** A version for a change made now on this node. */
+  nextVersion(): number {
+    this.clock = Math.max(this.clock + 1, this.now());
+    return this.clock;
+  }
+
+  /** Applies a change from anywhere; false when it is not newer than what is known (ignored). */
+  apply(change: BanChange): boolean {
+    const target = change.op === 'ban' ? change.ban.target : change.tombstone.target;
+    const incoming = change.op === 'ban' ? change.ban : change.tombstone;
+    this.clock = Math.max(this.clock, incoming.version);
+    const known = this.stamps.get(target);
+    if (known && !isNewer(incoming, known)) return false;
+    if (change.op === 'ban') {
+      this.table.set(change.ban);
+      this.stamps.set(target, { version: change.ban.version, node: change.ban.node, tombstone: undefined });
+    } else {
+      this.table.delete(target);
+      this.stamps.set(target, { version: change.tombstone.version, node: change.tombstone.node, tombstone: change.tombstone });
+    }
+    for (const listener of this.listeners) listener(change);
+    return true;
+  }
+
+  /** Calls `listener` after every applied change (audit, metrics). */
+  onChange(listener: (change: BanChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The last known change of every target still worth telling others about. */
+  snapshot(): BanChange[] {
+    const out: BanChange[] = [];
+    const now = this.now();
+    for (const ban of this.table.list()) out.push({ op: 'ban', ban });
+    for (const stamp of this.stamps.values()) {
+      if (stamp.tombstone && stamp.tombstone.at + this.tombstoneTtlMs > now) out.push({ op: 'unban', tombstone: stamp.tombstone });
+    }
+    return out;
+  }
+
+  /** The version stamp of `target`, if any change is known. */
+  stampOf(target: string): { version: number; node: string } | undefined {
+    return this.stamps.get(target);
+  }
+
+  /** Forgets expired bans and old tombstones; returns how many entries went. */
+  sweep(): number {
+    const now = this.now();
+    let removed = this.table.sweep();
+    for (const [target, stamp] of this.stamps) {
+      const gone = stamp.tombstone ? stamp.tombstone.at + this.tombstoneTtlMs <= now : this.table.get(target) === undefined;
+      if (gone) {
+        this.stamps.delete(target);
+        if (stamp.tombstone) removed++;
+      }
+    }
+    return removed;
+  }
+}
+
+export type { Ban };

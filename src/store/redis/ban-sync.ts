@@ -1,0 +1,281 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { describeError } from '../../log.js';
+import { isNewer, type BanLedger } from '../ban-ledger.js';
+import type { BanChange } from '../types.js';
+import type { RedisConnections } from './connections.js';
+import type { RedisKeys } from './keys.js';
+import type { ScriptedRedis } from './scripts.js';
+
+/** Targets read per round trip during a resync (ZRANGE + MGET). */
+const RESYNC_CHUNK = 5_000;
+/** Changes written per pipeline when delivering the journal. */
+const FLUSH_CHUNK = 1_000;
+
+export interface BanSyncOptions {
+  /** Approximate length the stream is trimmed to (`XADD … MAXLEN ~ N`). */
+  streamLength: number;
+  /** Most targets kept in the journal of undelivered changes; beyond it a full resync re-asserts. */
+  journalLimit: number;
+}
+
+/** Compares two stream IDs (`ms-seq`). */
+export function compareStreamIds(a: string, b: string): number {
+  const [am = 0n, as = 0n] = a.split('-').map(BigInt);
+  const [bm = 0n, bs = 0n] = b.split('-').map(BigInt);
+  return am === bm ? (as === bs ? 0 : as < bs ? -1 : 1) : am < bm ? -1 : 1;
+}
+
+/**
+ * Keeps this node's ban ledger and Redis in step:
+ *  - a local change is enforced at once, journaled, and written (record + index + stream)
+ *    by one script; undelivered changes stay in the journal and are replayed when Redis
+ *    is back;
+ *  - a dedicated connection reads the stream and applies every change, resuming from its
+ *    last ID after a reconnect;
+ *  - a full resync (read every record and tombstone through the indexes, apply what is
+ *    newer, re-assert what Redis lacks) runs at start, when the master changes, when the
+ *    epoch marker is gone or changed (Redis restarted empty, FLUSHDB) and when the stream
+ *    was trimmed past this node's position.
+ * Versions make every step idempotent: nothing older ever overwrites anything newer.
+ */
+export class RedisBanSync {
+  private lastId = '0-0';
+  private epoch: string | undefined;
+  private readonly journal = new Map<string, BanChange>();
+  private journalOverflow = false;
+  private resyncing: Promise<void> | undefined;
+  private resyncAgain = false;
+  private stopped = false;
+  private reader: Promise<void> | undefined;
+  private synced = false;
+
+  constructor(
+    private readonly connections: RedisConnections,
+    private readonly keys: RedisKeys,
+    private readonly ledger: BanLedger,
+    private readonly log: Logger,
+    private readonly options: BanSyncOptions,
+  ) {}
+
+  private get background(): ScriptedRedis {
+    return this.connections.dedicatedClient('background') as ScriptedRedis;
+  }
+
+  /** True once a full resync completed since the last master change. */
+  get isSynced(): boolean {
+    return this.synced;
+  }
+
+  /** Changes waiting for Redis. */
+  get pending(): number {
+    return this.journal.size;
+  }
+
+  /** Starts the stream reader and the first resync (when Redis is reachable). */
+  start(): void {
+    this.connections.on('master', () => {
+      this.synced = false;
+      void this.resync('master changed');
+    });
+    if (this.background.status === 'ready') void this.resync('start');
+    else this.background.once('ready', () => void this.resync('start'));
+    this.reader = this.readLoop();
+  }
+
+  /** Journals `change` and tries to deliver everything pending. Never throws. */
+  async publish(change: BanChange): Promise<void> {
+    this.remember(change);
+    await this.flush();
+  }
+
+  /**
+   * Periodic check (runs with the heartbeat): delivers the journal, and resyncs when the
+   * epoch marker changed or vanished, or the stream was trimmed past our position.
+   */
+  async check(): Promise<void> {
+    const client = this.background;
+    if (client.status !== 'ready' || this.stopped) return;
+    const [epoch, first] = await Promise.all([client.get(this.keys.banEpoch), client.xrange(this.keys.banStream, '-', '+', 'COUNT', 1)]);
+    if (epoch !== this.epoch) {
+      await this.resync(epoch === null ? 'ban state missing in Redis (restarted empty or flushed)' : 'ban state replaced in Redis');
+      return;
+    }
+    const firstId = first[0]?.[0];
+    if (firstId && this.lastId !== '0-0' && compareStreamIds(firstId, this.lastId) > 0) {
+      await this.resync('stream trimmed past this node');
+      return;
+    }
+    if (this.journal.size > 0) await this.flush();
+  }
+
+  /** Runs a full resync (coalesced: at most one at a time, one more queued). */
+  resync(reason: string): Promise<void> {
+    if (this.resyncing) {
+      this.resyncAgain = true;
+      return this.resyncing;
+    }
+    this.resyncing = (async () => {
+      do {
+        this.resyncAgain = false;
+        try {
+          await this.fullResync(reason);
+        } catch (error) {
+          this.log.warn({ code: 'PAL_REDIS_UNAVAILABLE', reason, err: describeError(error) }, 'ban resync failed; retried at the next check');
+          this.epoch = undefined;
+        }
+      } while (this.resyncAgain && !this.stopped);
+      this.resyncing = undefined;
+    })();
+    return this.resyncing;
+  }
+
+  /** Stops the reader. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.connections.dedicatedClient('stream').disconnect();
+    await this.reader;
+  }
+
+  private remember(change: BanChange): void {
+    const target = change.op === 'ban' ? change.ban.target : change.tombstone.target;
+    if (this.journal.size >= this.options.journalLimit && !this.journal.has(target)) {
+      // Every change is also in the ledger: a full resync re-asserts it once Redis is back.
+      this.journalOverflow = true;
+      return;
+    }
+    this.journal.set(target, change);
+  }
+
+  /** Writes the journal to Redis; what fails stays journaled. */
+  private async flush(): Promise<void> {
+    const client = this.background;
+    if (client.status !== 'ready' || this.journal.size === 0) return;
+    const batch = [...this.journal.values()].slice(0, FLUSH_CHUNK);
+    try {
+      const pipeline = client.pipeline();
+      for (const change of batch) (pipeline as unknown as ScriptedRedis).palisadeBanApply(...this.applyArgs(change));
+      const results = (await pipeline.exec()) ?? [];
+      results.forEach(([error], i) => {
+        const change = batch[i]!;
+        const target = change.op === 'ban' ? change.ban.target : change.tombstone.target;
+        // Delivered (or refused as older: Redis has newer) — either way done, unless replaced meanwhile.
+        if (!error && this.journal.get(target) === change) this.journal.delete(target);
+      });
+    } catch (error) {
+      this.log.debug({ err: describeError(error), pending: this.journal.size }, 'ban changes kept in the journal');
+      return;
+    }
+    if (this.journal.size > 0 && this.journal.size !== batch.length) await this.flush();
+  }
+
+  private applyArgs(change: BanChange): Array<string | number> {
+    const target = change.op === 'ban' ? change.ban.target : change.tombstone.target;
+    const body = change.op === 'ban' ? change.ban : change.tombstone;
+    const expiry = change.op === 'ban' && change.ban.expiresAt !== null ? change.ban.expiresAt : 'inf';
+    return [
+      this.keys.ban(target),
+      this.keys.banIndex,
+      this.keys.tombstone(target),
+      this.keys.tombstoneIndex,
+      this.keys.banStream,
+      change.op,
+      target,
+      body.version,
+      body.node,
+      JSON.stringify(change),
+      expiry,
+      this.ledger.tombstoneTtlMs,
+      this.options.streamLength,
+    ];
+  }
+
+  private async fullResync(reason: string): Promise<void> {
+    const client = this.background;
+    if (client.status !== 'ready') throw new Error('no Redis connection ready');
+    const started = Date.now();
+    const tail = await client.xrevrange(this.keys.banStream, '+', '-', 'COUNT', 1);
+    const remote = new Map<string, { version: number; node: string }>();
+    let applied = 0;
+    for (const index of [this.keys.banIndex, this.keys.tombstoneIndex]) {
+      const keyOf = index === this.keys.banIndex ? (t: string) => this.keys.ban(t) : (t: string) => this.keys.tombstone(t);
+      for (let offset = 0; ; offset += RESYNC_CHUNK) {
+        const targets = await client.zrange(index, String(offset), String(offset + RESYNC_CHUNK - 1));
+        if (targets.length === 0) break;
+        const records = await client.mget(targets.map(keyOf));
+        for (const raw of records) {
+          const change = parseChange(raw);
+          if (!change) continue;
+          const body = change.op === 'ban' ? change.ban : change.tombstone;
+          const known = remote.get(body.target);
+          if (!known || isNewer(body, known)) remote.set(body.target, { version: body.version, node: body.node });
+          if (this.ledger.apply(change)) applied++;
+        }
+        if (targets.length < RESYNC_CHUNK) break;
+      }
+    }
+    let reasserted = 0;
+    for (const change of this.ledger.snapshot()) {
+      const body = change.op === 'ban' ? change.ban : change.tombstone;
+      const known = remote.get(body.target);
+      if (!known || isNewer(body, known)) {
+        this.journal.set(body.target, change);
+        reasserted++;
+      }
+    }
+    this.journalOverflow = false;
+    await this.flush();
+    this.lastId = tail[0]?.[0] ?? '0-0';
+    await client.set(this.keys.banEpoch, randomUUID(), 'NX');
+    this.epoch = (await client.get(this.keys.banEpoch)) ?? undefined;
+    this.synced = true;
+    this.log.info({ reason, remote: remote.size, applied, reasserted, ms: Date.now() - started }, 'bans resynced with Redis');
+  }
+
+  private async readLoop(): Promise<void> {
+    const stream: Redis = this.connections.dedicatedClient('stream');
+    while (!this.stopped) {
+      if (stream.status !== 'ready') {
+        await new Promise<void>((resolve) => {
+          const done = (): void => {
+            clearTimeout(timer);
+            stream.off('ready', done);
+            resolve();
+          };
+          const timer = setTimeout(done, 1_000);
+          stream.once('ready', done);
+        });
+        continue;
+      }
+      try {
+        // The typed method keeps ioredis's legacy reply shape ([[key, [[id, fields]]]]); a raw
+        // `call` would get RESP3's flattened map.
+        const reply = await stream.xread('COUNT', '1000', 'BLOCK', '1000', 'STREAMS', this.keys.banStream, this.lastId);
+        for (const [, entries] of reply ?? []) {
+          for (const [id, fields] of entries) {
+            const change = parseChange(fields[1] ?? null);
+            if (change) this.ledger.apply(change);
+            this.lastId = id;
+          }
+        }
+      } catch (error) {
+        if (!this.stopped) this.log.debug({ err: describeError(error) }, 'ban stream read failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+  }
+}
+
+/** Parses a change as written by `ban_apply.lua`; undefined for anything malformed. */
+function parseChange(raw: string | null): BanChange | undefined {
+  if (raw === null) return undefined;
+  try {
+    const change = JSON.parse(raw) as BanChange;
+    if (change.op === 'ban' && typeof change.ban?.target === 'string' && typeof change.ban.version === 'number') return change;
+    if (change.op === 'unban' && typeof change.tombstone?.target === 'string' && typeof change.tombstone.version === 'number') return change;
+  } catch {
+    // A record Palisade did not write: ignored rather than trusted.
+  }
+  return undefined;
+}

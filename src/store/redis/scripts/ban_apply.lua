@@ -1,0 +1,43 @@
+-- Applies one ban change if it is newer than what Redis holds for the target, atomically:
+-- the record (no TTL) or the tombstone (with TTL), both indexes, and the announcement on
+-- the stream. Idempotent: replaying a change, or an older one, changes nothing.
+--
+-- KEYS[1] ban record   KEYS[2] ban index (zset, score = expiry ms, +inf = permanent)
+-- KEYS[3] tombstone    KEYS[4] tombstone index (zset, score = tombstone expiry ms)
+-- KEYS[5] stream
+-- ARGV[1] 'ban' | 'unban'   ARGV[2] target   ARGV[3] version   ARGV[4] node
+-- ARGV[5] the change as JSON   ARGV[6] ban expiry ms or 'inf'   ARGV[7] tombstone TTL ms
+-- ARGV[8] stream max length (approximate)
+-- Returns 1 when applied, 0 when Redis already had this change or a newer one.
+local version = tonumber(ARGV[3])
+local node = ARGV[4]
+local function stamp(raw)
+  if not raw then return nil end
+  local ok, decoded = pcall(cjson.decode, raw)
+  if not ok or type(decoded) ~= 'table' then return nil end
+  local body = decoded.ban or decoded.tombstone or decoded
+  return tonumber(body.version), tostring(body.node)
+end
+local current_version, current_node = stamp(redis.call('GET', KEYS[1]))
+local tomb_version, tomb_node = stamp(redis.call('GET', KEYS[3]))
+if tomb_version and (not current_version or tomb_version > current_version or (tomb_version == current_version and tomb_node > current_node)) then
+  current_version, current_node = tomb_version, tomb_node
+end
+if current_version and (current_version > version or (current_version == version and current_node >= node)) then
+  return 0
+end
+if ARGV[1] == 'ban' then
+  redis.call('SET', KEYS[1], ARGV[5])
+  redis.call('ZADD', KEYS[2], ARGV[6], ARGV[2])
+  redis.call('DEL', KEYS[3])
+  redis.call('ZREM', KEYS[4], ARGV[2])
+else
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  redis.call('DEL', KEYS[1])
+  redis.call('ZREM', KEYS[2], ARGV[2])
+  redis.call('SET', KEYS[3], ARGV[5], 'PX', ARGV[7])
+  redis.call('ZADD', KEYS[4], now + tonumber(ARGV[7]), ARGV[2])
+end
+redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[8], '*', 'c', ARGV[5])
+return 1

@@ -1,0 +1,43 @@
+import { Writable } from 'node:stream';
+import { startNode, type RunningNode } from '../../src/node.js';
+import { settingsSpec } from '../../src/settings/catalog.js';
+import { loadSettings } from '../../src/settings/load.js';
+import { freePort } from './ports.js';
+
+/** A node started in this process (real sockets, real plugins), with its log lines kept. */
+export interface InProcessNode extends RunningNode {
+  readonly lines: Array<Record<string, unknown>>;
+  readonly url: string;
+  readonly adminUrl: string;
+}
+
+/**
+ * Starts a node with the built-in plugins from `env` on free loopback ports; for tests that
+ * need the store itself (two nodes sharing bans) next to the public surface.
+ */
+export async function startInProcessNode(env: Record<string, string>): Promise<InProcessNode> {
+  const loaded = loadSettings(settingsSpec(), {
+    HTTP_ADDRESS: '127.0.0.1',
+    HTTP_PORT: String(await freePort()),
+    ADMIN_LISTEN: `127.0.0.1:${await freePort()}`,
+    LOG_LEVEL: 'info',
+    ...env,
+  });
+  if (!loaded.ok) throw new Error(`bad test settings: ${JSON.stringify(loaded.errors)}`);
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  const node = await startNode({ settings: loaded.settings, secrets: loaded.secrets, logDestination: sink });
+  return Object.assign(node, { lines, url: `http://127.0.0.1:${node.proxy.port}`, adminUrl: `http://127.0.0.1:${node.admin.port}` });
+}
+
+/** Sends a request as client `ip` (the nodes trust 127.0.0.1 to say so). */
+export async function requestAs(node: { url: string }, ip: string, path = '/'): Promise<number> {
+  const response = await fetch(`${node.url}${path}`, { headers: { 'x-forwarded-for': ip } });
+  await response.arrayBuffer();
+  return response.status;
+}
