@@ -60,13 +60,14 @@ describe('redis plugin, standalone', () => {
     expect(ping).toMatchObject({ status: 200, body: { ok: true, master: `127.0.0.1:${redis.port}` } });
     const info = await json(`${n.adminUrl}/plugins/redis/info`);
     expect(info.body).toMatchObject({ mode: 'standalone', up: true, pool: { size: 4, ready: 4 }, keyPrefix: 'palisade' });
-    await waitFor(async () => (await clientNames(redis, 'alpha')).length === 5, 'the background connection');
+    await waitFor(async () => (await clientNames(redis, 'alpha')).length === 6, 'the dedicated connections');
     expect(await clientNames(redis, 'alpha')).toEqual([
       'palisade:alpha:background',
       'palisade:alpha:pool-0',
       'palisade:alpha:pool-1',
       'palisade:alpha:pool-2',
       'palisade:alpha:pool-3',
+      'palisade:alpha:stream',
     ]);
     const check = redis.client();
     expect(await waitFor(() => check.get('palisade:node:alpha'), 'the heartbeat')).toContain('"node":"alpha"');
