@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { PalisadeError, type ErrorCode } from '../../src/errors.js';
 import { describeError } from '../../src/log.js';
@@ -9,6 +8,7 @@ import { RedisConnections, RedisUnavailable } from '../../src/store/redis/connec
 import { snapshotFromInfo, type RedisInfoSnapshot } from '../../src/store/redis/info.js';
 import { RedisKeys } from '../../src/store/redis/keys.js';
 import { RedisBanSync } from '../../src/store/redis/ban-sync.js';
+import { RedisCounters } from '../../src/store/redis/counters.js';
 import { checkPermissions, describePermissionReport } from '../../src/store/redis/permissions.js';
 import type { ScriptedRedis } from '../../src/store/redis/scripts.js';
 import { registerRedisMetrics } from './metrics.js';
@@ -91,7 +91,6 @@ export default definePlugin<RedisSettings>({
 
     const metrics = registerRedisMetrics(ctx.metrics, connections, () => info);
     let bans: RedisBanSync | undefined;
-    const leaseToken = `${ctx.nodeName}:${randomUUID()}`;
     ctx.shareStore((local) => {
       bans = new RedisBanSync(connections, keys, local.ledger, ctx.log, { streamLength: settings.REDIS_BAN_STREAM_LENGTH, journalLimit: JOURNAL_LIMIT });
       bans.start();
@@ -103,9 +102,15 @@ export default definePlugin<RedisSettings>({
           return { mode: 'degraded', detail: `${health.lastError ?? (health.breakerOpen ? `circuit breaker open: ${connections.breaker.reason}` : 'no Redis connection ready')}${waiting}` };
         },
         publishBan: (change) => bans!.publish(change),
-        async lease(name, ttlMs) {
-          if (background.status !== 'ready') throw new Error('redis not ready');
-          return (await (background as ScriptedRedis).palisadeLockAcquire(keys.lock(name), leaseToken, ttlMs)) === 1;
+        counters: new RedisCounters(connections, keys, (command, seconds, outcome) => metrics.command(command, seconds, outcome)),
+        locks: {
+          async acquire(name, token, ttlMs) {
+            if (background.status !== 'ready') return false;
+            return (await (background as ScriptedRedis).palisadeLockAcquire(keys.lock(name), token, ttlMs)) === 1;
+          },
+          async release(name, token) {
+            if (background.status === 'ready') await (background as ScriptedRedis).palisadeLockRelease(keys.lock(name), token);
+          },
         },
       };
     });

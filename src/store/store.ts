@@ -1,5 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { BanLedger } from './ban-ledger.js';
 import { Bans } from './bans.js';
+import { Counters, type CounterFacet } from './counters.js';
+import { Locks } from './locks.js';
 import type { BanFacet, ClusterStore, LocalState, SharedBackend, StoreHealth } from './types.js';
 
 /** How often expired bans and old tombstones are dropped from memory. */
@@ -13,12 +16,18 @@ const SWEEP_MS = 30_000;
 export class NodeStore implements ClusterStore {
   readonly ledger: BanLedger;
   readonly bans: BanFacet;
+  readonly counters: CounterFacet;
+  readonly locks: Locks;
+  /** This node's identity in leases for leader-only jobs. */
+  private readonly leaderToken = randomUUID();
   private shared: { backend: SharedBackend; owner: string } | undefined;
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(nodeName: string, now: () => number = Date.now) {
     this.ledger = new BanLedger(nodeName, now);
     this.bans = new Bans(this.ledger, () => this.shared?.backend.publishBan?.bind(this.shared.backend), now);
+    this.counters = new Counters(() => this.shared?.backend.counters, now);
+    this.locks = new Locks(() => this.shared?.backend.locks, now);
     this.sweeper = setInterval(() => this.ledger.sweep(), SWEEP_MS);
     this.sweeper.unref();
   }
@@ -36,17 +45,12 @@ export class NodeStore implements ClusterStore {
 
   /**
    * True when this node should run the leader-only job `name` now: always on a single node,
-   * the holder of a lease (renewed every run, lasting two intervals) in a cluster. When the
-   * lease cannot be checked (Redis down) every node runs the job: the jobs are idempotent.
+   * the holder of a lease (renewed every run, lasting two intervals) in a cluster. Leader
+   * jobs touch only Redis, so when the lease cannot be taken there is nothing to run anyway.
    */
   async isLeader(name: string, intervalMs: number): Promise<boolean> {
-    const lease = this.shared?.backend.lease;
-    if (!lease) return true;
-    try {
-      return await lease.call(this.shared!.backend, `job:${name}`, intervalMs * 2);
-    } catch {
-      return true;
-    }
+    if (!this.shared?.backend.locks) return true;
+    return (await this.locks.acquire(`job:${name}`, intervalMs * 2, this.leaderToken)) !== undefined;
   }
 
   health(): StoreHealth {

@@ -73,6 +73,8 @@ export interface StoreHealth {
 
 export interface ClusterStore {
   readonly bans: BanFacet;
+  readonly counters: import('./counters.js').CounterFacet;
+  readonly locks: import('./locks.js').LockFacet;
   health(): StoreHealth;
   close(): Promise<void>;
 }
@@ -86,8 +88,10 @@ export interface SharedBackend {
   health(): StoreHealth;
   /** Takes a change made on this node (already enforced locally) to the other nodes. */
   publishBan?(change: BanChange): Promise<void>;
-  /** Takes or renews the lease `name` for `ttlMs`; false when another node holds it. */
-  lease?(name: string, ttlMs: number): Promise<boolean>;
+  /** Shared counters; the store counts locally when absent or failing. */
+  counters?: import('./counters.js').RemoteCounters;
+  /** Shared leases; without them locks are local to the node. */
+  locks?: import('./locks.js').RemoteLocks;
 }
 
 /** What a shared backend gets from the store when it is attached. */

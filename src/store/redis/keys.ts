@@ -25,6 +25,16 @@ export class RedisKeys {
     return `${this.prefix}:probe:${nodeName}:${kind}`;
   }
 
+  /** GCRA state of the counter `path` (`<plugin>:<rule>:<client>`, see counter-keys.ts). */
+  rate(path: string): string {
+    return `${this.prefix}:${path}:r`;
+  }
+
+  /** Sliding-window hash of the counter `path`. */
+  window(path: string): string {
+    return `${this.prefix}:${path}:w`;
+  }
+
   /** The record of the ban on `target` (canonical IP or CIDR). */
   ban(target: string): string {
     return `${this.prefix}:ban:${target}`;

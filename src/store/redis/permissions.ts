@@ -30,6 +30,7 @@ function probes(keys: RedisKeys, node: string): Array<[command: string, args: Ar
     ['hgetall', [hash]],
     ['hincrby', [hash, 'f', 1]],
     ['hdel', [hash, 'f']],
+    ['hkeys', [hash]],
     ['zadd', [zset, 1, 'm']],
     ['zrange', [zset, 0, -1]],
     ['zrangebyscore', [zset, '-inf', '+inf']],

@@ -1,0 +1,114 @@
+import { LRUCache } from 'lru-cache';
+import { counterPath, type CounterKey } from './counter-keys.js';
+
+/** The answer of a rate check. */
+export interface RateDecision {
+  allowed: boolean;
+  /** When not allowed: milliseconds until one more hit would be. */
+  retryAfterMs: number;
+  /** Hits left in the current period after this one. */
+  remaining: number;
+}
+
+/** Counters shared by the cluster (or local to the node). */
+export interface CounterFacet {
+  /**
+   * GCRA: allows at most `limit` hits per `periodMs` (a burst of `limit` allowed). One
+   * Redis round trip, none while the client is known to be over the limit.
+   */
+  rate(key: CounterKey, limit: number, periodMs: number): Promise<RateDecision>;
+  /** Adds `by` hits and returns the count of the last `windowMs` (sliding window). */
+  increment(key: CounterKey, windowMs: number, by?: number): Promise<number>;
+  /** Forgets the counter (rate and window) of that key, e.g. when a ban is lifted. */
+  reset(key: CounterKey): Promise<void>;
+}
+
+/** A remote implementation (Redis); every call may throw, the facade then counts locally. */
+export interface RemoteCounters {
+  rate(path: string, limit: number, periodMs: number): Promise<RateDecision>;
+  increment(path: string, windowMs: number, by: number): Promise<number>;
+  reset(path: string): Promise<void>;
+}
+
+/** Most counters kept in memory (local mode, degraded mode, over-limit cache). */
+const LOCAL_COUNTERS = 100_000;
+
+/**
+ * The counter facet: remote when a shared backend offers counters and it answers, local
+ * otherwise. While degraded each node counts alone, so a client can get up to
+ * (nodes × limit) per period across the cluster — the documented bound. A local
+ * "over the limit until T" cache answers repeat offenders without a round trip.
+ */
+export class Counters implements CounterFacet {
+  private readonly tat = new LRUCache<string, number>({ max: LOCAL_COUNTERS });
+  private readonly windows = new LRUCache<string, { index: number; current: number; previous: number }>({ max: LOCAL_COUNTERS });
+  private readonly blockedUntil = new LRUCache<string, number>({ max: LOCAL_COUNTERS });
+
+  constructor(
+    private readonly remote: () => RemoteCounters | undefined,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async rate(key: CounterKey, limit: number, periodMs: number): Promise<RateDecision> {
+    const path = counterPath(key);
+    const now = this.now();
+    const until = this.blockedUntil.get(path);
+    if (until !== undefined && until > now) return { allowed: false, retryAfterMs: until - now, remaining: 0 };
+    let decision: RateDecision | undefined;
+    const remote = this.remote();
+    if (remote) {
+      try {
+        decision = await remote.rate(path, limit, periodMs);
+      } catch {
+        decision = undefined; // degraded: count here
+      }
+    }
+    decision ??= this.localRate(path, limit, periodMs, now);
+    if (!decision.allowed) this.blockedUntil.set(path, now + decision.retryAfterMs, { ttl: decision.retryAfterMs });
+    return decision;
+  }
+
+  async increment(key: CounterKey, windowMs: number, by = 1): Promise<number> {
+    const path = counterPath(key);
+    const remote = this.remote();
+    if (remote) {
+      try {
+        return await remote.increment(path, windowMs, by);
+      } catch {
+        // degraded: count here
+      }
+    }
+    return this.localIncrement(path, windowMs, by, this.now());
+  }
+
+  async reset(key: CounterKey): Promise<void> {
+    const path = counterPath(key);
+    this.tat.delete(path);
+    this.windows.delete(path);
+    this.blockedUntil.delete(path);
+    await this.remote()?.reset(path).catch(() => undefined);
+  }
+
+  /** The same GCRA as gcra.lua, on this node's clock. */
+  private localRate(path: string, limit: number, periodMs: number, now: number): RateDecision {
+    const interval = periodMs / limit;
+    const tat = Math.max(this.tat.get(path) ?? 0, now);
+    const next = tat + interval;
+    const allowAt = next - periodMs;
+    if (allowAt > now) return { allowed: false, retryAfterMs: Math.ceil(allowAt - now), remaining: 0 };
+    this.tat.set(path, next, { ttl: Math.ceil(next - now) });
+    return { allowed: true, retryAfterMs: 0, remaining: Math.floor((periodMs - (next - now)) / interval) };
+  }
+
+  /** The same sliding window as window_count.lua, on this node's clock. */
+  private localIncrement(path: string, windowMs: number, by: number, now: number): number {
+    const index = Math.floor(now / windowMs);
+    let state = this.windows.get(path);
+    if (!state || state.index < index - 1) state = { index, current: 0, previous: 0 };
+    else if (state.index === index - 1) state = { index, current: 0, previous: state.current };
+    state.current += by;
+    this.windows.set(path, state, { ttl: windowMs * 2 });
+    const overlap = (windowMs - (now - index * windowMs)) / windowMs;
+    return state.current + Math.floor(state.previous * overlap);
+  }
+}

@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import type { ClusterStore } from '../../src/store/types.js';
+import { waitFor } from './wait.js';
+
+/** What a backend under test provides: one store, or two that share state. */
+export interface ContractSubject {
+  one: ClusterStore;
+  /** A second node's store sharing state with `one`, when the backend shares. */
+  other?: ClusterStore;
+  /** False for a node whose Redis is down: no lease is granted rather than two holders. */
+  locksGranted?: boolean;
+}
+
+let sequence = 0;
+/** A fresh client address per case, so cases never see each other's state. */
+const freshIp = (): string => `198.18.${Math.floor(++sequence / 250) % 250}.${(sequence % 250) + 1}`;
+
+/**
+ * The store contract: every backend (local, Redis standalone, Redis behind Sentinel, and
+ * the local fallback of a node whose Redis is down) must pass the same cases.
+ */
+export function describeStoreContract(name: string, subject: () => ContractSubject): void {
+  describe(`store contract: ${name}`, () => {
+    it('bans: add, match, get, list, remove; networks cover their addresses', async () => {
+      const { one } = subject();
+      const ip = freshIp();
+      expect(one.bans.match(ip)).toBeUndefined();
+      const ban = await one.bans.add({ target: ip, reason: 'contract', origin: 'api', actor: 'tester', durationMs: 60_000 });
+      expect(ban).toMatchObject({ target: ip, reason: 'contract', origin: 'api', actor: 'tester' });
+      expect(ban.expiresAt! - ban.createdAt).toBe(60_000);
+      expect(one.bans.match(ip)).toEqual(ban);
+      expect(one.bans.get(ip)).toEqual(ban);
+      expect(one.bans.list().some((b) => b.target === ip)).toBe(true);
+      expect(await one.bans.remove(ip, 'tester')).toBe(true);
+      expect(one.bans.match(ip)).toBeUndefined();
+      expect(await one.bans.remove(ip, 'tester')).toBe(false);
+      await one.bans.add({ target: '2001:db8:77::/48', reason: 'net', origin: 'api', durationMs: 0 });
+      expect(one.bans.match('2001:db8:77:1::9')?.expiresAt).toBeNull();
+      expect(await one.bans.remove('2001:db8:77::/48', 'tester')).toBe(true);
+    });
+
+    it('bans: refuse a malformed target and let an expired ban go', async () => {
+      const { one } = subject();
+      await expect(one.bans.add({ target: '10.0.0.0/33', reason: 'x', origin: 'api', durationMs: 1 })).rejects.toMatchObject({ code: 'PAL_BAD_REQUEST' });
+      const ip = freshIp();
+      await one.bans.add({ target: ip, reason: 'short', origin: 'api', durationMs: 150 });
+      expect(one.bans.match(ip)).toBeDefined();
+      await waitFor(() => one.bans.match(ip) === undefined, 'the ban to expire', 3_000);
+      expect(one.bans.get(ip)).toBeUndefined();
+    });
+
+    it('counters: rate allows the limit, then refuses with a retry time; clients and resets are separate', async () => {
+      const { one } = subject();
+      const key = { plugin: 'contract', rule: 'rate', client: freshIp() };
+      const decisions = [];
+      for (let i = 0; i < 4; i++) decisions.push(await one.counters.rate(key, 3, 60_000));
+      expect(decisions.map((d) => d.allowed)).toEqual([true, true, true, false]);
+      expect(decisions.map((d) => d.remaining)).toEqual([2, 1, 0, 0]);
+      expect(decisions[3]!.retryAfterMs).toBeGreaterThan(15_000);
+      expect((await one.counters.rate({ ...key, client: freshIp() }, 3, 60_000)).allowed).toBe(true);
+      await one.counters.reset(key);
+      expect((await one.counters.rate(key, 3, 60_000)).allowed).toBe(true);
+    });
+
+    it('counters: a sliding window counts hits; one IPv6 /64 is one client', async () => {
+      const { one } = subject();
+      const key = { plugin: 'contract', rule: 'window', client: '2001:db8:5:6::1' };
+      expect(await one.counters.increment(key, 60_000)).toBe(1);
+      expect(await one.counters.increment({ ...key, client: '2001:db8:5:6:ffff::2' }, 60_000)).toBe(2);
+      expect(await one.counters.increment(key, 60_000, 3)).toBe(5);
+      await one.counters.reset(key);
+      expect(await one.counters.increment(key, 60_000)).toBe(1);
+      expect(await one.counters.increment({ plugin: 'contract', rule: 'window', client: '/some/path?x=1' }, 60_000)).toBe(1);
+    });
+
+    it('locks: one holder at a time, released on demand', async () => {
+      const { one, other, locksGranted = true } = subject();
+      const lockName = `contract-${++sequence}`;
+      const lease = await one.locks.acquire(lockName, 10_000);
+      if (!locksGranted) {
+        expect(lease).toBeUndefined();
+        return;
+      }
+      expect(lease).toBeDefined();
+      expect(await (other ?? one).locks.acquire(lockName, 10_000)).toBeUndefined();
+      await lease!.release();
+      const again = await (other ?? one).locks.acquire(lockName, 10_000);
+      expect(again).toBeDefined();
+      await again!.release();
+    });
+
+    it('shared backends: a ban and a rate limit hold across nodes', async (context) => {
+      const { one, other } = subject();
+      if (!other) return context.skip();
+      const ip = freshIp();
+      await one.bans.add({ target: ip, reason: 'shared', origin: 'api', durationMs: 60_000 });
+      await waitFor(() => other.bans.match(ip), 'the ban on the other node', 5_000, 5);
+      await other.bans.remove(ip, 'tester');
+      await waitFor(() => one.bans.match(ip) === undefined, 'the unban on the first node', 5_000, 5);
+      const key = { plugin: 'contract', rule: 'shared', client: freshIp() };
+      const allowed = [];
+      for (let i = 0; i < 6; i++) allowed.push((await (i % 2 === 0 ? one : other).counters.rate(key, 4, 60_000)).allowed);
+      expect(allowed).toEqual([true, true, true, true, false, false]);
+    });
+  });
+}
