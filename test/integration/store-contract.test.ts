@@ -33,6 +33,6 @@ afterAll(async () => {
   await stopAllRedis();
 });
 
-describeStoreContract('Redis standalone', () => ({ one: standalone[0].store, other: standalone[1].store }));
-describeStoreContract('Redis behind Sentinel', () => ({ one: sentinel[0].store, other: sentinel[1].store }));
-describeStoreContract('local fallback of a node whose Redis is down', () => ({ one: fallback.store, locksGranted: false }));
+describeStoreContract('Redis standalone', () => ({ one: standalone[0].store, other: standalone[1].store }), { shared: true });
+describeStoreContract('Redis behind Sentinel', () => ({ one: sentinel[0].store, other: sentinel[1].store }), { shared: true });
+describeStoreContract('local fallback of a node whose Redis is down', () => ({ one: fallback.store, locksGranted: false }), { shared: false });
