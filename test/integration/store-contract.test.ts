@@ -1,6 +1,7 @@
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { startInProcessNode, type InProcessNode } from '../helpers/in-process.js';
-import { startRedis, stopAllRedis } from '../helpers/redis.js';
+import { keyHygieneViolations } from '../helpers/key-hygiene.js';
+import { startRedis, stopAllRedis, type RedisServer } from '../helpers/redis.js';
 import { startSentinelCluster } from '../helpers/sentinel.js';
 import { describeStoreContract } from '../helpers/store-contract.js';
 import { waitFor } from '../helpers/wait.js';
@@ -12,8 +13,10 @@ let fallback: InProcessNode;
 
 const synced = (node: InProcessNode): boolean => node.lines.some((l) => l.msg === 'bans resynced with Redis');
 
+let redis: RedisServer;
+
 beforeAll(async () => {
-  const redis = await startRedis();
+  redis = await startRedis();
   const viaHost = (name: string) => startInProcessNode({ NODE_NAME: name, USE_REDIS: 'yes', REDIS_HOST: '127.0.0.1', REDIS_PORT: String(redis.port) });
   standalone = [await viaHost('contract-a'), await viaHost('contract-b')];
 
@@ -29,8 +32,11 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  // Every key the contract wrote follows the documented layout (patterns, TTLs, 256-byte cap).
+  const problems = await keyHygieneViolations(redis.client());
   await Promise.all(nodes.map((n) => n.stop()));
   await stopAllRedis();
+  expect(problems).toEqual([]);
 });
 
 describeStoreContract('Redis standalone', () => ({ one: standalone[0].store, other: standalone[1].store }), { shared: true });
