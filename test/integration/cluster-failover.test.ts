@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startInProcessNode, type InProcessNode } from '../helpers/in-process.js';
+import { stopAllRedis } from '../helpers/redis.js';
+import { startSentinelCluster, type SentinelCluster } from '../helpers/sentinel.js';
+import { waitFor } from '../helpers/wait.js';
+
+let cluster: SentinelCluster;
+let a: InProcessNode;
+let b: InProcessNode;
+
+beforeAll(async () => {
+  cluster = await startSentinelCluster(2);
+  const env = (name: string) => ({ NODE_NAME: name, USE_REDIS: 'yes', REDIS_SENTINEL_HOSTS: cluster.sentinelHosts, REDIS_TIMEOUT: '1s' });
+  a = await startInProcessNode(env('failover-a'));
+  b = await startInProcessNode(env('failover-b'));
+  await waitFor(() => [a, b].every((n) => n.lines.some((l) => l.msg === 'bans resynced with Redis')), 'both nodes to sync');
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all([a?.stop(), b?.stop()]);
+  await stopAllRedis();
+});
+
+/** Bans `count` addresses from `node` one after the other, while `during` runs. */
+async function banWhile(node: InProcessNode, prefix: string, during: Promise<unknown>): Promise<string[]> {
+  const targets: string[] = [];
+  let done = false;
+  void during.finally(() => (done = true));
+  for (let i = 0; !done || i < 20; i++) {
+    const target = `${prefix}.${Math.floor(i / 250)}.${i % 250}`;
+    await node.store.bans.add({ target, reason: 'failover', origin: 'api', durationMs: 3_600_000 });
+    targets.push(target);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await during;
+  return targets;
+}
+
+/** Every target is banned on both nodes and recorded on the current master. */
+async function expectNoneLost(targets: string[]): Promise<void> {
+  const master = await cluster.currentMaster();
+  const client = master.client();
+  await waitFor(
+    async () => {
+      const scores = await client.zmscore('palisade:bans:index', ...targets);
+      return scores.every((score) => score !== null);
+    },
+    'every ban on the new master',
+    20_000,
+    100,
+  );
+  for (const target of targets) {
+    expect(a.store.bans.match(target), `${target} on A`).toBeDefined();
+    expect(b.store.bans.match(target), `${target} on B`).toBeDefined();
+  }
+}
+
+describe('bans across a Sentinel failover', () => {
+  it('loses no ban written during SENTINEL FAILOVER', async () => {
+    const targets = await banWhile(a, '172.20', cluster.failover());
+    console.info(`measured: ${targets.length} bans written during SENTINEL FAILOVER`);
+    await expectNoneLost(targets);
+  });
+
+  it('loses no ban written while the master is killed (-9) and replaced', async () => {
+    await cluster.waitForReplicasInSync();
+    const victim = await cluster.currentMaster();
+    const replaced = (async () => {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await victim.stop(true);
+      return cluster.waitForNewMaster(victim);
+    })();
+    const targets = await banWhile(b, '172.21', replaced);
+    console.info(`measured: ${targets.length} bans written across a kill -9 of the master`);
+    await expectNoneLost(targets);
+  });
+});
