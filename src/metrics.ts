@@ -1,4 +1,5 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { MetricSeries, MetricsFacet } from './store/metrics.js';
 
 /** The core's request metrics; plugins register their own on the same registry. */
 export interface CoreMetrics {
@@ -13,7 +14,7 @@ export interface CoreMetrics {
  * and a request-duration histogram. Labels are bounded: status class, verdict kind and the
  * plugin's reason label; never an IP or a path.
  */
-export function createCoreMetrics(nodeName: string): CoreMetrics {
+export function createCoreMetrics(nodeName: string, cluster?: MetricsFacet): CoreMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ node: nodeName });
   collectDefaultMetrics({ register: registry });
@@ -35,6 +36,7 @@ export function createCoreMetrics(nodeName: string): CoreMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
+  if (cluster) registerClusterTotals(registry, cluster);
   const requestChildren = new Map<string, ReturnType<typeof requests.labels>>();
   const blockedChildren = new Map<string, ReturnType<typeof blocked.labels>>();
   return {
@@ -46,11 +48,41 @@ export function createCoreMetrics(nodeName: string): CoreMetrics {
       if (!child) requestChildren.set(key, (child = requests.labels(codeClass, verdict)));
       child.inc();
       duration.observe(seconds);
+      cluster?.add('http_requests', { code_class: codeClass, verdict });
       if (verdict !== 'pass' && verdict !== 'error' && reason !== undefined) {
         let blockedChild = blockedChildren.get(reason);
         if (!blockedChild) blockedChildren.set(reason, (blockedChild = blocked.labels(reason)));
         blockedChild.inc();
+        cluster?.add('blocked_requests', { reason });
       }
     },
   };
+}
+
+/**
+ * `palisade_cluster_http_requests{code_class,verdict}` and
+ * `palisade_cluster_blocked_requests{reason}`: the request and block counters summed over
+ * every node (this node alone without Redis). Gauges, since a node's totals leave the sum
+ * when they expire. One snapshot serves both for a second, so a scrape costs one read.
+ */
+function registerClusterTotals(registry: Registry, cluster: MetricsFacet): void {
+  let cached: { at: number; series: Promise<MetricSeries[]> } | undefined;
+  const snapshot = (): Promise<MetricSeries[]> => {
+    if (!cached || Date.now() - cached.at > 1_000) cached = { at: Date.now(), series: cluster.snapshot() };
+    return cached.series;
+  };
+  const totals = (name: string, metric: string, help: string, labelNames: string[]): void => {
+    new Gauge({
+      name: metric,
+      help,
+      labelNames,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const series of await snapshot()) if (series.name === name) this.set(series.labels, series.value);
+      },
+    });
+  };
+  totals('http_requests', 'palisade_cluster_http_requests', 'Requests handled by every node of the cluster, by status class and verdict.', ['code_class', 'verdict']);
+  totals('blocked_requests', 'palisade_cluster_blocked_requests', 'Requests stopped before the upstream on every node of the cluster, by reason.', ['reason']);
 }

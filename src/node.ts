@@ -59,8 +59,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   };
 
   try {
-    const metrics = createCoreMetrics(settings.NODE_NAME);
     const store = new NodeStore(settings.NODE_NAME);
+    const metrics = createCoreMetrics(settings.NODE_NAME, store.metrics);
     releases.push(() => store.close());
     const host = new PluginHost(options.plugins ?? builtinPlugins, {
       settings: options.settings,
@@ -122,6 +122,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
           log.info({ inFlight: proxy.active }, 'draining');
           const inTime = await proxy.drain(settings.SHUTDOWN_TIMEOUT);
           if (!inTime) log.warn({ code: 'PAL_SHUTDOWN_TIMEOUT' }, 'in-flight requests cut at SHUTDOWN_TIMEOUT');
+          await store.flushMetrics(); // the last deltas, while Redis is still connected
           await releaseAll();
           log.info('stopped');
           flushLogger(log);

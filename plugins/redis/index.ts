@@ -9,6 +9,8 @@ import { snapshotFromInfo, type RedisInfoSnapshot } from '../../src/store/redis/
 import { RedisKeys } from '../../src/store/redis/keys.js';
 import { RedisBanSync } from '../../src/store/redis/ban-sync.js';
 import { RedisCounters } from '../../src/store/redis/counters.js';
+import { RedisMetrics } from '../../src/store/redis/metrics.js';
+import { RedisSessions } from '../../src/store/redis/sessions.js';
 import { checkPermissions, describePermissionReport } from '../../src/store/redis/permissions.js';
 import type { ScriptedRedis } from '../../src/store/redis/scripts.js';
 import { registerRedisMetrics } from './metrics.js';
@@ -103,6 +105,8 @@ export default definePlugin<RedisSettings>({
         },
         publishBan: (change) => bans!.publish(change),
         counters: new RedisCounters(connections, keys, (command, seconds, outcome) => metrics.command(command, seconds, outcome)),
+        sessions: new RedisSessions(connections, keys),
+        metrics: new RedisMetrics(connections, keys, ctx.nodeName),
         locks: {
           async acquire(name, token, ttlMs) {
             if (background.status !== 'ready') return false;

@@ -3,10 +3,14 @@ import { BanLedger } from './ban-ledger.js';
 import { Bans } from './bans.js';
 import { Counters, type CounterFacet } from './counters.js';
 import { Locks } from './locks.js';
+import { ClusterMetrics } from './metrics.js';
+import { Sessions, type SessionFacet } from './sessions.js';
 import type { BanFacet, ClusterStore, LocalState, SharedBackend, StoreHealth } from './types.js';
 
 /** How often expired bans and old tombstones are dropped from memory. */
 const SWEEP_MS = 30_000;
+/** How often metric deltas are pushed to the shared backend. */
+export const METRICS_FLUSH_MS = 5_000;
 
 /**
  * The one store object every plugin and the core hold. It always keeps the node's own state
@@ -18,6 +22,9 @@ export class NodeStore implements ClusterStore {
   readonly bans: BanFacet;
   readonly counters: CounterFacet;
   readonly locks: Locks;
+  readonly sessions: SessionFacet;
+  readonly metrics: ClusterMetrics;
+  private readonly flusher: NodeJS.Timeout;
   /** This node's identity in leases for leader-only jobs. */
   private readonly leaderToken = randomUUID();
   private shared: { backend: SharedBackend; owner: string } | undefined;
@@ -28,6 +35,10 @@ export class NodeStore implements ClusterStore {
     this.bans = new Bans(this.ledger, () => this.shared?.backend.publishBan?.bind(this.shared.backend), now);
     this.counters = new Counters(() => this.shared?.backend.counters, now);
     this.locks = new Locks(() => this.shared?.backend.locks, now);
+    this.sessions = new Sessions(() => this.shared?.backend.sessions, now);
+    this.metrics = new ClusterMetrics(() => this.shared?.backend.metrics);
+    this.flusher = setInterval(() => void this.metrics.flush(), METRICS_FLUSH_MS);
+    this.flusher.unref();
     this.sweeper = setInterval(() => this.ledger.sweep(), SWEEP_MS);
     this.sweeper.unref();
   }
@@ -59,5 +70,11 @@ export class NodeStore implements ClusterStore {
 
   async close(): Promise<void> {
     clearInterval(this.sweeper);
+    clearInterval(this.flusher);
+  }
+
+  /** Pushes metric deltas now (before the shared backend goes away at shutdown). */
+  async flushMetrics(): Promise<void> {
+    await this.metrics.flush();
   }
 }

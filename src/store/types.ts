@@ -75,6 +75,8 @@ export interface ClusterStore {
   readonly bans: BanFacet;
   readonly counters: import('./counters.js').CounterFacet;
   readonly locks: import('./locks.js').LockFacet;
+  readonly sessions: import('./sessions.js').SessionFacet;
+  readonly metrics: import('./metrics.js').MetricsFacet;
   health(): StoreHealth;
   close(): Promise<void>;
 }
@@ -92,6 +94,8 @@ export interface SharedBackend {
   counters?: import('./counters.js').RemoteCounters;
   /** Shared leases; without them locks are local to the node. */
   locks?: import('./locks.js').RemoteLocks;
+  sessions?: import('./sessions.js').RemoteSessions;
+  metrics?: import('./metrics.js').RemoteMetrics;
 }
 
 /** What a shared backend gets from the store when it is attached. */

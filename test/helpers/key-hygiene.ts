@@ -10,6 +10,9 @@ const KEY_PATTERNS: Array<{ pattern: RegExp; ttl: 'required' | 'none' }> = [
   { pattern: /^palisade:bans:stream$/, ttl: 'none' },
   { pattern: /^palisade:bans:epoch$/, ttl: 'none' },
   { pattern: /^palisade:lock:[a-z0-9:._-]+$/, ttl: 'required' },
+  { pattern: /^palisade:session:[A-Za-z0-9_-]{16,128}$/, ttl: 'required' },
+  { pattern: /^palisade:nodes$/, ttl: 'required' },
+  { pattern: /^palisade:metrics:[A-Za-z0-9._-]+$/, ttl: 'required' },
   { pattern: /^palisade:[a-z0-9_-]+:[a-z0-9_-]+:(?:[0-9.]+|[0-9a-f:]+\/64|h[0-9a-f]{32}):[rw]$/, ttl: 'required' },
 ];
 

@@ -9,7 +9,12 @@ export interface ContractSubject {
   other?: ClusterStore;
   /** False for a node whose Redis is down: no lease is granted rather than two holders. */
   locksGranted?: boolean;
+  /** Pushes buffered metric deltas of every store now. */
+  flushMetrics(): Promise<void>;
 }
+
+let sessionSequence = 0;
+const freshSessionId = (): string => `contract-session-${Date.now()}-${++sessionSequence}`;
 
 let sequence = 0;
 /** A fresh client address per case, so cases never see each other's state. */
@@ -89,6 +94,35 @@ export function describeStoreContract(name: string, subject: () => ContractSubje
       await again!.release();
     });
 
+    it('sessions: stored, read, touched and destroyed; gone after the absolute deadline', async () => {
+      const { one } = subject();
+      const id = freshSessionId();
+      const now = Date.now();
+      await one.sessions.set(id, { data: { user: 'u1' }, createdAt: now, absoluteExpiresAt: now + 60_000 }, 30_000);
+      expect((await one.sessions.get(id, 30_000))?.data).toEqual({ user: 'u1' });
+      await one.sessions.destroy(id);
+      expect(await one.sessions.get(id)).toBeUndefined();
+      expect(await one.sessions.get('bad id with spaces')).toBeUndefined();
+      const short = freshSessionId();
+      await one.sessions.set(short, { data: {}, createdAt: now, absoluteExpiresAt: Date.now() + 150 }, 30_000);
+      expect(await one.sessions.get(short)).toBeDefined();
+      await waitFor(async () => (await one.sessions.get(short, 30_000)) === undefined, 'the absolute deadline', 3_000);
+    });
+
+    it('metrics: counters add up in the snapshot', async () => {
+      const { one, other, flushMetrics } = subject();
+      const label = `c${++sequence}`;
+      one.metrics.add('contract_total', { case: label }, 2);
+      (other ?? one).metrics.add('contract_total', { case: label }, 3);
+      await flushMetrics();
+      const series = await waitFor(
+        async () => (await one.metrics.snapshot()).find((s) => s.name === 'contract_total' && s.labels.case === label && s.value === 5),
+        'the summed series',
+        5_000,
+      );
+      expect(series).toEqual({ name: 'contract_total', labels: { case: label }, value: 5 });
+    });
+
     if (!options.shared) return;
     it('shared backends: a ban and a rate limit hold across nodes', async () => {
       const { one, other } = subject();
@@ -102,6 +136,9 @@ export function describeStoreContract(name: string, subject: () => ContractSubje
       const allowed = [];
       for (let i = 0; i < 6; i++) allowed.push((await (i % 2 === 0 ? one : other).counters.rate(key, 4, 60_000)).allowed);
       expect(allowed).toEqual([true, true, true, true, false, false]);
+      const id = freshSessionId();
+      await one.sessions.set(id, { data: { solved: true }, createdAt: Date.now(), absoluteExpiresAt: Date.now() + 60_000 }, 60_000);
+      expect((await other.sessions.get(id))?.data).toEqual({ solved: true });
     });
   });
 }

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { NodeStore } from '../../src/store/store.js';
 import { startInProcessNode, requestAs, type InProcessNode } from '../helpers/in-process.js';
 import { keyHygieneViolations } from '../helpers/key-hygiene.js';
 import { startRedis, stopAllRedis, type RedisServer } from '../helpers/redis.js';
@@ -50,6 +51,23 @@ async function elapsedUntil(check: () => boolean, what: string, started = perfor
   await waitFor(check, what, 10_000, 1);
   return performance.now() - started;
 }
+
+describe('cluster metrics', () => {
+  it('shows request and block totals of every node on each node\'s /metrics', async () => {
+    const redis = await startRedis();
+    const [a, b] = await pair(redis);
+    await a.store.bans.add({ target: '192.0.2.99', reason: 'metrics', origin: 'api', durationMs: 60_000 });
+    await waitFor(() => b.store.bans.match('192.0.2.99'), 'the ban on B');
+    for (let i = 0; i < 3; i++) expect(await requestAs(a, '192.0.2.10')).toBe(200);
+    for (let i = 0; i < 2; i++) expect(await requestAs(b, '192.0.2.10')).toBe(200);
+    expect(await requestAs(b, '192.0.2.99')).toBe(403);
+    await Promise.all([a, b].map((n) => (n.store as NodeStore).flushMetrics()));
+    const text = await (await fetch(`${a.adminUrl}/metrics`)).text();
+    expect(text).toMatch(/^palisade_cluster_http_requests\{code_class="2xx",verdict="pass",node="node-a"\} 5$/m);
+    expect(text).toMatch(/^palisade_cluster_blocked_requests\{reason="ban",node="node-a"\} 1$/m);
+    expect(text).toMatch(/^palisade_http_requests_total\{code_class="2xx",verdict="pass",node="node-a"\} 3$/m);
+  });
+});
 
 describe('bans shared through Redis', () => {
   it('a ban on A is enforced on B, and lifting it on B frees it on A, within milliseconds', async () => {

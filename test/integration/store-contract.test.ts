@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect } from 'vitest';
+import type { NodeStore } from '../../src/store/store.js';
 import { startInProcessNode, type InProcessNode } from '../helpers/in-process.js';
 import { keyHygieneViolations } from '../helpers/key-hygiene.js';
 import { startRedis, stopAllRedis, type RedisServer } from '../helpers/redis.js';
@@ -11,6 +12,9 @@ let standalone: [InProcessNode, InProcessNode];
 let sentinel: [InProcessNode, InProcessNode];
 let fallback: InProcessNode;
 
+const flushAll = async (list: InProcessNode[]): Promise<void> => {
+  await Promise.all(list.map((n) => (n.store as NodeStore).flushMetrics()));
+};
 const synced = (node: InProcessNode): boolean => node.lines.some((l) => l.msg === 'bans resynced with Redis');
 
 let redis: RedisServer;
@@ -39,6 +43,6 @@ afterAll(async () => {
   expect(problems).toEqual([]);
 });
 
-describeStoreContract('Redis standalone', () => ({ one: standalone[0].store, other: standalone[1].store }), { shared: true });
-describeStoreContract('Redis behind Sentinel', () => ({ one: sentinel[0].store, other: sentinel[1].store }), { shared: true });
-describeStoreContract('local fallback of a node whose Redis is down', () => ({ one: fallback.store, locksGranted: false }), { shared: false });
+describeStoreContract('Redis standalone', () => ({ one: standalone[0].store, other: standalone[1].store, flushMetrics: () => flushAll(standalone) }), { shared: true });
+describeStoreContract('Redis behind Sentinel', () => ({ one: sentinel[0].store, other: sentinel[1].store, flushMetrics: () => flushAll(sentinel) }), { shared: true });
+describeStoreContract('local fallback of a node whose Redis is down', () => ({ one: fallback.store, locksGranted: false, flushMetrics: () => flushAll([fallback]) }), { shared: false });

@@ -4,4 +4,4 @@ import { describeStoreContract } from '../helpers/store-contract.js';
 
 const store = new NodeStore('local-node');
 afterAll(() => store.close());
-describeStoreContract('local (USE_REDIS=no)', () => ({ one: store }), { shared: false });
+describeStoreContract('local (USE_REDIS=no)', () => ({ one: store, flushMetrics: () => store.flushMetrics() }), { shared: false });

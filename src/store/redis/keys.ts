@@ -11,6 +11,9 @@
  *   <prefix>:bans:stream                 stream of ban changes, MAXLEN ~ REDIS_BAN_STREAM_LENGTH
  *   <prefix>:bans:epoch                  random marker; gone or changed = Redis lost state
  *   <prefix>:lock:<name>                 lease (token), TTL = lease
+ *   <prefix>:session:<id>                session (JSON), TTL = min(idle, absolute left)
+ *   <prefix>:nodes                       zset node → last heartbeat ms, TTL refreshed by beats
+ *   <prefix>:metrics:<node>              hash of a node's counter totals, TTL 1 h
  */
 export class RedisKeys {
   constructor(readonly prefix: string) {}
@@ -63,6 +66,18 @@ export class RedisKeys {
 
   get banEpoch(): string {
     return `${this.prefix}:bans:epoch`;
+  }
+
+  session(id: string): string {
+    return `${this.prefix}:session:${id}`;
+  }
+
+  get nodes(): string {
+    return `${this.prefix}:nodes`;
+  }
+
+  metrics(nodeName: string): string {
+    return `${this.prefix}:metrics:${nodeName}`;
   }
 
   lock(name: string): string {

@@ -7,6 +7,7 @@ import { packageRoot } from '../../paths.js';
 const SCRIPTS = {
   palisadeGcra: { file: 'gcra.lua', keys: 1 },
   palisadeWindowCount: { file: 'window_count.lua', keys: 1 },
+  palisadeSessionGet: { file: 'session_get.lua', keys: 1 },
   palisadeBanApply: { file: 'ban_apply.lua', keys: 5 },
   palisadeBanSweep: { file: 'ban_sweep.lua', keys: 2 },
   palisadeLockAcquire: { file: 'lock_acquire.lua', keys: 1 },
@@ -20,6 +21,7 @@ export type GcraReply = [number, number, number];
 export type ScriptedRedis = Redis & {
   palisadeGcra(key: string, periodMs: number, limit: number, cost: number): Promise<GcraReply>;
   palisadeWindowCount(key: string, windowMs: number, by: number): Promise<number>;
+  palisadeSessionGet(key: string, touchIdleMs: number): Promise<string | null>;
   palisadeBanApply(...args: Array<string | number>): Promise<number>;
   palisadeBanSweep(banIndex: string, tombstoneIndex: string, recordPrefix: string, batch: number): Promise<number>;
   palisadeLockAcquire(key: string, token: string, leaseMs: number): Promise<number>;

@@ -1,0 +1,94 @@
+/** One series of a cluster counter: name, labels and the total. */
+export interface MetricSeries {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** Counters summed over the cluster. */
+export interface MetricsFacet {
+  /** Adds `by` to a counter. Synchronous and never waits: deltas are flushed in the background. */
+  add(name: string, labels: Record<string, string>, by?: number): void;
+  /** Totals over the cluster's nodes (this node's alone when not shared). */
+  snapshot(): Promise<MetricSeries[]>;
+}
+
+/** A remote implementation (Redis); calls may throw. Fields are encoded series keys. */
+export interface RemoteMetrics {
+  /** Adds the deltas to this node's totals in Redis. */
+  push(deltas: ReadonlyMap<string, number>): Promise<void>;
+  /** Sums every node's totals. */
+  totals(): Promise<Map<string, number>>;
+}
+
+const LABEL_VALUE = /^[A-Za-z0-9_.:-]{0,64}$/;
+
+/** `name|k=v,k=v` with sorted label names: the field name of a series in Redis. */
+export function encodeSeries(name: string, labels: Record<string, string>): string {
+  const parts = Object.keys(labels)
+    .sort()
+    .map((key) => {
+      const value = labels[key] ?? '';
+      if (!LABEL_VALUE.test(value)) throw new TypeError(`metric label values are short tokens: ${key}=${JSON.stringify(value)}`);
+      return `${key}=${value}`;
+    });
+  return `${name}|${parts.join(',')}`;
+}
+
+/** The inverse of {@link encodeSeries}. */
+export function decodeSeries(field: string, value: number): MetricSeries {
+  const [name = '', rest = ''] = field.split('|');
+  const labels: Record<string, string> = {};
+  for (const pair of rest === '' ? [] : rest.split(',')) {
+    const eq = pair.indexOf('=');
+    labels[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return { name, labels, value };
+}
+
+/**
+ * The metrics facet: `add` only updates two maps (this node's totals and the deltas not yet
+ * pushed); `flush` pushes the deltas to Redis every few seconds (kept for the next flush
+ * when Redis fails), and `snapshot` sums every node's totals.
+ */
+export class ClusterMetrics implements MetricsFacet {
+  private readonly totals = new Map<string, number>();
+  private pending = new Map<string, number>();
+  private readonly keys = new Map<string, string>();
+
+  constructor(private readonly remote: () => RemoteMetrics | undefined) {}
+
+  add(name: string, labels: Record<string, string>, by = 1): void {
+    const cacheKey = `${name}\u0000${Object.values(labels).join('\u0000')}`;
+    let field = this.keys.get(cacheKey);
+    if (field === undefined) this.keys.set(cacheKey, (field = encodeSeries(name, labels)));
+    this.totals.set(field, (this.totals.get(field) ?? 0) + by);
+    this.pending.set(field, (this.pending.get(field) ?? 0) + by);
+  }
+
+  /** Pushes pending deltas; on failure they are merged back for the next try. */
+  async flush(): Promise<void> {
+    const remote = this.remote();
+    if (!remote || this.pending.size === 0) return;
+    const deltas = this.pending;
+    this.pending = new Map();
+    try {
+      await remote.push(deltas);
+    } catch {
+      for (const [field, value] of deltas) this.pending.set(field, (this.pending.get(field) ?? 0) + value);
+    }
+  }
+
+  async snapshot(): Promise<MetricSeries[]> {
+    const remote = this.remote();
+    let totals: Map<string, number> = this.totals;
+    if (remote) {
+      try {
+        totals = await remote.totals();
+      } catch {
+        totals = this.totals; // degraded: this node's own figures
+      }
+    }
+    return [...totals].map(([field, value]) => decodeSeries(field, value));
+  }
+}
