@@ -1,12 +1,6 @@
 import { BanTable } from './ban-table.js';
 import type { Ban, BanChange, Tombstone } from './types.js';
 
-/** Version and author of the last change to one target, ban or unban. */
-interface Stamp {
-  version: number;
-  node: string;
-  tombstone: Tombstone | undefined;
-}
 
 /** True when (version, node) `a` is newer than `b`. Ties on version go to the node name. */
 export function isNewer(a: { version: number; node: string }, b: { version: number; node: string }): boolean {
@@ -22,7 +16,10 @@ export function isNewer(a: { version: number; node: string }, b: { version: numb
  */
 export class BanLedger {
   readonly table: BanTable;
-  private readonly stamps = new Map<string, Stamp>();
+  /** Lifted bans; an active ban carries its own version, so only these need a second map. */
+  private readonly tombstones = new Map<string, Tombstone>();
+  /** Interned label strings: a million bans share a handful of reasons, origins and nodes. */
+  private readonly labels = new Map<string, string>();
   private clock = 0;
   private readonly listeners = new Set<(change: BanChange) => void>();
 
@@ -46,14 +43,14 @@ export class BanLedger {
     const target = change.op === 'ban' ? change.ban.target : change.tombstone.target;
     const incoming = change.op === 'ban' ? change.ban : change.tombstone;
     this.clock = Math.max(this.clock, incoming.version);
-    const known = this.stamps.get(target);
+    const known = this.stampOf(target);
     if (known && !isNewer(incoming, known)) return false;
     if (change.op === 'ban') {
-      this.table.set(change.ban);
-      this.stamps.set(target, { version: change.ban.version, node: change.ban.node, tombstone: undefined });
+      this.table.set(this.intern(change.ban));
+      this.tombstones.delete(target);
     } else {
       this.table.delete(target);
-      this.stamps.set(target, { version: change.tombstone.version, node: change.tombstone.node, tombstone: change.tombstone });
+      this.tombstones.set(target, change.tombstone);
     }
     for (const listener of this.listeners) listener(change);
     return true;
@@ -70,29 +67,42 @@ export class BanLedger {
     const out: BanChange[] = [];
     const now = this.now();
     for (const ban of this.table.list()) out.push({ op: 'ban', ban });
-    for (const stamp of this.stamps.values()) {
-      if (stamp.tombstone && stamp.tombstone.at + this.tombstoneTtlMs > now) out.push({ op: 'unban', tombstone: stamp.tombstone });
+    for (const tombstone of this.tombstones.values()) {
+      if (tombstone.at + this.tombstoneTtlMs > now) out.push({ op: 'unban', tombstone });
     }
     return out;
   }
 
-  /** The version stamp of `target`, if any change is known. */
+  /** The version stamp of the last change known for `target` (canonical), if any. */
   stampOf(target: string): { version: number; node: string } | undefined {
-    return this.stamps.get(target);
+    return this.table.get(target) ?? this.tombstones.get(target);
   }
 
   /** Forgets expired bans and old tombstones; returns how many entries went. */
   sweep(): number {
     const now = this.now();
     let removed = this.table.sweep();
-    for (const [target, stamp] of this.stamps) {
-      const gone = stamp.tombstone ? stamp.tombstone.at + this.tombstoneTtlMs <= now : this.table.get(target) === undefined;
-      if (gone) {
-        this.stamps.delete(target);
-        if (stamp.tombstone) removed++;
+    for (const [target, tombstone] of this.tombstones) {
+      if (tombstone.at + this.tombstoneTtlMs <= now) {
+        this.tombstones.delete(target);
+        removed++;
       }
     }
     return removed;
+  }
+
+  /** The same ban with its repeated labels shared with other bans. */
+  private intern(ban: Ban): Ban {
+    const label = (text: string): string => {
+      if (text.length > 64) return text;
+      let shared = this.labels.get(text);
+      if (shared === undefined) {
+        if (this.labels.size >= 10_000) this.labels.clear();
+        this.labels.set(text, (shared = text));
+      }
+      return shared;
+    };
+    return { ...ban, reason: label(ban.reason), origin: label(ban.origin), actor: label(ban.actor), node: label(ban.node) };
   }
 }
 
