@@ -42,8 +42,9 @@ export class BanTable {
     bucket.set(cidr.text, ban);
   }
 
-  /** Removes the ban on `target`; true when one was there. */
+  /** Removes the ban on `target` (canonical); true when one was there. */
   delete(target: string): boolean {
+    if (!target.includes('/')) return this.exact.delete(target);
     const cidr = parseCidr(target);
     if (!cidr) return false;
     const full = cidr.family === 'ipv4' ? 32 : 128;
@@ -55,8 +56,10 @@ export class BanTable {
     return true;
   }
 
-  /** The ban stored under exactly `target` (no containment), active or not. */
+  /** The ban stored under exactly `target` (canonical; no containment), active or not. */
   get(target: string): Ban | undefined {
+    // A canonical IP is its own key: no parsing on the resync and replication path.
+    if (!target.includes('/')) return this.exact.get(target);
     const cidr = parseCidr(target);
     if (!cidr) return undefined;
     const full = cidr.family === 'ipv4' ? 32 : 128;
