@@ -8,7 +8,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { installCleanup, spawnTracked, stopAll, stopTracked, waitForJsonLine, type Tracked } from './children.js';
+import { runBench, spawnTracked, stopTracked, waitForJsonLine, type Tracked } from './children.js';
 import { freePort } from './ports.js';
 import { rssMiB, startBenchRedis, type BenchRedis } from './redis-server.js';
 
@@ -67,37 +67,29 @@ async function startNode(redis: BenchRedis, name: string): Promise<{ tracked: Tr
 async function main(): Promise<void> {
   const count = Number(process.env.BENCH_BANS ?? 1_000_000);
   if (!Number.isInteger(count) || count < 1 || count > 16_000_000) throw new Error('BENCH_BANS must be an integer from 1 to 16,000,000');
-  installCleanup();
-  try {
-    const redis = await startBenchRedis();
-    progress('baseline node on an empty Redis');
-    const empty = await startNode(redis, 'bench-empty');
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-    const baselineRss = await rssMiB(empty.tracked.child.pid!);
-    await stopTracked(empty.tracked);
+  const redis = await startBenchRedis();
+  progress('baseline node on an empty Redis');
+  const empty = await startNode(redis, 'bench-empty');
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  const baselineRss = await rssMiB(empty.tracked.child.pid!);
+  await stopTracked(empty.tracked);
 
-    progress(`writing ${count.toLocaleString('en')} bans to Redis`);
-    const fillMs = await fillBans(redis, count);
-    const redisMemory = Number(/used_memory:(\d+)/.exec(await redis.client.info('memory'))?.[1] ?? 0) / 1024 / 1024;
-    progress(`starting a node against ${count.toLocaleString('en')} bans`);
-    const loaded = await startNode(redis, 'bench-loaded');
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-    const loadedRss = await rssMiB(loaded.tracked.child.pid!);
+  progress(`writing ${count.toLocaleString('en')} bans to Redis`);
+  const fillMs = await fillBans(redis, count);
+  const redisMemory = Number(/used_memory:(\d+)/.exec(await redis.client.info('memory'))?.[1] ?? 0) / 1024 / 1024;
+  progress(`starting a node against ${count.toLocaleString('en')} bans`);
+  const loaded = await startNode(redis, 'bench-loaded');
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  const loadedRss = await rssMiB(loaded.tracked.child.pid!);
 
-    const perBan = ((loadedRss - baselineRss) * 1024 * 1024) / count;
-    process.stdout.write(
-      `bans in Redis             ${count.toLocaleString('en')} (written in ${(fillMs / 1000).toFixed(1)} s, Redis used_memory ${redisMemory.toFixed(0)} MiB)\n` +
-        `full resync at start      ${(loaded.resync.ms / 1000).toFixed(2)} s (node ready and synced ${(loaded.startedMs / 1000).toFixed(2)} s after spawn)\n` +
-        `node RSS                  ${loadedRss.toFixed(0)} MiB (empty ban list: ${baselineRss.toFixed(0)} MiB, ≈ ${perBan.toFixed(0)} bytes per ban)\n` +
-        `${JSON.stringify({ bench: 'bans', bans: count, resync_ms: loaded.resync.ms, synced_after_spawn_ms: loaded.startedMs, rss_mib: Math.round(loadedRss), baseline_rss_mib: Math.round(baselineRss), bytes_per_ban: Math.round(perBan), redis_used_mib: Math.round(redisMemory) })}\n`,
-    );
-    redis.client.disconnect();
-  } finally {
-    await stopAll();
-  }
+  const perBan = ((loadedRss - baselineRss) * 1024 * 1024) / count;
+  process.stdout.write(
+    `bans in Redis             ${count.toLocaleString('en')} (written in ${(fillMs / 1000).toFixed(1)} s, Redis used_memory ${redisMemory.toFixed(0)} MiB)\n` +
+      `full resync at start      ${(loaded.resync.ms / 1000).toFixed(2)} s (node ready and synced ${(loaded.startedMs / 1000).toFixed(2)} s after spawn)\n` +
+      `node RSS                  ${loadedRss.toFixed(0)} MiB (empty ban list: ${baselineRss.toFixed(0)} MiB, ≈ ${perBan.toFixed(0)} bytes per ban)\n` +
+      `${JSON.stringify({ bench: 'bans', bans: count, resync_ms: loaded.resync.ms, synced_after_spawn_ms: loaded.startedMs, rss_mib: Math.round(loadedRss), baseline_rss_mib: Math.round(baselineRss), bytes_per_ban: Math.round(perBan), redis_used_mib: Math.round(redisMemory) })}\n`,
+  );
+  redis.client.disconnect();
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 1;
-});
+runBench(main);

@@ -130,3 +130,17 @@ export function waitForJsonLine<T>(tracked: Tracked, accept: (line: unknown) => 
     void tracked.exited.then((code) => fail(new Error(`${tracked.name} exited (${code}) before it was ready: ${tracked.stderr()}`)));
   });
 }
+
+/**
+ * Runs a bench's body with cleanup installed: every child stopped at the end, an error
+ * printed as one `bench:` line with exit code 1.
+ */
+export function runBench(body: () => Promise<void>): void {
+  installCleanup();
+  body()
+    .catch((error: unknown) => {
+      process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 1;
+    })
+    .finally(() => stopAll());
+}

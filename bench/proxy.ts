@@ -8,7 +8,7 @@
  * BENCH_WARMUP (seconds, once per target, 2), BENCH_ROUNDS (3), BENCH_TOOL (auto | wrk |
  * autocannon; auto takes wrk when it is on PATH).
  */
-import { installCleanup, stopAll } from './children.js';
+import { runBench } from './children.js';
 import { checkAnswersOk, startPalisade, startTarget, type Server } from './launch.js';
 import { pickTool, runLoad, type LoadResult } from './load.js';
 import { formatTable, summarize, summaryJson } from './report.js';
@@ -49,54 +49,46 @@ async function main(): Promise<void> {
   const config = readConfig(process.env);
   const tool = pickTool(config.tool);
   if (tool.name === 'autocannon' && config.tool === 'auto') progress('wrk is not on PATH: falling back to autocannon');
-  installCleanup();
-  try {
-    progress('starting upstream, bare http-proxy and palisade');
-    const upstream = await startTarget('upstream');
-    // allSettled, not all: a failure of one must not leave the other starting after the cleanup ran.
-    const started = await Promise.allSettled([startTarget('bare', upstream.url), startPalisade(upstream.url)]);
-    for (const outcome of started) if (outcome.status === 'rejected') throw outcome.reason;
-    const [bare, palisade] = started.map((outcome) => (outcome as PromiseFulfilledResult<Server>).value) as [Server, Server];
-    const targets: Array<{ name: 'bare' | 'palisade'; server: Server }> = [
-      { name: 'bare', server: bare },
-      { name: 'palisade', server: palisade },
-    ];
-    for (const { name, server } of targets) await checkAnswersOk(name, server);
+  progress('starting upstream, bare http-proxy and palisade');
+  const upstream = await startTarget('upstream');
+  // allSettled, not all: a failure of one must not leave the other starting after the cleanup ran.
+  const started = await Promise.allSettled([startTarget('bare', upstream.url), startPalisade(upstream.url)]);
+  for (const outcome of started) if (outcome.status === 'rejected') throw outcome.reason;
+  const [bare, palisade] = started.map((outcome) => (outcome as PromiseFulfilledResult<Server>).value) as [Server, Server];
+  const targets: Array<{ name: 'bare' | 'palisade'; server: Server }> = [
+    { name: 'bare', server: bare },
+    { name: 'palisade', server: palisade },
+  ];
+  for (const { name, server } of targets) await checkAnswersOk(name, server);
 
-    const load = (server: Server, durationSec: number): Promise<LoadResult> =>
-      runLoad(tool, { url: server.url, connections: config.connections, durationSec });
-    if (config.warmupSec > 0) {
-      for (const { name, server } of targets) {
-        progress(`warm-up ${name} ${config.warmupSec}s`);
-        await load(server, config.warmupSec);
-      }
+  const load = (server: Server, durationSec: number): Promise<LoadResult> =>
+    runLoad(tool, { url: server.url, connections: config.connections, durationSec });
+  if (config.warmupSec > 0) {
+    for (const { name, server } of targets) {
+      progress(`warm-up ${name} ${config.warmupSec}s`);
+      await load(server, config.warmupSec);
     }
-    const runs: Record<'bare' | 'palisade', LoadResult[]> = { bare: [], palisade: [] };
-    for (let round = 0; round < config.rounds; round++) {
-      // Alternate the order so a drift in machine load (a neighbour, thermal) hits both alike.
-      const order = round % 2 === 0 ? targets : [...targets].reverse();
-      for (const { name, server } of order) {
-        const result = await load(server, config.durationSec);
-        runs[name].push(result);
-        progress(`round ${round + 1}/${config.rounds} ${name}: ${result.rps.toFixed(0)} req/s, p99 ${result.p99Ms.toFixed(2)} ms, ${result.errors} errors`);
-      }
-    }
-
-    const bareSummary = summarize('bare', runs.bare);
-    const palisadeSummary = summarize('palisade', runs.palisade);
-    const ratio = palisadeSummary.rps / bareSummary.rps;
-    if (bareSummary.errors + palisadeSummary.errors > 0) progress('WARNING: errors during the runs; the figures are suspect');
-    process.stdout.write(
-      `${tool.name}, ${config.connections} connections, ${config.rounds} rounds of ${config.durationSec}s, medians\n` +
-        `${formatTable([bareSummary, palisadeSummary], ratio)}\n` +
-        `${summaryJson(bareSummary, palisadeSummary, ratio, { tool: tool.name, connections: config.connections, duration_s: config.durationSec, rounds: config.rounds })}\n`,
-    );
-  } finally {
-    await stopAll();
   }
+  const runs: Record<'bare' | 'palisade', LoadResult[]> = { bare: [], palisade: [] };
+  for (let round = 0; round < config.rounds; round++) {
+    // Alternate the order so a drift in machine load (a neighbour, thermal) hits both alike.
+    const order = round % 2 === 0 ? targets : [...targets].reverse();
+    for (const { name, server } of order) {
+      const result = await load(server, config.durationSec);
+      runs[name].push(result);
+      progress(`round ${round + 1}/${config.rounds} ${name}: ${result.rps.toFixed(0)} req/s, p99 ${result.p99Ms.toFixed(2)} ms, ${result.errors} errors`);
+    }
+  }
+
+  const bareSummary = summarize('bare', runs.bare);
+  const palisadeSummary = summarize('palisade', runs.palisade);
+  const ratio = palisadeSummary.rps / bareSummary.rps;
+  if (bareSummary.errors + palisadeSummary.errors > 0) progress('WARNING: errors during the runs; the figures are suspect');
+  process.stdout.write(
+    `${tool.name}, ${config.connections} connections, ${config.rounds} rounds of ${config.durationSec}s, medians\n` +
+      `${formatTable([bareSummary, palisadeSummary], ratio)}\n` +
+      `${summaryJson(bareSummary, palisadeSummary, ratio, { tool: tool.name, connections: config.connections, duration_s: config.durationSec, rounds: config.rounds })}\n`,
+  );
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 1;
-});
+runBench(main);

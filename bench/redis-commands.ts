@@ -10,7 +10,7 @@ import http from 'node:http';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { installCleanup, spawnTracked, stopAll } from './children.js';
+import { runBench, spawnTracked } from './children.js';
 import { startTarget } from './launch.js';
 import { freePort } from './ports.js';
 import { startBenchRedis, type BenchRedis } from './redis-server.js';
@@ -57,72 +57,64 @@ async function sendRequests(url: string, count: number, concurrency: number): Pr
 async function main(): Promise<void> {
   const requests = Number(process.env.BENCH_REQUESTS ?? 10_000);
   if (!Number.isInteger(requests) || requests < 100) throw new Error('BENCH_REQUESTS must be an integer ≥ 100');
-  installCleanup();
-  try {
-    const redis = await startBenchRedis();
-    const upstream = await startTarget('upstream');
-    const httpPort = await freePort();
-    const adminPort = await freePort();
-    spawnTracked('palisade', process.execPath, [join(packageRoot, 'bin', 'palisade'), 'start'], {
-      env: {
-        PATH: process.env.PATH,
-        HTTP_ADDRESS: '127.0.0.1',
-        HTTP_PORT: String(httpPort),
-        ADMIN_LISTEN: `127.0.0.1:${adminPort}`,
-        NODE_NAME: 'bench',
-        REVERSE_PROXY_HOST: upstream.url.origin,
-        USE_REAL_IP: 'yes',
-        REAL_IP_FROM: '127.0.0.1',
-        USE_REDIS: 'yes',
-        REDIS_HOST: '127.0.0.1',
-        REDIS_PORT: String(redis.port),
-      },
-      cwd: mkdtempSync(join(tmpdir(), 'palisade-bench-')),
-      stdout: 'ignore',
-    });
-    const url = `http://127.0.0.1:${httpPort}/`;
-    const deadline = Date.now() + 15_000;
-    while ((await fetch(`http://127.0.0.1:${adminPort}/readyz`).then((r) => r.json() as Promise<{ store: string }>).catch(() => undefined))?.store !== 'shared') {
-      if (Date.now() > deadline) throw new Error('palisade did not reach store=shared within 15 s');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    await sendRequests(url, 500, 20); // warm-up
-
-    progress('measuring the background rate (5 s idle)');
-    await redis.client.config('RESETSTAT');
-    let started = Date.now();
-    await new Promise((resolve) => setTimeout(resolve, 5_000));
-    const idle = await commandCalls(redis);
-    const idleMs = Date.now() - started;
-
-    progress(`sending ${requests} requests from ${requests} client IPs`);
-    await redis.client.config('RESETSTAT');
-    started = Date.now();
-    const failed = await sendRequests(url, requests, 50);
-    const busy = await commandCalls(redis);
-    const busyMs = Date.now() - started;
-
-    const perRequest = new Map<string, number>();
-    for (const [command, calls] of busy) {
-      if (command === 'info' || command === 'config') continue; // this bench's own
-      const background = ((idle.get(command) ?? 0) * busyMs) / idleMs;
-      const value = Math.max(0, calls - background) / requests;
-      if (value >= 0.001) perRequest.set(command, value);
-    }
-    const total = [...perRequest.values()].reduce((sum, v) => sum + v, 0);
-    const rows = [...perRequest].sort((x, y) => y[1] - x[1]).map(([c, v]) => `  ${c.padEnd(14)} ${v.toFixed(3)}`);
-    process.stdout.write(
-      `${requests} clean requests in ${(busyMs / 1000).toFixed(1)} s (${failed} failed); background ${((([...idle.values()].reduce((s, v) => s + v, 0) - (idle.get('info') ?? 0) - (idle.get('config') ?? 0)) * 1000) / idleMs).toFixed(1)} commands/s subtracted\n` +
-        `Redis commands per request: ${total.toFixed(3)}\n${rows.join('\n')}${rows.length ? '\n' : ''}` +
-        `${JSON.stringify({ bench: 'redis-commands', requests, failed, commands_per_request: Number(total.toFixed(4)), by_command: Object.fromEntries([...perRequest].map(([c, v]) => [c, Number(v.toFixed(4))])) })}\n`,
-    );
-    redis.client.disconnect();
-  } finally {
-    await stopAll();
+  const redis = await startBenchRedis();
+  const upstream = await startTarget('upstream');
+  const httpPort = await freePort();
+  const adminPort = await freePort();
+  spawnTracked('palisade', process.execPath, [join(packageRoot, 'bin', 'palisade'), 'start'], {
+    env: {
+      PATH: process.env.PATH,
+      HTTP_ADDRESS: '127.0.0.1',
+      HTTP_PORT: String(httpPort),
+      ADMIN_LISTEN: `127.0.0.1:${adminPort}`,
+      NODE_NAME: 'bench',
+      REVERSE_PROXY_HOST: upstream.url.origin,
+      USE_REAL_IP: 'yes',
+      REAL_IP_FROM: '127.0.0.1',
+      USE_REDIS: 'yes',
+      REDIS_HOST: '127.0.0.1',
+      REDIS_PORT: String(redis.port),
+    },
+    cwd: mkdtempSync(join(tmpdir(), 'palisade-bench-')),
+    stdout: 'ignore',
+  });
+  const url = `http://127.0.0.1:${httpPort}/`;
+  const deadline = Date.now() + 15_000;
+  while ((await fetch(`http://127.0.0.1:${adminPort}/readyz`).then((r) => r.json() as Promise<{ store: string }>).catch(() => undefined))?.store !== 'shared') {
+    if (Date.now() > deadline) throw new Error('palisade did not reach store=shared within 15 s');
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  await sendRequests(url, 500, 20); // warm-up
+
+  progress('measuring the background rate (5 s idle)');
+  await redis.client.config('RESETSTAT');
+  let started = Date.now();
+  await new Promise((resolve) => setTimeout(resolve, 5_000));
+  const idle = await commandCalls(redis);
+  const idleMs = Date.now() - started;
+
+  progress(`sending ${requests} requests from ${requests} client IPs`);
+  await redis.client.config('RESETSTAT');
+  started = Date.now();
+  const failed = await sendRequests(url, requests, 50);
+  const busy = await commandCalls(redis);
+  const busyMs = Date.now() - started;
+
+  const perRequest = new Map<string, number>();
+  for (const [command, calls] of busy) {
+    if (command === 'info' || command === 'config') continue; // this bench's own
+    const background = ((idle.get(command) ?? 0) * busyMs) / idleMs;
+    const value = Math.max(0, calls - background) / requests;
+    if (value >= 0.001) perRequest.set(command, value);
+  }
+  const total = [...perRequest.values()].reduce((sum, v) => sum + v, 0);
+  const rows = [...perRequest].sort((x, y) => y[1] - x[1]).map(([c, v]) => `  ${c.padEnd(14)} ${v.toFixed(3)}`);
+  process.stdout.write(
+    `${requests} clean requests in ${(busyMs / 1000).toFixed(1)} s (${failed} failed); background ${((([...idle.values()].reduce((s, v) => s + v, 0) - (idle.get('info') ?? 0) - (idle.get('config') ?? 0)) * 1000) / idleMs).toFixed(1)} commands/s subtracted\n` +
+      `Redis commands per request: ${total.toFixed(3)}\n${rows.join('\n')}${rows.length ? '\n' : ''}` +
+      `${JSON.stringify({ bench: 'redis-commands', requests, failed, commands_per_request: Number(total.toFixed(4)), by_command: Object.fromEntries([...perRequest].map(([c, v]) => [c, Number(v.toFixed(4))])) })}\n`,
+  );
+  redis.client.disconnect();
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 1;
-});
+runBench(main);
