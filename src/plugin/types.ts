@@ -25,6 +25,11 @@ export interface RequestContext {
   readonly startedAt: bigint;
   /** Scratch space for plugins; key by a symbol of your own. */
   readonly locals: Map<symbol, unknown>;
+  /**
+   * True when a plugin exempted this client (whitelist): it skipped the ban gate, and
+   * security plugins leave it alone (no limits, no counting, no bans).
+   */
+  readonly exempt: boolean;
 }
 
 /** The upstream answer as `onSend` sees it: headers may still be changed. */

@@ -119,7 +119,7 @@ export class ProxyServer {
     const resolved = this.ip.resolve(req.socket.remoteAddress, req.headers[this.ip.headerName]);
     const url = req.url ?? '/';
     const query = url.indexOf('?');
-    const ctx: RequestContext = {
+    const ctx = {
       id,
       clientIp: resolved.ip,
       req,
@@ -127,7 +127,8 @@ export class ProxyServer {
       path: query === -1 ? url : url.slice(0, query),
       startedAt,
       locals: new Map(),
-    };
+      exempt: false as boolean,
+    } satisfies RequestContext;
     const pending: Pending = {
       ctx,
       resolved,
@@ -151,7 +152,8 @@ export class ProxyServer {
       return;
     }
 
-    if (!(this.deps.host.hasExemptions && this.deps.host.isExempt(ctx))) {
+    ctx.exempt = this.deps.host.hasExemptions && this.deps.host.isExempt(ctx);
+    if (!ctx.exempt) {
       const ban = this.deps.store.bans.match(ctx.clientIp);
       if (ban) {
         this.block(res, pending, this.deps.settings.DENY_HTTP_STATUS, 'ban', 'ban');
@@ -345,7 +347,7 @@ export class ProxyServer {
     const malformed = this.checkRequestTarget(req);
     const resolved = this.ip.resolve(req.socket.remoteAddress, req.headers[this.ip.headerName]);
     const url = req.url ?? '/';
-    const ctx: RequestContext = {
+    const ctx = {
       id,
       clientIp: resolved.ip,
       req,
@@ -353,7 +355,8 @@ export class ProxyServer {
       path: url.split('?')[0] ?? '/',
       startedAt: process.hrtime.bigint(),
       locals: new Map(),
-    };
+      exempt: false as boolean,
+    } satisfies RequestContext;
     const refuse = (status: number, verdict: string, reason: string): void => {
       this.deps.metrics.countRequest(status, verdict, reason, 0);
       this.deps.log.info({ reqId: id, ip: ctx.clientIp, path: ctx.path, status, verdict, reason }, 'upgrade');
@@ -361,7 +364,8 @@ export class ProxyServer {
       else sendRaw(socket, status, id);
     };
     if (malformed) return refuse(400, 'error', malformed);
-    if (!(this.deps.host.hasExemptions && this.deps.host.isExempt(ctx)) && this.deps.store.bans.match(ctx.clientIp)) {
+    ctx.exempt = this.deps.host.hasExemptions && this.deps.host.isExempt(ctx);
+    if (!ctx.exempt && this.deps.store.bans.match(ctx.clientIp)) {
       return refuse(this.deps.settings.DENY_HTTP_STATUS, 'ban', 'ban');
     }
     const proceed = (result: HookVerdict | HookFailure | undefined): void => {

@@ -50,6 +50,15 @@ export function parseHostPort(text: string, defaultPort: number): { host: string
   return port >= 1 && port <= 65535 ? { host, port } : undefined;
 }
 
+const RATE_PERIOD_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** Parses `10r/s` (or `/m`, `/h`, `/d`) into a limit and a period; undefined when malformed. */
+export function parseRate(text: string): { limit: number; periodMs: number } | undefined {
+  const match = /^(\d{1,9})r\/([smhd])$/.exec(text);
+  if (!match || Number(match[1]) < 1) return undefined;
+  return { limit: Number(match[1]), periodMs: RATE_PERIOD_MS[match[2] as keyof typeof RATE_PERIOD_MS] };
+}
+
 /** The formats settings can use, registered with ajv and documented by their messages. */
 export const formats: Record<string, Format> = {
   ip: { validate: (v) => isIP(v) !== 0, message: 'must be an IP address like 0.0.0.0 or ::' },
@@ -80,6 +89,21 @@ export const formats: Record<string, Format> = {
   'sentinel-address': {
     validate: (v) => parseHostPort(v, 26379) !== undefined,
     message: 'must be host[:port] with a port from 1 to 65535, like 10.0.0.7:26379 or [::1]:26379',
+  },
+  rate: {
+    validate: (v) => parseRate(v) !== undefined,
+    message: 'must look like 10r/s (requests per s, m, h or d)',
+  },
+  regex: {
+    validate: (v) => {
+      try {
+        new RegExp(v);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    message: 'must be a valid regular expression',
   },
   'header-name': {
     validate: (v) => /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(v),

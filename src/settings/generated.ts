@@ -27,7 +27,8 @@ export function renderSettingsTable(manifests: readonly SettingsManifest[]): str
     lines.push(`#### ${manifest.name} (\`${manifest.id}\`)`, '', manifest.description, '');
     lines.push('| Setting | Default | Description |', '|---|---|---|');
     for (const [name, schema] of Object.entries(manifest.settings)) {
-      lines.push(`| \`${name}\` | ${renderDefault(schema)} | ${escapeCell(schema.description)}${schema['x-secret'] ? ' Secret: never shown.' : ''} |`);
+      const numbered = schema['x-multiple'] ? ` More as \`${name}_1\`, \`${name}_2\`, …` : '';
+      lines.push(`| \`${name}\` | ${renderDefault(schema)} | ${escapeCell(schema.description)}${numbered}${schema['x-secret'] ? ' Secret: never shown.' : ''} |`);
     }
     lines.push('');
   }
@@ -60,6 +61,7 @@ function renderTypes(manifests: readonly SettingsManifest[]): string {
     for (const [name, schema] of Object.entries(manifest.settings)) {
       out.push(`  /** ${schema.description.replace(/\*\//g, '*\\/')}${schema['x-duration'] ? ' (milliseconds)' : ''} */`);
       out.push(`  readonly ${name}: ${tsType(schema)};`);
+      if (schema['x-multiple']) out.push(`  /** Numbered variants of ${name}, when set. */`, `  readonly [key: \`${name}_\${number}\`]: ${tsType(schema)} | undefined;`);
     }
     out.push('}', '');
   }

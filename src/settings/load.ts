@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { coerce } from './coerce.js';
 import { SECRET_MASK, type SettingError } from './errors.js';
 import type { SettingSchema, SettingsManifest } from './manifest.js';
-import { composeSettings, jsonSchema } from './schema.js';
+import { composeSettings, jsonSchema, numberedBase } from './schema.js';
 import { suggestSetting } from './typos.js';
 import { compileValidator } from './validate.js';
 
@@ -44,7 +44,15 @@ export type LoadResult =
  * operator fixes them in one round.
  */
 export function loadSettings(spec: SettingsSpec, env: Readonly<Record<string, string>>): LoadResult {
-  const composed = composeSettings(spec.manifests);
+  const declared = composeSettings(spec.manifests);
+  // Numbered variants present in the environment (LIMIT_REQ_URL_1 …) join the table with
+  // their base's schema and no default.
+  const schemasWithNumbered = new Map(declared.schemas);
+  for (const name of Object.keys(env)) {
+    const base = numberedBase(name, declared.schemas);
+    if (base !== undefined && (env[name] ?? '').trim() !== '') schemasWithNumbered.set(name, declared.schemas.get(base)!);
+  }
+  const composed = { schemas: schemasWithNumbered, owner: declared.owner };
   const errors: SettingError[] = [];
   const secrets = new Set([...composed.schemas].filter(([, s]) => s['x-secret']).map(([name]) => name));
   const show = (name: string, value: string): string => (secrets.has(name) ? SECRET_MASK : value);
@@ -86,8 +94,8 @@ export function loadSettings(spec: SettingsSpec, env: Readonly<Record<string, st
   const known = new Set<string>();
   for (const name of composed.schemas.keys()) known.add(name).add(`${name}_FILE`);
   for (const name of Object.keys(env)) {
-    if (known.has(name)) continue;
-    const suggestion = suggestSetting(name, composed.schemas.keys());
+    if (known.has(name) || numberedBase(name, declared.schemas) !== undefined) continue;
+    const suggestion = suggestSetting(name, declared.schemas.keys());
     if (suggestion !== undefined) errors.push({ name, message: `unknown setting; did you mean ${suggestion}?` });
   }
 
@@ -109,7 +117,7 @@ export function loadSettings(spec: SettingsSpec, env: Readonly<Record<string, st
     }
   }
 
-  const validate = compileValidator(jsonSchema(composed));
+  const validate = compileValidator(jsonSchema(declared));
   for (const violation of validate(values)) {
     // Defaults are ours and trusted ("" means unset even where a set value needs a length).
     if (badShape.has(violation.name) || sources.get(violation.name) === 'default') continue;

@@ -16,13 +16,15 @@ export interface SettingSchema {
   minLength?: number;
   maxLength?: number;
   minItems?: number;
-  items?: { type: 'string'; format?: string; pattern?: string };
+  items?: { type: 'string'; format?: string; pattern?: string; 'x-pattern-message'?: string };
   /** The value is a duration: accepts `500ms|60s|10m|24h|7d` or bare seconds; stored in milliseconds. */
   'x-duration'?: boolean;
   /** Never shown: masked as `***` in errors, `config check`, logs and the admin API. */
   'x-secret'?: boolean;
   /** The error shown when `pattern` does not match, read after the name ("must be …"). */
   'x-pattern-message'?: string;
+  /** Also read as numbered variants `NAME_1` … `NAME_99` (rules), which have no default. */
+  'x-multiple'?: boolean;
   /** Text for the docs where the default is computed at boot (e.g. the hostname). */
   'x-default-doc'?: string;
 }

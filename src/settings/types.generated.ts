@@ -93,3 +93,59 @@ export interface RedisSettings {
   /** Platform alias of `REDIS_URL`. */
   readonly OPENREDIS_URL: string;
 }
+
+/** Settings of Whitelist (`whitelist`). */
+export interface WhitelistSettings {
+  /** Turn the whitelist on. */
+  readonly USE_WHITELIST: boolean;
+  /** Client IPs and networks (space or comma separated) that are always let through. */
+  readonly WHITELIST_IP: readonly string[];
+  /** Regular expressions on the User-Agent; a match lets the request through. */
+  readonly WHITELIST_USER_AGENT: readonly string[];
+  /** Regular expressions on the path; a match lets the request through. */
+  readonly WHITELIST_URI: readonly string[];
+}
+
+/** Settings of Blacklist (`blacklist`). */
+export interface BlacklistSettings {
+  /** Turn the blacklist on. */
+  readonly USE_BLACKLIST: boolean;
+  /** Client IPs and networks (space or comma separated) that are refused. */
+  readonly BLACKLIST_IP: readonly string[];
+  /** Regular expressions on the User-Agent; a match is refused. */
+  readonly BLACKLIST_USER_AGENT: readonly string[];
+  /** Regular expressions on the path; a match is refused. */
+  readonly BLACKLIST_URI: readonly string[];
+}
+
+/** Settings of Request rate limit (`limit`). */
+export interface LimitSettings {
+  /** Turn request rate limiting on. */
+  readonly USE_LIMIT_REQ: boolean;
+  /** Path regular expression of a rule; `/` alone means every path. Numbered rules are tried first, in numeric order; the first match counts. */
+  readonly LIMIT_REQ_URL: string;
+  /** Numbered variants of LIMIT_REQ_URL, when set. */
+  readonly [key: `LIMIT_REQ_URL_${number}`]: string | undefined;
+  /** Rate of the rule with the same number, as `<n>r/s`, `r/m`, `r/h` or `r/d` (a burst of n is allowed). */
+  readonly LIMIT_REQ_RATE: string;
+  /** Numbered variants of LIMIT_REQ_RATE, when set. */
+  readonly [key: `LIMIT_REQ_RATE_${number}`]: string | undefined;
+}
+
+/** Settings of Bad behaviour (`bad-behavior`). */
+export interface BadBehaviorSettings {
+  /** Turn bad-behaviour bans on. */
+  readonly USE_BAD_BEHAVIOR: boolean;
+  /** Statuses that count as bad behaviour. */
+  readonly BAD_BEHAVIOR_STATUS_CODES: readonly string[];
+  /** Bad statuses within `BAD_BEHAVIOR_COUNT_TIME` that get a client banned. */
+  readonly BAD_BEHAVIOR_THRESHOLD: number;
+  /** Sliding window the bad statuses are counted in. Bare numbers are seconds. (milliseconds) */
+  readonly BAD_BEHAVIOR_COUNT_TIME: number;
+  /** Length of the first ban; `0` bans for good. Bare numbers are seconds. (milliseconds) */
+  readonly BAD_BEHAVIOR_BAN_TIME: number;
+  /** A repeat offender's ban is this many times longer than the previous one (within 30 days). */
+  readonly BAD_BEHAVIOR_BAN_FACTOR: number;
+  /** Longest ban a repeat offender gets. Bare numbers are seconds. (milliseconds) */
+  readonly BAD_BEHAVIOR_BAN_TIME_MAX: number;
+}

@@ -3,7 +3,7 @@ import type { SettingSchema } from './manifest.js';
 import { formats } from './formats.js';
 
 /** Palisade's annotation keywords: ajv must know them to run in strict mode. */
-const ANNOTATIONS = ['x-duration', 'x-secret', 'x-default-doc', 'x-plugin', 'x-pattern-message'];
+const ANNOTATIONS = ['x-duration', 'x-secret', 'x-default-doc', 'x-plugin', 'x-pattern-message', 'x-multiple'];
 
 /** A failed check on one setting, with the JSON path inside it (array item index). */
 export interface SchemaViolation {

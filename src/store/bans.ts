@@ -40,6 +40,10 @@ export class Bans implements BanFacet {
     return this.ledger.table.list();
   }
 
+  onChange(listener: (change: BanChange) => void): () => void {
+    return this.ledger.onChange(listener);
+  }
+
   async add(request: BanRequest): Promise<Ban> {
     const target = canonicalTarget(request.target);
     if (target === undefined) throw new PalisadeError('PAL_BAD_REQUEST', `not an IP or CIDR: ${JSON.stringify(request.target)}`);

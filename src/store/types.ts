@@ -61,6 +61,8 @@ export interface BanFacet {
   list(): Ban[];
   /** The active ban stored under exactly `target` (canonical IP or CIDR), if any. */
   get(target: string): Ban | undefined;
+  /** Calls `listener` for every change applied on this node, from here or from another node. */
+  onChange(listener: (change: BanChange) => void): () => void;
 }
 
 /** How the store is doing, as `/readyz` reports it. */

@@ -1,0 +1,77 @@
+import { LRUCache } from 'lru-cache';
+import { describeError } from '../../src/log.js';
+import { CidrSet, isLoopback } from '../../src/net/ip.js';
+import { definePlugin, loadManifest } from '../../src/plugin/define.js';
+import type { BadBehaviorSettings } from '../../src/settings/types.generated.js';
+
+/** Offences are remembered this long when sizing a repeat offender's ban. */
+const OFFENCE_MEMORY_MS = 30 * 86_400_000;
+/** Offending requests kept per client as ban evidence. */
+const EVIDENCE_LINES = 10;
+
+/**
+ * Bad behaviour: counts each client's error statuses across every node (sliding window in
+ * Redis) and bans at once when the threshold is reached, with the client's last offending
+ * requests as evidence. Repeat offenders get longer bans. Whitelisted clients, loopback and
+ * trusted proxies (`REAL_IP_FROM`) are never counted. Lifting a ban clears the count, so the
+ * client is not banned again on its next 404.
+ */
+export default definePlugin<BadBehaviorSettings>({
+  manifest: loadManifest('bad-behavior'),
+  provision(ctx) {
+    const s = ctx.settings;
+    const statuses = new Set(s.BAD_BEHAVIOR_STATUS_CODES.map(Number));
+    const trustedProxies = CidrSet.from(s.REAL_IP_FROM);
+    const evidence = new LRUCache<string, string[]>({ max: 50_000, ttl: s.BAD_BEHAVIOR_COUNT_TIME });
+    const banning = new Set<string>();
+    const statusKey = (client: string) => ({ plugin: 'bad-behavior', rule: 'status', client });
+
+    ctx.onClose(
+      ctx.store.bans.onChange((change) => {
+        if (change.op === 'unban' && !change.tombstone.target.includes('/')) {
+          evidence.delete(change.tombstone.target);
+          void ctx.store.counters.reset(statusKey(change.tombstone.target));
+        }
+      }),
+    );
+
+    const ban = async (ip: string, count: number): Promise<void> => {
+      const offences = await ctx.store.counters.increment({ plugin: 'bad-behavior', rule: 'offences', client: ip }, OFFENCE_MEMORY_MS);
+      const durationMs =
+        s.BAD_BEHAVIOR_BAN_TIME === 0 ? 0 : Math.min(s.BAD_BEHAVIOR_BAN_TIME * s.BAD_BEHAVIOR_BAN_FACTOR ** (offences - 1), s.BAD_BEHAVIOR_BAN_TIME_MAX);
+      await ctx.store.bans.add({
+        target: ip,
+        reason: 'bad-behavior',
+        origin: 'bad-behavior',
+        actor: 'bad-behavior',
+        durationMs: Math.round(durationMs),
+        evidence: (evidence.get(ip) ?? []).join('\n'),
+      });
+      ctx.log.warn({ ip, count, offences, durationMs: Math.round(durationMs) }, 'client banned for bad behaviour');
+    };
+
+    return {
+      onResponse(request, outcome) {
+        if (request.exempt || outcome.verdict === 'ban' || !statuses.has(outcome.status)) return;
+        const ip = request.clientIp;
+        if (isLoopback(ip) || trustedProxies.has(ip)) return;
+        const lines = evidence.get(ip) ?? [];
+        lines.push(`${new Date().toISOString()} ${request.method} ${request.path.slice(0, 200)} ${outcome.status}`);
+        if (lines.length > EVIDENCE_LINES) lines.shift();
+        evidence.set(ip, lines);
+        void ctx.store.counters
+          .increment(statusKey(ip), s.BAD_BEHAVIOR_COUNT_TIME)
+          .then(async (count) => {
+            if (count < s.BAD_BEHAVIOR_THRESHOLD || banning.has(ip) || ctx.store.bans.match(ip)) return;
+            banning.add(ip);
+            try {
+              await ban(ip, count);
+            } finally {
+              banning.delete(ip);
+            }
+          })
+          .catch((error: unknown) => ctx.log.warn({ err: describeError(error) }, 'bad-behaviour count failed'));
+      },
+    };
+  },
+});

@@ -1,0 +1,73 @@
+import { CidrSet, isLoopback } from '../../src/net/ip.js';
+import { definePlugin, loadManifest } from '../../src/plugin/define.js';
+import { respond } from '../../src/plugin/verdict.js';
+import { parseRate } from '../../src/settings/formats.js';
+import type { LimitSettings } from '../../src/settings/types.generated.js';
+
+/** One compiled rule: its number (the counter's rule label), path pattern and rate. */
+interface Rule {
+  id: string;
+  path: RegExp | undefined;
+  limit: number;
+  periodMs: number;
+}
+
+/**
+ * Numbered rules (`LIMIT_REQ_URL_1`/`LIMIT_REQ_RATE_1`, …) in numeric order, then the base
+ * rule. A rule needs both its URL and its rate; `/` alone matches every path.
+ */
+function compileRules(settings: Readonly<LimitSettings>): Rule[] {
+  const numbers = new Set<number>();
+  for (const name of Object.keys(settings)) {
+    const match = /^LIMIT_REQ_(?:URL|RATE)_([1-9][0-9]?)$/.exec(name);
+    if (match) numbers.add(Number(match[1]));
+  }
+  const rule = (id: string, url: string | undefined, rate: string | undefined): Rule[] => {
+    const parsed = rate === undefined ? undefined : parseRate(rate);
+    if (url === undefined || parsed === undefined) return [];
+    return [{ id, path: url === '/' ? undefined : new RegExp(url), ...parsed }];
+  };
+  return [
+    ...[...numbers].sort((a, b) => a - b).flatMap((n) => rule(String(n), settings[`LIMIT_REQ_URL_${n}`], settings[`LIMIT_REQ_RATE_${n}`])),
+    ...rule('0', settings.LIMIT_REQ_URL, settings.LIMIT_REQ_RATE),
+  ];
+}
+
+/**
+ * Request rate limits per client and rule, shared by every node: one GCRA call to Redis per
+ * request (none for a client already known to be over), local counting while degraded.
+ * Past the limit: 429 with `Retry-After`. Loopback and `REAL_IP_FROM` peers are not limited.
+ */
+export default definePlugin<LimitSettings>({
+  manifest: loadManifest('limit'),
+  checkSettings(settings) {
+    const errors = [];
+    for (const name of Object.keys(settings)) {
+      const match = /^LIMIT_REQ_(URL|RATE)_([1-9][0-9]?)$/.exec(name);
+      if (!match) continue;
+      const partner = `LIMIT_REQ_${match[1] === 'URL' ? 'RATE' : 'URL'}_${match[2]}`;
+      if (settings[partner as `LIMIT_REQ_URL_${number}`] === undefined) errors.push({ name: partner, message: `required with ${name}` });
+    }
+    return errors;
+  },
+  provision(ctx) {
+    const rules = compileRules(ctx.settings);
+    if (rules.length === 0) return {};
+    // Loopback and trusted proxies are the infrastructure itself (health checks, the load
+    // balancer speaking for itself): limiting them would take the site down, not a client.
+    const trustedProxies = CidrSet.from(ctx.settings.REAL_IP_FROM);
+    return {
+      // Synchronous until a rule applies: a request no rule covers costs no promise.
+      onRequest(request) {
+        if (request.exempt || isLoopback(request.clientIp) || trustedProxies.has(request.clientIp)) return undefined;
+        const rule = rules.find((r) => r.path === undefined || r.path.test(request.path));
+        if (!rule) return undefined;
+        return ctx.store.counters.rate({ plugin: 'limit', rule: rule.id, client: request.clientIp }, rule.limit, rule.periodMs).then((decision) => {
+          if (decision.allowed) return undefined;
+          const seconds = String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000)));
+          return respond(429, 'limit.req', '429 Too Many Requests\n', { 'retry-after': seconds, 'content-type': 'text/plain; charset=utf-8' });
+        });
+      },
+    };
+  },
+});

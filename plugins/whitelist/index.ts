@@ -1,0 +1,16 @@
+import { definePlugin, loadManifest } from '../../src/plugin/define.js';
+import { RequestMatcher } from '../../src/plugin/matchers.js';
+import type { WhitelistSettings } from '../../src/settings/types.generated.js';
+
+/**
+ * The whitelist: a matching client skips the ban gate, and every security plugin sees
+ * `ctx.exempt` and leaves it alone — no limit, no counting, no ban.
+ */
+export default definePlugin<WhitelistSettings>({
+  manifest: loadManifest('whitelist'),
+  provision(ctx) {
+    const list = new RequestMatcher(ctx.settings.WHITELIST_IP, ctx.settings.WHITELIST_USER_AGENT, ctx.settings.WHITELIST_URI);
+    if (list.empty) return {};
+    return { exemptFromBans: (request) => list.match(request) !== undefined };
+  },
+});

@@ -1,0 +1,153 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startInProcessNode, type InProcessNode } from '../helpers/in-process.js';
+import { startRedis, stopAllRedis, type RedisServer } from '../helpers/redis.js';
+import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { waitFor } from '../helpers/wait.js';
+
+let upstream: TestUpstream;
+let redis: RedisServer;
+let nodes: InProcessNode[] = [];
+
+beforeAll(async () => {
+  upstream = await startUpstream((req, res) => {
+    res.writeHead(req.url?.startsWith('/missing') ? 404 : 200, { 'content-type': 'text/plain' });
+    res.end('upstream');
+  });
+  redis = await startRedis();
+});
+afterEach(async () => {
+  await Promise.all(nodes.map((n) => n.stop()));
+  nodes = [];
+});
+afterAll(async () => {
+  await stopAllRedis();
+  await upstream.close();
+});
+
+/** Nodes sharing Redis, trusting 127.0.0.1 to name the client in X-Forwarded-For. */
+async function cluster(count: number, env: Record<string, string> = {}): Promise<InProcessNode[]> {
+  const started: InProcessNode[] = [];
+  for (let i = 0; i < count; i++) {
+    started.push(
+      await startInProcessNode({
+        NODE_NAME: `sec-${i}`,
+        REVERSE_PROXY_HOST: upstream.url,
+        USE_REAL_IP: 'yes',
+        REAL_IP_FROM: '127.0.0.1',
+        USE_REDIS: 'yes',
+        REDIS_HOST: '127.0.0.1',
+        REDIS_PORT: String(redis.port),
+        ...env,
+      }),
+    );
+  }
+  nodes.push(...started);
+  await waitFor(() => started.every((n) => n.lines.some((l) => l.msg === 'bans resynced with Redis')), 'nodes to sync');
+  return started;
+}
+
+async function get(node: InProcessNode, ip: string, path = '/'): Promise<Response> {
+  const response = await fetch(`${node.url}${path}`, { headers: { 'x-forwarded-for': ip } });
+  await response.arrayBuffer();
+  return response;
+}
+
+describe('bad-behavior', () => {
+  it('bans a client on every node after 10 bad statuses split across two nodes, with evidence', async () => {
+    const [a, b] = await cluster(2, { USE_LIMIT_REQ: 'no' });
+    const ip = '198.51.100.77';
+    for (let i = 0; i < 10; i++) expect((await get(i % 2 === 0 ? a! : b!, ip, `/missing/${i}`)).status).toBe(404);
+    await waitFor(() => a!.store.bans.match(ip) && b!.store.bans.match(ip), 'the ban on both nodes');
+    expect([(await get(a!, ip)).status, (await get(b!, ip)).status]).toEqual([403, 403]);
+    const ban = b!.store.bans.get(ip)!;
+    expect(ban).toMatchObject({ reason: 'bad-behavior', origin: 'bad-behavior' });
+    expect(ban.expiresAt! - ban.createdAt).toBe(86_400_000);
+    expect(ban.evidence).toMatch(/GET \/missing\/\d 404/);
+
+    // Lifting the ban clears the count: one more 404 does not ban again.
+    await a!.store.bans.remove(ip, 'tester');
+    await waitFor(() => !b!.store.bans.match(ip), 'the unban on B');
+    await waitFor(async () => (await redis.client().exists(`palisade:bad-behavior:status:${ip}:w`)) === 0, 'the count to be cleared');
+    expect((await get(b!, ip, '/missing/again')).status).toBe(404);
+    expect((await get(b!, ip)).status).toBe(200);
+  });
+
+  it('never bans a whitelisted client, even after 1,000 bad statuses', async () => {
+    const [a] = await cluster(1, { USE_LIMIT_REQ: 'no', WHITELIST_IP: '198.51.100.200' });
+    for (let i = 0; i < 1_000; i += 50) {
+      const statuses = await Promise.all(Array.from({ length: 50 }, (_, j) => get(a!, '198.51.100.200', `/missing/${i + j}`).then((r) => r.status)));
+      expect(new Set(statuses)).toEqual(new Set([404]));
+    }
+    expect(a!.store.bans.match('198.51.100.200')).toBeUndefined();
+    expect((await get(a!, '198.51.100.200')).status).toBe(200);
+  });
+});
+
+describe('limit', () => {
+  it('allows exactly 10 of 15 requests alternating between two nodes at 10r/m, then 429 with Retry-After', async () => {
+    const [a, b] = await cluster(2, { LIMIT_REQ_RATE: '10r/m', USE_BAD_BEHAVIOR: 'no' });
+    const statuses: number[] = [];
+    let retryAfter: string | null = null;
+    for (let i = 0; i < 15; i++) {
+      const response = await get(i % 2 === 0 ? a! : b!, '198.51.100.90');
+      statuses.push(response.status);
+      if (response.status === 429) retryAfter = response.headers.get('retry-after');
+    }
+    expect(statuses.filter((s) => s === 200)).toHaveLength(10);
+    expect(statuses.slice(10)).toEqual([429, 429, 429, 429, 429]);
+    expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+    expect(Number(retryAfter)).toBeLessThanOrEqual(6);
+  });
+
+  it('applies numbered rules first, by path, each with its own bucket', async () => {
+    const [a] = await cluster(1, { LIMIT_REQ_RATE: '100r/m', LIMIT_REQ_URL_1: '^/login', LIMIT_REQ_RATE_1: '2r/m', USE_BAD_BEHAVIOR: 'no' });
+    const login = [];
+    for (let i = 0; i < 3; i++) login.push((await get(a!, '198.51.100.91', '/login')).status);
+    expect(login).toEqual([200, 200, 429]);
+    expect((await get(a!, '198.51.100.91', '/home')).status).toBe(200);
+  });
+
+  it('enforces each node\'s own limit while Redis is down', async () => {
+    const own = await startRedis();
+    const started = [];
+    for (const name of ['lim-a', 'lim-b']) {
+      started.push(
+        await startInProcessNode({
+          NODE_NAME: name,
+          REVERSE_PROXY_HOST: upstream.url,
+          USE_REAL_IP: 'yes',
+          REAL_IP_FROM: '127.0.0.1',
+          USE_REDIS: 'yes',
+          REDIS_HOST: '127.0.0.1',
+          REDIS_PORT: String(own.port),
+          LIMIT_REQ_RATE: '10r/m',
+          USE_BAD_BEHAVIOR: 'no',
+        }),
+      );
+    }
+    nodes.push(...started);
+    await own.stop();
+    await waitFor(async () => ((await (await fetch(`${started[0]!.adminUrl}/readyz`)).json()) as { store: string }).store === 'degraded', 'degraded');
+    const statuses: number[] = [];
+    for (let i = 0; i < 30; i++) statuses.push((await get(started[i % 2]!, '198.51.100.92')).status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(20);
+  });
+});
+
+describe('blacklist', () => {
+  it('blocks a listed network through a trusted X-Forwarded-For and ignores the header from an untrusted peer', async () => {
+    const [trusting] = await cluster(1, { BLACKLIST_IP: '203.0.113.0/24' });
+    expect((await get(trusting!, '203.0.113.7')).status).toBe(403);
+    expect((await get(trusting!, '203.0.114.7')).status).toBe(200);
+    const [untrusting] = await cluster(1, { BLACKLIST_IP: '203.0.113.0/24', REAL_IP_FROM: '10.0.0.0/8', NODE_NAME: 'sec-untrusting' });
+    expect((await get(untrusting!, '203.0.113.7')).status).toBe(200);
+  });
+
+  it('blocks by User-Agent and path regular expressions, and lets whitelisted clients through', async () => {
+    const [a] = await cluster(1, { BLACKLIST_USER_AGENT: '[Ss]qlmap', BLACKLIST_URI: '^/wp-admin', WHITELIST_IP: '198.51.100.250' });
+    const ua = await fetch(`${a!.url}/`, { headers: { 'x-forwarded-for': '198.51.100.5', 'user-agent': 'sqlmap/1.7' } });
+    expect(ua.status).toBe(403);
+    expect((await get(a!, '198.51.100.5', '/wp-admin/setup.php')).status).toBe(403);
+    expect((await get(a!, '198.51.100.250', '/wp-admin/setup.php')).status).toBe(200);
+  });
+});
