@@ -3,8 +3,11 @@
  * `INFO commandstats` deltas. Starts redis-server, a trivial upstream and Palisade with its
  * default plugins and USE_REDIS=yes, measures the background rate (heartbeat, INFO, stream
  * reads) over an idle window, then sends BENCH_REQUESTS requests (10,000) from many client
- * IPs (X-Forwarded-For from a trusted loopback peer, so no limit is hit) and reports the
- * commands per request with the background subtracted. Prints a table, then one JSON line.
+ * IPs (X-Forwarded-For from a trusted loopback peer, so no limit is hit) and reports, per
+ * request: the round trips the node made to Redis (its own command histogram) and the
+ * commands Redis executed (`INFO commandstats`, which also counts the commands run inside a
+ * script: one EVALSHA of the rate limit shows as evalsha + time + get + set), with the
+ * background subtracted. Prints a table, then one JSON line.
  */
 import http from 'node:http';
 import { mkdtempSync } from 'node:fs';
@@ -25,6 +28,14 @@ async function commandCalls(redis: BenchRedis): Promise<Map<string, number>> {
     calls.set(match[1]!, Number(match[2]));
   }
   return calls;
+}
+
+/** Request-path round trips the node counted (sum of its command histogram). */
+async function roundTrips(adminUrl: string): Promise<number> {
+  const text = await (await fetch(`${adminUrl}/metrics`)).text();
+  let total = 0;
+  for (const match of text.matchAll(/^palisade_redis_command_duration_seconds_count\{[^}]*\} (\d+)/gm)) total += Number(match[1]);
+  return total;
 }
 
 /** Sends `count` requests, `concurrency` at a time, each from its own client IP. */
@@ -94,11 +105,14 @@ async function main(): Promise<void> {
   const idleMs = Date.now() - started;
 
   progress(`sending ${requests} requests from ${requests} client IPs`);
+  const adminUrl = `http://127.0.0.1:${adminPort}`;
   await redis.client.config('RESETSTAT');
+  const tripsBefore = await roundTrips(adminUrl);
   started = Date.now();
   const failed = await sendRequests(url, requests, 50);
   const busy = await commandCalls(redis);
   const busyMs = Date.now() - started;
+  const tripsPerRequest = ((await roundTrips(adminUrl)) - tripsBefore) / requests;
 
   const perRequest = new Map<string, number>();
   for (const [command, calls] of busy) {
@@ -111,8 +125,9 @@ async function main(): Promise<void> {
   const rows = [...perRequest].sort((x, y) => y[1] - x[1]).map(([c, v]) => `  ${c.padEnd(14)} ${v.toFixed(3)}`);
   process.stdout.write(
     `${requests} clean requests in ${(busyMs / 1000).toFixed(1)} s (${failed} failed); background ${((([...idle.values()].reduce((s, v) => s + v, 0) - (idle.get('info') ?? 0) - (idle.get('config') ?? 0)) * 1000) / idleMs).toFixed(1)} commands/s subtracted\n` +
-      `Redis commands per request: ${total.toFixed(3)}\n${rows.join('\n')}${rows.length ? '\n' : ''}` +
-      `${JSON.stringify({ bench: 'redis-commands', requests, failed, commands_per_request: Number(total.toFixed(4)), by_command: Object.fromEntries([...perRequest].map(([c, v]) => [c, Number(v.toFixed(4))])) })}\n`,
+      `Redis round trips per request (request path): ${tripsPerRequest.toFixed(3)}\n` +
+      `Redis commands executed per request (commandstats, inside scripts included): ${total.toFixed(3)}\n${rows.join('\n')}${rows.length ? '\n' : ''}` +
+      `${JSON.stringify({ bench: 'redis-commands', requests, failed, round_trips_per_request: Number(tripsPerRequest.toFixed(4)), commands_per_request: Number(total.toFixed(4)), by_command: Object.fromEntries([...perRequest].map(([c, v]) => [c, Number(v.toFixed(4))])) })}\n`,
   );
   redis.client.disconnect();
 }
