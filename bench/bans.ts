@@ -52,6 +52,7 @@ async function startNode(redis: BenchRedis, name: string): Promise<{ tracked: Tr
       ADMIN_LISTEN: `127.0.0.1:${adminPort}`,
       NODE_NAME: name,
       USE_REDIS: 'yes',
+      SESSIONS_SECRET: 'bench-sessions-secret-0123456789abcdef',
       REDIS_HOST: '127.0.0.1',
       REDIS_PORT: String(redis.port),
       REDIS_TIMEOUT: '30s',

@@ -83,6 +83,7 @@ async function main(): Promise<void> {
       USE_REAL_IP: 'yes',
       REAL_IP_FROM: '127.0.0.1',
       USE_REDIS: 'yes',
+      SESSIONS_SECRET: 'bench-sessions-secret-0123456789abcdef',
       REDIS_HOST: '127.0.0.1',
       REDIS_PORT: String(redis.port),
     },

@@ -149,3 +149,39 @@ export interface BadBehaviorSettings {
   /** Longest ban a repeat offender gets. Bare numbers are seconds. (milliseconds) */
   readonly BAD_BEHAVIOR_BAN_TIME_MAX: number;
 }
+
+/** Settings of Sessions (`sessions`). */
+export interface SessionsSettings {
+  /** Key that signs session cookies (32 characters or more). `random` draws one per process: fine for one node, refused with `USE_REDIS=yes` (every node must sign alike). */
+  readonly SESSIONS_SECRET: string;
+  /** Name of the session cookie. */
+  readonly SESSIONS_NAME: string;
+  /** A session unused this long is gone. Bare numbers are seconds. (milliseconds) */
+  readonly SESSIONS_IDLING_TIMEOUT: number;
+  /** Lifetime of the cookie, renewed as the session is used. Bare numbers are seconds. (milliseconds) */
+  readonly SESSIONS_ROLLING_TIMEOUT: number;
+  /** A session ends this long after it began, however active. Bare numbers are seconds. (milliseconds) */
+  readonly SESSIONS_ABSOLUTE_TIMEOUT: number;
+  /** A session used from another client IP is not trusted (a fresh one starts). */
+  readonly SESSIONS_CHECK_IP: boolean;
+  /** A session used with another User-Agent is not trusted (a fresh one starts). */
+  readonly SESSIONS_CHECK_USER_AGENT: boolean;
+}
+
+/** Settings of Antibot (`antibot`). */
+export interface AntibotSettings {
+  /** The challenge: `no`, `cookie` or `javascript`. */
+  readonly USE_ANTIBOT: "no" | "cookie" | "javascript";
+  /** Path of the challenge page (answered by the proxy, never forwarded). */
+  readonly ANTIBOT_URI: string;
+  /** Time a client has to solve a challenge. Bare numbers are seconds. (milliseconds) */
+  readonly ANTIBOT_TIME_RESOLVE: number;
+  /** How long a solved challenge lets the client through. Bare numbers are seconds. (milliseconds) */
+  readonly ANTIBOT_TIME_VALID: number;
+}
+
+/** Settings of Metrics (`metrics`). */
+export interface MetricsSettings {
+  /** Turn the ban and challenge metrics on. */
+  readonly USE_METRICS: boolean;
+}

@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { startNode, type RunningNode } from '../../src/node.js';
 import { settingsSpec } from '../../src/settings/catalog.js';
 import { loadSettings } from '../../src/settings/load.js';
+import { TEST_SESSIONS_SECRET } from './palisade.js';
 import { freePort } from './ports.js';
 
 /** A node started in this process (real sockets, real plugins), with its log lines kept. */
@@ -21,6 +22,7 @@ export async function startInProcessNode(env: Record<string, string>): Promise<I
     HTTP_PORT: String(await freePort()),
     ADMIN_LISTEN: `127.0.0.1:${await freePort()}`,
     LOG_LEVEL: 'info',
+    SESSIONS_SECRET: TEST_SESSIONS_SECRET,
     ...env,
   });
   if (!loaded.ok) throw new Error(`bad test settings: ${JSON.stringify(loaded.errors)}`);

@@ -21,9 +21,15 @@ export interface PalisadeProcess {
   exited: Promise<number | null>;
 }
 
+/**
+ * A session secret for every test process: with USE_REDIS=yes a node refuses to start
+ * without one shared by the nodes. Tests of that refusal override it with ''.
+ */
+export const TEST_SESSIONS_SECRET = 'test-sessions-secret-0123456789abcdef';
+
 /** Environment every test process gets: loopback only, quiet .env-free cwd. */
 function baseEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
+  const env: Record<string, string> = { SESSIONS_SECRET: TEST_SESSIONS_SECRET };
   for (const name of ['PATH', 'HOME', 'LANG', 'TZ']) if (process.env[name]) env[name] = process.env[name] as string;
   return env;
 }

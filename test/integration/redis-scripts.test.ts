@@ -4,12 +4,13 @@ import { settingsSpec } from '../../src/settings/catalog.js';
 import { loadSettings } from '../../src/settings/load.js';
 import type { RedisSettings } from '../../src/settings/types.generated.js';
 import { RedisConnections, RedisUnavailable } from '../../src/store/redis/connections.js';
+import { TEST_SESSIONS_SECRET } from '../helpers/palisade.js';
 import { startRedis, stopAllRedis } from '../helpers/redis.js';
 
 afterAll(stopAllRedis);
 
 function settingsFor(port: number): RedisSettings {
-  const loaded = loadSettings(settingsSpec(), { USE_REDIS: 'yes', REDIS_HOST: '127.0.0.1', REDIS_PORT: String(port), REDIS_KEEPALIVE_POOL: '2' });
+  const loaded = loadSettings(settingsSpec(), { USE_REDIS: 'yes', REDIS_HOST: '127.0.0.1', REDIS_PORT: String(port), REDIS_KEEPALIVE_POOL: '2', SESSIONS_SECRET: TEST_SESSIONS_SECRET });
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
   return loaded.settings as unknown as RedisSettings;
 }
