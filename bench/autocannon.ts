@@ -9,7 +9,13 @@ interface AutocannonResult {
   non2xx: number;
 }
 type Autocannon = (
-  options: { url: string; connections: number; duration: number; timeout: number },
+  options: {
+    url: string;
+    connections: number;
+    duration: number;
+    timeout: number;
+    requests?: Array<{ setupRequest(request: { headers?: Record<string, string> }): unknown }>;
+  },
   done: (error: Error | null, result: AutocannonResult) => void,
 ) => unknown;
 
@@ -20,7 +26,18 @@ type Autocannon = (
 export function runAutocannon(options: LoadOptions): Promise<LoadResult> {
   const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
   return new Promise((resolve, reject) => {
-    autocannon({ url: options.url.href, connections: options.connections, duration: options.durationSec, timeout: 5 }, (error, result) => {
+    const spread = options.spreadClients
+      ? [
+          {
+            setupRequest: (request: { headers?: Record<string, string> }) => {
+              const octet = (): number => Math.floor(Math.random() * 256);
+              request.headers = { ...request.headers, 'x-forwarded-for': `10.${octet()}.${octet()}.${1 + (octet() % 254)}` };
+              return request;
+            },
+          },
+        ]
+      : undefined;
+    autocannon({ url: options.url.href, connections: options.connections, duration: options.durationSec, timeout: 5, ...(spread ? { requests: spread } : {}) }, (error, result) => {
       if (error) return reject(error);
       resolve({
         rps: result.requests.average,

@@ -10,6 +10,8 @@ import { isReadyLine } from './ready.js';
 export interface Server {
   readonly url: URL;
   readonly process: Tracked;
+  /** The admin listener, for Palisade. */
+  readonly adminUrl?: URL;
 }
 
 const READY_TIMEOUT_MS = 15_000;
@@ -37,7 +39,7 @@ export async function startTarget(role: 'upstream' | 'bare', upstream?: URL): Pr
  * what is measured; its lines go to /dev/null, as cheap a sink as there is) and waits until
  * the admin `/readyz` answers 200.
  */
-export async function startPalisade(upstream: URL): Promise<Server> {
+export async function startPalisade(upstream: URL, extraEnv: Record<string, string> = {}, expectStore = 'local'): Promise<Server> {
   const httpPort = await freePort();
   let adminPort = await freePort();
   while (adminPort === httpPort) adminPort = await freePort();
@@ -50,6 +52,10 @@ export async function startPalisade(upstream: URL): Promise<Server> {
     ADMIN_LISTEN: `127.0.0.1:${adminPort}`,
     REVERSE_PROXY_HOST: upstream.origin,
     NODE_NAME: 'bench',
+    // The loader speaks for many clients through X-Forwarded-For; trust it as a load balancer.
+    USE_REAL_IP: 'yes',
+    REAL_IP_FROM: '127.0.0.1',
+    ...extraEnv,
   };
   const tracked = spawnTracked('palisade', process.execPath, [join(packageRoot, 'bin', 'palisade'), 'start'], { env, cwd, stdout: 'ignore' });
   void tracked.exited.then(() => rmSync(cwd, { recursive: true, force: true }));
@@ -60,11 +66,21 @@ export async function startPalisade(upstream: URL): Promise<Server> {
   for (;;) {
     if (!tracked.alive()) throw new Error(`palisade exited before it was ready: ${tracked.stderr()}`);
     // The admin listener binds before the proxy one, so /readyz alone can be early by a moment.
-    if ((await getStatus(readyz)) === 200 && (await getStatus(url)) !== 0) break;
+    if ((await storeOf(readyz)) === expectStore && (await getStatus(url)) !== 0) break;
     if (Date.now() > deadline) throw new Error(`palisade not ready within ${READY_TIMEOUT_MS}ms: ${tracked.stderr()}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  return { url, process: tracked };
+  return { url, process: tracked, adminUrl: new URL(`http://127.0.0.1:${adminPort}/`) };
+}
+
+/** The `store` field of /readyz, or undefined when it does not answer. */
+async function storeOf(readyz: URL): Promise<string | undefined> {
+  try {
+    const { status, body } = await getOnce(readyz);
+    return status === 200 ? (JSON.parse(body) as { store?: string }).store : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** One GET on a fresh connection; resolves with the status and body. */

@@ -8,6 +8,11 @@ export interface LoadOptions {
   url: URL;
   connections: number;
   durationSec: number;
+  /**
+   * Send every request with a random `X-Forwarded-For` (a million-odd client IPs), so a
+   * proxy that trusts the loader sees many clients and per-client limits never trigger.
+   */
+  spreadClients?: boolean;
 }
 
 /** What a load run measured. */

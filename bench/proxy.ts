@@ -1,16 +1,18 @@
 /**
- * `npm run bench`: req/s and p99 latency of Palisade (default plugins, access log on) next to
- * a bare http-proxy, both in front of the same trivial upstream, all on 127.0.0.1 and each in
- * its own process. Prints a table, then one JSON line (the last line of stdout); progress
- * goes to stderr.
+ * `npm run bench`: req/s and p99 latency of Palisade (default plugins, access log on) with
+ * the local store and with `USE_REDIS=yes`, next to a bare http-proxy, all in front of the
+ * same trivial upstream, on 127.0.0.1, each in its own process. Clients are spread over many
+ * IPs so limits do not trigger. Prints a table, then one JSON line (the last line of stdout);
+ * progress goes to stderr. BENCH_REDIS=no skips the Redis target.
  *
  * Environment: BENCH_DURATION (seconds per measured run, 8), BENCH_CONNECTIONS (50),
  * BENCH_WARMUP (seconds, once per target, 2), BENCH_ROUNDS (3), BENCH_TOOL (auto | wrk |
  * autocannon; auto takes wrk when it is on PATH).
  */
 import { runBench } from './children.js';
-import { checkAnswersOk, startPalisade, startTarget, type Server } from './launch.js';
-import { pickTool, runLoad, type LoadResult } from './load.js';
+import { checkAnswersOk, getOnce, startPalisade, startTarget, type Server } from './launch.js';
+import { findOnPath, pickTool, runLoad, type LoadResult } from './load.js';
+import { startBenchRedis } from './redis-server.js';
 import { formatTable, summarize, summaryJson } from './report.js';
 
 /** The bench's knobs, read from the environment. */
@@ -45,50 +47,80 @@ export function readConfig(env: NodeJS.ProcessEnv): BenchConfig {
 
 const progress = (message: string): void => void process.stderr.write(`bench: ${message}\n`);
 
+/** A measured target: its label and server. */
+type Target = { name: string; server: Server };
+
 async function main(): Promise<void> {
   const config = readConfig(process.env);
   const tool = pickTool(config.tool);
   if (tool.name === 'autocannon' && config.tool === 'auto') progress('wrk is not on PATH: falling back to autocannon');
+  const withRedis = process.env.BENCH_REDIS !== 'no' && findOnPath('redis-server') !== undefined;
+  if (!withRedis) progress('no redis-server (or BENCH_REDIS=no): skipping the USE_REDIS=yes target');
   progress('starting upstream, bare http-proxy and palisade');
   const upstream = await startTarget('upstream');
-  // allSettled, not all: a failure of one must not leave the other starting after the cleanup ran.
-  const started = await Promise.allSettled([startTarget('bare', upstream.url), startPalisade(upstream.url)]);
+  const redis = withRedis ? await startBenchRedis() : undefined;
+  const redisEnv = redis
+    ? { USE_REDIS: 'yes', REDIS_HOST: '127.0.0.1', REDIS_PORT: String(redis.port), SESSIONS_SECRET: 'bench-sessions-secret-0123456789abcdef', NODE_NAME: 'bench-redis' }
+    : undefined;
+  // allSettled, not all: a failure of one must not leave another starting after the cleanup ran.
+  const started = await Promise.allSettled([
+    startTarget('bare', upstream.url),
+    startPalisade(upstream.url),
+    ...(redisEnv ? [startPalisade(upstream.url, redisEnv, 'shared')] : []),
+  ]);
   for (const outcome of started) if (outcome.status === 'rejected') throw outcome.reason;
-  const [bare, palisade] = started.map((outcome) => (outcome as PromiseFulfilledResult<Server>).value) as [Server, Server];
-  const targets: Array<{ name: 'bare' | 'palisade'; server: Server }> = [
-    { name: 'bare', server: bare },
-    { name: 'palisade', server: palisade },
+  const servers = started.map((outcome) => (outcome as PromiseFulfilledResult<Server>).value);
+  const targets: Target[] = [
+    { name: 'bare', server: servers[0]! },
+    { name: 'palisade', server: servers[1]! },
+    ...(servers[2] ? [{ name: 'palisade+redis', server: servers[2] }] : []),
   ];
   for (const { name, server } of targets) await checkAnswersOk(name, server);
 
+  // Every target gets the same traffic: many client IPs in X-Forwarded-For (the bare proxy
+  // ignores it; Palisade trusts the loader), so per-client limits never trigger.
   const load = (server: Server, durationSec: number): Promise<LoadResult> =>
-    runLoad(tool, { url: server.url, connections: config.connections, durationSec });
+    runLoad(tool, { url: server.url, connections: config.connections, durationSec, spreadClients: true });
   if (config.warmupSec > 0) {
     for (const { name, server } of targets) {
       progress(`warm-up ${name} ${config.warmupSec}s`);
       await load(server, config.warmupSec);
     }
   }
-  const runs: Record<'bare' | 'palisade', LoadResult[]> = { bare: [], palisade: [] };
+  const runs = new Map<string, LoadResult[]>(targets.map((t) => [t.name, []]));
+  const tripsBefore = servers[2] ? await roundTrips(servers[2]) : 0;
+  let redisRequests = 0;
   for (let round = 0; round < config.rounds; round++) {
-    // Alternate the order so a drift in machine load (a neighbour, thermal) hits both alike.
-    const order = round % 2 === 0 ? targets : [...targets].reverse();
+    // Rotate the order so a drift in machine load (a neighbour, thermal) hits all alike.
+    const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
     for (const { name, server } of order) {
       const result = await load(server, config.durationSec);
-      runs[name].push(result);
+      runs.get(name)!.push(result);
+      if (name === 'palisade+redis') redisRequests += result.rps * config.durationSec;
       progress(`round ${round + 1}/${config.rounds} ${name}: ${result.rps.toFixed(0)} req/s, p99 ${result.p99Ms.toFixed(2)} ms, ${result.errors} errors`);
     }
   }
+  const tripsPerRequest = servers[2] && redisRequests > 0 ? ((await roundTrips(servers[2])) - tripsBefore) / redisRequests : undefined;
 
-  const bareSummary = summarize('bare', runs.bare);
-  const palisadeSummary = summarize('palisade', runs.palisade);
-  const ratio = palisadeSummary.rps / bareSummary.rps;
-  if (bareSummary.errors + palisadeSummary.errors > 0) progress('WARNING: errors during the runs; the figures are suspect');
+  const summaries = targets.map((t) => summarize(t.name, runs.get(t.name)!));
+  const bare = summaries[0]!;
+  if (summaries.some((s) => s.errors > 0)) progress('WARNING: errors during the runs; the figures are suspect');
+  const ratios = Object.fromEntries(summaries.slice(1).map((s) => [s.name, s.rps / bare.rps]));
   process.stdout.write(
-    `${tool.name}, ${config.connections} connections, ${config.rounds} rounds of ${config.durationSec}s, medians\n` +
-      `${formatTable([bareSummary, palisadeSummary], ratio)}\n` +
-      `${summaryJson(bareSummary, palisadeSummary, ratio, { tool: tool.name, connections: config.connections, duration_s: config.durationSec, rounds: config.rounds })}\n`,
+    `${tool.name}, ${config.connections} connections, ${config.rounds} rounds of ${config.durationSec}s, medians; clients spread over many IPs\n` +
+      `${formatTable(summaries, ratios)}\n` +
+      (tripsPerRequest !== undefined ? `palisade+redis: ${tripsPerRequest.toFixed(3)} Redis round trips per request\n` : '') +
+      `${summaryJson(summaries, ratios, { tool: tool.name, connections: config.connections, duration_s: config.durationSec, rounds: config.rounds, ...(tripsPerRequest !== undefined ? { redis_round_trips_per_request: Number(tripsPerRequest.toFixed(3)) } : {}) })}\n`,
   );
+  redis?.client.disconnect();
+}
+
+/** Request-path Redis round trips a Palisade counted (sum of its command histogram). */
+async function roundTrips(server: Server): Promise<number> {
+  const { body } = await getOnce(new URL('/metrics', server.adminUrl));
+  let total = 0;
+  for (const match of body.matchAll(/^palisade_redis_command_duration_seconds_count\{[^}]*\} (\d+)/gm)) total += Number(match[1]);
+  return total;
 }
 
 runBench(main);

@@ -34,8 +34,8 @@ export function summarize(name: string, runs: LoadResult[]): TargetSummary {
 
 const round = (value: number, digits: number): number => Number(value.toFixed(digits));
 
-/** The human-readable table: medians per target, every run's req/s, and the ratio line. */
-export function formatTable(summaries: readonly TargetSummary[], ratio: number): string {
+/** The human-readable table: medians per target, every run's req/s, then each ratio to bare. */
+export function formatTable(summaries: readonly TargetSummary[], ratios: Record<string, number>): string {
   const header = ['target', 'req/s', 'p99 ms', 'errors', 'runs req/s'];
   const rows = summaries.map((s) => [
     s.name,
@@ -47,20 +47,18 @@ export function formatTable(summaries: readonly TargetSummary[], ratio: number):
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
   const line = (cells: string[]): string =>
     cells.map((cell, column) => (column === 0 || column === cells.length - 1 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ').trimEnd();
-  return [line(header), ...rows.map(line), `palisade/bare req/s: ${ratio.toFixed(3)}`].join('\n');
+  return [line(header), ...rows.map(line), ...Object.entries(ratios).map(([name, ratio]) => `${name}/bare req/s: ${ratio.toFixed(3)}`)].join('\n');
 }
 
-/** The single machine-readable line printed last. */
-export function summaryJson(bare: TargetSummary, palisade: TargetSummary, ratio: number, meta: Record<string, string | number>): string {
-  return JSON.stringify({
-    bench: 'proxy',
-    ...meta,
-    bare_rps: round(bare.rps, 1),
-    palisade_rps: round(palisade.rps, 1),
-    ratio: round(ratio, 3),
-    bare_p99_ms: round(bare.p99Ms, 2),
-    palisade_p99_ms: round(palisade.p99Ms, 2),
-    bare_errors: bare.errors,
-    palisade_errors: palisade.errors,
-  });
+/** The single machine-readable line printed last: `<target>_rps`, `<target>_p99_ms`, `<target>_ratio`. */
+export function summaryJson(summaries: readonly TargetSummary[], ratios: Record<string, number>, meta: Record<string, string | number>): string {
+  const out: Record<string, string | number> = { bench: 'proxy', ...meta };
+  for (const s of summaries) {
+    const key = s.name.replace(/\W+/g, '_');
+    out[`${key}_rps`] = round(s.rps, 1);
+    out[`${key}_p99_ms`] = round(s.p99Ms, 2);
+    out[`${key}_errors`] = s.errors;
+    if (ratios[s.name] !== undefined) out[`${key}_ratio`] = round(ratios[s.name]!, 3);
+  }
+  return JSON.stringify(out);
 }

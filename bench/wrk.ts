@@ -1,4 +1,23 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { spawnTracked, stopTracked } from './children.js';
+
+let spreadScriptPath: string | undefined;
+
+/** A wrk Lua script giving each request a random client IP in X-Forwarded-For. */
+function spreadScript(): string {
+  if (!spreadScriptPath) {
+    spreadScriptPath = join(mkdtempSync(join(tmpdir(), 'palisade-wrk-')), 'spread.lua');
+    writeFileSync(
+      spreadScriptPath,
+      'math.randomseed(os.time())\nrequest = function()\n' +
+        '  wrk.headers["X-Forwarded-For"] = "10." .. math.random(0, 255) .. "." .. math.random(0, 255) .. "." .. math.random(1, 254)\n' +
+        '  return wrk.format()\nend\n',
+    );
+  }
+  return spreadScriptPath;
+}
 import type { LoadOptions, LoadResult } from './load.js';
 
 /** Seconds wrk may overrun its duration (start-up, final timeouts) before it is killed. */
@@ -9,7 +28,9 @@ const OVERRUN_SEC = 15;
  * every other core is better left to the servers) and `--latency` for the percentiles.
  */
 export async function runWrk(wrkPath: string, options: LoadOptions): Promise<LoadResult> {
-  const args = ['-t1', `-c${options.connections}`, `-d${options.durationSec}s`, '--timeout', '5s', '--latency', options.url.href];
+  const args = ['-t1', `-c${options.connections}`, `-d${options.durationSec}s`, '--timeout', '5s', '--latency'];
+  if (options.spreadClients) args.push('-s', spreadScript());
+  args.push(options.url.href);
   const tracked = spawnTracked('wrk', wrkPath, args, { stdout: 'pipe' });
   let stdout = '';
   tracked.child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
