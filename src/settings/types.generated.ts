@@ -116,6 +116,10 @@ export interface BlacklistSettings {
   readonly BLACKLIST_USER_AGENT: readonly string[];
   /** Regular expressions on the path; a match is refused. */
   readonly BLACKLIST_URI: readonly string[];
+  /** URLs of IP/CIDR lists (one per line, `#` comments) downloaded by one node of the cluster and enforced by all, as bans that last two refresh periods. */
+  readonly BLACKLIST_IP_URLS: readonly string[];
+  /** How often the lists are downloaded again. Bare numbers are seconds. (milliseconds) */
+  readonly BLACKLIST_URLS_REFRESH: number;
 }
 
 /** Settings of Request rate limit (`limit`). */

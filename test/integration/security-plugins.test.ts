@@ -143,6 +143,27 @@ describe('blacklist', () => {
     expect((await get(untrusting!, '203.0.113.7')).status).toBe(200);
   });
 
+  it('enforces a downloaded IP list on every node, downloaded by one of them', async () => {
+    const list = await startUpstream((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('# bad networks\n192.0.2.128/25 ; test net\n198.51.100.66\nnot-an-ip\n127.0.0.1\n');
+    });
+    try {
+      const [a, b] = await cluster(2, { BLACKLIST_IP_URLS: `${list.url}/list.txt?key=secret-list-key`, USE_LIMIT_REQ: 'no' });
+      await waitFor(() => a!.store.bans.match('192.0.2.200') && b!.store.bans.match('198.51.100.66'), 'the list on both nodes');
+      expect([(await get(a!, '192.0.2.200')).status, (await get(b!, '198.51.100.66')).status, (await get(b!, '192.0.2.1')).status]).toEqual([403, 403, 200]);
+      expect(list.seen.length).toBe(1); // one node downloaded it (the lease)
+      const ban = b!.store.bans.get('192.0.2.128/25')!;
+      expect(ban).toMatchObject({ origin: 'blacklist', reason: 'blacklist.url' });
+      expect(ban.expiresAt! - ban.createdAt).toBe(7_200_000);
+      const logged = [...a!.lines, ...b!.lines].find((l) => l.msg === 'blacklist downloaded');
+      expect(logged).toMatchObject({ entries: 2, invalid: 2, added: 2 });
+      expect(JSON.stringify([...a!.lines, ...b!.lines])).not.toContain('secret-list-key');
+    } finally {
+      await list.close();
+    }
+  });
+
   it('blocks by User-Agent and path regular expressions, and lets whitelisted clients through', async () => {
     const [a] = await cluster(1, { BLACKLIST_USER_AGENT: '[Ss]qlmap', BLACKLIST_URI: '^/wp-admin', WHITELIST_IP: '198.51.100.250' });
     const ua = await fetch(`${a!.url}/`, { headers: { 'x-forwarded-for': '198.51.100.5', 'user-agent': 'sqlmap/1.7' } });
