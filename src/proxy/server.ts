@@ -116,6 +116,8 @@ export class ProxyServer {
     const id = randomUUID();
     const startedAt = process.hrtime.bigint();
     this.inFlight++;
+    // First: it may rewrite an absolute-form target to a path, which the context must see.
+    const malformed = this.checkRequestTarget(req);
     const resolved = this.ip.resolve(req.socket.remoteAddress, req.headers[this.ip.headerName]);
     const url = req.url ?? '/';
     const query = url.indexOf('?');
@@ -146,7 +148,6 @@ export class ProxyServer {
       res.shouldKeepAlive = false;
     }
 
-    const malformed = this.checkRequestTarget(req);
     if (malformed) {
       this.block(res, pending, 400, 'error', malformed);
       return;

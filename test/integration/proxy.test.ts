@@ -70,6 +70,8 @@ describe('proxying', () => {
     const matching = await rawRequest(port, 'GET http://a.test/abs?y=2 HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n');
     expect(matching.text).toMatch(/^HTTP\/1\.1 200 /);
     expect(upstream.seen[before]?.url).toBe('/abs?y=2');
+    const { waitFor } = await import('../helpers/wait.js');
+    await waitFor(() => node.logs.some((l) => l.msg === 'request' && l.path === '/abs'), 'the access line with the rewritten path');
   });
 
   it('lets Node refuse what its parser rejects (CL+TE, missing Host) with 400, not a crash', async () => {
