@@ -82,6 +82,22 @@ export const errorCodes = {
     status: 0,
     summary: 'No sentinel reachable, or no sentinel knows `REDIS_SENTINEL_MASTER`; the log says which.',
   },
+  PAL_BAN_INVALID: {
+    status: 400,
+    summary: 'A ban request or import row is malformed: bad IP/CIDR, a network wider than `BAN_MIN_PREFIX_*`, bad duration, missing reason or unknown field.',
+  },
+  PAL_BAN_PROTECTED: {
+    status: 422,
+    summary: 'The address may not be banned: loopback, a trusted proxy (`REAL_IP_FROM`) or whitelisted.',
+  },
+  PAL_BAN_NOT_FOUND: {
+    status: 404,
+    summary: 'No active ban on that IP or CIDR.',
+  },
+  PAL_BODY_TOO_LARGE: {
+    status: 413,
+    summary: 'An admin request body exceeds 1 MiB.',
+  },
   PAL_INTERNAL: {
     status: 500,
     summary: 'An unexpected failure inside Palisade; the log line with the request id has the detail.',

@@ -1,6 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import type { DestinationStream, Logger } from 'pino';
 import { builtinPlugins } from '../plugins/index.js';
+import { BanPolicy } from './admin/ban-policy.js';
+import { banRoutes } from './admin/bans-api.js';
 import { AdminServer } from './admin/server.js';
 import { PalisadeError } from './errors.js';
 import { createLogger, describeError, flushLogger } from './log.js';
@@ -59,7 +61,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   };
 
   try {
-    const store = new NodeStore(settings.NODE_NAME);
+    const store = new NodeStore(settings.NODE_NAME, Date.now, settings.AUDIT_LOG_LENGTH);
     const metrics = createCoreMetrics(settings.NODE_NAME, store.metrics);
     releases.push(() => store.close());
     const host = new PluginHost(options.plugins ?? builtinPlugins, {
@@ -96,6 +98,16 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       storeHealth: () => store.health(),
       isDraining: () => draining,
       pluginRoutes: host.routes,
+      coreRoutes: banRoutes(
+        store,
+        new BanPolicy({
+          minPrefixV4: settings.BAN_MIN_PREFIX_IPV4,
+          minPrefixV6: settings.BAN_MIN_PREFIX_IPV6,
+          trustedProxies: settings.REAL_IP_FROM,
+          protector: (target) => host.protector(target),
+        }),
+        settings.NODE_NAME,
+      ),
     });
     const adminAddress = parseListenAddress(settings.ADMIN_LISTEN)!;
     const adminBound = await listenOrExplain(() => admin.listen(adminAddress.port, adminAddress.host), settings.ADMIN_LISTEN);

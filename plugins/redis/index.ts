@@ -8,6 +8,7 @@ import { RedisConnections, RedisUnavailable } from '../../src/store/redis/connec
 import { snapshotFromInfo, type RedisInfoSnapshot } from '../../src/store/redis/info.js';
 import { RedisKeys } from '../../src/store/redis/keys.js';
 import { RedisBanSync } from '../../src/store/redis/ban-sync.js';
+import { RedisAudit } from '../../src/store/redis/audit.js';
 import { RedisCounters } from '../../src/store/redis/counters.js';
 import { RedisMetrics } from '../../src/store/redis/metrics.js';
 import { RedisSessions } from '../../src/store/redis/sessions.js';
@@ -106,6 +107,7 @@ export default definePlugin<RedisSettings>({
         publishBan: (change) => bans!.publish(change),
         counters: new RedisCounters(connections, keys, (command, seconds, outcome) => metrics.command(command, seconds, outcome)),
         sessions: new RedisSessions(connections, keys),
+        audit: new RedisAudit(connections, keys, settings.AUDIT_LOG_LENGTH),
         metrics: new RedisMetrics(connections, keys, ctx.nodeName),
         locks: {
           async acquire(name, token, ttlMs) {

@@ -11,6 +11,10 @@ export default definePlugin<WhitelistSettings>({
   provision(ctx) {
     const list = new RequestMatcher(ctx.settings.WHITELIST_IP, ctx.settings.WHITELIST_USER_AGENT, ctx.settings.WHITELIST_URI);
     if (list.empty) return {};
-    return { exemptFromBans: (request) => list.match(request) !== undefined };
+    return {
+      exemptFromBans: (request) => list.match(request) !== undefined,
+      // A whitelisted address, or a network holding one, is never banned by hand.
+      protectsFromBans: (target) => (target.includes('/') ? list.overlaps(target) : list.hasIp(target)),
+    };
   },
 });

@@ -83,6 +83,8 @@ export class AdminServer {
     const request: AdminRequest = {
       method,
       path: route.relativePath,
+      ...(route.param !== undefined ? { param: route.param } : {}),
+      actor: actorOf(req),
       query: url.searchParams,
       headers: req.headers,
       body: () => readBody(req, MAX_ADMIN_BODY_BYTES),
@@ -93,7 +95,7 @@ export class AdminServer {
     } catch (error) {
       if (error instanceof BodyTooLarge) {
         res.setHeader('connection', 'close');
-        return sendJson(res, 413, { error: `body larger than ${MAX_ADMIN_BODY_BYTES} bytes`, code: 'PAL_BAD_REQUEST' });
+        return sendError(res, 'PAL_BODY_TOO_LARGE', `body larger than ${MAX_ADMIN_BODY_BYTES} bytes`);
       }
       throw error;
     }
@@ -111,9 +113,22 @@ export class AdminServer {
     });
   }
 
-  private findRoute(method: string, pathname: string): { route: AdminRoute; relativePath: string } | undefined {
+  private findRoute(method: string, pathname: string): { route: AdminRoute; relativePath: string; param?: string } | undefined {
     for (const route of this.deps.coreRoutes ?? []) {
-      if (route.method === method && route.path === pathname) return { route, relativePath: pathname };
+      if (route.method !== method) continue;
+      if (route.path === pathname) return { route, relativePath: pathname };
+      // `/prefix/*` takes one more path segment (URL-encoded: a CIDR's slash is %2F).
+      if (route.path.endsWith('/*')) {
+        const prefix = route.path.slice(0, -1);
+        const rest = pathname.startsWith(prefix) ? pathname.slice(prefix.length) : '';
+        if (rest !== '' && !rest.includes('/')) {
+          try {
+            return { route, relativePath: pathname, param: decodeURIComponent(rest) };
+          } catch {
+            return undefined;
+          }
+        }
+      }
     }
     const match = /^\/plugins\/([a-z0-9-]+)(\/.*)?$/.exec(pathname);
     if (!match) return undefined;
@@ -121,6 +136,13 @@ export class AdminServer {
     const route = this.deps.pluginRoutes.get(match[1] as string)?.find((r) => r.method === method && r.path === relativePath);
     return route ? { route, relativePath } : undefined;
   }
+}
+
+/** The actor named by `X-Actor` (printable, at most 64 characters), or `admin`. */
+function actorOf(req: IncomingMessage): string {
+  const header = req.headers['x-actor'];
+  const value = typeof header === 'string' ? header.trim() : '';
+  return /^[\x20-\x7e]{1,64}$/.test(value) ? value : 'admin';
 }
 
 function writeAnswer(res: ServerResponse, answer: AdminResponse): void {

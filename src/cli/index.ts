@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { exitCodes } from '../errors.js';
 import { main, loadFromProcess } from '../main.js';
 import { describeEffective, formatEffective, settingsReference } from './config.js';
+import { registerBanCommands } from './bans.js';
 import { doctorCommand } from './doctor.js';
 
 const program = new Command('palisade')
@@ -38,6 +39,8 @@ program
   .action(async (options: { json?: boolean }) => {
     process.exitCode = await doctorCommand(options);
   });
+
+registerBanCommands(program);
 
 program
   .command('settings')

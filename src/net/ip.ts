@@ -90,6 +90,18 @@ export class CidrSet {
     return this.v4.length + this.v6.length;
   }
 
+  /** True when the network `text` and one of the set's networks share an address. */
+  overlaps(text: string): boolean {
+    const cidr = parseCidr(text);
+    if (!cidr) return false;
+    const ranges = cidr.family === 'ipv4' ? this.v4 : this.v6;
+    // Two networks overlap exactly when one contains the other's first address.
+    return ranges.some(([network, bits]) => {
+      const [other, otherBits] = cidr.range;
+      return (other as typeof network).match(network, bits) || network.match(other as typeof network, otherBits);
+    });
+  }
+
   /** True when `ip` (canonical, as from {@link canonicalIp}) is inside one of the networks. */
   has(ip: string): boolean {
     if (this.size === 0) return false;

@@ -65,6 +65,7 @@ export class PluginHost {
   private onSendHooks: Bound<NonNullable<PluginHooks['onSend']>>[] = [];
   private onResponseHooks: Bound<NonNullable<PluginHooks['onResponse']>>[] = [];
   private exemptHooks: Bound<NonNullable<PluginHooks['exemptFromBans']>>[] = [];
+  private protectHooks: Bound<NonNullable<PluginHooks['protectsFromBans']>>[] = [];
   private readonly routeTable = new Map<string, AdminRoute[]>();
   private readonly active: string[] = [];
   private closed = false;
@@ -144,6 +145,18 @@ export class PluginHost {
     return false;
   }
 
+  /** The plugin that protects `target` from manual bans (whitelist), if any. */
+  protector(target: string): string | undefined {
+    return this.protectHooks.find((hook) => {
+      try {
+        return hook.fn(target);
+      } catch (error) {
+        this.hookFailed(hook, 'protectsFromBans', error);
+        return false;
+      }
+    })?.plugin;
+  }
+
   /** Runs `onSend` hooks; a throwing hook is logged, the response goes on. */
   onSend(ctx: RequestContext, response: UpstreamResponse): void {
     for (const hook of this.onSendHooks) {
@@ -219,6 +232,7 @@ export class PluginHost {
     this.onSendHooks.push(...wrap(hooks.onSend?.bind(hooks)));
     this.onResponseHooks.push(...wrap(hooks.onResponse?.bind(hooks)));
     this.exemptHooks.push(...wrap(hooks.exemptFromBans?.bind(hooks)));
+    this.protectHooks.push(...wrap(hooks.protectsFromBans?.bind(hooks)));
     if (hooks.routes?.length) this.routeTable.set(plugin, hooks.routes);
   }
 

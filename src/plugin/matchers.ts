@@ -28,6 +28,11 @@ export class RequestMatcher {
     return this.ips.has(ip);
   }
 
+  /** True when the network `cidr` and one of the listed networks share an address. */
+  overlaps(cidr: string): boolean {
+    return this.ips.overlaps(cidr);
+  }
+
   /** The first kind of match for this request, if any. */
   match(ctx: RequestContext): ListMatch | undefined {
     if (this.ips.has(ctx.clientIp)) return 'ip';

@@ -55,6 +55,10 @@ export interface AdminRequest {
   method: string;
   /** Path relative to the plugin's mount point, starting with `/`. */
   path: string;
+  /** For a route declared as `/prefix/*`: the decoded rest of the path. */
+  param?: string;
+  /** Who is acting: `X-Actor` (sanitised) or `admin`. */
+  actor: string;
   query: URLSearchParams;
   headers: IncomingMessage['headers'];
   /** Reads the body (bounded); rejects with a 413-mapped error when too large. */
@@ -90,6 +94,8 @@ export interface PluginHooks {
   onResponse?(ctx: RequestContext, outcome: RequestOutcome): MaybePromise<void>;
   /** True when this client must skip the ban gate (whitelists). Synchronous. */
   exemptFromBans?(ctx: RequestContext): boolean;
+  /** True when `target` (canonical IP or CIDR) may never be banned by hand or import. */
+  protectsFromBans?(target: string): boolean;
   routes?: AdminRoute[];
 }
 

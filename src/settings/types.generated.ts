@@ -36,6 +36,12 @@ export interface CoreSettings {
   readonly UPSTREAM_TIMEOUT: number;
   /** On SIGTERM/SIGINT, how long in-flight requests may finish before they are cut. (milliseconds) */
   readonly SHUTDOWN_TIMEOUT: number;
+  /** Entries kept in the ban audit trail (a capped Redis Stream, or a ring buffer on a single node). */
+  readonly AUDIT_LOG_LENGTH: number;
+  /** Widest IPv4 network the ban API and imports accept (`/16` by default; `/8` is refused). */
+  readonly BAN_MIN_PREFIX_IPV4: number;
+  /** Widest IPv6 network the ban API and imports accept. */
+  readonly BAN_MIN_PREFIX_IPV6: number;
 }
 
 /** Settings of Redis (`redis`). */

@@ -25,8 +25,16 @@ export class Bans implements BanFacet {
     private readonly now: () => number = Date.now,
   ) {}
 
+  private readonly hitCounts = new Map<string, number>();
+
   match(ip: string): Ban | undefined {
-    return this.ledger.table.match(ip);
+    const ban = this.ledger.table.match(ip);
+    if (ban) this.hitCounts.set(ban.target, (this.hitCounts.get(ban.target) ?? 0) + 1);
+    return ban;
+  }
+
+  hits(target: string): number {
+    return this.hitCounts.get(target) ?? 0;
   }
 
   get(target: string): Ban | undefined {
@@ -73,6 +81,7 @@ export class Bans implements BanFacet {
       tombstone: { target: canonical, version: this.ledger.nextVersion(), node: this.ledger.nodeName, actor, at: this.now() },
     };
     this.ledger.apply(change);
+    this.hitCounts.delete(canonical);
     await this.publish()?.(change);
     return true;
   }

@@ -3,6 +3,7 @@ import { BanLedger } from './ban-ledger.js';
 import { Bans } from './bans.js';
 import { Counters, type CounterFacet } from './counters.js';
 import { Locks } from './locks.js';
+import { Audit } from './audit.js';
 import { ClusterMetrics } from './metrics.js';
 import { Sessions, type SessionFacet } from './sessions.js';
 import type { BanFacet, ClusterStore, LocalState, SharedBackend, StoreHealth } from './types.js';
@@ -24,19 +25,21 @@ export class NodeStore implements ClusterStore {
   readonly locks: Locks;
   readonly sessions: SessionFacet;
   readonly metrics: ClusterMetrics;
+  readonly audit: Audit;
   private readonly flusher: NodeJS.Timeout;
   /** This node's identity in leases for leader-only jobs. */
   private readonly leaderToken = randomUUID();
   private shared: { backend: SharedBackend; owner: string } | undefined;
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(nodeName: string, now: () => number = Date.now) {
+  constructor(nodeName: string, now: () => number = Date.now, auditLength = 10_000) {
     this.ledger = new BanLedger(nodeName, now);
     this.bans = new Bans(this.ledger, () => this.shared?.backend.publishBan?.bind(this.shared.backend), now);
     this.counters = new Counters(() => this.shared?.backend.counters, now);
     this.locks = new Locks(() => this.shared?.backend.locks, now);
     this.sessions = new Sessions(() => this.shared?.backend.sessions, now);
     this.metrics = new ClusterMetrics(() => this.shared?.backend.metrics);
+    this.audit = new Audit(() => this.shared?.backend.audit, auditLength);
     this.flusher = setInterval(() => void this.metrics.flush(), METRICS_FLUSH_MS);
     this.flusher.unref();
     this.sweeper = setInterval(() => this.ledger.sweep(), SWEEP_MS);

@@ -61,6 +61,8 @@ export interface BanFacet {
   list(): Ban[];
   /** The active ban stored under exactly `target` (canonical IP or CIDR), if any. */
   get(target: string): Ban | undefined;
+  /** Requests refused on this node because of the ban on `target` (canonical). */
+  hits(target: string): number;
   /** Calls `listener` for every change applied on this node, from here or from another node. */
   onChange(listener: (change: BanChange) => void): () => void;
 }
@@ -79,6 +81,7 @@ export interface ClusterStore {
   readonly locks: import('./locks.js').LockFacet;
   readonly sessions: import('./sessions.js').SessionFacet;
   readonly metrics: import('./metrics.js').MetricsFacet;
+  readonly audit: import('./audit.js').AuditFacet;
   health(): StoreHealth;
   close(): Promise<void>;
 }
@@ -97,6 +100,7 @@ export interface SharedBackend {
   /** Shared leases; without them locks are local to the node. */
   locks?: import('./locks.js').RemoteLocks;
   sessions?: import('./sessions.js').RemoteSessions;
+  audit?: import('./audit.js').RemoteAudit;
   metrics?: import('./metrics.js').RemoteMetrics;
 }
 

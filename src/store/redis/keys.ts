@@ -11,6 +11,7 @@
  *   <prefix>:bans:stream                 stream of ban changes, MAXLEN ~ REDIS_BAN_STREAM_LENGTH
  *   <prefix>:bans:epoch                  random marker; gone or changed = Redis lost state
  *   <prefix>:lock:<name>                 lease (token), TTL = lease
+ *   <prefix>:audit                       stream of audit entries, MAXLEN ~ AUDIT_LOG_LENGTH
  *   <prefix>:session:<id>                session (JSON), TTL = min(idle, absolute left)
  *   <prefix>:nodes                       zset node → last heartbeat ms, TTL refreshed by beats
  *   <prefix>:metrics:<node>              hash of a node's counter totals, TTL 1 h
@@ -78,6 +79,10 @@ export class RedisKeys {
 
   metrics(nodeName: string): string {
     return `${this.prefix}:metrics:${nodeName}`;
+  }
+
+  get audit(): string {
+    return `${this.prefix}:audit`;
   }
 
   lock(name: string): string {

@@ -1,0 +1,208 @@
+import { parse as parseCsv } from 'csv-parse/sync';
+import { stringify as toCsv } from 'csv-stringify/sync';
+import { parseCidr } from '../net/ip.js';
+import type { AdminRequest, AdminResponse, AdminRoute } from '../plugin/types.js';
+import { canonicalTarget } from '../store/ban-table.js';
+import type { Ban, ClusterStore } from '../store/types.js';
+import { BanPolicy, isRefusal } from './ban-policy.js';
+
+/** Columns of exports and imports, in order. */
+export const BAN_COLUMNS = ['ip', 'reason', 'origin', 'actor', 'node', 'created', 'expires', 'evidence'] as const;
+
+/** A ban as the API shows it. */
+export interface BanView {
+  ip: string;
+  reason: string;
+  origin: string;
+  actor: string;
+  node: string;
+  created: string;
+  expires: string | null;
+  /** Seconds left, null when permanent. */
+  remaining: number | null;
+  /** Requests refused on this node because of this ban. */
+  hits: number;
+  evidence: string;
+}
+
+const error = (status: number, code: string, message: string): AdminResponse => ({ status, json: { error: message, code } });
+
+/**
+ * The ban API on the admin listener, served from the node's own table (the full active set,
+ * kept in step with Redis) — never a SCAN. Every change goes through the store, so it is
+ * enforced here at once, shared with every node, and written to the audit trail.
+ */
+export function banRoutes(store: ClusterStore, policy: BanPolicy, nodeName: string): AdminRoute[] {
+  const view = (ban: Ban): BanView => ({
+    ip: ban.target,
+    reason: ban.reason,
+    origin: ban.origin,
+    actor: ban.actor,
+    node: ban.node,
+    created: new Date(ban.createdAt).toISOString(),
+    expires: ban.expiresAt === null ? null : new Date(ban.expiresAt).toISOString(),
+    remaining: ban.expiresAt === null ? null : Math.max(0, Math.round((ban.expiresAt - Date.now()) / 1000)),
+    hits: store.bans.hits(ban.target),
+    evidence: ban.evidence,
+  });
+
+  const add = async (input: unknown, origin: 'api' | 'import', actor: string): Promise<{ ban: Ban } | { status: number; code: string; message: string }> => {
+    const checked = policy.check(input);
+    if (isRefusal(checked)) return { status: checked.code === 'PAL_BAN_PROTECTED' ? 422 : 400, code: checked.code, message: checked.message };
+    const ban = await store.bans.add({ target: checked.target, reason: checked.reason, origin, actor, durationMs: checked.durationMs });
+    if (origin === 'api') {
+      await store.audit.record({ at: Date.now(), actor, node: nodeName, action: 'ban', target: ban.target, reason: ban.reason, detail: ban.expiresAt === null ? 'permanent' : `until ${new Date(ban.expiresAt).toISOString()}` });
+    }
+    return { ban };
+  };
+
+  return [
+    {
+      method: 'GET',
+      path: '/api/bans',
+      handle: (request) => list(store, request, view),
+    },
+    {
+      method: 'POST',
+      path: '/api/bans',
+      async handle(request) {
+        const body = parseJson(await request.body());
+        if (body === undefined) return error(400, 'PAL_BAN_INVALID', 'body must be JSON: { "ip": "…", "duration": "1h", "reason": "…" }');
+        const outcome = await add(body, 'api', request.actor);
+        return 'ban' in outcome ? { status: 201, json: view(outcome.ban) } : error(outcome.status, outcome.code, outcome.message);
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/api/bans/*',
+      async handle(request) {
+        const target = canonicalTarget(request.param ?? '');
+        if (target === undefined) return error(400, 'PAL_BAN_INVALID', 'not an IP address or CIDR');
+        const ban = store.bans.get(target);
+        if (!ban || !(await store.bans.remove(target, request.actor))) return error(404, 'PAL_BAN_NOT_FOUND', `no active ban on ${target}`);
+        await store.audit.record({ at: Date.now(), actor: request.actor, node: nodeName, action: 'unban', target, reason: ban.reason });
+        return { status: 204 };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/bans/export',
+      handle(request) {
+        const format = request.query.get('format') ?? 'json';
+        const bans = store.bans.list().sort((a, b) => b.createdAt - a.createdAt).map(view);
+        if (format === 'json') return { json: bans, headers: { 'content-disposition': 'attachment; filename="bans.json"' } };
+        if (format !== 'csv') return error(400, 'PAL_BAN_INVALID', 'format must be json or csv');
+        const rows = bans.map((b) => BAN_COLUMNS.map((column) => b[column] ?? ''));
+        return { text: toCsv([[...BAN_COLUMNS], ...rows]), headers: { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': 'attachment; filename="bans.csv"' } };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/api/bans/import',
+      async handle(request) {
+        const rows = parseImport(await request.body(), request.headers['content-type'] ?? '');
+        if (typeof rows === 'string') return error(400, 'PAL_BAN_INVALID', rows);
+        const rejected: Array<{ row: number; ip: unknown; error: string; code: string }> = [];
+        let accepted = 0;
+        for (const [index, row] of rows.entries()) {
+          // Exported columns that an import does not take are dropped; the rest is validated whole.
+          const { origin: _o, actor: _a, node: _n, created: _c, remaining: _r, hits: _h, evidence: _e, ...input } = row as Record<string, unknown>;
+          const outcome = await add(input, 'import', request.actor);
+          if ('ban' in outcome) accepted++;
+          else rejected.push({ row: index + 1, ip: (row as Record<string, unknown>).ip, error: outcome.message, code: outcome.code });
+        }
+        await store.audit.record({ at: Date.now(), actor: request.actor, node: nodeName, action: 'import', detail: `${accepted} accepted, ${rejected.length} rejected` });
+        return { json: { accepted, rejected } };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/audit',
+      async handle(request) {
+        const limit = Math.min(Math.max(Number(request.query.get('limit') ?? 100) || 100, 1), 1000);
+        return { json: { entries: (await store.audit.list(limit)).map((e) => ({ ...e, at: new Date(e.at).toISOString() })) } };
+      },
+    },
+  ];
+}
+
+function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Rows of an import: a JSON array of objects, or CSV with a header row (the export's columns). */
+function parseImport(body: Buffer, contentType: string): Array<Record<string, unknown>> | string {
+  const text = body.toString('utf8');
+  if (contentType.includes('csv') || (!contentType.includes('json') && !text.trimStart().startsWith('['))) {
+    try {
+      const rows = parseCsv(text, { columns: true, skip_empty_lines: true, trim: true, bom: true }) as Array<Record<string, string>>;
+      // Empty cells mean "not given" (a permanent ban exported has no expiry).
+      return rows.map((row) => Object.fromEntries(Object.entries(row).filter(([, v]) => v !== '')));
+    } catch (cause) {
+      return `the CSV cannot be read: ${(cause as Error).message}`;
+    }
+  }
+  const parsed = parseJson(body);
+  if (!Array.isArray(parsed)) return 'the body must be a JSON array of bans or CSV with a header row';
+  return parsed.map((row) => (typeof row === 'object' && row !== null ? (row as Record<string, unknown>) : { ip: row }));
+}
+
+type Sort = 'created' | 'expires' | 'ip';
+
+/** GET /api/bans: filters, a sort, and cursor pagination over the node's active bans. */
+function list(store: ClusterStore, request: AdminRequest, view: (ban: Ban) => BanView): AdminResponse {
+  const q = request.query;
+  const sort = (q.get('sort') ?? 'created') as Sort;
+  if (!['created', 'expires', 'ip'].includes(sort)) return error(400, 'PAL_BAN_INVALID', 'sort must be created, expires or ip');
+  const limit = Number(q.get('limit') ?? 50);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return error(400, 'PAL_BAN_INVALID', 'limit must be 1 to 1000');
+  let bans = store.bans.list();
+  const ipFilter = q.get('ip');
+  if (ipFilter) {
+    const cidr = parseCidr(ipFilter);
+    if (!cidr) return error(400, 'PAL_BAN_INVALID', 'ip must be an IP address or CIDR');
+    bans = bans.filter((ban) => overlaps(ban.target, cidr.text));
+  }
+  for (const field of ['reason', 'origin', 'node'] as const) {
+    const wanted = q.get(field);
+    if (wanted) bans = bans.filter((ban) => ban[field] === wanted);
+  }
+  const before = q.get('expiring_before');
+  if (before) {
+    const at = Date.parse(before);
+    if (!Number.isFinite(at)) return error(400, 'PAL_BAN_INVALID', 'expiring_before must be an ISO date');
+    bans = bans.filter((ban) => ban.expiresAt !== null && ban.expiresAt < at);
+  }
+  const key = (ban: Ban): [number | string, string] =>
+    sort === 'created' ? [-ban.createdAt, ban.target] : sort === 'expires' ? [ban.expiresAt ?? Number.MAX_SAFE_INTEGER, ban.target] : [ban.target, ban.target];
+  const compare = (a: [number | string, string], b: [number | string, string]): number => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0);
+  bans.sort((a, b) => compare(key(a), key(b)));
+  const cursor = q.get('cursor');
+  if (cursor) {
+    let after: [number | string, string];
+    try {
+      after = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [number | string, string];
+    } catch {
+      return error(400, 'PAL_BAN_INVALID', 'cursor is not one this API gave');
+    }
+    bans = bans.filter((ban) => compare(key(ban), after) > 0);
+  }
+  const page = bans.slice(0, limit);
+  const last = page[page.length - 1];
+  const next = bans.length > limit && last ? Buffer.from(JSON.stringify(key(last))).toString('base64url') : null;
+  return { json: { bans: page.map(view), next } };
+}
+
+/** True when two canonical targets (IPs or CIDRs) share an address. */
+function overlaps(a: string, b: string): boolean {
+  const x = parseCidr(a);
+  const y = parseCidr(b);
+  if (!x || !y || x.family !== y.family) return false;
+  const [xNet, xBits] = x.range;
+  const [yNet, yBits] = y.range;
+  return (xNet as typeof yNet).match(yNet, yBits) || (yNet as typeof xNet).match(xNet, xBits);
+}
