@@ -2,7 +2,9 @@ import type { AddressInfo } from 'node:net';
 import type { DestinationStream, Logger } from 'pino';
 import { builtinPlugins } from '../plugins/index.js';
 import { BanPolicy } from './admin/ban-policy.js';
-import { banRoutes } from './admin/bans-api.js';
+import { AdminAuth } from './admin/auth.js';
+import { banRoutes, createBanService } from './admin/bans-api.js';
+import { banPageRoutes } from './admin/bans-page.js';
 import { AdminServer } from './admin/server.js';
 import { PalisadeError } from './errors.js';
 import { createLogger, describeError, flushLogger } from './log.js';
@@ -90,6 +92,17 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
 
     const proxy = new ProxyServer({ settings, host, store, metrics, log, forwarder });
     let draining = false;
+    const banService = createBanService(
+      store,
+      new BanPolicy({
+        minPrefixV4: settings.BAN_MIN_PREFIX_IPV4,
+        minPrefixV6: settings.BAN_MIN_PREFIX_IPV6,
+        trustedProxies: settings.REAL_IP_FROM,
+        protector: (target) => host.protector(target),
+      }),
+      settings.NODE_NAME,
+    );
+    const adminAuth = new AdminAuth(settings.ADMIN_TOKEN);
     const admin = new AdminServer({
       token: settings.ADMIN_TOKEN,
       log,
@@ -98,16 +111,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       storeHealth: () => store.health(),
       isDraining: () => draining,
       pluginRoutes: host.routes,
-      coreRoutes: banRoutes(
-        store,
-        new BanPolicy({
-          minPrefixV4: settings.BAN_MIN_PREFIX_IPV4,
-          minPrefixV6: settings.BAN_MIN_PREFIX_IPV6,
-          trustedProxies: settings.REAL_IP_FROM,
-          protector: (target) => host.protector(target),
-        }),
-        settings.NODE_NAME,
-      ),
+      auth: adminAuth,
+      coreRoutes: [...banRoutes(store, banService, settings.NODE_NAME), ...banPageRoutes(banService, store.audit, adminAuth, settings.NODE_NAME)],
     });
     const adminAddress = parseListenAddress(settings.ADMIN_LISTEN)!;
     const adminBound = await listenOrExplain(() => admin.listen(adminAddress.port, adminAddress.host), settings.ADMIN_LISTEN);

@@ -1,7 +1,7 @@
 import { parse as parseCsv } from 'csv-parse/sync';
 import { stringify as toCsv } from 'csv-stringify/sync';
 import { parseCidr } from '../net/ip.js';
-import type { AdminRequest, AdminResponse, AdminRoute } from '../plugin/types.js';
+import type { AdminResponse, AdminRoute } from '../plugin/types.js';
 import { canonicalTarget } from '../store/ban-table.js';
 import type { Ban, ClusterStore } from '../store/types.js';
 import { BanPolicy, isRefusal } from './ban-policy.js';
@@ -27,12 +27,20 @@ export interface BanView {
 
 const error = (status: number, code: string, message: string): AdminResponse => ({ status, json: { error: message, code } });
 
+/** What the API and the review page share: listing, adding and lifting bans, with the audit. */
+export interface BanService {
+  view(ban: Ban): BanView;
+  list(query: URLSearchParams): { bans: BanView[]; next: string | null } | { status: number; code: string; message: string };
+  add(input: unknown, origin: 'api' | 'import', actor: string): Promise<{ ban: Ban } | { status: number; code: string; message: string }>;
+  lift(target: string, actor: string): Promise<{ lifted: string } | { status: number; code: string; message: string }>;
+}
+
 /**
- * The ban API on the admin listener, served from the node's own table (the full active set,
+ * Bans as security teams handle them, served from the node's own table (the full active set,
  * kept in step with Redis) — never a SCAN. Every change goes through the store, so it is
  * enforced here at once, shared with every node, and written to the audit trail.
  */
-export function banRoutes(store: ClusterStore, policy: BanPolicy, nodeName: string): AdminRoute[] {
+export function createBanService(store: ClusterStore, policy: BanPolicy, nodeName: string): BanService {
   const view = (ban: Ban): BanView => ({
     ip: ban.target,
     reason: ban.reason,
@@ -56,11 +64,29 @@ export function banRoutes(store: ClusterStore, policy: BanPolicy, nodeName: stri
     return { ban };
   };
 
+  const lift = async (param: string, actor: string): Promise<{ lifted: string } | { status: number; code: string; message: string }> => {
+    const target = canonicalTarget(param);
+    if (target === undefined) return { status: 400, code: 'PAL_BAN_INVALID', message: 'not an IP address or CIDR' };
+    const ban = store.bans.get(target);
+    if (!ban || !(await store.bans.remove(target, actor))) return { status: 404, code: 'PAL_BAN_NOT_FOUND', message: `no active ban on ${target}` };
+    await store.audit.record({ at: Date.now(), actor, node: nodeName, action: 'unban', target, reason: ban.reason });
+    return { lifted: target };
+  };
+
+  return { view, add, lift, list: (query) => list(store, query, view) };
+}
+
+/** The ban API routes on the admin listener. */
+export function banRoutes(store: ClusterStore, service: BanService, nodeName: string): AdminRoute[] {
+  const { view, add, lift } = service;
   return [
     {
       method: 'GET',
       path: '/api/bans',
-      handle: (request) => list(store, request, view),
+      handle(request) {
+        const result = service.list(request.query);
+        return 'bans' in result ? { json: result } : error(result.status, result.code, result.message);
+      },
     },
     {
       method: 'POST',
@@ -76,12 +102,8 @@ export function banRoutes(store: ClusterStore, policy: BanPolicy, nodeName: stri
       method: 'DELETE',
       path: '/api/bans/*',
       async handle(request) {
-        const target = canonicalTarget(request.param ?? '');
-        if (target === undefined) return error(400, 'PAL_BAN_INVALID', 'not an IP address or CIDR');
-        const ban = store.bans.get(target);
-        if (!ban || !(await store.bans.remove(target, request.actor))) return error(404, 'PAL_BAN_NOT_FOUND', `no active ban on ${target}`);
-        await store.audit.record({ at: Date.now(), actor: request.actor, node: nodeName, action: 'unban', target, reason: ban.reason });
-        return { status: 204 };
+        const result = await lift(request.param ?? '', request.actor);
+        return 'lifted' in result ? { status: 204 } : error(result.status, result.code, result.message);
       },
     },
     {
@@ -153,18 +175,20 @@ function parseImport(body: Buffer, contentType: string): Array<Record<string, un
 
 type Sort = 'created' | 'expires' | 'ip';
 
-/** GET /api/bans: filters, a sort, and cursor pagination over the node's active bans. */
-function list(store: ClusterStore, request: AdminRequest, view: (ban: Ban) => BanView): AdminResponse {
-  const q = request.query;
+type Refusal = { status: number; code: string; message: string };
+const refuse = (message: string): Refusal => ({ status: 400, code: 'PAL_BAN_INVALID', message });
+
+/** Filters, a sort, and cursor pagination over the node's active bans. */
+function list(store: ClusterStore, q: URLSearchParams, view: (ban: Ban) => BanView): { bans: BanView[]; next: string | null } | Refusal {
   const sort = (q.get('sort') ?? 'created') as Sort;
-  if (!['created', 'expires', 'ip'].includes(sort)) return error(400, 'PAL_BAN_INVALID', 'sort must be created, expires or ip');
+  if (!['created', 'expires', 'ip'].includes(sort)) return refuse('sort must be created, expires or ip');
   const limit = Number(q.get('limit') ?? 50);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return error(400, 'PAL_BAN_INVALID', 'limit must be 1 to 1000');
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return refuse('limit must be 1 to 1000');
   let bans = store.bans.list();
   const ipFilter = q.get('ip');
   if (ipFilter) {
     const cidr = parseCidr(ipFilter);
-    if (!cidr) return error(400, 'PAL_BAN_INVALID', 'ip must be an IP address or CIDR');
+    if (!cidr) return refuse('ip must be an IP address or CIDR');
     bans = bans.filter((ban) => overlaps(ban.target, cidr.text));
   }
   for (const field of ['reason', 'origin', 'node'] as const) {
@@ -174,7 +198,7 @@ function list(store: ClusterStore, request: AdminRequest, view: (ban: Ban) => Ba
   const before = q.get('expiring_before');
   if (before) {
     const at = Date.parse(before);
-    if (!Number.isFinite(at)) return error(400, 'PAL_BAN_INVALID', 'expiring_before must be an ISO date');
+    if (!Number.isFinite(at)) return refuse('expiring_before must be an ISO date');
     bans = bans.filter((ban) => ban.expiresAt !== null && ban.expiresAt < at);
   }
   const key = (ban: Ban): [number | string, string] =>
@@ -187,14 +211,14 @@ function list(store: ClusterStore, request: AdminRequest, view: (ban: Ban) => Ba
     try {
       after = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [number | string, string];
     } catch {
-      return error(400, 'PAL_BAN_INVALID', 'cursor is not one this API gave');
+      return refuse('cursor is not one this API gave');
     }
     bans = bans.filter((ban) => compare(key(ban), after) > 0);
   }
   const page = bans.slice(0, limit);
   const last = page[page.length - 1];
   const next = bans.length > limit && last ? Buffer.from(JSON.stringify(key(last))).toString('base64url') : null;
-  return { json: { bans: page.map(view), next } };
+  return { bans: page.map(view), next };
 }
 
 /** True when two canonical targets (IPs or CIDRs) share an address. */

@@ -6,7 +6,7 @@ import { errorCodes, type ErrorCode } from '../errors.js';
 import { describeError } from '../log.js';
 import type { AdminRequest, AdminResponse, AdminRoute } from '../plugin/types.js';
 import type { StoreHealth } from '../store/types.js';
-import { createTokenCheck } from './auth.js';
+import { AdminAuth } from './auth.js';
 
 /** Largest admin request body accepted. */
 export const MAX_ADMIN_BODY_BYTES = 1024 * 1024;
@@ -21,8 +21,10 @@ export interface AdminDependencies {
   isDraining(): boolean;
   /** Plugin routes by plugin id, mounted under `/plugins/<id>/`. */
   pluginRoutes: ReadonlyMap<string, AdminRoute[]>;
-  /** Core routes (ban API, …) mounted at their absolute path; token-protected. */
+  /** Core routes (ban API, …) mounted at their absolute path; token-protected unless `public`. */
   coreRoutes?: AdminRoute[];
+  /** Shared with routes that log browsers in (the review page). */
+  auth?: AdminAuth;
 }
 
 class BodyTooLarge extends Error {}
@@ -34,10 +36,10 @@ class BodyTooLarge extends Error {}
  */
 export class AdminServer {
   readonly server: http.Server;
-  private readonly authorized: (req: IncomingMessage) => boolean;
+  readonly auth: AdminAuth;
 
   constructor(private readonly deps: AdminDependencies) {
-    this.authorized = createTokenCheck(deps.token);
+    this.auth = deps.auth ?? new AdminAuth(deps.token);
     this.server = http.createServer({ headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => {
       this.handle(req, res).catch((error: unknown) => {
         deps.log.error({ err: describeError(error), path: req.url }, 'admin route failed');
@@ -69,7 +71,10 @@ export class AdminServer {
     const method = req.method ?? 'GET';
     if (method === 'GET' && url.pathname === '/livez') return sendJson(res, 200, { status: 'ok' });
     if (method === 'GET' && url.pathname === '/readyz') return this.readiness(res);
-    if (!this.authorized(req)) {
+    const authorized = this.auth.authorized(req);
+    const route = this.findRoute(method, url.pathname);
+    // Public routes (the review page and its login) decide for themselves what to show.
+    if (!authorized && !route?.route.public) {
       return sendError(res, 'PAL_ADMIN_UNAUTHORIZED', 'missing or wrong bearer token', { 'www-authenticate': 'Bearer' });
     }
     if (method === 'GET' && url.pathname === '/metrics') {
@@ -78,13 +83,13 @@ export class AdminServer {
       res.end(body);
       return;
     }
-    const route = this.findRoute(method, url.pathname);
     if (!route) return sendError(res, 'PAL_ADMIN_NOT_FOUND', `no route for ${method} ${url.pathname}`);
     const request: AdminRequest = {
       method,
       path: route.relativePath,
       ...(route.param !== undefined ? { param: route.param } : {}),
       actor: actorOf(req),
+      authorized,
       query: url.searchParams,
       headers: req.headers,
       body: () => readBody(req, MAX_ADMIN_BODY_BYTES),

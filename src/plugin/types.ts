@@ -59,6 +59,8 @@ export interface AdminRequest {
   param?: string;
   /** Who is acting: `X-Actor` (sanitised) or `admin`. */
   actor: string;
+  /** True when the request carried the admin token (or the page's login cookie). */
+  authorized: boolean;
   query: URLSearchParams;
   headers: IncomingMessage['headers'];
   /** Reads the body (bounded); rejects with a 413-mapped error when too large. */
@@ -77,8 +79,10 @@ export interface AdminResponse {
 /** A route a plugin mounts under `/plugins/<id>/` on the admin listener. */
 export interface AdminRoute {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
-  /** Relative path, e.g. `/ping`. */
+  /** Relative path, e.g. `/ping`; a core route may end in `/*` to take one more segment. */
   path: string;
+  /** Reached without the token; the handler checks `request.authorized` itself. */
+  public?: boolean;
   handle(request: AdminRequest): MaybePromise<AdminResponse>;
 }
 
