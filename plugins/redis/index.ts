@@ -126,7 +126,8 @@ export default definePlugin<RedisSettings>({
       SWEEP_MS,
       async () => {
         if (background.status !== 'ready') return;
-        await (background as ScriptedRedis).palisadeBanSweep(keys.banIndex, keys.tombstoneIndex, keys.banRecordPrefix, 1_000);
+        const expired = await (background as ScriptedRedis).palisadeBanSweep(keys.banIndex, keys.tombstoneIndex, keys.banRecordPrefix, 1_000);
+        for (const target of expired) await ctx.store.audit.record({ at: Date.now(), actor: 'system', node: ctx.nodeName, action: 'expire', target });
       },
       { name: 'redis.ban-sweep', leader: true },
     );

@@ -78,17 +78,14 @@ export class BanLedger {
     return this.table.get(target) ?? this.tombstones.get(target);
   }
 
-  /** Forgets expired bans and old tombstones; returns how many entries went. */
-  sweep(): number {
+  /** Forgets expired bans and old tombstones; returns the bans that expired. */
+  sweep(): Ban[] {
     const now = this.now();
-    let removed = this.table.sweep();
+    const expired = this.table.sweep();
     for (const [target, tombstone] of this.tombstones) {
-      if (tombstone.at + this.tombstoneTtlMs <= now) {
-        this.tombstones.delete(target);
-        removed++;
-      }
+      if (tombstone.at + this.tombstoneTtlMs <= now) this.tombstones.delete(target);
     }
-    return removed;
+    return expired;
   }
 
   /** The same ban with its repeated labels shared with other bans. */

@@ -92,18 +92,15 @@ export class BanTable {
     return out;
   }
 
-  /** Drops every expired ban; returns how many went. */
-  sweep(): number {
-    let removed = 0;
+  /** Drops every expired ban; returns the bans that went. */
+  sweep(): Ban[] {
+    const removed: Ban[] = [];
     const now = this.now();
-    for (const ban of [...this.exact.values()]) {
-      if (ban.expiresAt !== null && ban.expiresAt <= now && this.delete(ban.target)) removed++;
-    }
+    const expired = (ban: Ban): boolean => ban.expiresAt !== null && ban.expiresAt <= now;
+    for (const ban of [...this.exact.values()]) if (expired(ban) && this.delete(ban.target)) removed.push(ban);
     for (const table of [this.v4Networks, this.v6Networks]) {
       for (const bucket of [...table.values()]) {
-        for (const ban of [...bucket.values()]) {
-          if (ban.expiresAt !== null && ban.expiresAt <= now && this.delete(ban.target)) removed++;
-        }
+        for (const ban of [...bucket.values()]) if (expired(ban) && this.delete(ban.target)) removed.push(ban);
       }
     }
     return removed;

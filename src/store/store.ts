@@ -42,7 +42,12 @@ export class NodeStore implements ClusterStore {
     this.audit = new Audit(() => this.shared?.backend.audit, auditLength);
     this.flusher = setInterval(() => void this.metrics.flush(), METRICS_FLUSH_MS);
     this.flusher.unref();
-    this.sweeper = setInterval(() => this.ledger.sweep(), SWEEP_MS);
+    this.sweeper = setInterval(() => {
+      const expired = this.ledger.sweep();
+      // In a cluster the lease holder's Redis sweep records expiries, once for everyone.
+      if (this.shared) return;
+      for (const ban of expired) void this.audit.record({ at: now(), actor: 'system', node: nodeName, action: 'expire', target: ban.target, reason: ban.reason });
+    }, SWEEP_MS);
     this.sweeper.unref();
   }
 

@@ -4,6 +4,7 @@ import { settingsSpec } from '../../src/settings/catalog.js';
 import { loadSettings } from '../../src/settings/load.js';
 import type { RedisSettings } from '../../src/settings/types.generated.js';
 import { RedisConnections, RedisUnavailable } from '../../src/store/redis/connections.js';
+import { RedisKeys } from '../../src/store/redis/keys.js';
 import { TEST_SESSIONS_SECRET } from '../helpers/palisade.js';
 import { startRedis, stopAllRedis } from '../helpers/redis.js';
 
@@ -31,6 +32,29 @@ describe('request-path connections', () => {
       expect(third[0]).toBe(0);
       expect(third[1]).toBeGreaterThan(25_000);
       expect(await redis.client().pttl('palisade:test:gcra:a')).toBeGreaterThan(0);
+    } finally {
+      await connections.close();
+    }
+  });
+
+  it('sweeps expired bans out of Redis and names them for the audit trail', async () => {
+    const redis = await startRedis();
+    const connections = new RedisConnections(settingsFor(redis.port), 'sweep', pino({ level: 'silent' }));
+    connections.connect();
+    try {
+      expect((await connections.firstConnect(5_000)).state).toBe('ready');
+      const keys = new RedisKeys('palisade');
+      const apply = (target: string, expiresAt: number) => {
+        const ban = { target, reason: 'r', origin: 'api', actor: 'a', node: 'n', createdAt: 1, expiresAt, evidence: '', version: 1 };
+        return connections.run((c) => c.palisadeBanApply(keys.ban(target), keys.banIndex, keys.tombstone(target), keys.tombstoneIndex, keys.banStream, 'ban', target, 1, 'n', JSON.stringify({ op: 'ban', ban }), expiresAt, 1000, 100));
+      };
+      await apply('192.0.2.1', Date.now() - 1_000);
+      await apply('192.0.2.2', Date.now() + 3_600_000);
+      const swept = await connections.run((c) => c.palisadeBanSweep(keys.banIndex, keys.tombstoneIndex, keys.banRecordPrefix, 100));
+      expect(swept).toEqual(['192.0.2.1']);
+      const check = redis.client();
+      expect(await check.exists(keys.ban('192.0.2.1'), keys.ban('192.0.2.2'))).toBe(1);
+      expect(await check.zrange(keys.banIndex, 0, -1)).toEqual(['192.0.2.2']);
     } finally {
       await connections.close();
     }

@@ -40,9 +40,10 @@ describe('BanTable', () => {
     table.set(ban('192.0.2.9', null));
     expect(table.match('192.0.2.1')).toBeDefined();
     now = 1_500;
-    expect(table.match('192.0.2.1')).toBeUndefined();
     expect(table.list().map((b) => b.target)).toEqual(['192.0.2.9']);
-    expect(table.sweep()).toBe(1);
+    expect(table.sweep().map((b) => b.target)).toEqual(['192.0.2.1', '198.51.100.0/24']);
+    expect(table.match('192.0.2.1')).toBeUndefined();
+    expect(table.match('198.51.100.7')).toBeUndefined();
     expect(table.size).toBe(1);
   });
 

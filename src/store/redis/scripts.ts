@@ -23,7 +23,7 @@ export type ScriptedRedis = Redis & {
   palisadeWindowCount(key: string, windowMs: number, by: number): Promise<number>;
   palisadeSessionGet(key: string, touchIdleMs: number): Promise<string | null>;
   palisadeBanApply(...args: Array<string | number>): Promise<number>;
-  palisadeBanSweep(banIndex: string, tombstoneIndex: string, recordPrefix: string, batch: number): Promise<number>;
+  palisadeBanSweep(banIndex: string, tombstoneIndex: string, recordPrefix: string, batch: number): Promise<string[]>;
   palisadeLockAcquire(key: string, token: string, leaseMs: number): Promise<number>;
   palisadeLockRelease(key: string, token: string): Promise<number>;
 };

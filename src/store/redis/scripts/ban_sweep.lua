@@ -1,7 +1,7 @@
 -- Removes bans whose expiry has passed (records have no TTL so eviction can never drop a
 -- live ban; this sweep is what deletes them) and forgets expired tombstones in their index.
 -- KEYS[1] ban index   KEYS[2] tombstone index   ARGV[1] record key prefix   ARGV[2] batch size
--- Returns the number of bans removed.
+-- Returns the targets whose bans were removed (for the audit trail).
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
@@ -10,4 +10,4 @@ for _, target in ipairs(expired) do
   redis.call('ZREM', KEYS[1], target)
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-return #expired
+return expired
