@@ -3,7 +3,8 @@
  * the local store and with `USE_REDIS=yes`, next to a bare http-proxy, all in front of the
  * same trivial upstream, on 127.0.0.1, each in its own process. Clients are spread over many
  * IPs so limits do not trigger. Prints a table, then one JSON line (the last line of stdout);
- * progress goes to stderr. BENCH_REDIS=no skips the Redis target.
+ * progress goes to stderr. BENCH_REDIS=no skips the Redis target; BENCH_PALISADE_ENV adds
+ * settings to the Palisade targets (e.g. `LOG_LEVEL=warn` to size the access log's cost).
  *
  * Environment: BENCH_DURATION (seconds per measured run, 8), BENCH_CONNECTIONS (50),
  * BENCH_WARMUP (seconds, once per target, 2), BENCH_ROUNDS (3), BENCH_TOOL (auto | wrk |
@@ -59,13 +60,21 @@ async function main(): Promise<void> {
   progress('starting upstream, bare http-proxy and palisade');
   const upstream = await startTarget('upstream');
   const redis = withRedis ? await startBenchRedis() : undefined;
+  // BENCH_PALISADE_ENV="LOG_LEVEL=warn USE_LIMIT_REQ=no" sizes what one feature costs.
+  const extra = Object.fromEntries(
+    (process.env.BENCH_PALISADE_ENV ?? '')
+      .split(/\s+/)
+      .filter((pair) => pair.includes('='))
+      .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+  );
+  if (Object.keys(extra).length > 0) progress(`palisade targets run with ${JSON.stringify(extra)}`);
   const redisEnv = redis
-    ? { USE_REDIS: 'yes', REDIS_HOST: '127.0.0.1', REDIS_PORT: String(redis.port), SESSIONS_SECRET: 'bench-sessions-secret-0123456789abcdef', NODE_NAME: 'bench-redis' }
+    ? { USE_REDIS: 'yes', REDIS_HOST: '127.0.0.1', REDIS_PORT: String(redis.port), SESSIONS_SECRET: 'bench-sessions-secret-0123456789abcdef', NODE_NAME: 'bench-redis', ...extra }
     : undefined;
   // allSettled, not all: a failure of one must not leave another starting after the cleanup ran.
   const started = await Promise.allSettled([
     startTarget('bare', upstream.url),
-    startPalisade(upstream.url),
+    startPalisade(upstream.url, extra),
     ...(redisEnv ? [startPalisade(upstream.url, redisEnv, 'shared')] : []),
   ]);
   for (const outcome of started) if (outcome.status === 'rejected') throw outcome.reason;
