@@ -26,6 +26,21 @@ export const SWEEP_MS = 30_000;
 /** Most ban changes kept for replay while Redis is away (the ledger keeps them all anyway). */
 export const JOURNAL_LIMIT = 100_000;
 
+/** Resolves true once `client` is ready (at once if it is), false after `timeoutMs`. */
+function readyWithin(client: Redis, timeoutMs: number): Promise<boolean> {
+  if (client.status === 'ready') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (ready: boolean): void => {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+      resolve(ready);
+    };
+    const onReady = (): void => done(true);
+    const timer = setTimeout(() => done(false), timeoutMs);
+    client.on('ready', onReady);
+  });
+}
+
 const TROUBLE_CODES: Record<string, ErrorCode> = { tls: 'PAL_REDIS_TLS', auth: 'PAL_REDIS_AUTH', permission: 'PAL_REDIS_PERMISSION' };
 
 /**
@@ -56,20 +71,28 @@ export default definePlugin<RedisSettings>({
     const first = await connections.firstConnect(settings.REDIS_TIMEOUT);
     if (first.state === 'config-error') throw new PalisadeError(TROUBLE_CODES[first.trouble] ?? 'PAL_REDIS_UNAVAILABLE', first.message);
     if (first.state === 'ready') {
-      const problem = await checkAcl(connections.readyPoolClient()!);
+      // On the background connection (REDIS_TIMEOUT), not the pool's tens-of-ms budget: a
+      // slow first answer must not fail the boot. Only a real NOPERM does.
+      let problem: string | undefined;
+      try {
+        if (await readyWithin(background, settings.REDIS_TIMEOUT)) problem = await checkAcl(background);
+      } catch (error) {
+        ctx.log.warn({ err: describeError(error) }, 'redis permission check could not run; retried when the master changes');
+      }
       if (problem) throw new PalisadeError('PAL_REDIS_PERMISSION', problem);
     } else {
       ctx.log.warn({ code: 'PAL_REDIS_UNAVAILABLE', reason: first.message }, 'redis not reachable at start: running degraded on local state until it is');
     }
     // A later master (failover, or Redis reached after a degraded start) gets the same check;
     // it cannot stop a running node, so it is logged loudly instead.
-    connections.on('master', (address) => {
-      const client = connections.readyPoolClient();
-      if (!client) return;
-      checkAcl(client).then(
-        (problem) => problem && ctx.log.error({ code: 'PAL_REDIS_PERMISSION', master: address }, problem),
-        (error: unknown) => ctx.log.warn({ err: describeError(error) }, 'redis permission check failed'),
-      );
+    connections.on('master', (address, previous) => {
+      if (previous === undefined && first.state === 'ready') return; // checked at boot
+      void readyWithin(background, settings.REDIS_TIMEOUT)
+        .then((ready) => (ready ? checkAcl(background) : undefined))
+        .then(
+          (problem) => problem && ctx.log.error({ code: 'PAL_REDIS_PERMISSION', master: address }, problem),
+          (error: unknown) => ctx.log.warn({ err: describeError(error) }, 'redis permission check failed'),
+        );
     });
 
     let info: RedisInfoSnapshot | undefined;
