@@ -24,6 +24,8 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 npm run -s build
+# Tests are type-checked too (vitest itself only strips types).
+npm run -s typecheck
 report="$(mktemp)"
 trap 'rm -f "$report"' EXIT
 status=0

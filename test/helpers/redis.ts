@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { freePort } from './ports.js';
 import { waitFor } from './wait.js';
 
@@ -12,7 +12,7 @@ export interface RedisServer {
   readonly dir: string;
   readonly process: ChildProcess;
   /** A client for assertions (plain, not Palisade's). */
-  client(options?: ConstructorParameters<typeof Redis>[0]): Redis;
+  client(options?: RedisOptions): Redis;
   /** Stops the server by PID (SIGKILL when `hard`), waiting for it to exit. */
   stop(hard?: boolean): Promise<void>;
   /** Starts it again on the same port with the same config (data kept when persisted). */
@@ -74,7 +74,7 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
       50,
     );
   };
-  const makeClient = (extra: ConstructorParameters<typeof Redis>[0] = {}): Redis => {
+  const makeClient = (extra: RedisOptions = {}): Redis => {
     const tls = options.tlsReadyCheck;
     const client = new Redis({
       host: '127.0.0.1',

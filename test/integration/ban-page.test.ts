@@ -79,7 +79,7 @@ describe('ban review page in headless Chromium', () => {
     expect(await page.locator('#bans').textContent()).toContain('<script>window.pwned=1</script>');
     await page.locator('#bans tr', { hasText: '198.51.100.33' }).locator('summary').click();
     expect(await page.locator('#bans tr', { hasText: '198.51.100.33' }).locator('pre').textContent()).toContain('<script>window.pwned=2</script>');
-    expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
+    expect(await page.evaluate(() => (globalThis as { pwned?: number }).pwned)).toBeUndefined();
 
     // Filter down to one address.
     await page.fill('input[name=ip]', '203.0.113.22');

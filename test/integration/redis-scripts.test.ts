@@ -54,7 +54,7 @@ describe('request-path connections', () => {
       expect(swept).toEqual(['192.0.2.1']);
       const check = redis.client();
       expect(await check.exists(keys.ban('192.0.2.1'), keys.ban('192.0.2.2'))).toBe(1);
-      expect(await check.zrange(keys.banIndex, 0, -1)).toEqual(['192.0.2.2']);
+      expect(await check.zrange(keys.banIndex, '0', '-1')).toEqual(['192.0.2.2']);
     } finally {
       await connections.close();
     }

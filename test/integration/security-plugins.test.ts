@@ -109,7 +109,7 @@ describe('limit', () => {
 
   it('enforces each node\'s own limit while Redis is down', async () => {
     const own = await startRedis();
-    const started = [];
+    const started: InProcessNode[] = [];
     for (const name of ['lim-a', 'lim-b']) {
       started.push(
         await startInProcessNode({

@@ -11,6 +11,7 @@ const ban = (target: string, expiresAt: number | null = null): Ban => ({
   createdAt: 0,
   expiresAt,
   evidence: '',
+  version: 1,
 });
 
 describe('BanTable', () => {
