@@ -1,11 +1,10 @@
-import { createHash } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DIFFICULTY_BITS } from '../../plugins/antibot/index.js';
-import { startInProcessNode, type InProcessNode } from '../helpers/in-process.js';
+import { DIFFICULTY_BITS, proofBits } from '../../plugins/antibot/index.js';
+import { startInProcessCluster } from '../helpers/cluster.js';
+import type { InProcessNode } from '../helpers/in-process.js';
 import { runCli } from '../helpers/palisade.js';
 import { startRedis, stopAllRedis, type RedisServer } from '../helpers/redis.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
-import { waitFor } from '../helpers/wait.js';
 
 const SECRET = 'a-shared-session-secret-of-32-chars!';
 let upstream: TestUpstream;
@@ -26,22 +25,9 @@ afterAll(async () => {
 });
 
 async function pair(mode: 'cookie' | 'javascript'): Promise<[InProcessNode, InProcessNode]> {
-  const env = (name: string): Record<string, string> => ({
-    NODE_NAME: name,
-    REVERSE_PROXY_HOST: upstream.url,
-    USE_REAL_IP: 'yes',
-    REAL_IP_FROM: '127.0.0.1',
-    USE_REDIS: 'yes',
-    REDIS_HOST: '127.0.0.1',
-    REDIS_PORT: String(redis.port),
-    USE_LIMIT_REQ: 'no',
-    USE_ANTIBOT: mode,
-    SESSIONS_SECRET: SECRET,
-  });
-  const started: [InProcessNode, InProcessNode] = [await startInProcessNode(env(`ab-${mode}-a`)), await startInProcessNode(env(`ab-${mode}-b`))];
+  const started = await startInProcessCluster([`ab-${mode}-a`, `ab-${mode}-b`], upstream.url, redis.port, { USE_LIMIT_REQ: 'no', USE_ANTIBOT: mode, SESSIONS_SECRET: SECRET });
   nodes.push(...started);
-  await waitFor(() => started.every((n) => n.lines.some((l) => l.msg === 'bans resynced with Redis')), 'nodes to sync');
-  return started;
+  return started as [InProcessNode, InProcessNode];
 }
 
 /** A tiny browser: one client IP and User-Agent, a cookie jar of one session cookie. */
@@ -74,19 +60,7 @@ function browser(ip = '198.51.100.60') {
 }
 
 function solve(nonce: string): string {
-  for (let i = 0; ; i++) {
-    const digest = createHash('sha256').update(nonce + i).digest();
-    let bits = 0;
-    for (const byte of digest) {
-      if (byte === 0) {
-        bits += 8;
-        continue;
-      }
-      bits += Math.clz32(byte) - 24;
-      break;
-    }
-    if (bits >= DIFFICULTY_BITS) return String(i);
-  }
+  for (let i = 0; ; i++) if (proofBits(nonce, String(i)) >= DIFFICULTY_BITS) return String(i);
 }
 
 describe('antibot and sessions across nodes', () => {

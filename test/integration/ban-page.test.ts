@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../helpers/browser.js';
 import { startPalisade, type PalisadeProcess } from '../helpers/palisade.js';
 import { rawRequest } from '../helpers/raw-http.js';
+import { clusterNodeEnv } from '../helpers/cluster.js';
 import { startRedis, stopAllRedis } from '../helpers/redis.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait.js';
@@ -19,17 +20,11 @@ beforeAll(async () => {
     res.end();
   });
   const redis = await startRedis();
-  const env = (name: string): Record<string, string> => ({
-    NODE_NAME: name,
-    REVERSE_PROXY_HOST: upstream.url,
-    ADMIN_TOKEN: TOKEN,
-    USE_REAL_IP: 'yes',
-    REAL_IP_FROM: '127.0.0.1',
-    USE_LIMIT_REQ: 'no',
-    USE_REDIS: 'yes',
-    REDIS_HOST: '127.0.0.1',
-    REDIS_PORT: String(redis.port),
-  });
+  const env = (name: string): Record<string, string> =>
+    clusterNodeEnv(name, upstream.url, redis.port, {
+      ADMIN_TOKEN: TOKEN,
+      USE_LIMIT_REQ: 'no',
+    });
   [a, b] = [await startPalisade(env('page-a')), await startPalisade(env('page-b'))];
   browser = await launchChromium();
 }, 60_000);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInProcessNode } from '../helpers/in-process.js';
 import { runCli, startPalisade, type PalisadeProcess } from '../helpers/palisade.js';
+import { clusterNodeEnv } from '../helpers/cluster.js';
 import { startRedis, stopAllRedis } from '../helpers/redis.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait.js';
@@ -16,18 +17,13 @@ let b: PalisadeProcess;
 beforeAll(async () => {
   upstream = await startUpstream();
   const redis = await startRedis();
-  const env = (name: string): Record<string, string> => ({
-    NODE_NAME: name,
-    REVERSE_PROXY_HOST: upstream.url,
-    ADMIN_TOKEN: TOKEN,
-    USE_REAL_IP: 'yes',
-    REAL_IP_FROM: '127.0.0.1 10.10.0.0/16',
-    WHITELIST_IP: '198.51.100.250',
-    USE_LIMIT_REQ: 'no',
-    USE_REDIS: 'yes',
-    REDIS_HOST: '127.0.0.1',
-    REDIS_PORT: String(redis.port),
-  });
+  const env = (name: string): Record<string, string> =>
+    clusterNodeEnv(name, upstream.url, redis.port, {
+      ADMIN_TOKEN: TOKEN,
+      REAL_IP_FROM: '127.0.0.1 10.10.0.0/16',
+      WHITELIST_IP: '198.51.100.250',
+      USE_LIMIT_REQ: 'no',
+    });
   a = await startPalisade(env('review-a'));
   b = await startPalisade(env('review-b'));
 }, 60_000);

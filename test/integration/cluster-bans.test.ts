@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeStore } from '../../src/store/store.js';
-import { startInProcessNode, requestAs, type InProcessNode } from '../helpers/in-process.js';
+import { startInProcessCluster } from '../helpers/cluster.js';
+import { requestAs, type InProcessNode } from '../helpers/in-process.js';
 import { keyHygieneViolations } from '../helpers/key-hygiene.js';
 import { startRedis, stopAllRedis, type RedisServer } from '../helpers/redis.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
@@ -29,23 +30,10 @@ afterAll(async () => {
 /** Two nodes sharing `redis`, trusting 127.0.0.1 to name the client in X-Forwarded-For. */
 async function pair(redis: RedisServer): Promise<[InProcessNode, InProcessNode]> {
   servers.push(redis);
-  const env = (name: string): Record<string, string> => ({
-    NODE_NAME: name,
-    REVERSE_PROXY_HOST: upstream.url,
-    USE_REAL_IP: 'yes',
-    REAL_IP_FROM: '127.0.0.1',
-    USE_REDIS: 'yes',
-    REDIS_HOST: '127.0.0.1',
-    REDIS_PORT: String(redis.port),
-    REDIS_TIMEOUT: '2s',
-    // These cases are about bans: the default 2r/s limit would turn repeat requests into 429s.
-    USE_LIMIT_REQ: 'no',
-  });
-  const a = await startInProcessNode(env('node-a'));
-  const b = await startInProcessNode(env('node-b'));
-  nodes.push(a, b);
-  await waitFor(() => a.lines.some((l) => l.msg === 'bans resynced with Redis') && b.lines.some((l) => l.msg === 'bans resynced with Redis'), 'both nodes to sync');
-  return [a, b];
+  // These cases are about bans: the default 2r/s limit would turn repeat requests into 429s.
+  const started = await startInProcessCluster(['node-a', 'node-b'], upstream.url, redis.port, { REDIS_TIMEOUT: '2s', USE_LIMIT_REQ: 'no' });
+  nodes.push(...started);
+  return started as [InProcessNode, InProcessNode];
 }
 
 /** Milliseconds from `started` until `check` holds, polled every millisecond. */

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startInProcessNode, type InProcessNode } from '../helpers/in-process.js';
+import { startInProcessCluster } from '../helpers/cluster.js';
+import type { InProcessNode } from '../helpers/in-process.js';
 import { startRedis, stopAllRedis, type RedisServer } from '../helpers/redis.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait.js';
@@ -26,23 +27,9 @@ afterAll(async () => {
 
 /** Nodes sharing Redis, trusting 127.0.0.1 to name the client in X-Forwarded-For. */
 async function cluster(count: number, env: Record<string, string> = {}): Promise<InProcessNode[]> {
-  const started: InProcessNode[] = [];
-  for (let i = 0; i < count; i++) {
-    started.push(
-      await startInProcessNode({
-        NODE_NAME: `sec-${i}`,
-        REVERSE_PROXY_HOST: upstream.url,
-        USE_REAL_IP: 'yes',
-        REAL_IP_FROM: '127.0.0.1',
-        USE_REDIS: 'yes',
-        REDIS_HOST: '127.0.0.1',
-        REDIS_PORT: String(redis.port),
-        ...env,
-      }),
-    );
-  }
+  const names = Array.from({ length: count }, (_, i) => env.NODE_NAME ?? `sec-${i}`);
+  const started = await startInProcessCluster(names, upstream.url, redis.port, env);
   nodes.push(...started);
-  await waitFor(() => started.every((n) => n.lines.some((l) => l.msg === 'bans resynced with Redis')), 'nodes to sync');
   return started;
 }
 
@@ -109,22 +96,7 @@ describe('limit', () => {
 
   it('enforces each node\'s own limit while Redis is down', async () => {
     const own = await startRedis();
-    const started: InProcessNode[] = [];
-    for (const name of ['lim-a', 'lim-b']) {
-      started.push(
-        await startInProcessNode({
-          NODE_NAME: name,
-          REVERSE_PROXY_HOST: upstream.url,
-          USE_REAL_IP: 'yes',
-          REAL_IP_FROM: '127.0.0.1',
-          USE_REDIS: 'yes',
-          REDIS_HOST: '127.0.0.1',
-          REDIS_PORT: String(own.port),
-          LIMIT_REQ_RATE: '10r/m',
-          USE_BAD_BEHAVIOR: 'no',
-        }),
-      );
-    }
+    const started = await startInProcessCluster(['lim-a', 'lim-b'], upstream.url, own.port, { LIMIT_REQ_RATE: '10r/m', USE_BAD_BEHAVIOR: 'no' });
     nodes.push(...started);
     await own.stop();
     await waitFor(async () => ((await (await fetch(`${started[0]!.adminUrl}/readyz`)).json()) as { store: string }).store === 'degraded', 'degraded');
