@@ -1,5 +1,6 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { PalisadeError } from './errors.js';
+import { stdoutLog } from './stdout-log.js';
 
 /** Header and field paths never written to logs, whatever the level. */
 const REDACTED_PATHS = [
@@ -16,7 +17,7 @@ export interface LoggerOptions {
   nodeName: string;
   /** Names of secret settings; any log field of that name is censored. */
   secretSettings?: Iterable<string>;
-  /** Where lines go; stdout through an asynchronous buffered stream by default. */
+  /** Where lines go; stdout ({@link stdoutLog}: synchronous writes, access lines batched) by default. */
   destination?: DestinationStream;
 }
 
@@ -24,12 +25,12 @@ export interface LoggerOptions {
  * The process logger: pino JSON, one object per line, cookies, authorization and every
  * secret setting redacted. Writes are synchronous: an asynchronous sonic-boom stream loops
  * forever in its exit-time flush when stdout is a closed pipe (EPIPE), which turns a
- * SIGTERM into a hang; a synchronous write fails once and pino stops logging instead.
+ * SIGTERM into a hang; a synchronous write fails once and logging stops instead.
  * `bench/` measures what this costs.
  */
 export function createLogger(options: LoggerOptions): Logger {
   const secretPaths = [...(options.secretSettings ?? [])].flatMap((name) => [name, `settings.${name}`]);
-  const destination = options.destination ?? pino.destination({ dest: 1, sync: true });
+  const destination = options.destination ?? stdoutLog();
   return pino(
     {
       level: options.level,

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import { accessWriter, type AccessWriter } from '../access-log.js';
 import { describeError } from '../log.js';
 import type { CoreMetrics } from '../metrics.js';
 import { HookFailure, type HookVerdict, type PluginHost } from '../plugin/host.js';
@@ -10,7 +11,7 @@ import type { MaybePromise, RequestContext } from '../plugin/types.js';
 import type { CoreSettings } from '../settings/types.generated.js';
 import type { ClusterStore } from '../store/types.js';
 import { createClientIpResolver, type ClientIpResolver, type ResolvedClient } from './client-ip.js';
-import type { Forwarder, UpstreamFailure } from './forward.js';
+import { HAS_BODY, type Forwarder, type UpstreamFailure } from './forward.js';
 import { prepareUpstreamHeaders, stripResponseHopByHop } from './headers.js';
 import { sendPlain, sendRaw } from './render.js';
 
@@ -37,6 +38,10 @@ interface Pending {
 const PENDING = Symbol('palisade.pending');
 type TrackedResponse = ServerResponse & { [PENDING]?: Pending };
 
+/** The client as resolved for a socket's first request, reused while the header is absent. */
+const PEER = Symbol('palisade.peer');
+type TrackedSocket = IncomingMessage['socket'] & { [PEER]?: ResolvedClient };
+
 function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
   return typeof (value as Promise<T> | undefined)?.then === 'function';
 }
@@ -51,9 +56,18 @@ export class ProxyServer {
   private inFlight = 0;
   private draining = false;
   private drained: (() => void) | undefined;
+  private readonly access: AccessWriter;
+  /** One listener for every response: no closure per request. */
+  private readonly onResponseClose: (this: TrackedResponse) => void;
 
   constructor(private readonly deps: ProxyDependencies) {
     const s = deps.settings;
+    this.access = accessWriter(deps.log);
+    const server = this;
+    this.onResponseClose = function (this: TrackedResponse) {
+      const pending = this[PENDING];
+      if (pending) server.finish(this, pending);
+    };
     this.ip = createClientIpResolver({
       useRealIp: s.USE_REAL_IP,
       trusted: s.REAL_IP_FROM,
@@ -118,7 +132,14 @@ export class ProxyServer {
     this.inFlight++;
     // First: it may rewrite an absolute-form target to a path, which the context must see.
     const malformed = this.checkRequestTarget(req);
-    const resolved = this.ip.resolve(req.socket.remoteAddress, req.headers[this.ip.headerName]);
+    const header = req.headers[this.ip.headerName];
+    let resolved: ResolvedClient;
+    if (header === undefined) {
+      // Without the header the answer depends only on the peer, which a keep-alive
+      // connection keeps: resolve once per socket (canonicalIp costs µs per call).
+      const socket = req.socket as TrackedSocket;
+      resolved = socket[PEER] ??= this.ip.resolve(socket.remoteAddress, undefined);
+    } else resolved = this.ip.resolve(req.socket.remoteAddress, header);
     const url = req.url ?? '/';
     const query = url.indexOf('?');
     const ctx = {
@@ -137,10 +158,10 @@ export class ProxyServer {
       verdict: 'pass',
       reason: undefined,
       status: undefined,
-      clientWantsClose: /(?:^|,)\s*close\s*(?:,|$)/i.test(req.headers.connection ?? ''),
+      clientWantsClose: req.headers.connection !== undefined && /(?:^|,)\s*close\s*(?:,|$)/i.test(req.headers.connection),
     };
     res[PENDING] = pending;
-    res.once('close', () => this.finish(res, pending));
+    res.on('close', this.onResponseClose);
     if (this.draining) res.shouldKeepAlive = false;
     // HTTP/1.0 with a chunked body is a smuggling vector: answer it, then close.
     if (req.httpVersion === '1.0' && req.headers['transfer-encoding'] !== undefined) {
@@ -218,6 +239,8 @@ export class ProxyServer {
   private forward(res: TrackedResponse, pending: Pending): void {
     const { ctx } = pending;
     const req = ctx.req;
+    const length = req.headers['content-length'];
+    (req as IncomingMessage & { [HAS_BODY]?: boolean })[HAS_BODY] = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
     prepareUpstreamHeaders(req.headers, { requestId: ctx.id, clientIp: ctx.clientIp, ...this.trustedFacts(req, pending.resolved) });
     this.deps.forwarder.web(req, res, (failure, error) => this.upstreamFailed(res, pending, failure, error));
   }
@@ -317,20 +340,17 @@ export class ProxyServer {
     const durationMs = Number(process.hrtime.bigint() - pending.ctx.startedAt) / 1e6;
     const verdict = aborted && pending.verdict === 'pass' && !res.headersSent ? 'error' : pending.verdict;
     this.deps.metrics.countRequest(status, verdict, pending.reason, durationMs / 1000);
-    this.deps.log.info(
-      {
-        reqId: pending.ctx.id,
-        ip: pending.ctx.clientIp,
-        method: pending.ctx.method,
-        path: pending.ctx.path,
-        status,
-        verdict,
-        reason: pending.reason,
-        aborted: aborted || undefined,
-        ms: Math.round(durationMs * 100) / 100,
-      },
-      'request',
-    );
+    this.access({
+      reqId: pending.ctx.id,
+      ip: pending.ctx.clientIp,
+      method: pending.ctx.method,
+      path: pending.ctx.path,
+      status,
+      verdict,
+      reason: pending.reason,
+      aborted,
+      ms: Math.round(durationMs * 100) / 100,
+    });
     this.deps.host.onResponse(pending.ctx, { status, verdict, reason: pending.reason, aborted, durationMs });
     if (this.inFlight === 0 && this.drained) this.drained();
   }
