@@ -34,8 +34,9 @@ function compileRules(settings: Readonly<LimitSettings>): Rule[] {
 }
 
 /**
- * Request rate limits per client and rule, shared by every node: one GCRA call to Redis per
- * request (none for a client already known to be over), local counting while degraded.
+ * Request rate limits per client and rule, shared by every node: one GCRA check in Redis per
+ * request, batched with the other checks of its event-loop turn (none for a client already
+ * known to be over), local counting while degraded.
  * Past the limit: 429 with `Retry-After`. Loopback and `REAL_IP_FROM` peers are not limited.
  */
 export default definePlugin<LimitSettings>({

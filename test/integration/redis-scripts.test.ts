@@ -4,6 +4,7 @@ import { settingsSpec } from '../../src/settings/catalog.js';
 import { loadSettings } from '../../src/settings/load.js';
 import type { RedisSettings } from '../../src/settings/types.generated.js';
 import { RedisConnections, RedisUnavailable } from '../../src/store/redis/connections.js';
+import { RedisCounters } from '../../src/store/redis/counters.js';
 import { RedisKeys } from '../../src/store/redis/keys.js';
 import { TEST_SESSIONS_SECRET } from '../helpers/palisade.js';
 import { startRedis, stopAllRedis } from '../helpers/redis.js';
@@ -23,12 +24,12 @@ describe('request-path connections', () => {
     connections.connect();
     try {
       expect((await connections.firstConnect(5_000)).state).toBe('ready');
-      const first = await connections.run((c) => c.palisadeGcra('palisade:test:gcra:a', 60_000, 2, 1));
+      const first = await connections.run((c) => c.palisadeGcra(1, 'palisade:test:gcra:a', 60_000, 2, 1));
       expect(first).toEqual([1, 0, 1]);
       await redis.client().script('FLUSH');
-      const second = await connections.run((c) => c.palisadeGcra('palisade:test:gcra:a', 60_000, 2, 1));
+      const second = await connections.run((c) => c.palisadeGcra(1, 'palisade:test:gcra:a', 60_000, 2, 1));
       expect(second).toEqual([1, 0, 0]);
-      const third = await connections.run((c) => c.palisadeGcra('palisade:test:gcra:a', 60_000, 2, 1));
+      const third = await connections.run((c) => c.palisadeGcra(1, 'palisade:test:gcra:a', 60_000, 2, 1));
       expect(third[0]).toBe(0);
       expect(third[1]).toBeGreaterThan(25_000);
       expect(await redis.client().pttl('palisade:test:gcra:a')).toBeGreaterThan(0);
@@ -76,6 +77,38 @@ describe('request-path connections', () => {
       await redis.restart();
       await expect.poll(() => connections.breaker.isOpen, { timeout: 10_000 }).toBe(false);
       expect(await connections.run((c) => c.ping())).toBe('PONG');
+    } finally {
+      await connections.close();
+    }
+  });
+
+  it('decides rate checks sent together exactly as one by one, in one script call per turn', async () => {
+    const redis = await startRedis();
+    const connections = new RedisConnections(settingsFor(redis.port), 'batch', pino({ level: 'silent' }));
+    connections.connect();
+    try {
+      expect((await connections.firstConnect(5_000)).state).toBe('ready');
+      const calls: string[] = [];
+      const counters = new RedisCounters(connections, new RedisKeys('palisade'), (command) => calls.push(command));
+      // Same turn: client a three times (limit 2), client b once, interleaved.
+      const decisions = await Promise.all([
+        counters.rate('limit:0:192.0.2.1', 2, 60_000),
+        counters.rate('limit:0:192.0.2.2', 2, 60_000),
+        counters.rate('limit:0:192.0.2.1', 2, 60_000),
+        counters.rate('limit:0:192.0.2.1', 2, 60_000),
+      ]);
+      expect(decisions.map((d) => d.allowed)).toEqual([true, true, true, false]);
+      expect(decisions.map((d) => d.remaining)).toEqual([1, 1, 0, 0]);
+      expect(decisions[3]!.retryAfterMs).toBeGreaterThan(25_000);
+      expect(calls).toEqual(['gcra']);
+      // 300 at once: more than one call may hold (128 at most each), none lost, 10 allowed.
+      const many = await Promise.all(Array.from({ length: 300 }, () => counters.rate('limit:0:192.0.2.3', 10, 60_000)));
+      expect(many.filter((d) => d.allowed)).toHaveLength(10);
+      expect(calls).toHaveLength(1 + 3);
+      // A failed call fails every check of its batch (the facade then counts locally).
+      await redis.stop();
+      const failed = await Promise.allSettled([counters.rate('limit:0:192.0.2.4', 2, 60_000), counters.rate('limit:0:192.0.2.5', 2, 60_000)]);
+      expect(failed.map((f) => f.status)).toEqual(['rejected', 'rejected']);
     } finally {
       await connections.close();
     }

@@ -1,13 +1,18 @@
 import type { RateDecision, RemoteCounters } from '../counters.js';
 import type { RedisConnections } from './connections.js';
 import type { RedisKeys } from './keys.js';
+import { RateBatcher } from './rate-batch.js';
 
 /**
- * Counters in Redis through the request-path pool: one script call per check, within
- * `REDIS_REQUEST_TIMEOUT`, skipped entirely while the breaker is open (the facade then
- * counts locally).
+ * Counters in Redis through the request-path pool, within `REDIS_REQUEST_TIMEOUT`, skipped
+ * entirely while the breaker is open (the facade then counts locally). Rate checks of one
+ * event-loop turn share one script call ({@link RateBatcher}); `observe` sees each call.
  */
 export class RedisCounters implements RemoteCounters {
+  private readonly rates = new RateBatcher((keys, args) =>
+    this.timed('gcra', () => this.connections.run((client) => client.palisadeGcra(keys.length, ...keys, ...args))),
+  );
+
   constructor(
     private readonly connections: RedisConnections,
     private readonly keys: RedisKeys,
@@ -15,9 +20,7 @@ export class RedisCounters implements RemoteCounters {
   ) {}
 
   async rate(path: string, limit: number, periodMs: number): Promise<RateDecision> {
-    const [allowed, retryAfterMs, remaining] = await this.timed('gcra', () =>
-      this.connections.run((client) => client.palisadeGcra(this.keys.rate(path), periodMs, limit, 1)),
-    );
+    const [allowed, retryAfterMs, remaining] = await this.rates.check(this.keys.rate(path), periodMs, limit);
     return { allowed: allowed === 1, retryAfterMs, remaining };
   }
 

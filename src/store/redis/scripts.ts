@@ -3,23 +3,27 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { packageRoot } from '../../paths.js';
 
-/** The Lua scripts, by command name: file under src/store/redis/scripts and its key count. */
-const SCRIPTS = {
-  palisadeGcra: { file: 'gcra.lua', keys: 1 },
+/**
+ * The Lua scripts, by command name: file under src/store/redis/scripts and its key count
+ * (undefined: the caller passes the count first).
+ */
+const SCRIPTS: Record<string, { file: string; keys: number | undefined }> = {
+  palisadeGcra: { file: 'gcra.lua', keys: undefined },
   palisadeWindowCount: { file: 'window_count.lua', keys: 1 },
   palisadeSessionGet: { file: 'session_get.lua', keys: 1 },
   palisadeBanApply: { file: 'ban_apply.lua', keys: 5 },
   palisadeBanSweep: { file: 'ban_sweep.lua', keys: 2 },
   palisadeLockAcquire: { file: 'lock_acquire.lua', keys: 1 },
   palisadeLockRelease: { file: 'lock_release.lua', keys: 1 },
-} as const;
+};
 
-/** Result of `palisadeGcra`: [allowed 1|0, retry-after ms, remaining]. */
+/** One rate check's answer: [allowed 1|0, retry-after ms, remaining]. */
 export type GcraReply = [number, number, number];
 
 /** A client with Palisade's scripts defined as commands. */
 export type ScriptedRedis = Redis & {
-  palisadeGcra(key: string, periodMs: number, limit: number, cost: number): Promise<GcraReply>;
+  /** `numKeys, key_1 … key_n, period_1, limit_1, cost_1, …`: the n answers, flattened. */
+  palisadeGcra(numKeys: number, ...keysThenArgs: Array<string | number>): Promise<number[]>;
   palisadeWindowCount(key: string, windowMs: number, by: number): Promise<number>;
   palisadeSessionGet(key: string, touchIdleMs: number): Promise<string | null>;
   palisadeBanApply(...args: Array<string | number>): Promise<number>;
@@ -28,10 +32,10 @@ export type ScriptedRedis = Redis & {
   palisadeLockRelease(key: string, token: string): Promise<number>;
 };
 
-let sources: Map<string, { lua: string; keys: number }> | undefined;
+let sources: Map<string, { lua: string; keys: number | undefined }> | undefined;
 
 /** Reads every script once per process. */
-function load(): Map<string, { lua: string; keys: number }> {
+function load(): Map<string, { lua: string; keys: number | undefined }> {
   sources ??= new Map(
     Object.entries(SCRIPTS).map(([name, s]) => [name, { lua: readFileSync(join(packageRoot, 'src/store/redis/scripts', s.file), 'utf8'), keys: s.keys }]),
   );
@@ -45,7 +49,7 @@ function load(): Map<string, { lua: string; keys: number }> {
  */
 export function defineScripts(client: Redis): ScriptedRedis {
   for (const [name, { lua, keys }] of load()) {
-    if (!(name in client)) client.defineCommand(name, { lua, numberOfKeys: keys });
+    if (!(name in client)) client.defineCommand(name, keys === undefined ? { lua } : { lua, numberOfKeys: keys });
   }
   return client as ScriptedRedis;
 }

@@ -1,22 +1,30 @@
--- GCRA rate check (generic cell rate algorithm): at most ARGV[2] hits per ARGV[1] ms,
--- allowing a burst of the whole limit. One key holding the theoretical arrival time (TAT),
--- one round trip, the clock of Redis itself (TIME) so nodes with skewed clocks agree.
+-- GCRA rate checks (generic cell rate algorithm), any number of them in one call: for each
+-- bucket at most `limit` hits per `period` ms, allowing a burst of the whole limit. Each key
+-- holds its theoretical arrival time (TAT); the clock is Redis's own (TIME) so nodes with
+-- skewed clocks agree. The checks run in order, each on the state the previous one left:
+-- a batch decides exactly what the same checks sent one by one would.
 --
--- KEYS[1]  the bucket key
--- ARGV[1]  period in ms        ARGV[2]  limit (hits per period)        ARGV[3]  cost (hits now)
--- Returns { allowed (1|0), retry_after_ms, remaining }
-local period = tonumber(ARGV[1])
-local limit = tonumber(ARGV[2])
-local cost = tonumber(ARGV[3])
-local interval = period / limit
+-- KEYS[i]     the bucket of check i
+-- ARGV[3i-2]  period in ms     ARGV[3i-1]  limit (hits per period)     ARGV[3i]  cost (hits now)
+-- Returns { allowed_1 (1|0), retry_after_ms_1, remaining_1, allowed_2, ... }
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now then tat = now end
-local new_tat = tat + interval * cost
-local allow_at = new_tat - period
-if allow_at > now then
-  return { 0, math.ceil(allow_at - now), 0 }
+local out = {}
+for i = 1, #KEYS do
+  local period = tonumber(ARGV[3 * i - 2])
+  local limit = tonumber(ARGV[3 * i - 1])
+  local cost = tonumber(ARGV[3 * i])
+  local interval = period / limit
+  local tat = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if tat < now then tat = now end
+  local new_tat = tat + interval * cost
+  local allow_at = new_tat - period
+  local n = 3 * i
+  if allow_at > now then
+    out[n - 2], out[n - 1], out[n] = 0, math.ceil(allow_at - now), 0
+  else
+    redis.call('SET', KEYS[i], string.format('%.0f', new_tat), 'PX', math.ceil(new_tat - now))
+    out[n - 2], out[n - 1], out[n] = 1, 0, math.floor((period - (new_tat - now)) / interval)
+  end
 end
-redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil(new_tat - now))
-return { 1, 0, math.floor((period - (new_tat - now)) / interval) }
+return out
