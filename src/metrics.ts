@@ -37,23 +37,24 @@ export function createCoreMetrics(nodeName: string, cluster?: MetricsFacet): Cor
     registers: [registry],
   });
   if (cluster) registerClusterTotals(registry, cluster);
-  const requestChildren = new Map<string, ReturnType<typeof requests.labels>>();
-  const blockedChildren = new Map<string, ReturnType<typeof blocked.labels>>();
+  // Per label set: the counter child and the cluster series labels, made once.
+  const requestChildren = new Map<string, { child: ReturnType<typeof requests.labels>; labels: Record<string, string> }>();
+  const blockedChildren = new Map<string, { child: ReturnType<typeof blocked.labels>; labels: Record<string, string> }>();
   return {
     registry,
     countRequest(status, verdict, reason, seconds) {
       const codeClass = status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'none';
       const key = `${codeClass}|${verdict}`;
-      let child = requestChildren.get(key);
-      if (!child) requestChildren.set(key, (child = requests.labels(codeClass, verdict)));
-      child.inc();
+      let entry = requestChildren.get(key);
+      if (!entry) requestChildren.set(key, (entry = { child: requests.labels(codeClass, verdict), labels: Object.freeze({ code_class: codeClass, verdict }) }));
+      entry.child.inc();
       duration.observe(seconds);
-      cluster?.add('http_requests', { code_class: codeClass, verdict });
+      cluster?.add('http_requests', entry.labels);
       if (verdict !== 'pass' && verdict !== 'error' && reason !== undefined) {
-        let blockedChild = blockedChildren.get(reason);
-        if (!blockedChild) blockedChildren.set(reason, (blockedChild = blocked.labels(reason)));
-        blockedChild.inc();
-        cluster?.add('blocked_requests', { reason });
+        let blockedEntry = blockedChildren.get(reason);
+        if (!blockedEntry) blockedChildren.set(reason, (blockedEntry = { child: blocked.labels(reason), labels: Object.freeze({ reason }) }));
+        blockedEntry.child.inc();
+        cluster?.add('blocked_requests', blockedEntry.labels);
       }
     },
   };

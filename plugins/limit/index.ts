@@ -3,6 +3,7 @@ import { definePlugin, loadManifest } from '../../src/plugin/define.js';
 import { respond } from '../../src/plugin/verdict.js';
 import { parseRate } from '../../src/settings/formats.js';
 import type { LimitSettings } from '../../src/settings/types.generated.js';
+import type { RateDecision } from '../../src/store/counters.js';
 
 /** One compiled rule: its number (the counter's rule label), path pattern and rate. */
 interface Rule {
@@ -31,6 +32,13 @@ function compileRules(settings: Readonly<LimitSettings>): Rule[] {
     ...[...numbers].sort((a, b) => a - b).flatMap((n) => rule(String(n), settings[`LIMIT_REQ_URL_${n}`], settings[`LIMIT_REQ_RATE_${n}`])),
     ...rule('0', settings.LIMIT_REQ_URL, settings.LIMIT_REQ_RATE),
   ];
+}
+
+/** Nothing when allowed, else 429 with `Retry-After`. */
+function verdictOf(decision: RateDecision) {
+  if (decision.allowed) return undefined;
+  const seconds = String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000)));
+  return respond(429, 'limit.req', '429 Too Many Requests\n', { 'retry-after': seconds, 'content-type': 'text/plain; charset=utf-8' });
 }
 
 /**
@@ -63,11 +71,10 @@ export default definePlugin<LimitSettings>({
         if (request.exempt || isLoopback(request.clientIp) || trustedProxies.has(request.clientIp)) return undefined;
         const rule = rules.find((r) => r.path === undefined || r.path.test(request.path));
         if (!rule) return undefined;
-        return ctx.store.counters.rate({ plugin: 'limit', rule: rule.id, client: request.clientIp }, rule.limit, rule.periodMs).then((decision) => {
-          if (decision.allowed) return undefined;
-          const seconds = String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000)));
-          return respond(429, 'limit.req', '429 Too Many Requests\n', { 'retry-after': seconds, 'content-type': 'text/plain; charset=utf-8' });
-        });
+        const key = { plugin: 'limit', rule: rule.id, client: request.clientIp };
+        // Answered here when no round trip is needed (local store, known offender): no promise.
+        const now = ctx.store.counters.rateNow?.(key, rule.limit, rule.periodMs);
+        return now ? verdictOf(now) : ctx.store.counters.rate(key, rule.limit, rule.periodMs).then(verdictOf);
       },
     };
   },

@@ -67,11 +67,18 @@ function networkAddress(address: ipaddr.IPv4 | ipaddr.IPv6, bits: number): ipadd
 export class CidrSet {
   private readonly v4: Array<[ipaddr.IPv4, number]> = [];
   private readonly v6: Array<[ipaddr.IPv6, number]> = [];
+  /** The IPv4 networks as 32-bit (network, mask) pairs, for `has` without parsing. */
+  private readonly v4Masks: number[] = [];
 
   constructor(cidrs: Iterable<Cidr>) {
     for (const cidr of cidrs) {
-      if (cidr.family === 'ipv4') this.v4.push(cidr.range as [ipaddr.IPv4, number]);
-      else this.v6.push(cidr.range as [ipaddr.IPv6, number]);
+      if (cidr.family === 'ipv4') {
+        const range = cidr.range as [ipaddr.IPv4, number];
+        this.v4.push(range);
+        const mask = range[1] === 0 ? 0 : (0xffffffff << (32 - range[1])) >>> 0;
+        const [a, b, c, d] = range[0].octets as [number, number, number, number];
+        this.v4Masks.push((((a << 24) | (b << 16) | (c << 8) | d) & mask) >>> 0, mask);
+      } else this.v6.push(cidr.range as [ipaddr.IPv6, number]);
     }
   }
 
@@ -105,6 +112,13 @@ export class CidrSet {
   /** True when `ip` (canonical, as from {@link canonicalIp}) is inside one of the networks. */
   has(ip: string): boolean {
     if (this.size === 0) return false;
+    // The request path's case: canonical dotted IPv4, compared as a 32-bit number.
+    const v4 = parseCanonicalV4(ip);
+    if (v4 !== -1) {
+      const masks = this.v4Masks;
+      for (let i = 0; i < masks.length; i += 2) if (((v4 & masks[i + 1]!) >>> 0) === masks[i]) return true;
+      return false;
+    }
     const address = ipaddr.parse(ip);
     if (address.kind() === 'ipv4') {
       const v4 = address as ipaddr.IPv4;
@@ -113,6 +127,35 @@ export class CidrSet {
     const v6 = address as ipaddr.IPv6;
     return this.v6.some((range) => v6.match(range));
   }
+}
+
+/**
+ * `a.b.c.d` in canonical form (decimal octets ≤ 255, no leading zero) as an unsigned 32-bit
+ * number; -1 for anything else (other IPv4 spellings, IPv6), which the caller parses fully.
+ */
+function parseCanonicalV4(text: string): number {
+  const length = text.length;
+  if (length < 7 || length > 15) return -1;
+  let value = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < length; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 46) {
+      if (digits === 0 || dots === 3) return -1;
+      value = value * 256 + octet;
+      octet = 0;
+      digits = 0;
+      dots++;
+    } else if (code >= 48 && code <= 57) {
+      if (digits === 1 && octet === 0) return -1; // leading zero
+      octet = octet * 10 + (code - 48);
+      if (++digits > 3 || octet > 255) return -1;
+    } else return -1;
+  }
+  if (digits === 0 || dots !== 3) return -1;
+  return value * 256 + octet;
 }
 
 /** True for 127.0.0.0/8 and ::1 (canonical input). */

@@ -247,7 +247,8 @@ export class ProxyServer {
 
   /** Forwarding facts: what a trusted peer told us, or what we saw ourselves. */
   private trustedFacts(req: IncomingMessage, resolved: ResolvedClient): { chain: string[]; proto: 'http' | 'https'; host: string | undefined } {
-    const chain = resolved.ip === resolved.peer ? [] : [...resolved.trustedHops].reverse().concat(resolved.peer);
+    const hops = resolved.trustedHops;
+    const chain = resolved.ip === resolved.peer ? [] : hops.length === 0 ? [resolved.peer] : [...hops].reverse().concat(resolved.peer);
     const ownProto = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
     if (!resolved.trustedPeer) return { chain, proto: ownProto, host: req.headers.host };
     const claimedProto = String(req.headers['x-forwarded-proto'] ?? '').toLowerCase();

@@ -17,6 +17,11 @@ export interface CounterFacet {
    * Redis round trip, none while the client is known to be over the limit.
    */
   rate(key: CounterKey, limit: number, periodMs: number): Promise<RateDecision>;
+  /**
+   * The same decision as {@link rate}, synchronously, when it needs no round trip (no shared
+   * backend, or the client is known to be over); undefined otherwise, and nothing counted.
+   */
+  rateNow?(key: CounterKey, limit: number, periodMs: number): RateDecision | undefined;
   /** Adds `by` hits and returns the count of the last `windowMs` (sliding window). */
   increment(key: CounterKey, windowMs: number, by?: number): Promise<number>;
   /** Forgets the counter (rate and window) of that key, e.g. when a ban is lifted. */
@@ -52,18 +57,30 @@ export class Counters implements CounterFacet {
   async rate(key: CounterKey, limit: number, periodMs: number): Promise<RateDecision> {
     const path = counterPath(key);
     const now = this.now();
-    const until = this.blockedUntil.get(path);
-    if (until !== undefined && until > now) return { allowed: false, retryAfterMs: until - now, remaining: 0 };
-    let decision: RateDecision | undefined;
     const remote = this.remote();
-    if (remote) {
-      try {
-        decision = await remote.rate(path, limit, periodMs);
-      } catch {
-        decision = undefined; // degraded: count here
-      }
+    const known = this.rateWithoutRemote(path, limit, periodMs, now, remote === undefined);
+    if (known) return known;
+    let decision: RateDecision | undefined;
+    try {
+      decision = await remote!.rate(path, limit, periodMs);
+    } catch {
+      decision = undefined; // degraded: count here
     }
     decision ??= this.localRate(path, limit, periodMs, now);
+    if (!decision.allowed) this.blockedUntil.set(path, now + decision.retryAfterMs, { ttl: decision.retryAfterMs });
+    return decision;
+  }
+
+  rateNow(key: CounterKey, limit: number, periodMs: number): RateDecision | undefined {
+    return this.rateWithoutRemote(counterPath(key), limit, periodMs, this.now(), this.remote() === undefined);
+  }
+
+  /** The over-limit cache's answer, or (`local`) this node's count; undefined: ask the remote. */
+  private rateWithoutRemote(path: string, limit: number, periodMs: number, now: number, local: boolean): RateDecision | undefined {
+    const until = this.blockedUntil.get(path);
+    if (until !== undefined && until > now) return { allowed: false, retryAfterMs: until - now, remaining: 0 };
+    if (!local) return undefined;
+    const decision = this.localRate(path, limit, periodMs, now);
     if (!decision.allowed) this.blockedUntil.set(path, now + decision.retryAfterMs, { ttl: decision.retryAfterMs });
     return decision;
   }

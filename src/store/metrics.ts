@@ -55,13 +55,20 @@ export class ClusterMetrics implements MetricsFacet {
   private readonly totals = new Map<string, number>();
   private pending = new Map<string, number>();
   private readonly keys = new Map<string, string>();
+  /** The field of a labels object seen before (callers on the request path reuse theirs). */
+  private readonly fields = new WeakMap<Record<string, string>, { name: string; field: string }>();
 
   constructor(private readonly remote: () => RemoteMetrics | undefined) {}
 
   add(name: string, labels: Record<string, string>, by = 1): void {
-    const cacheKey = `${name}\u0000${Object.values(labels).join('\u0000')}`;
-    let field = this.keys.get(cacheKey);
-    if (field === undefined) this.keys.set(cacheKey, (field = encodeSeries(name, labels)));
+    const known = this.fields.get(labels);
+    let field = known !== undefined && known.name === name ? known.field : undefined;
+    if (field === undefined) {
+      const cacheKey = `${name}\u0000${Object.values(labels).join('\u0000')}`;
+      field = this.keys.get(cacheKey);
+      if (field === undefined) this.keys.set(cacheKey, (field = encodeSeries(name, labels)));
+      if (Object.isFrozen(labels)) this.fields.set(labels, { name, field });
+    }
     this.totals.set(field, (this.totals.get(field) ?? 0) + by);
     this.pending.set(field, (this.pending.get(field) ?? 0) + by);
   }
