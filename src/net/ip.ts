@@ -1,13 +1,13 @@
 import ipaddr from 'ipaddr.js';
 
+/** A dotted IPv4 address already in canonical form (no leading zeros, octets ≤ 255). */
+const CANONICAL_V4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
 /**
  * Canonical text of an IP address: IPv4-mapped IPv6 becomes IPv4, IPv6 is lowercased and
  * compressed. Returns undefined when `text` is not an IP address. Every IP Palisade keys
  * state by goes through here, so `::ffff:10.0.0.1` and `10.0.0.1` are the same client.
  */
-/** A dotted IPv4 address already in canonical form (no leading zeros, octets ≤ 255). */
-const CANONICAL_V4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
-
 export function canonicalIp(text: string): string | undefined {
   // The common case on the request path, without parsing.
   if (CANONICAL_V4.test(text)) return text;

@@ -11,8 +11,13 @@ import httpProxy from 'http-proxy';
 const { urlJoin } = createRequire(import.meta.url)('http-proxy/lib/http-proxy/common.js') as { urlJoin(...parts: string[]): string };
 const REWRITTEN_BY_HTTP_PROXY = /\/\/|[\t\n\r "'<>\\^`{|}]/;
 
-/** Set by the caller before it rewrites the request headers (transfer-encoding goes then). */
-export const HAS_BODY = Symbol('palisade.hasBody');
+/** What the upstream request carries besides the client's method, path and body. */
+export interface UpstreamRequest {
+  /** Headers as a flat name/value list (see `upstreamHeaderList`). */
+  headers: string[];
+  /** False when the client's request has no body: the upstream request is ended at once. */
+  hasBody: boolean;
+}
 
 /** Why forwarding failed, as the client is told (502 or 504). */
 export type UpstreamFailure = 'upstream.unreachable' | 'upstream.timeout';
@@ -22,7 +27,9 @@ const TIMED_OUT = Symbol('palisade.upstreamTimeout');
 
 export interface Forwarder {
   /** Forwards an HTTP request; `onFailure` runs once if the upstream fails. */
-  web(req: IncomingMessage, res: ServerResponse, onFailure: (failure: UpstreamFailure, error: Error) => void): void;
+  web(req: IncomingMessage, res: ServerResponse, upstream: UpstreamRequest, onFailure: (failure: UpstreamFailure, error: Error) => void): void;
+  /** The upstream's `host[:port]`, the Host header of a request that came without one. */
+  readonly host: string;
   /** Forwards a WebSocket handshake and then the raw stream. */
   ws(req: IncomingMessage, socket: Duplex, head: Buffer, onFailure: (failure: UpstreamFailure, error: Error) => void): void;
   /** Hooks into upstream responses before they are written to the client. */
@@ -75,10 +82,11 @@ export function createForwarder(target: URL, timeoutMs: number): Forwarder {
    * (status, message, headers less hop-by-hop, body piped), minus its per-request option
    * copying, URL parsing, event emitting and header-by-header setHeader.
    */
-  function web(req: IncomingMessage, res: ServerResponse, onFailure: (failure: UpstreamFailure, error: Error) => void): void {
+  function web(req: IncomingMessage, res: ServerResponse, upstream: UpstreamRequest, onFailure: (failure: UpstreamFailure, error: Error) => void): void {
     const url = req.url ?? '/';
     const path = targetPath === '' && !REWRITTEN_BY_HTTP_PROXY.test(url) ? url : urlJoin(targetPath, parseUrl(url).path ?? '');
-    const proxyReq = request({ hostname, port, method: req.method, path, headers: req.headers, agent });
+    // A header list (not an object) is written as is: no setHeader per header.
+    const proxyReq = request({ hostname, port, method: req.method, path, headers: upstream.headers, agent });
     proxyReq.setTimeout(timeoutMs, () => {
       proxyReq.destroy(Object.assign(new Error(`upstream did not answer within ${timeoutMs}ms`), { [TIMED_OUT]: true }));
     });
@@ -89,27 +97,24 @@ export function createForwarder(target: URL, timeoutMs: number): Forwarder {
     };
     proxyReq.on('error', onError);
     req.on('error', onError);
-    // The client left before the answer was complete: stop asking the upstream.
-    res.on('close', () => {
-      if (!res.writableFinished) proxyReq.destroy();
-    });
     proxyReq.on('response', (proxyRes) => {
       for (const listener of upstreamListeners) listener(proxyRes, req, res);
       if (!res.headersSent) {
         const headers = proxyRes.headers;
         if (req.httpVersion === '1.0') delete headers['transfer-encoding'];
-        headers.connection ??= req.headers.connection || (req.httpVersion === '1.0' ? 'close' : 'keep-alive');
+        headers.connection ??= req.httpVersion === '1.0' ? 'close' : 'keep-alive';
         // writeHead(object) before any setHeader is Node's one-pass header path.
         res.writeHead(proxyRes.statusCode ?? 502, proxyRes.statusMessage, headers);
       }
       if (!res.writableEnded) proxyRes.pipe(res);
     });
-    if ((req as IncomingMessage & { [HAS_BODY]?: boolean })[HAS_BODY] === false) proxyReq.end();
-    else req.pipe(proxyReq);
+    if (upstream.hasBody) req.pipe(proxyReq);
+    else proxyReq.end();
   }
 
   return {
     web,
+    host: target.host,
     ws(req, socket, head, onFailure) {
       proxy.ws(req, socket, head, {}, (error) => onFailure(classify(error), error));
     },

@@ -11,8 +11,8 @@ import type { MaybePromise, RequestContext } from '../plugin/types.js';
 import type { CoreSettings } from '../settings/types.generated.js';
 import type { ClusterStore } from '../store/types.js';
 import { createClientIpResolver, type ClientIpResolver, type ResolvedClient } from './client-ip.js';
-import { HAS_BODY, type Forwarder, type UpstreamFailure } from './forward.js';
-import { prepareUpstreamHeaders, stripResponseHopByHop } from './headers.js';
+import type { Forwarder, UpstreamFailure } from './forward.js';
+import { prepareUpstreamHeaders, stripResponseHopByHop, upstreamHeaderList } from './headers.js';
 import { sendPlain, sendRaw } from './render.js';
 
 export interface ProxyDependencies {
@@ -240,9 +240,12 @@ export class ProxyServer {
     const { ctx } = pending;
     const req = ctx.req;
     const length = req.headers['content-length'];
-    (req as IncomingMessage & { [HAS_BODY]?: boolean })[HAS_BODY] = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-    prepareUpstreamHeaders(req.headers, { requestId: ctx.id, clientIp: ctx.clientIp, ...this.trustedFacts(req, pending.resolved) });
-    this.deps.forwarder.web(req, res, (failure, error) => this.upstreamFailed(res, pending, failure, error));
+    const facts = { requestId: ctx.id, clientIp: ctx.clientIp, ...this.trustedFacts(req, pending.resolved) };
+    const upstream = {
+      headers: upstreamHeaderList(req.headers, facts, this.deps.forwarder.host),
+      hasBody: req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0'),
+    };
+    this.deps.forwarder.web(req, res, upstream, (failure, error) => this.upstreamFailed(res, pending, failure, error));
   }
 
   /** Forwarding facts: what a trusted peer told us, or what we saw ourselves. */

@@ -6,6 +6,7 @@ import { startPalisade, type PalisadeProcess } from '../helpers/palisade.js';
 import { rawRequest } from '../helpers/raw-http.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { freePort } from '../helpers/ports.js';
+import { waitFor } from '../helpers/wait.js';
 
 const TOKEN = 'integration-admin-token';
 let upstream: TestUpstream;
@@ -107,6 +108,35 @@ describe('proxying', () => {
     expect(slow.status).toBe(504);
     expect(Date.now() - started).toBeLessThan(3_000);
     expect(await slow.text()).toMatch(/^504 Gateway Timeout\nrequest id: /);
+  });
+
+  it('stops the upstream request when the client leaves in the middle of its answer', async () => {
+    let upstreamClosed = false;
+    let upstreamGotRequest = false;
+    // Headers and the first bytes of the body, then nothing: the client is mid-answer.
+    const hanging = await startUpstream((req, res) => {
+      upstreamGotRequest = true;
+      req.socket.on('close', () => (upstreamClosed = true));
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('first part');
+    });
+    // A timeout far beyond the test's: only the client's leaving can end the upstream request.
+    const proxy = await startPalisade({ REVERSE_PROXY_HOST: hanging.url, UPSTREAM_TIMEOUT: '5m' });
+    try {
+      const client = http.get(`${proxy.proxyUrl}/slow`);
+      client.on('error', () => undefined);
+      const response = await new Promise<http.IncomingMessage>((resolve) => client.on('response', resolve));
+      response.on('error', () => undefined);
+      await new Promise((resolve) => response.once('data', resolve));
+      expect(upstreamGotRequest).toBe(true);
+      client.destroy();
+      await waitFor(() => upstreamClosed || undefined, 'the upstream connection to close');
+      const line = await waitFor(() => proxy.logs.find((l) => l.msg === 'request' && l.path === '/slow'), 'the access line');
+      expect(line).toMatchObject({ aborted: true });
+    } finally {
+      await proxy.stop();
+      await hanging.close();
+    }
   });
 
   it('closes a connection whose headers arrive too slowly (slowloris) within the header timeout', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { prepareUpstreamHeaders, stripResponseHopByHop } from '../../src/proxy/headers.js';
+import { prepareUpstreamHeaders, stripResponseHopByHop, upstreamHeaderList } from '../../src/proxy/headers.js';
 
 const facts = { requestId: 'rid', clientIp: '198.51.100.7', chain: [], proto: 'http' as const, host: 'example.test' };
 
@@ -28,6 +28,43 @@ describe('upstream headers', () => {
       'x-real-ip': '198.51.100.7',
       'x-request-id': 'rid',
     });
+  });
+
+  it('builds the same upstream headers as a flat list, leaving the request untouched', () => {
+    const headers: Record<string, string | string[]> = {
+      host: 'example.test',
+      connection: 'close, X-Secret',
+      'x-secret': 's',
+      'keep-alive': 'timeout=5',
+      te: 'trailers',
+      'proxy-authorization': 'Basic abc',
+      'x-forwarded-for': '6.6.6.6',
+      'x-forwarded-host': 'evil.test',
+      forwarded: 'for=6.6.6.6',
+      'x-request-id': 'forged',
+      accept: '*/*',
+      'x-repeated': ['a', 'b'],
+      'transfer-encoding': 'chunked',
+    };
+    const copy = structuredClone(headers);
+    expect(upstreamHeaderList(headers, facts, 'upstream:8080')).toEqual([
+      'host', 'example.test',
+      'accept', '*/*',
+      'x-repeated', 'a',
+      'x-repeated', 'b',
+      'x-forwarded-for', '198.51.100.7',
+      'x-forwarded-proto', 'http',
+      'x-forwarded-host', 'example.test',
+      'x-real-ip', '198.51.100.7',
+      'x-request-id', 'rid',
+    ]);
+    expect(headers).toEqual(copy);
+  });
+
+  it('names the upstream as Host when the client sent none (HTTP/1.0)', () => {
+    const list = upstreamHeaderList({ accept: '*/*' }, { ...facts, host: undefined }, 'upstream:8080');
+    expect(list.slice(0, 4)).toEqual(['accept', '*/*', 'host', 'upstream:8080']);
+    expect(list).not.toContain('x-forwarded-host');
   });
 
   it('keeps the upgrade handshake for WebSockets only when asked', () => {
