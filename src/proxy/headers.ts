@@ -25,8 +25,11 @@ export interface ForwardingFacts {
   host: string | undefined;
 }
 
-/** Request headers never passed on as the client sent them (lower case). */
-const DROPPED_REQUEST_HEADERS = new Set([...HOP_BY_HOP, ...FORWARDING]);
+/**
+ * Request headers never passed on as the client sent them (lower case). `Expect` was
+ * answered by this proxy (Node sends the client its 100 Continue); the upstream gets the body.
+ */
+const DROPPED_REQUEST_HEADERS = new Set([...HOP_BY_HOP, ...FORWARDING, 'expect']);
 
 /** The lower-case header names a `Connection` value lists (they are hop-by-hop too). */
 function namedInConnection(connection: string | undefined): string[] {

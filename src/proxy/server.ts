@@ -11,7 +11,7 @@ import type { MaybePromise, RequestContext } from '../plugin/types.js';
 import type { CoreSettings } from '../settings/types.generated.js';
 import type { ClusterStore } from '../store/types.js';
 import { createClientIpResolver, type ClientIpResolver, type ResolvedClient } from './client-ip.js';
-import type { Forwarder, UpstreamFailure } from './forward.js';
+import type { Forwarder, UpstreamFailure, UpstreamResponseHead } from './forward.js';
 import { prepareUpstreamHeaders, stripResponseHopByHop, upstreamHeaderList } from './headers.js';
 import { sendPlain, sendRaw } from './render.js';
 
@@ -86,7 +86,7 @@ export class ProxyServer {
     this.server.on('request', (req, res) => this.handle(req, res as TrackedResponse));
     this.server.on('upgrade', (req, socket, head) => this.handleUpgrade(req, socket, head));
     this.server.on('clientError', (error: NodeJS.ErrnoException, socket) => this.handleClientError(error, socket));
-    deps.forwarder.onUpstreamResponse((proxyRes, _req, res) => this.onUpstreamResponse(proxyRes, res as TrackedResponse));
+    deps.forwarder.onUpstreamResponse((head, _req, res) => this.onUpstreamResponse(head, res as TrackedResponse));
   }
 
   /** Binds the listener; resolves with the bound address. */
@@ -200,7 +200,6 @@ export class ProxyServer {
     if (hosts > 1) return 'bad_request.duplicate_host';
     const url = req.url ?? '';
     if (url.startsWith('/')) return undefined;
-    if (url === '*' && req.method === 'OPTIONS') return undefined;
     if (!/^https?:\/\//i.test(url)) return 'bad_request.target';
     let parsed: URL;
     try {
@@ -263,14 +262,19 @@ export class ProxyServer {
     };
   }
 
-  private onUpstreamResponse(proxyRes: IncomingMessage, res: TrackedResponse): void {
+  private onUpstreamResponse(head: UpstreamResponseHead, res: TrackedResponse): void {
     const pending = res[PENDING];
     if (!pending) return;
-    const headers = proxyRes.headers as Record<string, string | string[] | undefined>;
+    const headers = head.headers;
     stripResponseHopByHop(headers);
-    headers.connection = pending.clientWantsClose || this.draining ? 'close' : 'keep-alive';
+    // Node ends the connection after this answer when the client did not ask to keep it
+    // (HTTP/1.0 without keep-alive) or when a body without a length can only end by closing
+    // (HTTP/1.0 has no chunked encoding): say so rather than promise keep-alive.
+    const closes =
+      pending.clientWantsClose || this.draining || !res.shouldKeepAlive || (pending.ctx.req.httpVersion === '1.0' && headers['content-length'] === undefined);
+    headers.connection = closes ? 'close' : 'keep-alive';
     headers['x-request-id'] = pending.ctx.id;
-    this.deps.host.onSend(pending.ctx, { statusCode: proxyRes.statusCode ?? 502, headers });
+    this.deps.host.onSend(pending.ctx, { statusCode: head.statusCode, headers });
   }
 
   private upstreamFailed(res: TrackedResponse, pending: Pending, failure: UpstreamFailure, error: Error): void {

@@ -45,6 +45,7 @@ describe('upstream headers', () => {
       accept: '*/*',
       'x-repeated': ['a', 'b'],
       'transfer-encoding': 'chunked',
+      expect: '100-continue',
     };
     const copy = structuredClone(headers);
     expect(upstreamHeaderList(headers, facts, 'upstream:8080')).toEqual([
