@@ -24,14 +24,14 @@ describe('request-path connections', () => {
     connections.connect();
     try {
       expect((await connections.firstConnect(5_000)).state).toBe('ready');
-      const first = await connections.run((c) => c.palisadeGcra(1, 'palisade:test:gcra:a', 60_000, 2, 1));
-      expect(first).toEqual([1, 0, 1]);
+      // One rate (60 s, 2 hits); the answer per key is the hits left, or minus the wait.
+      const first = await connections.run((c) => c.palisadeGcra(1, 'palisade:test:gcra:a', 1, 60_000, 2));
+      expect(first).toEqual([1]);
       await redis.client().script('FLUSH');
-      const second = await connections.run((c) => c.palisadeGcra(1, 'palisade:test:gcra:a', 60_000, 2, 1));
-      expect(second).toEqual([1, 0, 0]);
-      const third = await connections.run((c) => c.palisadeGcra(1, 'palisade:test:gcra:a', 60_000, 2, 1));
-      expect(third[0]).toBe(0);
-      expect(third[1]).toBeGreaterThan(25_000);
+      const second = await connections.run((c) => c.palisadeGcra(1, 'palisade:test:gcra:a', 1, 60_000, 2));
+      expect(second).toEqual([0]);
+      const third = await connections.run((c) => c.palisadeGcra(1, 'palisade:test:gcra:a', 1, 60_000, 2));
+      expect(third[0]).toBeLessThan(-25_000);
       expect(await redis.client().pttl('palisade:test:gcra:a')).toBeGreaterThan(0);
     } finally {
       await connections.close();
@@ -101,10 +101,24 @@ describe('request-path connections', () => {
       expect(decisions.map((d) => d.remaining)).toEqual([1, 1, 0, 0]);
       expect(decisions[3]!.retryAfterMs).toBeGreaterThan(25_000);
       expect(calls).toEqual(['gcra']);
+      // Two rates in one call: each key is checked against its own.
+      const mixed = await Promise.all([
+        counters.rate('limit:1:192.0.2.9', 1, 60_000),
+        counters.rate('limit:0:192.0.2.9', 3, 60_000),
+        counters.rate('limit:1:192.0.2.9', 1, 60_000),
+        counters.rate('limit:0:192.0.2.9', 3, 60_000),
+      ]);
+      expect(mixed.map((d) => [d.allowed, d.remaining])).toEqual([
+        [true, 0],
+        [true, 2],
+        [false, 0],
+        [true, 1],
+      ]);
+      expect(calls).toHaveLength(2);
       // 300 at once: more than one call may hold (128 at most each), none lost, 10 allowed.
       const many = await Promise.all(Array.from({ length: 300 }, () => counters.rate('limit:0:192.0.2.3', 10, 60_000)));
       expect(many.filter((d) => d.allowed)).toHaveLength(10);
-      expect(calls).toHaveLength(1 + 3);
+      expect(calls).toHaveLength(2 + 3);
       // A failed call fails every check of its batch (the facade then counts locally).
       await redis.stop();
       const failed = await Promise.allSettled([counters.rate('limit:0:192.0.2.4', 2, 60_000), counters.rate('limit:0:192.0.2.5', 2, 60_000)]);

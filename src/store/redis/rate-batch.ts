@@ -6,7 +6,10 @@ import type { GcraReply } from './scripts.js';
  */
 export const MAX_RATE_BATCH = 128;
 
-/** Sends one batch: the bucket keys and, per key, period ms, limit and cost; answers flattened. */
+/**
+ * Sends one batch: the bucket keys and the script's arguments (the distinct rates once, then
+ * each key's rate only when there are several; see gcra.lua); one integer per key back.
+ */
 export type SendRateBatch = (keys: string[], args: number[]) => Promise<number[]>;
 
 interface QueuedCheck {
@@ -50,18 +53,26 @@ export class RateBatcher {
   }
 
   private sendBatch(batch: QueuedCheck[]): void {
+    // Each argument costs ioredis and Redis more than a check costs Lua: rates go once per
+    // batch (there is usually one), keys carry no per-key arguments then.
+    const rates: number[] = [];
     const keys = new Array<string>(batch.length);
-    const args = new Array<number>(batch.length * 3);
+    const rateOf = new Array<number>(batch.length);
     for (let i = 0; i < batch.length; i++) {
       const check = batch[i]!;
       keys[i] = check.key;
-      args[3 * i] = check.periodMs;
-      args[3 * i + 1] = check.limit;
-      args[3 * i + 2] = 1;
+      let rate = 0;
+      while (rate < rates.length && (rates[rate] !== check.periodMs || rates[rate + 1] !== check.limit)) rate += 2;
+      if (rate === rates.length) rates.push(check.periodMs, check.limit);
+      rateOf[i] = rate / 2 + 1;
     }
+    const args = rates.length === 2 ? [1, ...rates] : [rates.length / 2, ...rates, ...rateOf];
     this.send(keys, args).then(
       (reply) => {
-        for (let i = 0; i < batch.length; i++) batch[i]!.resolve([reply[3 * i]!, reply[3 * i + 1]!, reply[3 * i + 2]!]);
+        for (let i = 0; i < batch.length; i++) {
+          const value = reply[i]!;
+          batch[i]!.resolve(value >= 0 ? [1, 0, value] : [0, -value, 0]);
+        }
       },
       (error: unknown) => {
         for (const check of batch) check.reject(error);

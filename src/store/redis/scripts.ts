@@ -22,7 +22,7 @@ export type GcraReply = [number, number, number];
 
 /** A client with Palisade's scripts defined as commands. */
 export type ScriptedRedis = Redis & {
-  /** `numKeys, key_1 … key_n, period_1, limit_1, cost_1, …`: the n answers, flattened. */
+  /** `numKeys, key_1 … key_n, r, period_1, limit_1 … [rate of key_1 …]`: one answer per key (see gcra.lua). */
   palisadeGcra(numKeys: number, ...keysThenArgs: Array<string | number>): Promise<number[]>;
   palisadeWindowCount(key: string, windowMs: number, by: number): Promise<number>;
   palisadeSessionGet(key: string, touchIdleMs: number): Promise<string | null>;

@@ -1,30 +1,51 @@
 -- GCRA rate checks (generic cell rate algorithm), any number of them in one call: for each
 -- bucket at most `limit` hits per `period` ms, allowing a burst of the whole limit. Each key
--- holds its theoretical arrival time (TAT); the clock is Redis's own (TIME) so nodes with
--- skewed clocks agree. The checks run in order, each on the state the previous one left:
--- a batch decides exactly what the same checks sent one by one would.
+-- holds its theoretical arrival time (TAT) and expires when the TAT passes, so a missing key
+-- means "TAT ≤ now". The clock is Redis's own (TIME) so nodes with skewed clocks agree. The
+-- checks run in order, each on the state the previous one left: a batch decides exactly
+-- what the same checks sent one by one would.
 --
--- KEYS[i]     the bucket of check i
--- ARGV[3i-2]  period in ms     ARGV[3i-1]  limit (hits per period)     ARGV[3i]  cost (hits now)
--- Returns { allowed_1 (1|0), retry_after_ms_1, remaining_1, allowed_2, ... }
+-- Arguments are kept few (each costs more to send and parse than a check costs to run):
+-- ARGV[1] = r, the number of distinct rates; ARGV[2 .. 2r+1] = period ms and limit of rate
+-- 1, rate 2, …; when r > 1, ARGV[2r+1+i] = the rate (1-based) of check i, else rate 1.
+--
+-- KEYS[i]  the bucket of check i (one hit each)
+-- Returns one integer per check: remaining hits (≥ 0) when allowed, or minus the
+-- milliseconds until the next hit would be allowed (< 0) when not.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local rates = tonumber(ARGV[1])
+local periods, intervals, limits = {}, {}, {}
+for r = 1, rates do
+  periods[r] = tonumber(ARGV[2 * r])
+  limits[r] = tonumber(ARGV[2 * r + 1])
+  intervals[r] = periods[r] / limits[r]
+end
 local out = {}
 for i = 1, #KEYS do
-  local period = tonumber(ARGV[3 * i - 2])
-  local limit = tonumber(ARGV[3 * i - 1])
-  local cost = tonumber(ARGV[3 * i])
-  local interval = period / limit
-  local tat = tonumber(redis.call('GET', KEYS[i]) or '0')
-  if tat < now then tat = now end
-  local new_tat = tat + interval * cost
-  local allow_at = new_tat - period
-  local n = 3 * i
-  if allow_at > now then
-    out[n - 2], out[n - 1], out[n] = 0, math.ceil(allow_at - now), 0
+  local r = 1
+  if rates > 1 then r = tonumber(ARGV[2 * rates + 1 + i]) end
+  local period, interval = periods[r], intervals[r]
+  -- One call sets the bucket of a client with no TAT ahead of now (its key expired) and
+  -- otherwise reads the TAT without touching it (SET NX GET, Redis 7.0): one call for an
+  -- idle client, two for an active one, never more.
+  local fresh = math.floor(now + interval + 0.5)
+  local held = redis.call('SET', KEYS[i], fresh, 'PX', math.max(1, fresh - now), 'NX', 'GET')
+  if not held then
+    out[i] = limits[r] - 1
   else
-    redis.call('SET', KEYS[i], string.format('%.0f', new_tat), 'PX', math.ceil(new_tat - now))
-    out[n - 2], out[n - 1], out[n] = 1, 0, math.floor((period - (new_tat - now)) / interval)
+    local tat = tonumber(held)
+    if tat < now then tat = now end
+    local new_tat = tat + interval
+    local allow_at = new_tat - period
+    if allow_at > now then
+      out[i] = -math.ceil(allow_at - now)
+    else
+      -- Whole milliseconds, as Lua would otherwise print a long fraction.
+      local stored = math.floor(new_tat + 0.5)
+      redis.call('SET', KEYS[i], stored, 'PX', math.max(1, stored - now))
+      out[i] = math.floor((period - (new_tat - now)) / interval)
+    end
   end
 end
 return out
