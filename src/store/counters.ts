@@ -54,21 +54,24 @@ export class Counters implements CounterFacet {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async rate(key: CounterKey, limit: number, periodMs: number): Promise<RateDecision> {
+  rate(key: CounterKey, limit: number, periodMs: number): Promise<RateDecision> {
     const path = counterPath(key);
     const now = this.now();
     const remote = this.remote();
     const known = this.rateWithoutRemote(path, limit, periodMs, now, remote === undefined);
-    if (known) return known;
-    let decision: RateDecision | undefined;
+    if (known) return Promise.resolve(known);
+    const remember = (decision: RateDecision): RateDecision => {
+      if (!decision.allowed) this.blockedUntil.set(path, now + decision.retryAfterMs, { ttl: decision.retryAfterMs });
+      return decision;
+    };
+    // Degraded (the remote failed or is gone): count here. A plain promise chain, not
+    // async/await: two fewer microtask turns per request on the hot path.
+    const degraded = (): RateDecision => remember(this.localRate(path, limit, periodMs, now));
     try {
-      decision = await remote!.rate(path, limit, periodMs);
+      return remote!.rate(path, limit, periodMs).then(remember, degraded);
     } catch {
-      decision = undefined; // degraded: count here
+      return Promise.resolve(degraded());
     }
-    decision ??= this.localRate(path, limit, periodMs, now);
-    if (!decision.allowed) this.blockedUntil.set(path, now + decision.retryAfterMs, { ttl: decision.retryAfterMs });
-    return decision;
   }
 
   rateNow(key: CounterKey, limit: number, periodMs: number): RateDecision | undefined {

@@ -19,9 +19,8 @@ export class RedisCounters implements RemoteCounters {
     private readonly observe: (command: string, seconds: number, outcome: 'ok' | 'error' | 'unavailable') => void = () => undefined,
   ) {}
 
-  async rate(path: string, limit: number, periodMs: number): Promise<RateDecision> {
-    const [allowed, retryAfterMs, remaining] = await this.rates.check(this.keys.rate(path), periodMs, limit);
-    return { allowed: allowed === 1, retryAfterMs, remaining };
+  rate(path: string, limit: number, periodMs: number): Promise<RateDecision> {
+    return this.rates.check(this.keys.rate(path), periodMs, limit);
   }
 
   increment(path: string, windowMs: number, by: number): Promise<number> {

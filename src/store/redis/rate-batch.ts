@@ -1,4 +1,4 @@
-import type { GcraReply } from './scripts.js';
+import type { RateDecision } from '../counters.js';
 
 /**
  * Most checks in one script call: bounds how long one call holds Redis (each check is a GET
@@ -16,7 +16,7 @@ interface QueuedCheck {
   key: string;
   periodMs: number;
   limit: number;
-  resolve(reply: GcraReply): void;
+  resolve(reply: RateDecision): void;
   reject(error: unknown): void;
 }
 
@@ -42,8 +42,8 @@ export class RateBatcher {
   constructor(private readonly send: SendRateBatch) {}
 
   /** One hit on `key`: at most `limit` per `periodMs`. */
-  check(key: string, periodMs: number, limit: number): Promise<GcraReply> {
-    return new Promise<GcraReply>((resolve, reject) => {
+  check(key: string, periodMs: number, limit: number): Promise<RateDecision> {
+    return new Promise<RateDecision>((resolve, reject) => {
       this.queue.push({ key, periodMs, limit, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
@@ -71,7 +71,7 @@ export class RateBatcher {
       (reply) => {
         for (let i = 0; i < batch.length; i++) {
           const value = reply[i]!;
-          batch[i]!.resolve(value >= 0 ? [1, 0, value] : [0, -value, 0]);
+          batch[i]!.resolve(value >= 0 ? { allowed: true, retryAfterMs: 0, remaining: value } : { allowed: false, retryAfterMs: -value, remaining: 0 });
         }
       },
       (error: unknown) => {

@@ -17,9 +17,6 @@ const SCRIPTS: Record<string, { file: string; keys: number | undefined }> = {
   palisadeLockRelease: { file: 'lock_release.lua', keys: 1 },
 };
 
-/** One rate check's answer: [allowed 1|0, retry-after ms, remaining]. */
-export type GcraReply = [number, number, number];
-
 /** A client with Palisade's scripts defined as commands. */
 export type ScriptedRedis = Redis & {
   /** `numKeys, key_1 … key_n, r, period_1, limit_1 … [rate of key_1 …]`: one answer per key (see gcra.lua). */
