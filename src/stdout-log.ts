@@ -17,11 +17,19 @@ import { writeSync } from 'node:fs';
  */
 export class StdoutLog {
   private pending = '';
+  /** Bytes of a partly written text, written before `pending` (a cut may split a character). */
+  private unwritten: Buffer | undefined;
   private scheduled = false;
+  /** The reader is not keeping up (EAGAIN): only the retry timer writes until it fires. */
+  private blocked = false;
   private broken = false;
   /** Access lines dropped because the reader did not keep up (EAGAIN) for too long. */
   dropped = 0;
   private readonly flushNow = (): void => this.flushPending();
+  private readonly retry = (): void => {
+    this.blocked = false;
+    this.flushPending();
+  };
 
   constructor(
     private readonly fd: number,
@@ -45,6 +53,7 @@ export class StdoutLog {
       return;
     }
     this.pending += line;
+    if (this.blocked) return;
     if (this.pending.length >= this.batchChars) this.flushPending();
     else if (!this.scheduled) {
       this.scheduled = true;
@@ -52,34 +61,51 @@ export class StdoutLog {
     }
   }
 
-  /** `logger.flush()` ends up here. */
+  /** `logger.flush()` (and exit) end up here: one attempt now, even while blocked. */
   flush(cb?: (error?: Error) => void): void {
+    this.blocked = false;
     this.flushPending();
     cb?.();
   }
 
   private flushPending(): void {
     this.scheduled = false;
-    if (this.broken || this.pending === '') return;
-    const text = this.pending;
-    this.pending = '';
-    let rest: Buffer | undefined;
+    if (this.broken || this.blocked) return;
     try {
-      const written = writeSync(this.fd, text);
-      // A blocking fd takes everything; a non-blocking pipe may take part of it.
-      if (written < Buffer.byteLength(text)) {
-        rest = Buffer.from(text).subarray(written);
-        while (rest.length > 0) rest = rest.subarray(writeSync(this.fd, rest));
+      if (this.unwritten) this.unwritten = this.writeAll(this.unwritten);
+      if (this.unwritten === undefined && this.pending !== '') {
+        const text = this.pending;
+        this.pending = '';
+        this.unwritten = this.writeAll(Buffer.from(text));
       }
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EAGAIN') {
-        this.pending = (rest ? rest.toString() : text) + this.pending;
-        if (!this.scheduled) {
-          this.scheduled = true;
-          setTimeout(this.flushNow, 10).unref();
-        }
-      } else this.broken = true;
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') {
+        this.broken = true;
+        return;
+      }
     }
+    // A non-blocking pipe whose reader is behind: try again later, not on every line.
+    if (this.unwritten !== undefined) {
+      this.blocked = true;
+      setTimeout(this.retry, 10).unref();
+    }
+  }
+
+  /** Writes what the fd takes now; the rest (undefined: nothing) is kept for later. */
+  private writeAll(bytes: Buffer): Buffer | undefined {
+    let rest = bytes;
+    while (rest.length > 0) {
+      let written: number;
+      try {
+        written = writeSync(this.fd, rest);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EAGAIN') return rest;
+        throw error;
+      }
+      if (written === 0) return rest; // a full pipe that does not say EAGAIN
+      rest = rest.subarray(written);
+    }
+    return undefined;
   }
 }
 

@@ -64,8 +64,11 @@ function forwardingPairs(facts: ForwardingFacts): string[] {
  * `defaultHost` stands in for a missing `Host` (HTTP/1.0). The same rules as
  * {@link prepareUpstreamHeaders}, without changing `headers`.
  */
-export function upstreamHeaderList(headers: IncomingHttpHeaders, facts: ForwardingFacts, defaultHost: string): string[] {
-  const named = namedInConnection(headers.connection);
+export function upstreamHeaderList(request: IncomingHttpHeaders, facts: ForwardingFacts, defaultHost: string): string[] {
+  // Node's names are lower case; a plugin's `X-User` replaces the client's `x-user`, as
+  // `setHeader` would have it, instead of going out next to it.
+  const headers = foldHeaderCase(request);
+  const named = namedInConnection(headers.connection as string | undefined);
   const list: string[] = [];
   for (const name in headers) {
     const value = headers[name];
@@ -107,3 +110,17 @@ export function stripResponseHopByHop(headers: Record<string, string | string[] 
 
 /** Response headers that end at this hop; `connection` is rewritten by the caller. */
 const RESPONSE_HOP_BY_HOP = ['keep-alive', 'proxy-connection', 'proxy-authenticate', 'te', 'trailer', 'upgrade'];
+
+/** `headers` with every name in lower case; the same object when it already is (the usual case). */
+export function foldHeaderCase<T>(headers: Record<string, T>): Record<string, T> {
+  let folded: Record<string, T> | undefined;
+  for (const name in headers) {
+    const lower = name.toLowerCase();
+    if (lower === name) continue;
+    folded ??= { ...headers };
+    const value = folded[name] as T;
+    delete folded[name];
+    folded[lower] = value;
+  }
+  return folded ?? headers;
+}

@@ -14,7 +14,7 @@ const KEY_PATTERNS: Array<{ pattern: RegExp; ttl: 'required' | 'none' }> = [
   { pattern: /^palisade:session:[A-Za-z0-9_-]{16,128}$/, ttl: 'required' },
   { pattern: /^palisade:nodes$/, ttl: 'required' },
   { pattern: /^palisade:metrics:[A-Za-z0-9._-]+$/, ttl: 'required' },
-  { pattern: /^palisade:[a-z0-9_-]+:[a-z0-9_-]+:(?:[0-9.]+|[0-9a-f:]+\/64|h[0-9a-f]{32}):[rw]$/, ttl: 'required' },
+  { pattern: /^palisade:[a-z0-9_-]+:[a-z0-9_-]+:(?:[0-9.]+|[0-9a-f:]+\/64|h[0-9a-f]{32}):(?:gcra|w)$/, ttl: 'required' },
 ];
 
 /**

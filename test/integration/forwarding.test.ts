@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPalisade, type PalisadeProcess } from '../helpers/palisade.js';
 import { rawRequest } from '../helpers/raw-http.js';
@@ -161,6 +161,31 @@ describe('forwarding bodies and framing', () => {
   it('refuses the asterisk-form request target with 400', async () => {
     const reply = await rawRequest(port, 'OPTIONS * HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n');
     expect(reply.text).toMatch(/^HTTP\/1\.1 400 /);
+  });
+});
+
+describe('an upstream that sends 100 Continue unasked', () => {
+  it('still delivers its final answer to a request with a body', async () => {
+    // RFC 9110 lets a server send 1xx answers a client did not ask for; some do on every POST.
+    const server = net.createServer((socket) => {
+      let seen = '';
+      socket.on('data', (chunk: Buffer) => {
+        seen += chunk.toString('latin1');
+        if (!seen.includes('\r\n\r\n') || !seen.endsWith('hello')) return;
+        socket.write('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 7\r\nConnection: close\r\n\r\nposted!');
+        socket.end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const proxy = await startPalisade({ REVERSE_PROXY_HOST: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+    try {
+      const reply = await fetch(`${proxy.proxyUrl}/form`, { method: 'POST', body: 'hello' });
+      expect(reply.status).toBe(200);
+      expect(await reply.text()).toBe('posted!');
+    } finally {
+      await proxy.stop();
+      server.close();
+    }
   });
 });
 

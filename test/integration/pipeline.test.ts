@@ -39,9 +39,12 @@ const phases = definePlugin({
     },
     preProxy(ctx) {
       ctx.req.headers['x-added-by-plugin'] = 'yes';
+      // Another case than Node's: must replace the client's header, not go out beside it.
+      if (ctx.path === '/case') ctx.req.headers['X-User'] = 'plugin';
     },
-    onSend(_ctx, response) {
+    onSend(ctx, response) {
       response.headers['x-seen-by-plugin'] = String(response.statusCode);
+      if (ctx.path === '/case') response.headers['Content-Type'] = 'text/x-plugin';
     },
     onResponse(ctx, outcome) {
       outcomes.push({ path: ctx.path, outcome });
@@ -110,6 +113,15 @@ describe('request pipeline', () => {
     const response = await fetch(`${base}/through`);
     expect(response.headers.get('x-seen-by-plugin')).toBe('200');
     expect(upstream.seen[before]?.headers['x-added-by-plugin']).toBe('yes');
+  });
+
+  it('lets a plugin replace a header whatever the case of its name, both ways', async () => {
+    const before = upstream.seen.length;
+    const response = await fetch(`${base}/case`, { headers: { 'x-user': 'client' } });
+    expect(response.headers.get('content-type')).toBe('text/x-plugin');
+    const names = upstream.seen[before]!.rawHeaders.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase());
+    expect(names.filter((n) => n === 'x-user')).toHaveLength(1);
+    expect(upstream.seen[before]!.headers['x-user']).toBe('plugin');
   });
 
   it('blocks a banned client before any plugin, with DENY_HTTP_STATUS, unless a plugin exempts it', async () => {

@@ -4,6 +4,7 @@ import { settingsSpec } from '../../src/settings/catalog.js';
 import { loadSettings } from '../../src/settings/load.js';
 import type { RedisSettings } from '../../src/settings/types.generated.js';
 import { RedisConnections, RedisUnavailable } from '../../src/store/redis/connections.js';
+import type { RateDecision } from '../../src/store/counters.js';
 import { RedisCounters } from '../../src/store/redis/counters.js';
 import { RedisKeys } from '../../src/store/redis/keys.js';
 import { TEST_SESSIONS_SECRET } from '../helpers/palisade.js';
@@ -119,6 +120,20 @@ describe('request-path connections', () => {
       const many = await Promise.all(Array.from({ length: 300 }, () => counters.rate('limit:0:192.0.2.3', 10, 60_000)));
       expect(many.filter((d) => d.allowed)).toHaveLength(10);
       expect(calls).toHaveLength(2 + 3);
+      // Faster than 2 hits a millisecond (interval 0.4 ms): still limited. The hits take
+      // time to check, during which more are earned back (2.5/ms); a millisecond-resolution
+      // TAT would let every one through.
+      const started = Date.now();
+      const fast: RateDecision[] = [];
+      // In rounds: 20,000 calls queued at once would outlast the request timeout on a busy machine.
+      for (let round = 0; round < 20; round++) {
+        fast.push(...(await Promise.all(Array.from({ length: 1_000 }, () => counters.rate('limit:0:192.0.2.8', 5_000, 2_000)))));
+      }
+      const earned = Math.ceil((Date.now() - started) / 0.4) + 1;
+      const allowed = fast.filter((d) => d.allowed).length;
+      expect(allowed).toBeGreaterThanOrEqual(5_000);
+      expect(allowed).toBeLessThanOrEqual(5_000 + earned);
+      expect(allowed).toBeLessThan(15_000);
       // A failed call fails every check of its batch (the facade then counts locally).
       await redis.stop();
       const failed = await Promise.allSettled([counters.rate('limit:0:192.0.2.4', 2, 60_000), counters.rate('limit:0:192.0.2.5', 2, 60_000)]);

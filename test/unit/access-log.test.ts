@@ -1,4 +1,5 @@
-import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -7,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { accessLine, accessWriter, type AccessRecord } from '../../src/access-log.js';
 import { createLogger } from '../../src/log.js';
 import { StdoutLog } from '../../src/stdout-log.js';
+import { waitFor } from '../helpers/wait.js';
 
 const records: AccessRecord[] = [
   { reqId: '6f1c0c1e-2f64-4a43-9d59-3f0e8c1b2a11', ip: '203.0.113.7', method: 'GET', path: '/', status: 200, verdict: 'pass', reason: undefined, aborted: false, ms: 1.25 },
@@ -69,6 +71,29 @@ describe('stdout writer', () => {
     out.writeBatched('67890\n');
     expect(readFileSync(file, 'utf8')).toBe('12345\n67890\n');
     closeSync(fd);
+  });
+
+  it('waits for a slow reader without losing, reordering or splitting anything', async () => {
+    const file = tempFile();
+    // A reader that starts late: the pipe (64 KiB) fills, writes fail with EAGAIN.
+    const reader = spawn('sh', ['-c', `sleep 0.3; cat > '${file}'`], { stdio: ['pipe', 'ignore', 'inherit'] });
+    const fd = (reader.stdin as unknown as { _handle: { fd: number } })._handle.fd;
+    const out = new StdoutLog(fd);
+    let expected = '';
+    for (let i = 0; i < 4000; i++) {
+      // Multi-byte characters, so a partial write can fall inside one.
+      const line = `{"n":${i},"path":"/é€😀/${'x'.repeat(i % 50)}"}\n`;
+      out.writeBatched(line);
+      expected += line;
+      if (i % 1000 === 999) {
+        out.write(`pino ${i}\n`);
+        expected += `pino ${i}\n`;
+      }
+    }
+    await waitFor(() => (existsSync(file) && readFileSync(file, 'utf8').length >= expected.length) || undefined, 'the reader to get every line');
+    reader.stdin!.end();
+    expect(readFileSync(file, 'utf8')).toBe(expected);
+    expect(out.dropped).toBe(0);
   });
 
   it('turns itself off on an fd it cannot write instead of throwing or retrying', async () => {

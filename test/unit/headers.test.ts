@@ -62,6 +62,13 @@ describe('upstream headers', () => {
     expect(headers).toEqual(copy);
   });
 
+  it('lets a header set in another case replace the lower-case one', () => {
+    const list = upstreamHeaderList({ 'x-user': 'client', 'X-User': 'plugin', Connection: 'X-Private', 'x-private': '1' }, facts, 'upstream:8080');
+    expect(list.slice(0, 2)).toEqual(['x-user', 'plugin']);
+    expect(list.filter((value) => value.toLowerCase() === 'x-user')).toHaveLength(1);
+    expect(list).not.toContain('x-private');
+  });
+
   it('names the upstream as Host when the client sent none (HTTP/1.0)', () => {
     const list = upstreamHeaderList({ accept: '*/*' }, { ...facts, host: undefined }, 'upstream:8080');
     expect(list.slice(0, 4)).toEqual(['accept', '*/*', 'host', 'upstream:8080']);

@@ -29,9 +29,13 @@ export class RedisKeys {
     return `${this.prefix}:probe:${nodeName}:${kind}`;
   }
 
-  /** GCRA state of the counter `path` (`<plugin>:<rule>:<client>`, see counter-keys.ts). */
+  /**
+   * GCRA state of the counter `path` (`<plugin>:<rule>:<client>`, see counter-keys.ts): the
+   * TAT in microseconds. (`:r` held milliseconds; a new name, so nodes of both versions in
+   * one cluster never read each other's unit.)
+   */
   rate(path: string): string {
-    return `${this.prefix}:${path}:r`;
+    return `${this.prefix}:${path}:gcra`;
   }
 
   /** Sliding-window hash of the counter `path`. */

@@ -1,6 +1,7 @@
 -- GCRA rate checks (generic cell rate algorithm), any number of them in one call: for each
 -- bucket at most `limit` hits per `period` ms, allowing a burst of the whole limit. Each key
--- holds its theoretical arrival time (TAT) and expires when the TAT passes, so a missing key
+-- holds its theoretical arrival time (TAT) in microseconds — milliseconds would round any
+-- rate above 2 hits/ms down to no limit — and expires when the TAT passes, so a missing key
 -- means "TAT ≤ now". The clock is Redis's own (TIME) so nodes with skewed clocks agree. The
 -- checks run in order, each on the state the previous one left: a batch decides exactly
 -- what the same checks sent one by one would.
@@ -11,15 +12,19 @@
 --
 -- KEYS[i]  the bucket of check i (one hit each)
 -- Returns one integer per check: remaining hits (≥ 0) when allowed, or minus the
--- milliseconds until the next hit would be allowed (< 0) when not.
+-- milliseconds until the next hit would be allowed (≤ -1) when not.
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local rates = tonumber(ARGV[1])
 local periods, intervals, limits = {}, {}, {}
 for r = 1, rates do
-  periods[r] = tonumber(ARGV[2 * r])
+  periods[r] = tonumber(ARGV[2 * r]) * 1000
   limits[r] = tonumber(ARGV[2 * r + 1])
   intervals[r] = periods[r] / limits[r]
+end
+-- Milliseconds a key must live to outlast a TAT (at least 1).
+local function ttl(tat)
+  return math.max(1, math.ceil((tat - now) / 1000))
 end
 local out = {}
 for i = 1, #KEYS do
@@ -30,7 +35,7 @@ for i = 1, #KEYS do
   -- otherwise reads the TAT without touching it (SET NX GET, Redis 7.0): one call for an
   -- idle client, two for an active one, never more.
   local fresh = math.floor(now + interval + 0.5)
-  local held = redis.call('SET', KEYS[i], fresh, 'PX', math.max(1, fresh - now), 'NX', 'GET')
+  local held = redis.call('SET', KEYS[i], fresh, 'PX', ttl(fresh), 'NX', 'GET')
   if not held then
     out[i] = limits[r] - 1
   else
@@ -39,11 +44,10 @@ for i = 1, #KEYS do
     local new_tat = tat + interval
     local allow_at = new_tat - period
     if allow_at > now then
-      out[i] = -math.ceil(allow_at - now)
+      out[i] = -math.ceil((allow_at - now) / 1000)
     else
-      -- Whole milliseconds, as Lua would otherwise print a long fraction.
       local stored = math.floor(new_tat + 0.5)
-      redis.call('SET', KEYS[i], stored, 'PX', math.max(1, stored - now))
+      redis.call('SET', KEYS[i], stored, 'PX', ttl(stored))
       out[i] = math.floor((period - (new_tat - now)) / interval)
     end
   end
