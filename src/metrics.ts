@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { stdoutLog } from './stdout-log.js';
 import type { MetricSeries, MetricsFacet } from './store/metrics.js';
 
 /** The core's request metrics; plugins register their own on the same registry. */
@@ -10,9 +11,9 @@ export interface CoreMetrics {
 
 /**
  * Builds the node's registry: default process metrics plus
- * `palisade_http_requests_total{code_class,verdict}`, `palisade_blocked_requests_total{reason}`
- * and a request-duration histogram. Labels are bounded: status class, verdict kind and the
- * plugin's reason label; never an IP or a path.
+ * `palisade_http_requests_total{code_class,verdict}`, `palisade_blocked_requests_total{reason}`,
+ * a request-duration histogram and `palisade_log_lines_dropped_total`. Labels are bounded:
+ * status class, verdict kind and the plugin's reason label; never an IP or a path.
  */
 export function createCoreMetrics(nodeName: string, cluster?: MetricsFacet): CoreMetrics {
   const registry = new Registry();
@@ -35,6 +36,15 @@ export function createCoreMetrics(nodeName: string, cluster?: MetricsFacet): Cor
     help: 'Time from request to response end, as seen by the proxy.',
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
+  });
+  new Counter({
+    name: 'palisade_log_lines_dropped_total',
+    help: 'Access log lines dropped because stdout did not take them for too long (a stalled log reader).',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(stdoutLog().dropped);
+    },
   });
   if (cluster) registerClusterTotals(registry, cluster);
   // Per label set: the counter child and the cluster series labels, made once.

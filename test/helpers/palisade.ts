@@ -56,9 +56,22 @@ export function runCli(args: string[], env: Record<string, string> = {}, cwd?: s
 
 /**
  * Starts a Palisade node on free loopback ports and waits until it logs that it listens.
- * `env` adds to / overrides the defaults (HTTP_ADDRESS=127.0.0.1, random ports).
+ * `env` adds to / overrides the defaults (HTTP_ADDRESS=127.0.0.1, random ports). A port
+ * this helper picked can be taken by another process before Palisade binds it (tests run
+ * in parallel): then it tries again with new ports, twice at most.
  */
 export async function startPalisade(env: Record<string, string> = {}, cwd?: string): Promise<PalisadeProcess> {
+  const portsAreOurs = env.HTTP_PORT === undefined && env.ADMIN_LISTEN === undefined;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launchPalisade(env, cwd);
+    } catch (error) {
+      if (!portsAreOurs || attempt === 3 || !/address already in use/.test(String(error))) throw error;
+    }
+  }
+}
+
+async function launchPalisade(env: Record<string, string>, cwd: string | undefined): Promise<PalisadeProcess> {
   const httpPort = env.HTTP_PORT ?? String(await freePort());
   const adminPort = String(await freePort());
   const fullEnv = {
@@ -92,17 +105,16 @@ export async function startPalisade(env: Record<string, string> = {}, cwd?: stri
   });
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
   let exitCode: number | null | undefined;
   void exited.then((code) => (exitCode = code));
   try {
-    await waitFor(
-      () => {
-        if (exitCode !== undefined) throw new Error(`palisade exited with ${exitCode}: ${stderr}`);
-        return logs.some((line) => line.msg === 'palisade is listening');
-      },
-      'palisade to listen',
-      15_000,
-    );
+    // An exit ends the wait at once: there is nothing left to wait for.
+    await waitFor(() => exitCode !== undefined || logs.some((line) => line.msg === 'palisade is listening'), 'palisade to listen', 15_000);
+    if (exitCode !== undefined) {
+      await closed; // all of stderr has been read
+      throw new Error(`palisade exited with ${exitCode}: ${stderr}`);
+    }
   } catch (error) {
     child.kill('SIGKILL');
     throw error;

@@ -56,6 +56,7 @@ describe('cluster metrics', () => {
     expect(text).toMatch(/^palisade_cluster_http_requests\{code_class="2xx",verdict="pass",node="node-a"\} 5$/m);
     expect(text).toMatch(/^palisade_cluster_blocked_requests\{reason="ban",node="node-a"\} 1$/m);
     expect(text).toMatch(/^palisade_http_requests_total\{code_class="2xx",verdict="pass",node="node-a"\} 3$/m);
+    expect(text).toMatch(/^palisade_log_lines_dropped_total\{node="node-a"\} 0$/m);
   });
 });
 
