@@ -3,9 +3,10 @@ import https from 'node:https';
 import { classifyUpstreamError, upstreamTimeout, writeAnswerHead, type OnUpstreamFailure, type UpstreamResponseListener } from './upstream-answer.js';
 
 /**
- * Requests with a body through Node's `http.request` over a keep-alive agent: the body is
- * piped as it arrives, and any 1xx the upstream sends first (asked for or not) is skipped
- * as RFC 9110 requires of a client. The timeout covers every silence of the exchange.
+ * Requests with a body, and HEAD, through Node's `http.request` over a keep-alive agent:
+ * the body is piped as it arrives, any 1xx the upstream sends first (asked for or not) is
+ * skipped as RFC 9110 requires of a client, and the connection stays open after a HEAD.
+ * The timeout covers every silence of the exchange.
  */
 export class NodeHttpForwarder {
   readonly agent: http.Agent;

@@ -29,18 +29,19 @@ export interface Forwarder {
 
 /**
  * Forwards to one upstream, each kind of request by the cheapest path that handles it
- * fully: requests without a body (most traffic) through an undici pool, requests with a
- * body through Node's `http.request` (which copes with any 1xx), WebSocket handshakes
- * through http-proxy. Forwarding headers are rebuilt by the caller. `timeoutMs` bounds
+ * fully: requests without a body (most traffic) through an undici pool; requests with a
+ * body (undici fails on an unasked `100 Continue`) and HEAD (undici closes the connection
+ * after each, to guard against servers that send a body anyway) through Node's
+ * `http.request` over a keep-alive agent; WebSocket handshakes through http-proxy. Forwarding headers are rebuilt by the caller. `timeoutMs` bounds
  * connecting, waiting for the answer and every pause in it; running out is told apart (504)
  * from a refusal or reset (502).
  */
 export function createForwarder(target: URL, timeoutMs: number): Forwarder {
   const listeners: UpstreamResponseListener[] = [];
-  const bodiless = new UndiciForwarder(target, timeoutMs, listeners);
-  const withBody = new NodeHttpForwarder(target, timeoutMs, listeners);
+  const pooled = new UndiciForwarder(target, timeoutMs, listeners);
+  const nodeHttp = new NodeHttpForwarder(target, timeoutMs, listeners);
   const targetPath = target.pathname === '/' ? '' : target.pathname.replace(/\/$/, '');
-  const proxy = httpProxy.createProxyServer({ target: target.origin + targetPath, agent: withBody.agent, xfwd: false, changeOrigin: false, ws: true, secure: true });
+  const proxy = httpProxy.createProxyServer({ target: target.origin + targetPath, agent: nodeHttp.agent, xfwd: false, changeOrigin: false, ws: true, secure: true });
   // Without an 'error' listener http-proxy throws on an upstream reset; the per-request
   // callback handles every error, this one only keeps the process alive.
   proxy.on('error', () => undefined);
@@ -49,8 +50,8 @@ export function createForwarder(target: URL, timeoutMs: number): Forwarder {
   return {
     host: target.host,
     web(req, res, upstream, onFailure) {
-      if (upstream.hasBody) withBody.forward(req, res, upstream.headers, onFailure);
-      else bodiless.forward(req, res, upstream.headers, onFailure);
+      if (upstream.hasBody || req.method === 'HEAD') nodeHttp.forward(req, res, upstream.headers, onFailure);
+      else pooled.forward(req, res, upstream.headers, onFailure);
     },
     ws(req, socket, head, onFailure) {
       proxy.ws(req, socket, head, {}, (error) => onFailure(classifyUpstreamError(error), error));
@@ -60,8 +61,8 @@ export function createForwarder(target: URL, timeoutMs: number): Forwarder {
     },
     async close() {
       proxy.close();
-      withBody.close();
-      await bodiless.close();
+      nodeHttp.close();
+      await pooled.close();
     },
   };
 }

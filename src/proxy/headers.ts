@@ -74,7 +74,8 @@ export function upstreamHeaderList(request: IncomingHttpHeaders, facts: Forwardi
     const value = headers[name];
     if (value === undefined || DROPPED_REQUEST_HEADERS.has(name) || (named.length > 0 && named.includes(name))) continue;
     if (typeof value === 'string') list.push(name, value);
-    else for (const item of value) list.push(name, item);
+    else if (Array.isArray(value)) for (const item of value) list.push(name, item);
+    else list.push(name, String(value)); // a plugin's number, as setHeader took it
   }
   if (headers.host === undefined) list.push('host', defaultHost);
   for (const value of forwardingPairs(facts)) list.push(value);

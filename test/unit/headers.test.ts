@@ -63,8 +63,10 @@ describe('upstream headers', () => {
   });
 
   it('lets a header set in another case replace the lower-case one', () => {
-    const list = upstreamHeaderList({ 'x-user': 'client', 'X-User': 'plugin', Connection: 'X-Private', 'x-private': '1' }, facts, 'upstream:8080');
+    const edited = { 'x-user': 'client', 'X-User': 'plugin', Connection: 'X-Private', 'x-private': '1', 'x-count': 3 as unknown as string };
+    const list = upstreamHeaderList(edited, facts, 'upstream:8080');
     expect(list.slice(0, 2)).toEqual(['x-user', 'plugin']);
+    expect(list.slice(2, 4)).toEqual(['x-count', '3']);
     expect(list.filter((value) => value.toLowerCase() === 'x-user')).toHaveLength(1);
     expect(list).not.toContain('x-private');
   });
