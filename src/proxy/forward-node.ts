@@ -1,6 +1,6 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import { classifyUpstreamError, upstreamTimeout, writeAnswerHead, type OnUpstreamFailure, type UpstreamResponseListener } from './upstream-answer.js';
+import { classifyUpstreamError, upstreamBasePath, upstreamTimeout, writeAnswerHead, type OnUpstreamFailure, type UpstreamResponseListener } from './upstream-answer.js';
 
 /**
  * Requests with a body, and HEAD, through Node's `http.request` over a keep-alive agent:
@@ -26,7 +26,7 @@ export class NodeHttpForwarder {
     this.request = secure ? https.request : http.request;
     this.hostname = target.hostname.startsWith('[') ? target.hostname.slice(1, -1) : target.hostname;
     this.port = Number(target.port) || (secure ? 443 : 80);
-    this.targetPath = target.pathname === '/' ? '' : target.pathname.replace(/\/$/, '');
+    this.targetPath = upstreamBasePath(target);
   }
 
   forward(req: IncomingMessage, res: ServerResponse, headers: string[], onFailure: OnUpstreamFailure): void {

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
-import { classifyUpstreamError, writeAnswerHead, type OnUpstreamFailure, type UpstreamResponseListener } from './upstream-answer.js';
+import { classifyUpstreamError, upstreamBasePath, writeAnswerHead, type OnUpstreamFailure, type UpstreamResponseListener } from './upstream-answer.js';
 
 /** The forward a response belongs to, for the one shared 'close' listener. */
 const FORWARD = Symbol('palisade.forward');
@@ -90,7 +90,7 @@ export class UndiciForwarder {
     });
     // A pool error with no request to report it (a dead idle socket) must not end the process.
     this.pool.on('connectionError', () => undefined);
-    this.targetPath = target.pathname === '/' ? '' : target.pathname.replace(/\/$/, '');
+    this.targetPath = upstreamBasePath(target);
   }
 
   forward(req: IncomingMessage, res: ForwardedResponse, headers: string[], onFailure: OnUpstreamFailure): void {

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
 import { NodeHttpForwarder } from './forward-node.js';
 import { UndiciForwarder } from './forward-undici.js';
-import { classifyUpstreamError, upstreamTimeout, type OnUpstreamFailure, type UpstreamResponseListener } from './upstream-answer.js';
+import { classifyUpstreamError, upstreamBasePath, upstreamTimeout, type OnUpstreamFailure, type UpstreamResponseListener } from './upstream-answer.js';
 
 export type { OnUpstreamFailure, UpstreamFailure, UpstreamResponseHead } from './upstream-answer.js';
 
@@ -40,7 +40,7 @@ export function createForwarder(target: URL, timeoutMs: number): Forwarder {
   const listeners: UpstreamResponseListener[] = [];
   const pooled = new UndiciForwarder(target, timeoutMs, listeners);
   const nodeHttp = new NodeHttpForwarder(target, timeoutMs, listeners);
-  const targetPath = target.pathname === '/' ? '' : target.pathname.replace(/\/$/, '');
+  const targetPath = upstreamBasePath(target);
   const proxy = httpProxy.createProxyServer({ target: target.origin + targetPath, agent: nodeHttp.agent, xfwd: false, changeOrigin: false, ws: true, secure: true });
   // Without an 'error' listener http-proxy throws on an upstream reset; the per-request
   // callback handles every error, this one only keeps the process alive.

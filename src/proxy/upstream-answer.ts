@@ -25,6 +25,11 @@ export function classifyUpstreamError(error: Error): UpstreamFailure {
   return TIMEOUT_CODES.has((error as NodeJS.ErrnoException).code ?? '') ? 'upstream.timeout' : 'upstream.unreachable';
 }
 
+/** The upstream URL's path as a prefix for request paths: `''` for `/`, no trailing slash. */
+export function upstreamBasePath(target: URL): string {
+  return target.pathname === '/' ? '' : target.pathname.replace(/\/$/, '');
+}
+
 /** An error for our own upstream timers, classified as a timeout. */
 export function upstreamTimeout(timeoutMs: number): Error {
   return Object.assign(new Error(`upstream did not answer within ${timeoutMs}ms`), { code: 'PAL_UPSTREAM_TIMEOUT' });

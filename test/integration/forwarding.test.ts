@@ -160,6 +160,16 @@ describe('forwarding bodies and framing', () => {
     await waitFor(() => node.logs.find((l) => l.code === 'PAL_UPSTREAM_UNREACHABLE'), 'the upstream failure in the log');
   });
 
+  it('puts the upstream URL\'s path in front of every request path, by either path', async () => {
+    const based = await startPalisade({ REVERSE_PROXY_HOST: `${upstream.url}/base/`, USE_LIMIT_REQ: 'no' });
+    try {
+      expect(await (await fetch(`${based.proxyUrl}/x?q=1`)).text()).toBe('seen GET /base/x?q=1');
+      expect(await (await fetch(`${based.proxyUrl}/y`, { method: 'POST', body: 'b' })).text()).toBe('seen POST /base/y');
+    } finally {
+      await based.stop();
+    }
+  });
+
   it('refuses the asterisk-form request target with 400', async () => {
     const reply = await rawRequest(port, 'OPTIONS * HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n');
     expect(reply.text).toMatch(/^HTTP\/1\.1 400 /);
