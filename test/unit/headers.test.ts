@@ -3,21 +3,26 @@ import { prepareUpstreamHeaders, stripResponseHopByHop, upstreamHeaderList } fro
 
 const facts = { requestId: 'rid', clientIp: '198.51.100.7', chain: [], proto: 'http' as const, host: 'example.test' };
 
+/** A client's headers with every kind the proxy must not pass on, and one it must. */
+function forgedRequest(): Record<string, string> {
+  return {
+    host: 'example.test',
+    connection: 'close, X-Secret',
+    'x-secret': 's',
+    'keep-alive': 'timeout=5',
+    te: 'trailers',
+    'proxy-authorization': 'Basic abc',
+    'x-forwarded-for': '6.6.6.6',
+    'x-forwarded-host': 'evil.test',
+    forwarded: 'for=6.6.6.6',
+    'x-request-id': 'forged',
+    accept: '*/*',
+  };
+}
+
 describe('upstream headers', () => {
   it('drops hop-by-hop headers, headers named in Connection and forged forwarding headers', () => {
-    const headers: Record<string, string> = {
-      host: 'example.test',
-      connection: 'close, X-Secret',
-      'x-secret': 's',
-      'keep-alive': 'timeout=5',
-      te: 'trailers',
-      'proxy-authorization': 'Basic abc',
-      'x-forwarded-for': '6.6.6.6',
-      'x-forwarded-host': 'evil.test',
-      forwarded: 'for=6.6.6.6',
-      'x-request-id': 'forged',
-      accept: '*/*',
-    };
+    const headers = forgedRequest();
     prepareUpstreamHeaders(headers, facts);
     expect(headers).toEqual({
       host: 'example.test',
@@ -32,17 +37,7 @@ describe('upstream headers', () => {
 
   it('builds the same upstream headers as a flat list, leaving the request untouched', () => {
     const headers: Record<string, string | string[]> = {
-      host: 'example.test',
-      connection: 'close, X-Secret',
-      'x-secret': 's',
-      'keep-alive': 'timeout=5',
-      te: 'trailers',
-      'proxy-authorization': 'Basic abc',
-      'x-forwarded-for': '6.6.6.6',
-      'x-forwarded-host': 'evil.test',
-      forwarded: 'for=6.6.6.6',
-      'x-request-id': 'forged',
-      accept: '*/*',
+      ...forgedRequest(),
       'x-repeated': ['a', 'b'],
       'transfer-encoding': 'chunked',
       expect: '100-continue',
