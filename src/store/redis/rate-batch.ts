@@ -1,8 +1,8 @@
 import type { RateDecision } from '../counters.js';
 
 /**
- * Most checks in one script call: bounds how long one call holds Redis (each check is a GET
- * and maybe a SET, about a microsecond) and the size of one command.
+ * Most checks in one script call: bounds how long one call holds Redis (each check is one
+ * or two commands inside the script, a few microseconds) and the size of one command.
  */
 export const MAX_RATE_BATCH = 128;
 
@@ -53,8 +53,8 @@ export class RateBatcher {
   }
 
   private sendBatch(batch: QueuedCheck[]): void {
-    // Each argument costs ioredis and Redis more than a check costs Lua: rates go once per
-    // batch (there is usually one), keys carry no per-key arguments then.
+    // Every argument is encoded by ioredis and parsed by Redis: rates go once per batch
+    // (there is usually one), and then the keys carry no per-key arguments at all.
     const rates: number[] = [];
     const keys = new Array<string>(batch.length);
     const rateOf = new Array<number>(batch.length);

@@ -6,7 +6,7 @@
 -- checks run in order, each on the state the previous one left: a batch decides exactly
 -- what the same checks sent one by one would.
 --
--- Arguments are kept few (each costs more to send and parse than a check costs to run):
+-- Arguments are kept few (every one is encoded by the client and parsed by Redis):
 -- ARGV[1] = r, the number of distinct rates; ARGV[2 .. 2r+1] = period ms and limit of rate
 -- 1, rate 2, …; when r > 1, ARGV[2r+1+i] = the rate (1-based) of check i, else rate 1.
 --
