@@ -71,10 +71,9 @@ export default definePlugin<LimitSettings>({
         if (request.exempt || isLoopback(request.clientIp) || trustedProxies.has(request.clientIp)) return undefined;
         const rule = rules.find((r) => r.path === undefined || r.path.test(request.path));
         if (!rule) return undefined;
-        const key = { plugin: 'limit', rule: rule.id, client: request.clientIp };
-        // Answered here when no round trip is needed (local store, known offender): no promise.
-        const now = ctx.store.counters.rateNow?.(key, rule.limit, rule.periodMs);
-        return now ? verdictOf(now) : ctx.store.counters.rate(key, rule.limit, rule.periodMs).then(verdictOf);
+        // Answered at once when no round trip is needed (local store, known offender): no promise.
+        const decision = ctx.store.counters.check({ plugin: 'limit', rule: rule.id, client: request.clientIp }, rule.limit, rule.periodMs);
+        return decision instanceof Promise ? decision.then(verdictOf) : verdictOf(decision);
       },
     };
   },

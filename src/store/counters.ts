@@ -18,10 +18,11 @@ export interface CounterFacet {
    */
   rate(key: CounterKey, limit: number, periodMs: number): Promise<RateDecision>;
   /**
-   * The same decision as {@link rate}, synchronously, when it needs no round trip (no shared
-   * backend, or the client is known to be over); undefined otherwise, and nothing counted.
+   * The same as {@link rate}, but the decision itself (no promise) when it needs no round
+   * trip: no shared backend, or a client known to be over its limit. The request path's
+   * form: most requests then cost no promise at all.
    */
-  rateNow?(key: CounterKey, limit: number, periodMs: number): RateDecision | undefined;
+  check(key: CounterKey, limit: number, periodMs: number): RateDecision | Promise<RateDecision>;
   /** Adds `by` hits and returns the count of the last `windowMs` (sliding window). */
   increment(key: CounterKey, windowMs: number, by?: number): Promise<number>;
   /** Forgets the counter (rate and window) of that key, e.g. when a ban is lifted. */
@@ -55,11 +56,15 @@ export class Counters implements CounterFacet {
   ) {}
 
   rate(key: CounterKey, limit: number, periodMs: number): Promise<RateDecision> {
+    return Promise.resolve(this.check(key, limit, periodMs));
+  }
+
+  check(key: CounterKey, limit: number, periodMs: number): RateDecision | Promise<RateDecision> {
     const path = counterPath(key);
     const now = this.now();
     const remote = this.remote();
     const known = this.rateWithoutRemote(path, limit, periodMs, now, remote === undefined);
-    if (known) return Promise.resolve(known);
+    if (known) return known;
     const remember = (decision: RateDecision): RateDecision => {
       if (!decision.allowed) this.blockedUntil.set(path, now + decision.retryAfterMs, { ttl: decision.retryAfterMs });
       return decision;
@@ -70,12 +75,8 @@ export class Counters implements CounterFacet {
     try {
       return remote!.rate(path, limit, periodMs).then(remember, degraded);
     } catch {
-      return Promise.resolve(degraded());
+      return degraded();
     }
-  }
-
-  rateNow(key: CounterKey, limit: number, periodMs: number): RateDecision | undefined {
-    return this.rateWithoutRemote(counterPath(key), limit, periodMs, this.now(), this.remote() === undefined);
   }
 
   /** The over-limit cache's answer, or (`local`) this node's count; undefined: ask the remote. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterStore } from '../../src/store/types.js';
+import type { RateDecision } from '../../src/store/counters.js';
 import { waitFor } from './wait.js';
 
 /** What a backend under test provides: one store, or two that share state. */
@@ -65,6 +66,18 @@ export function describeStoreContract(name: string, subject: () => ContractSubje
       expect((await one.counters.rate({ ...key, client: freshIp() }, 3, 60_000)).allowed).toBe(true);
       await one.counters.reset(key);
       expect((await one.counters.rate(key, 3, 60_000)).allowed).toBe(true);
+    });
+
+    it('counters: check decides like rate, at once when no round trip is needed', async () => {
+      const { one } = subject();
+      const key = { plugin: 'contract', rule: 'check', client: freshIp() };
+      const decisions = [];
+      for (let i = 0; i < 3; i++) decisions.push(await one.counters.check(key, 2, 60_000));
+      expect(decisions.map((d) => d.allowed)).toEqual([true, true, false]);
+      // A client known to be over its limit is answered from memory, whatever the store.
+      const known = one.counters.check(key, 2, 60_000);
+      expect(known).not.toBeInstanceOf(Promise);
+      expect((known as RateDecision).allowed).toBe(false);
     });
 
     it('counters: a sliding window counts hits; one IPv6 /64 is one client', async () => {
