@@ -2,7 +2,10 @@
  * `npm run bench`: req/s and p99 latency of Palisade (default plugins, access log on) with
  * the local store and with `USE_REDIS=yes`, next to a bare http-proxy, all in front of the
  * same trivial upstream, on 127.0.0.1, each in its own process. Clients are spread over many
- * IPs so limits do not trigger. Prints a table, then one JSON line (the last line of stdout);
+ * IPs so limits do not trigger. The ratio to bare is taken per round (each target against
+ * bare's run of the same round) and the median of those is reported; CPU time per request
+ * of each target's processes (Redis's too) is reported beside it, being steadier than
+ * req/s on a shared machine. Prints a table, then one JSON line (the last line of stdout);
  * progress goes to stderr. BENCH_REDIS=no skips the Redis target; BENCH_PALISADE_ENV adds
  * settings to the Palisade targets (e.g. `LOG_LEVEL=warn` to size the access log's cost).
  *
@@ -11,10 +14,11 @@
  * autocannon; auto takes wrk when it is on PATH).
  */
 import { runBench } from './children.js';
+import { cpuSeconds } from './cpu.js';
 import { checkAnswersOk, getOnce, startPalisade, startTarget, type Server } from './launch.js';
 import { findOnPath, pickTool, runLoad, type LoadResult } from './load.js';
 import { startBenchRedis } from './redis-server.js';
-import { formatTable, summarize, summaryJson } from './report.js';
+import { formatTable, median, summarize, summaryJson } from './report.js';
 
 /** The bench's knobs, read from the environment. */
 export interface BenchConfig {
@@ -48,8 +52,8 @@ export function readConfig(env: NodeJS.ProcessEnv): BenchConfig {
 
 const progress = (message: string): void => void process.stderr.write(`bench: ${message}\n`);
 
-/** A measured target: its label and server. */
-type Target = { name: string; server: Server };
+/** A measured target: its label, server, and every process whose CPU its requests cost. */
+type Target = { name: string; server: Server; pids: Array<number | undefined> };
 
 async function main(): Promise<void> {
   const config = readConfig(process.env);
@@ -80,10 +84,16 @@ async function main(): Promise<void> {
   for (const outcome of started) if (outcome.status === 'rejected') throw outcome.reason;
   const servers = started.map((outcome) => (outcome as PromiseFulfilledResult<Server>).value);
   const targets: Target[] = [
-    { name: 'bare', server: servers[0]! },
-    { name: 'palisade', server: servers[1]! },
-    ...(servers[2] ? [{ name: 'palisade+redis', server: servers[2] }] : []),
+    { name: 'bare', server: servers[0]!, pids: [servers[0]!.process.child.pid] },
+    { name: 'palisade', server: servers[1]!, pids: [servers[1]!.process.child.pid] },
+    // Redis's work for the rate limit is part of what a request costs.
+    ...(servers[2] ? [{ name: 'palisade+redis', server: servers[2], pids: [servers[2].process.child.pid, redis?.process.child.pid] }] : []),
   ];
+  /** CPU seconds so far of each of the target's processes; undefined without /proc. */
+  const cpuOf = (target: Target): number[] | undefined => {
+    const seconds = target.pids.map(cpuSeconds);
+    return seconds.some((s) => s === undefined) ? undefined : (seconds as number[]);
+  };
   for (const { name, server } of targets) await checkAnswersOk(name, server);
 
   // Every target gets the same traffic: many client IPs in X-Forwarded-For (the bare proxy
@@ -97,31 +107,69 @@ async function main(): Promise<void> {
     }
   }
   const runs = new Map<string, LoadResult[]>(targets.map((t) => [t.name, []]));
+  // Per round: each target's req/s over bare's in the same round (paired, so a slow stretch
+  // of the machine hits both), and CPU µs per request.
+  const roundRatios = new Map<string, number[]>(targets.map((t) => [t.name, []]));
+  const cpuPerRequest = new Map<string, number[]>(targets.map((t) => [t.name, []]));
+  /** For palisade+redis: the part of its CPU per request spent in redis-server. */
+  const redisCpuPerRequest: number[] = [];
   const tripsBefore = servers[2] ? await roundTrips(servers[2]) : 0;
   let redisRequests = 0;
   for (let round = 0; round < config.rounds; round++) {
     // Rotate the order so a drift in machine load (a neighbour, thermal) hits all alike.
     const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
-    for (const { name, server } of order) {
+    const roundRps = new Map<string, number>();
+    for (const target of order) {
+      const { name, server } = target;
+      const cpuBefore = cpuOf(target);
       const result = await load(server, config.durationSec);
+      const cpuAfter = cpuOf(target);
+      if (cpuBefore !== undefined && cpuAfter !== undefined && result.rps > 0) {
+        const perRequest = (i: number): number => ((cpuAfter[i]! - cpuBefore[i]!) * 1e6) / (result.rps * config.durationSec);
+        cpuPerRequest.get(name)!.push(cpuAfter.reduce((sum, _, i) => sum + perRequest(i), 0));
+        if (name === 'palisade+redis') redisCpuPerRequest.push(perRequest(1));
+      }
+      roundRps.set(name, result.rps);
       runs.get(name)!.push(result);
       if (name === 'palisade+redis') redisRequests += result.rps * config.durationSec;
       progress(`round ${round + 1}/${config.rounds} ${name}: ${result.rps.toFixed(0)} req/s, p99 ${result.p99Ms.toFixed(2)} ms, ${result.errors} errors`);
     }
+    for (const { name } of targets.slice(1)) roundRatios.get(name)!.push(roundRps.get(name)! / roundRps.get('bare')!);
   }
   const tripsPerRequest = servers[2] && redisRequests > 0 ? ((await roundTrips(servers[2])) - tripsBefore) / redisRequests : undefined;
 
   const summaries = targets.map((t) => summarize(t.name, runs.get(t.name)!));
   const bare = summaries[0]!;
   if (summaries.some((s) => s.errors > 0)) progress('WARNING: errors during the runs; the figures are suspect');
-  const ratios = Object.fromEntries(summaries.slice(1).map((s) => [s.name, s.rps / bare.rps]));
+  // The headline ratio: the median of the per-round (paired) ratios.
+  const ratios = Object.fromEntries(summaries.slice(1).map((s) => [s.name, median(roundRatios.get(s.name)!)]));
+  const cpu = Object.fromEntries(targets.flatMap((t) => (cpuPerRequest.get(t.name)!.length === config.rounds ? [[t.name, median(cpuPerRequest.get(t.name)!)]] : [])));
+  const cpuLines = Object.entries(cpu).map(
+    ([name, us]) => `${name}: ${us.toFixed(1)} µs CPU per request${name === 'palisade+redis' && redisCpuPerRequest.length > 0 ? ` (${median(redisCpuPerRequest).toFixed(1)} of it in redis-server)` : ''}${name === 'bare' || cpu.bare === undefined ? '' : `, bare/${name} ${(cpu.bare / us).toFixed(3)}`}`,
+  );
   process.stdout.write(
     `${tool.name}, ${config.connections} connections, ${config.rounds} rounds of ${config.durationSec}s, medians; clients spread over many IPs\n` +
       `${formatTable(summaries, ratios)}\n` +
+      summaries
+        .slice(1)
+        .map((s) => `${s.name}/bare per round: ${roundRatios.get(s.name)!.map((r) => r.toFixed(3)).join(' ')}\n`)
+        .join('') +
+      cpuLines.map((line) => `${line}\n`).join('') +
       (tripsPerRequest !== undefined ? `palisade+redis: ${tripsPerRequest.toFixed(3)} Redis round trips per request\n` : '') +
-      `${summaryJson(summaries, ratios, { tool: tool.name, connections: config.connections, duration_s: config.durationSec, rounds: config.rounds, ...(tripsPerRequest !== undefined ? { redis_round_trips_per_request: Number(tripsPerRequest.toFixed(3)) } : {}) })}\n`,
+      `${summaryJson(summaries, ratios, { tool: tool.name, connections: config.connections, duration_s: config.durationSec, rounds: config.rounds, ...(tripsPerRequest !== undefined ? { redis_round_trips_per_request: Number(tripsPerRequest.toFixed(3)) } : {}), ...cpuJson(cpu) })}\n`,
   );
   redis?.client.disconnect();
+}
+
+/** `<target>_cpu_us` (CPU µs per request, median) and `<target>_cpu_ratio` (bare's over the target's). */
+function cpuJson(cpu: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, us] of Object.entries(cpu)) {
+    const key = name.replace(/\W+/g, '_');
+    out[`${key}_cpu_us`] = Number(us.toFixed(1));
+    if (name !== 'bare' && cpu.bare !== undefined) out[`${key}_cpu_ratio`] = Number((cpu.bare / us).toFixed(3));
+  }
+  return out;
 }
 
 /** Request-path Redis round trips a Palisade counted (sum of its command histogram). */

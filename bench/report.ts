@@ -34,7 +34,7 @@ export function summarize(name: string, runs: LoadResult[]): TargetSummary {
 
 const round = (value: number, digits: number): number => Number(value.toFixed(digits));
 
-/** The human-readable table: medians per target, every run's req/s, then each ratio to bare. */
+/** The human-readable table: medians per target, every run's req/s, then each ratio to bare (median of the per-round ratios). */
 export function formatTable(summaries: readonly TargetSummary[], ratios: Record<string, number>): string {
   const header = ['target', 'req/s', 'p99 ms', 'errors', 'runs req/s'];
   const rows = summaries.map((s) => [
@@ -47,7 +47,7 @@ export function formatTable(summaries: readonly TargetSummary[], ratios: Record<
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
   const line = (cells: string[]): string =>
     cells.map((cell, column) => (column === 0 || column === cells.length - 1 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ').trimEnd();
-  return [line(header), ...rows.map(line), ...Object.entries(ratios).map(([name, ratio]) => `${name}/bare req/s: ${ratio.toFixed(3)}`)].join('\n');
+  return [line(header), ...rows.map(line), ...Object.entries(ratios).map(([name, ratio]) => `${name}/bare req/s: ${ratio.toFixed(3)} (median of the rounds' ratios)`)].join('\n');
 }
 
 /** The single machine-readable line printed last: `<target>_rps`, `<target>_p99_ms`, `<target>_ratio`. */
