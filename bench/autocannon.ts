@@ -6,6 +6,8 @@ interface AutocannonResult {
   requests: { average: number };
   latency: { p99: number };
   errors: number;
+  /** Included in `errors`. */
+  timeouts: number;
   non2xx: number;
 }
 type Autocannon = (
@@ -44,6 +46,7 @@ export function runAutocannon(options: LoadOptions): Promise<LoadResult> {
         p99Ms: result.latency.p99,
         // autocannon already counts a timeout in `errors` as well.
         errors: result.errors + result.non2xx,
+        ...(result.errors + result.non2xx > 0 ? { errorKinds: `socket ${result.errors} (timeouts ${result.timeouts}), non-2xx ${result.non2xx}` } : {}),
       });
     });
   });

@@ -23,6 +23,8 @@ export interface LoadResult {
   p99Ms: number;
   /** Socket errors, timeouts and non-2xx/3xx answers: any of them means the figures are suspect. */
   errors: number;
+  /** What the errors were (e.g. `timeout 1, non-2xx 2`), when there were any. */
+  errorKinds?: string;
 }
 
 /** A load generator: wrk when installed (native, leaves the most CPU to the servers), else autocannon. */

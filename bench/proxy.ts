@@ -132,7 +132,7 @@ async function main(): Promise<void> {
       roundRps.set(name, result.rps);
       runs.get(name)!.push(result);
       if (name === 'palisade+redis') redisRequests += result.rps * config.durationSec;
-      progress(`round ${round + 1}/${config.rounds} ${name}: ${result.rps.toFixed(0)} req/s, p99 ${result.p99Ms.toFixed(2)} ms, ${result.errors} errors`);
+      progress(`round ${round + 1}/${config.rounds} ${name}: ${result.rps.toFixed(0)} req/s, p99 ${result.p99Ms.toFixed(2)} ms, ${result.errors} errors${result.errorKinds ? ` (${result.errorKinds})` : ''}`);
     }
     for (const { name } of targets.slice(1)) roundRatios.get(name)!.push(roundRps.get(name)! / roundRps.get('bare')!);
   }

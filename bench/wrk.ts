@@ -49,8 +49,13 @@ export function parseWrk(output: string): LoadResult {
   // These lines appear only when something went wrong.
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
   const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(output);
-  const errors = (socket ? socket.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0) + (non2xx ? Number(non2xx[1]) : 0);
-  return { rps: Number(rps[1]), p99Ms: toMs(Number(p99[1]), p99[2]), errors };
+  const kinds: Array<[string, number]> = [
+    ...(socket ? (['connect', 'read', 'write', 'timeout'] as const).map((kind, i): [string, number] => [kind, Number(socket[i + 1])]) : []),
+    ['non-2xx', non2xx ? Number(non2xx[1]) : 0],
+  ];
+  const errors = kinds.reduce((sum, [, n]) => sum + n, 0);
+  const errorKinds = errors > 0 ? kinds.filter(([, n]) => n > 0).map(([kind, n]) => `${kind} ${n}`).join(', ') : undefined;
+  return { rps: Number(rps[1]), p99Ms: toMs(Number(p99[1]), p99[2]), errors, ...(errorKinds ? { errorKinds } : {}) };
 }
 
 const MS_PER_UNIT: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
