@@ -5,9 +5,9 @@ const TICKS_PER_SECOND = 100;
 
 /**
  * CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat; undefined
- * where /proc is not there (the bench then reports no CPU figures). CPU time per request is
- * steadier than req/s on a shared machine: a neighbour that takes the CPU away slows the
- * requests, not the work each one costs.
+ * where /proc is not there (the bench then reports no CPU figures). On a shared machine a
+ * neighbour that takes the CPU away slows the requests but not the work each one costs, so
+ * CPU time per request says something req/s cannot (it still moves with the CPU's speed).
  */
 export function cpuSeconds(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
