@@ -5,8 +5,8 @@
  * IPs so limits do not trigger. The ratio to bare is taken per round (each target against
  * bare's run of the same round) and the median of those is reported; CPU time per request
  * of each target's processes (Redis's too) is reported beside it: a neighbour taking the
- * CPU away changes req/s, not the work per request. Prints a table, then one JSON line (the last line of stdout);
- * progress goes to stderr. BENCH_REDIS=no skips the Redis target; BENCH_PALISADE_ENV adds
+ * CPU away changes req/s, not the work per request. Prints a table, then one JSON line (the
+ * last line of stdout); progress goes to stderr. BENCH_REDIS=no skips the Redis target; BENCH_PALISADE_ENV adds
  * settings to the Palisade targets (e.g. `LOG_LEVEL=warn` to size the access log's cost).
  *
  * Environment: BENCH_DURATION (seconds per measured run, 8), BENCH_CONNECTIONS (50),
