@@ -1,23 +1,20 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIFFICULTY_BITS, proofBits } from '../../plugins/antibot/index.js';
 import { startInProcessCluster } from '../helpers/cluster.js';
 import type { InProcessNode } from '../helpers/in-process.js';
 import { runCli } from '../helpers/palisade.js';
 import { startRedis, stopAllRedis, type RedisServer } from '../helpers/redis.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { stopAfterEach } from '../helpers/stop-after-each.js';
 
 const SECRET = 'a-shared-session-secret-of-32-chars!';
 let upstream: TestUpstream;
 let redis: RedisServer;
-let nodes: InProcessNode[] = [];
+const nodes = stopAfterEach<InProcessNode>();
 
 beforeAll(async () => {
   upstream = await startUpstream();
   redis = await startRedis();
-});
-afterEach(async () => {
-  await Promise.all(nodes.map((n) => n.stop()));
-  nodes = [];
 });
 afterAll(async () => {
   await stopAllRedis();

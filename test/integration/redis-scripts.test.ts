@@ -8,7 +8,7 @@ import type { RateDecision } from '../../src/store/counters.js';
 import { RedisCounters } from '../../src/store/redis/counters.js';
 import { RedisKeys } from '../../src/store/redis/keys.js';
 import { TEST_SESSIONS_SECRET } from '../helpers/palisade.js';
-import { startRedis, stopAllRedis } from '../helpers/redis.js';
+import { startRedis, stopAllRedis, type RedisServer } from '../helpers/redis.js';
 
 afterAll(stopAllRedis);
 
@@ -18,13 +18,22 @@ function settingsFor(port: number): RedisSettings {
   return loaded.settings as unknown as RedisSettings;
 }
 
+/** Runs `test` with ready request-path connections to a fresh redis-server; closes them after. */
+async function withConnections(name: string, test: (connections: RedisConnections, redis: RedisServer) => Promise<void>): Promise<void> {
+  const redis = await startRedis();
+  const connections = new RedisConnections(settingsFor(redis.port), name, pino({ level: 'silent' }));
+  connections.connect();
+  try {
+    expect((await connections.firstConnect(5_000)).state).toBe('ready');
+    await test(connections, redis);
+  } finally {
+    await connections.close();
+  }
+}
+
 describe('request-path connections', () => {
-  it('reloads scripts after the script cache is emptied (failover, restart, SCRIPT FLUSH)', async () => {
-    const redis = await startRedis();
-    const connections = new RedisConnections(settingsFor(redis.port), 'scripts', pino({ level: 'silent' }));
-    connections.connect();
-    try {
-      expect((await connections.firstConnect(5_000)).state).toBe('ready');
+  it('reloads scripts after the script cache is emptied (failover, restart, SCRIPT FLUSH)', () =>
+    withConnections('scripts', async (connections, redis) => {
       // One rate (60 s, 2 hits); the answer per key is the hits left, or minus the wait.
       const first = await connections.run((c) => c.palisadeGcra(1, 'palisade:test:gcra:a', 1, 60_000, 2));
       expect(first).toEqual([1]);
@@ -34,17 +43,10 @@ describe('request-path connections', () => {
       const third = await connections.run((c) => c.palisadeGcra(1, 'palisade:test:gcra:a', 1, 60_000, 2));
       expect(third[0]).toBeLessThan(-25_000);
       expect(await redis.client().pttl('palisade:test:gcra:a')).toBeGreaterThan(0);
-    } finally {
-      await connections.close();
-    }
-  });
+    }));
 
-  it('sweeps expired bans out of Redis and names them for the audit trail', async () => {
-    const redis = await startRedis();
-    const connections = new RedisConnections(settingsFor(redis.port), 'sweep', pino({ level: 'silent' }));
-    connections.connect();
-    try {
-      expect((await connections.firstConnect(5_000)).state).toBe('ready');
+  it('sweeps expired bans out of Redis and names them for the audit trail', () =>
+    withConnections('sweep', async (connections, redis) => {
       const keys = new RedisKeys('palisade');
       const apply = (target: string, expiresAt: number) => {
         const ban = { target, reason: 'r', origin: 'api', actor: 'a', node: 'n', createdAt: 1, expiresAt, evidence: '', version: 1 };
@@ -57,17 +59,10 @@ describe('request-path connections', () => {
       const check = redis.client();
       expect(await check.exists(keys.ban('192.0.2.1'), keys.ban('192.0.2.2'))).toBe(1);
       expect(await check.zrange(keys.banIndex, '0', '-1')).toEqual(['192.0.2.2']);
-    } finally {
-      await connections.close();
-    }
-  });
+    }));
 
-  it('fails fast with RedisUnavailable, opens the breaker, and closes it once Redis answers again', async () => {
-    const redis = await startRedis();
-    const connections = new RedisConnections(settingsFor(redis.port), 'breaker', pino({ level: 'silent' }));
-    connections.connect();
-    try {
-      expect((await connections.firstConnect(5_000)).state).toBe('ready');
+  it('fails fast with RedisUnavailable, opens the breaker, and closes it once Redis answers again', () =>
+    withConnections('breaker', async (connections, redis) => {
       await redis.stop();
       const started = Date.now();
       await expect(connections.run((c) => c.ping())).rejects.toBeInstanceOf(Error);
@@ -78,17 +73,10 @@ describe('request-path connections', () => {
       await redis.restart();
       await expect.poll(() => connections.breaker.isOpen, { timeout: 10_000 }).toBe(false);
       expect(await connections.run((c) => c.ping())).toBe('PONG');
-    } finally {
-      await connections.close();
-    }
-  });
+    }));
 
-  it('decides rate checks sent together exactly as one by one, in one script call per turn', async () => {
-    const redis = await startRedis();
-    const connections = new RedisConnections(settingsFor(redis.port), 'batch', pino({ level: 'silent' }));
-    connections.connect();
-    try {
-      expect((await connections.firstConnect(5_000)).state).toBe('ready');
+  it('decides rate checks sent together exactly as one by one, in one script call per turn', () =>
+    withConnections('batch', async (connections, redis) => {
       const calls: string[] = [];
       const counters = new RedisCounters(connections, new RedisKeys('palisade'), (command) => calls.push(command));
       // Same turn: client a three times (limit 2), client b once, interleaved.
@@ -138,8 +126,5 @@ describe('request-path connections', () => {
       await redis.stop();
       const failed = await Promise.allSettled([counters.rate('limit:0:192.0.2.4', 2, 60_000), counters.rate('limit:0:192.0.2.5', 2, 60_000)]);
       expect(failed.map((f) => f.status)).toEqual(['rejected', 'rejected']);
-    } finally {
-      await connections.close();
-    }
-  });
+    }));
 });

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startPalisade, type PalisadeProcess } from '../helpers/palisade.js';
 import { startRedis, stopAllRedis, type RedisServer } from '../helpers/redis.js';
 import { makeTestPki, type TestPki } from '../helpers/tls.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait.js';
 import { freePort } from '../helpers/ports.js';
+import { stopAfterEach } from '../helpers/stop-after-each.js';
 
 /** Loopback listener settings for a `palisade start` expected to exit. */
 async function ports(): Promise<Record<string, string>> {
@@ -14,7 +15,7 @@ async function ports(): Promise<Record<string, string>> {
 
 const ADMIN = { authorization: 'Bearer redis-test-admin-token' };
 let upstream: TestUpstream;
-let nodes: PalisadeProcess[] = [];
+const nodes = stopAfterEach<PalisadeProcess>();
 
 async function node(env: Record<string, string>): Promise<PalisadeProcess> {
   const started = await startPalisade({ REVERSE_PROXY_HOST: upstream.url, ADMIN_TOKEN: ADMIN.authorization.slice(7), ...env });
@@ -41,10 +42,6 @@ async function clientNames(server: RedisServer, node: string, password?: string)
 
 beforeAll(async () => {
   upstream = await startUpstream();
-});
-afterEach(async () => {
-  await Promise.all(nodes.map((n) => n.stop()));
-  nodes = [];
 });
 afterAll(async () => {
   await stopAllRedis();

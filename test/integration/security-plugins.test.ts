@@ -1,13 +1,14 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInProcessCluster } from '../helpers/cluster.js';
 import type { InProcessNode } from '../helpers/in-process.js';
 import { startRedis, stopAllRedis, type RedisServer } from '../helpers/redis.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait.js';
+import { stopAfterEach } from '../helpers/stop-after-each.js';
 
 let upstream: TestUpstream;
 let redis: RedisServer;
-let nodes: InProcessNode[] = [];
+const nodes = stopAfterEach<InProcessNode>();
 
 beforeAll(async () => {
   upstream = await startUpstream((req, res) => {
@@ -15,10 +16,6 @@ beforeAll(async () => {
     res.end('upstream');
   });
   redis = await startRedis();
-});
-afterEach(async () => {
-  await Promise.all(nodes.map((n) => n.stop()));
-  nodes = [];
 });
 afterAll(async () => {
   await stopAllRedis();
