@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import type { ErrorCode } from './errors.js';
 import { StdoutLog } from './stdout-log.js';
 
 let lastMs = 0;
@@ -13,13 +14,15 @@ export interface AccessRecord {
   status: number;
   verdict: string;
   reason: string | undefined;
+  /** The registry code of a refusal or failure (`PAL_BANNED`, `PAL_UPSTREAM_TIMEOUT`, …); none for a pass. */
+  code: ErrorCode | undefined;
   aborted: boolean;
   ms: number;
 }
 
 /**
  * The access line, byte for byte what `log.info({reqId, ip, method, path, status, verdict,
- * reason, aborted, ms}, 'request')` writes with the process logger's options, built without
+ * reason, code, aborted, ms}, 'request')` writes with the process logger's options, built without
  * pino's generic serializer (a tenth of a request's cost). `bindings` is the logger's
  * chindings (`,"node":"…"`). `reqId` (a UUID we made) and `ip` (canonical) need no escaping;
  * everything a client chose goes through JSON.stringify.
@@ -33,6 +36,7 @@ export function accessLine(bindings: string, r: AccessRecord): string {
   return (
     `{"level":"info","time":"${lastIso}"${bindings},"reqId":"${r.reqId}","ip":"${r.ip}","method":${JSON.stringify(r.method)},"path":${JSON.stringify(r.path)},"status":${r.status},"verdict":${JSON.stringify(r.verdict)}` +
     (r.reason === undefined ? '' : `,"reason":${JSON.stringify(r.reason)}`) +
+    (r.code === undefined ? '' : `,"code":"${r.code}"`) +
     (r.aborted ? ',"aborted":true' : '') +
     `,"ms":${r.ms},"msg":"request"}\n`
   );
@@ -40,7 +44,7 @@ export function accessLine(bindings: string, r: AccessRecord): string {
 
 /** The record as pino fields, in the line's order (`aborted` only when true). */
 export function pinoFields(r: AccessRecord): Record<string, unknown> {
-  return { reqId: r.reqId, ip: r.ip, method: r.method, path: r.path, status: r.status, verdict: r.verdict, reason: r.reason, aborted: r.aborted || undefined, ms: r.ms };
+  return { reqId: r.reqId, ip: r.ip, method: r.method, path: r.path, status: r.status, verdict: r.verdict, reason: r.reason, code: r.code, aborted: r.aborted || undefined, ms: r.ms };
 }
 
 /** Writes one access line. */

@@ -12,7 +12,7 @@ export const errorCodes = {
   },
   PAL_SETTINGS_FILE_UNREADABLE: {
     status: 0,
-    summary: 'A `<NAME>_FILE` setting points at a file that cannot be read.',
+    summary: 'A file a setting names cannot be read: a `<NAME>_FILE` secret, or a path such as `REDIS_SSL_CA`. Listed with the other invalid settings (exit 78), this code on its line.',
   },
   PAL_PLUGIN_PROVISION_FAILED: {
     status: 0,
@@ -32,7 +32,15 @@ export const errorCodes = {
   },
   PAL_BAD_REQUEST: {
     status: 400,
-    summary: 'The request is malformed (for example two `Host` headers, or an unparsable request line).',
+    summary: 'The request is malformed: two `Host` headers, a `Host` that is not `host[:port]`, an absolute-form target naming another host, or anything Node\'s parser rejects. Never forwarded.',
+  },
+  PAL_HEADERS_TOO_LARGE: {
+    status: 431,
+    summary: 'The request headers exceed Node\'s limit (16 KiB).',
+  },
+  PAL_REQUEST_TIMEOUT: {
+    status: 408,
+    summary: 'The client was too slow: headers not in within `HEADER_TIMEOUT`, a body pausing longer than `CLIENT_BODY_TIMEOUT` or arriving slower than `CLIENT_BODY_MIN_RATE`. The connection is closed.',
   },
   PAL_UPGRADE_REFUSED: {
     status: 400,
@@ -96,7 +104,7 @@ export const errorCodes = {
   },
   PAL_BODY_TOO_LARGE: {
     status: 413,
-    summary: 'An admin request body exceeds 1 MiB.',
+    summary: 'A request body is larger than allowed: `MAX_CLIENT_SIZE` on the proxy port (declared, or a chunked body growing past it: the upstream request is aborted), 1 MiB on the admin listener.',
   },
   PAL_INTERNAL: {
     status: 500,
@@ -123,6 +131,15 @@ export class PalisadeError extends Error {
     this.name = 'PalisadeError';
     this.code = code;
   }
+}
+
+/**
+ * Log fields that name a registry code: `log.warn(coded('PAL_REDIS_UNAVAILABLE', { reason }), '…')`.
+ * Every log line with a code goes through here, so a code that is not in the registry does
+ * not compile.
+ */
+export function coded<F extends object>(code: ErrorCode, fields?: F): { code: ErrorCode } & F {
+  return { code, ...(fields as F) };
 }
 
 /** Exit codes of the `palisade` command (sysexits where one fits). */

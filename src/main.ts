@@ -1,4 +1,4 @@
-import { PalisadeError, exitCodes } from './errors.js';
+import { PalisadeError, coded, exitCodes } from './errors.js';
 import { describeError } from './log.js';
 import { startNode } from './node.js';
 import { settingsSpec } from './settings/catalog.js';
@@ -38,7 +38,7 @@ export async function main(): Promise<void> {
   // Last resort: an error nothing handled. State is unknown, so stop; say it in one line
   // on stderr, with the stack only in the JSON log for whoever debugs it.
   process.on('uncaughtException', (error) => {
-    node.log.fatal({ code: 'PAL_INTERNAL', err: error }, 'uncaught exception');
+    node.log.fatal(coded('PAL_INTERNAL', { err: error }), 'uncaught exception');
     process.stderr.write(`palisade: internal error: ${describeError(error)} [PAL_INTERNAL]\n`);
     process.exit(exitCodes.failure);
   });

@@ -19,6 +19,9 @@ export function createCoreMetrics(nodeName: string, cluster?: MetricsFacet): Cor
   const registry = new Registry();
   registry.setDefaultLabels({ node: nodeName });
   collectDefaultMetrics({ register: registry });
+  // prom-client names three gauges `_total`, which Prometheus reserves for counters
+  // (`promtool check metrics` fails on them); their per-type siblings without the suffix stay.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
   const requests = new Counter({
     name: 'palisade_http_requests_total',
     help: 'Requests handled by the proxy, by status class and verdict.',

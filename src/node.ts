@@ -6,11 +6,12 @@ import { AdminAuth } from './admin/auth.js';
 import { banRoutes, createBanService } from './admin/bans-api.js';
 import { banPageRoutes } from './admin/bans-page.js';
 import { AdminServer } from './admin/server.js';
-import { PalisadeError } from './errors.js';
+import { PalisadeError, coded } from './errors.js';
 import { createLogger, describeError, flushLogger } from './log.js';
 import { createCoreMetrics } from './metrics.js';
 import { PluginHost } from './plugin/host.js';
 import type { PluginDefinition } from './plugin/types.js';
+import { createClientResolver } from './proxy/client-facts.js';
 import { startDemoUpstream } from './proxy/demo-upstream.js';
 import { createForwarder } from './proxy/forward.js';
 import { ProxyServer } from './proxy/server.js';
@@ -63,6 +64,13 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   };
 
   try {
+    // Who the client is, decided once for the proxy and the ban API alike.
+    const clients = createClientResolver({
+      useRealIp: settings.USE_REAL_IP,
+      trusted: settings.REAL_IP_FROM,
+      header: settings.REAL_IP_HEADER,
+      recursive: settings.REAL_IP_RECURSIVE,
+    });
     const store = new NodeStore(settings.NODE_NAME, Date.now, settings.AUDIT_LOG_LENGTH);
     const metrics = createCoreMetrics(settings.NODE_NAME, store.metrics);
     releases.push(() => store.close());
@@ -87,17 +95,17 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     } else {
       upstream = new URL(settings.REVERSE_PROXY_HOST);
     }
-    const forwarder = createForwarder(upstream, settings.UPSTREAM_TIMEOUT);
+    const forwarder = createForwarder(upstream, settings.UPSTREAM_TIMEOUT, settings.MAX_CLIENT_SIZE);
     releases.push(() => forwarder.close());
 
-    const proxy = new ProxyServer({ settings, host, store, metrics, log, forwarder });
+    const proxy = new ProxyServer({ settings, host, store, metrics, log, forwarder, clients });
     let draining = false;
     const banService = createBanService(
       store,
       new BanPolicy({
         minPrefixV4: settings.BAN_MIN_PREFIX_IPV4,
         minPrefixV6: settings.BAN_MIN_PREFIX_IPV6,
-        trustedProxies: settings.REAL_IP_FROM,
+        holdsTrustedProxy: (target) => clients.holdsTrustedProxy(target),
         protector: (target) => host.protector(target),
       }),
       settings.NODE_NAME,
@@ -138,7 +146,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
           draining = true;
           log.info({ inFlight: proxy.active }, 'draining');
           const inTime = await proxy.drain(settings.SHUTDOWN_TIMEOUT);
-          if (!inTime) log.warn({ code: 'PAL_SHUTDOWN_TIMEOUT' }, 'in-flight requests cut at SHUTDOWN_TIMEOUT');
+          if (!inTime) log.warn(coded('PAL_SHUTDOWN_TIMEOUT'), 'in-flight requests cut at SHUTDOWN_TIMEOUT');
           await store.flushMetrics(); // the last deltas, while Redis is still connected
           await releaseAll();
           log.info('stopped');

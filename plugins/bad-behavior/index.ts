@@ -1,6 +1,5 @@
 import { LRUCache } from 'lru-cache';
 import { describeError } from '../../src/log.js';
-import { CidrSet, isLoopback } from '../../src/net/ip.js';
 import { definePlugin, loadManifest } from '../../src/plugin/define.js';
 import type { BadBehaviorSettings } from '../../src/settings/types.generated.js';
 
@@ -12,8 +11,9 @@ const EVIDENCE_LINES = 10;
 /**
  * Bad behaviour: counts each client's error statuses across every node (sliding window in
  * Redis) and bans at once when the threshold is reached, with the client's last offending
- * requests as evidence. Repeat offenders get longer bans. Whitelisted clients, loopback and
- * trusted proxies (`REAL_IP_FROM`) are never counted. Lifting a ban clears the count, so the
+ * requests as evidence. Repeat offenders get longer bans. Whitelisted clients and the
+ * infrastructure (loopback, `REAL_IP_FROM`) are never counted. Refused WebSocket handshakes
+ * count like any request. Lifting a ban clears the count, so the
  * client is not banned again on its next 404.
  */
 export default definePlugin<BadBehaviorSettings>({
@@ -21,7 +21,6 @@ export default definePlugin<BadBehaviorSettings>({
   provision(ctx) {
     const s = ctx.settings;
     const statuses = new Set(s.BAD_BEHAVIOR_STATUS_CODES.map(Number));
-    const trustedProxies = CidrSet.from(s.REAL_IP_FROM);
     const evidence = new LRUCache<string, string[]>({ max: 50_000, ttl: s.BAD_BEHAVIOR_COUNT_TIME });
     const banning = new Set<string>();
     const statusKey = (client: string) => ({ plugin: 'bad-behavior', rule: 'status', client });
@@ -52,9 +51,8 @@ export default definePlugin<BadBehaviorSettings>({
 
     return {
       onResponse(request, outcome) {
-        if (request.exempt || outcome.verdict === 'ban' || !statuses.has(outcome.status)) return;
+        if (request.exempt || request.infrastructure || outcome.verdict === 'ban' || !statuses.has(outcome.status)) return;
         const ip = request.clientIp;
-        if (isLoopback(ip) || trustedProxies.has(ip)) return;
         const lines = evidence.get(ip) ?? [];
         lines.push(`${new Date().toISOString()} ${request.method} ${request.path.slice(0, 200)} ${outcome.status}`);
         if (lines.length > EVIDENCE_LINES) lines.shift();

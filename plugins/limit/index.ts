@@ -1,4 +1,3 @@
-import { CidrSet, isLoopback } from '../../src/net/ip.js';
 import { definePlugin, loadManifest } from '../../src/plugin/define.js';
 import { respond } from '../../src/plugin/verdict.js';
 import { parseRate } from '../../src/settings/formats.js';
@@ -45,7 +44,7 @@ function verdictOf(decision: RateDecision) {
  * Request rate limits per client and rule, shared by every node: one GCRA check in Redis per
  * request, batched with the other checks of its event-loop turn (none for a client already
  * known to be over), local counting while degraded.
- * Past the limit: 429 with `Retry-After`. Loopback and `REAL_IP_FROM` peers are not limited.
+ * Past the limit: 429 with `Retry-After`. Infrastructure (loopback, `REAL_IP_FROM`) is not limited.
  */
 export default definePlugin<LimitSettings>({
   manifest: loadManifest('limit'),
@@ -62,13 +61,12 @@ export default definePlugin<LimitSettings>({
   provision(ctx) {
     const rules = compileRules(ctx.settings);
     if (rules.length === 0) return {};
-    // Loopback and trusted proxies are the infrastructure itself (health checks, the load
-    // balancer speaking for itself): limiting them would take the site down, not a client.
-    const trustedProxies = CidrSet.from(ctx.settings.REAL_IP_FROM);
     return {
       // Synchronous until a rule applies: a request no rule covers costs no promise.
       onRequest(request) {
-        if (request.exempt || isLoopback(request.clientIp) || trustedProxies.has(request.clientIp)) return undefined;
+        // Limiting the infrastructure (health checks, the load balancer speaking for itself)
+        // would take the site down, not a client.
+        if (request.exempt || request.infrastructure) return undefined;
         const rule = rules.find((r) => r.path === undefined || r.path.test(request.path));
         if (!rule) return undefined;
         // Answered at once when no round trip is needed (local store, known offender): no promise.

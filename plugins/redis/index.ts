@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { PalisadeError, type ErrorCode } from '../../src/errors.js';
+import { PalisadeError, coded, type ErrorCode } from '../../src/errors.js';
 import { describeError } from '../../src/log.js';
 import { definePlugin, loadManifest } from '../../src/plugin/define.js';
 import type { AdminRoute } from '../../src/plugin/types.js';
@@ -56,7 +56,7 @@ export default definePlugin<RedisSettings>({
     const settings = ctx.settings;
     const keys = new RedisKeys(settings.REDIS_KEY_PREFIX);
     if (settings.REDIS_SSL && !settings.REDIS_SSL_VERIFY) {
-      ctx.log.warn({ code: 'PAL_REDIS_TLS' }, 'REDIS_SSL_VERIFY=no: the Redis server certificate is not verified; anyone on the path can impersonate it');
+      ctx.log.warn(coded('PAL_REDIS_TLS'), 'REDIS_SSL_VERIFY=no: the Redis server certificate is not verified; anyone on the path can impersonate it');
     }
     const connections = new RedisConnections(settings, ctx.nodeName, ctx.log);
     ctx.onClose(() => connections.close());
@@ -81,7 +81,7 @@ export default definePlugin<RedisSettings>({
       }
       if (problem) throw new PalisadeError('PAL_REDIS_PERMISSION', problem);
     } else {
-      ctx.log.warn({ code: 'PAL_REDIS_UNAVAILABLE', reason: first.message }, 'redis not reachable at start: running degraded on local state until it is');
+      ctx.log.warn(coded('PAL_REDIS_UNAVAILABLE', { reason: first.message }), 'redis not reachable at start: running degraded on local state until it is');
     }
     // A later master (failover, or Redis reached after a degraded start) gets the same check;
     // it cannot stop a running node, so it is logged loudly instead.
@@ -90,7 +90,7 @@ export default definePlugin<RedisSettings>({
       void readyWithin(background, settings.REDIS_TIMEOUT)
         .then((ready) => (ready ? checkAcl(background) : undefined))
         .then(
-          (problem) => problem && ctx.log.error({ code: 'PAL_REDIS_PERMISSION', master: address }, problem),
+          (problem) => problem && ctx.log.error(coded('PAL_REDIS_PERMISSION', { master: address }), problem),
           (error: unknown) => ctx.log.warn({ err: describeError(error) }, 'redis permission check failed'),
         );
     });
@@ -168,7 +168,7 @@ export default definePlugin<RedisSettings>({
             return { json: { ok: true, ms: Math.round(seconds * 1e5) / 100, master: connections.health().master } };
           } catch (error) {
             metrics.command('ping', Number(process.hrtime.bigint() - started) / 1e9, error instanceof RedisUnavailable ? 'unavailable' : 'error');
-            return { status: 503, json: { ok: false, error: describeError(error), code: 'PAL_REDIS_UNAVAILABLE' } };
+            return { status: 503, json: { ok: false, error: describeError(error), code: 'PAL_REDIS_UNAVAILABLE' satisfies ErrorCode } };
           }
         },
       },

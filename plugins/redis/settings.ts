@@ -1,4 +1,7 @@
 import { accessSync, constants } from 'node:fs';
+import { isIPv6 } from 'node:net';
+import { servicePort } from '../../src/settings/coerce.js';
+import { isHostnameOrIp } from '../../src/settings/formats.js';
 import type { SettingError } from '../../src/settings/errors.js';
 import type { SettingsDeriver } from '../../src/settings/load.js';
 import type { RedisSettings } from '../../src/settings/types.generated.js';
@@ -16,7 +19,7 @@ export function maskUrl(text: string): string {
  * from `REDIS_URL` (or the first platform alias set); explicit `REDIS_*` values win, which
  * the loader guarantees by only using derived values for unset names.
  */
-export const deriveRedisSettings: SettingsDeriver = (raw) => {
+const deriveFromUrl: SettingsDeriver = (raw) => {
   const name = URL_SETTINGS.find((candidate) => (raw(candidate) ?? '').trim() !== '');
   if (name === undefined) return { values: {}, errors: [] };
   const text = (raw(name) as string).trim();
@@ -40,13 +43,41 @@ export const deriveRedisSettings: SettingsDeriver = (raw) => {
   return { values, errors: [] };
 };
 
+/**
+ * One sentinel service given as `REDIS_SENTINEL_HOST` + `REDIS_SENTINEL_PORT` (how managed
+ * Sentinel setups and Kubernetes ConfigMaps hand it out) becomes the one-entry
+ * `REDIS_SENTINEL_HOSTS`. Both kinds set is an error naming both. A host or port that is
+ * not valid derives nothing: its own check reports it.
+ */
+const deriveSentinelService: SettingsDeriver = (raw): ReturnType<SettingsDeriver> => {
+  const host = (raw('REDIS_SENTINEL_HOST') ?? '').trim();
+  if (host === '') return { values: {}, errors: [] };
+  if ((raw('REDIS_SENTINEL_HOSTS') ?? '').trim() !== '') {
+    return {
+      values: {},
+      errors: [{ name: 'REDIS_SENTINEL_HOST', message: 'set either REDIS_SENTINEL_HOSTS (a list) or REDIS_SENTINEL_HOST with REDIS_SENTINEL_PORT (one sentinel service), not both' }],
+    };
+  }
+  const portText = (raw('REDIS_SENTINEL_PORT') ?? '').trim();
+  const port = portText === '' ? 26379 : (servicePort(portText) ?? (/^\d{1,5}$/.test(portText) ? Number(portText) : undefined));
+  if (port === undefined || port < 1 || port > 65535 || !isHostnameOrIp(host)) return { values: {}, errors: [] };
+  return { values: { REDIS_SENTINEL_HOSTS: `${isIPv6(host) ? `[${host}]` : host}:${port}` }, errors: [] };
+};
+
+/** Every redis setting filled from another: the URL variables, then one sentinel service. */
+export const deriveRedisSettings: SettingsDeriver = (raw) => {
+  const results = [deriveFromUrl(raw), deriveSentinelService(raw)];
+  return { values: Object.assign({}, ...results.map((r) => r.values)) as Record<string, string>, errors: results.flatMap((r) => r.errors) };
+};
+
 /** Rules between the redis settings; only checked when `USE_REDIS=yes`. */
 export function checkRedisSettings(settings: Readonly<RedisSettings>, valid: (name: string) => boolean): SettingError[] {
   if (!settings.USE_REDIS || !valid('USE_REDIS')) return [];
   const errors: SettingError[] = [];
   const sentinels = settings.REDIS_SENTINEL_HOSTS.length > 0;
-  if (!sentinels && valid('REDIS_SENTINEL_HOSTS') && settings.REDIS_HOST === '') {
-    errors.push({ name: 'REDIS_HOST', message: 'required with USE_REDIS=yes (or set REDIS_URL or REDIS_SENTINEL_HOSTS)' });
+  // A sentinel service that failed its own check was still meant: no second error for it.
+  if (!sentinels && valid('REDIS_SENTINEL_HOSTS') && settings.REDIS_SENTINEL_HOST === '' && valid('REDIS_SENTINEL_HOST') && settings.REDIS_HOST === '') {
+    errors.push({ name: 'REDIS_HOST', message: 'required with USE_REDIS=yes (or set REDIS_URL, REDIS_SENTINEL_HOSTS or REDIS_SENTINEL_HOST)' });
   }
   if (sentinels && settings.REDIS_SENTINEL_MASTER.trim() === '') {
     errors.push({ name: 'REDIS_SENTINEL_MASTER', message: 'must name the master when REDIS_SENTINEL_HOSTS is set', got: '' });
@@ -57,7 +88,7 @@ export function checkRedisSettings(settings: Readonly<RedisSettings>, valid: (na
     try {
       accessSync(path, constants.R_OK);
     } catch (error) {
-      errors.push({ name, message: `cannot read the file (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`, got: path });
+      errors.push({ name, message: `cannot read the file (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`, got: path, code: 'PAL_SETTINGS_FILE_UNREADABLE' });
     }
   }
   if ((settings.REDIS_SSL_CERT === '') !== (settings.REDIS_SSL_KEY === '')) {

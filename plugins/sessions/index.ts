@@ -37,7 +37,8 @@ export default definePlugin<SessionsSettings>({
     const name = s.SESSIONS_NAME;
 
     const load = async (request: RequestContext): Promise<RequestSession> => {
-      const secure = request.req.headers['x-forwarded-proto'] === 'https' || (request.req.socket as { encrypted?: boolean }).encrypted === true;
+      // The core believes X-Forwarded-Proto only from a trusted proxy: a client cannot turn Secure off or on.
+      const secure = request.scheme === 'https';
       const ua = agentFingerprint(request.req.headers['user-agent']);
       const id = ((): string | undefined => {
         const raw = readCookie(request.req.headers.cookie, name);

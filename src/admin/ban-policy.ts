@@ -19,7 +19,8 @@ const LOOPBACK = CidrSet.from(['127.0.0.0/8', '::1/128']);
 export interface BanPolicyOptions {
   minPrefixV4: number;
   minPrefixV6: number;
-  trustedProxies: readonly string[];
+  /** True when the address or network holds a trusted proxy (`REAL_IP_FROM`). */
+  holdsTrustedProxy: (target: string) => boolean;
   /** The plugin protecting a target (whitelist), if any. */
   protector: (target: string) => string | undefined;
   now?: () => number;
@@ -32,11 +33,7 @@ export interface BanPolicyOptions {
  * addresses, whose ban would lock out the infrastructure or contradict the whitelist.
  */
 export class BanPolicy {
-  private readonly trusted: CidrSet;
-
-  constructor(private readonly options: BanPolicyOptions) {
-    this.trusted = CidrSet.from(options.trustedProxies);
-  }
+  constructor(private readonly options: BanPolicyOptions) {}
 
   check(input: unknown): ValidBan | BanRefusal {
     if (typeof input !== 'object' || input === null || Array.isArray(input)) return invalid('expected an object with ip, duration and reason');
@@ -73,9 +70,9 @@ export class BanPolicy {
   }
 
   private protection(target: string): string | undefined {
-    const covers = (set: CidrSet): boolean => (target.includes('/') ? set.overlaps(target) : set.has(target));
-    if (covers(LOOPBACK) || isLoopback(target)) return `${target} is a loopback address: banning it would lock out the node itself`;
-    if (covers(this.trusted)) return `${target} holds a trusted proxy (REAL_IP_FROM): banning it would block every client behind it`;
+    const loopback = target.includes('/') ? LOOPBACK.overlaps(target) : isLoopback(target);
+    if (loopback) return `${target} is a loopback address: banning it would lock out the node itself`;
+    if (this.options.holdsTrustedProxy(target)) return `${target} holds a trusted proxy (REAL_IP_FROM): banning it would block every client behind it`;
     const plugin = this.options.protector(target);
     if (plugin) return `${target} is protected by the ${plugin} plugin`;
     return undefined;

@@ -1,4 +1,5 @@
 import { formatDuration } from '../settings/duration.js';
+import { formatSize } from '../settings/size.js';
 import { SECRET_MASK } from '../settings/errors.js';
 import { composeSettings } from '../settings/schema.js';
 import { settingsSpec } from '../settings/catalog.js';
@@ -12,6 +13,7 @@ export function describeEffective(result: Extract<LoadResult, { ok: true }>): Ar
     let value = result.settings[name];
     if (result.secrets.has(name)) value = value === '' ? '' : SECRET_MASK;
     else if (schema['x-duration'] && typeof value === 'number') value = formatDuration(value);
+    else if (schema['x-size'] && typeof value === 'number') value = formatSize(value);
     return { name, value, source: result.sources.get(name) ?? 'default' };
   });
 }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { PalisadeError } from '../errors.js';
+import { PalisadeError, coded } from '../errors.js';
 import { describeError } from '../log.js';
 import type { Settings } from '../settings/load.js';
 import type { CoreSettings } from '../settings/types.generated.js';
@@ -269,7 +269,7 @@ export class PluginHost {
 
   private hookFailed(hook: Bound<unknown>, phase: string, error: unknown): HookFailure | undefined {
     this.deps.log.error(
-      { plugin: hook.plugin, phase, code: 'PAL_PLUGIN_HOOK_FAILED', err: describeError(error) },
+      coded('PAL_PLUGIN_HOOK_FAILED', { plugin: hook.plugin, phase, err: describeError(error) }),
       `plugin ${hook.plugin} ${phase} hook failed (${hook.closed ? 'closed: 503' : 'open: continuing'})`,
     );
     return hook.closed ? new HookFailure(hook.plugin, error) : undefined;

@@ -15,8 +15,19 @@ export type MaybePromise<T> = T | Promise<T>;
 export interface RequestContext {
   /** Unique id, sent upstream and to the client as `X-Request-Id`, and logged. */
   readonly id: string;
-  /** Canonical client IP (after `REAL_IP_FROM` resolution). */
+  /** Canonical client IP: the socket peer, or what a trusted proxy (`REAL_IP_FROM`) said. */
   readonly clientIp: string;
+  /** True when the socket peer is a trusted proxy whose forwarding headers were believed. */
+  readonly trustedPeer: boolean;
+  /** The scheme the client used: a trusted peer's `X-Forwarded-Proto`, else this connection's. */
+  readonly scheme: 'http' | 'https';
+  /**
+   * True when the client is infrastructure, not a visitor: loopback or an address in
+   * `REAL_IP_FROM`. Security plugins leave it alone (limiting a load balancer takes the site down).
+   */
+  readonly infrastructure: boolean;
+  /** `http` for a plain request, `websocket` for an upgrade handshake. */
+  readonly kind: 'http' | 'websocket';
   readonly req: IncomingMessage;
   readonly method: string;
   /** Path without the query string. */

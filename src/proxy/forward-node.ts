@@ -1,6 +1,6 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import { classifyUpstreamError, upstreamBasePath, upstreamTimeout, writeAnswerHead, type OnUpstreamFailure, type UpstreamResponseListener } from './upstream-answer.js';
+import { classifyUpstreamError, upstreamBasePath, upstreamTimeout, writeAnswerHead, type ForwardFailure, type OnForwardFailure, type UpstreamResponseListener } from './upstream-answer.js';
 
 /**
  * Requests with a body, and HEAD, through Node's `http.request` over a keep-alive agent:
@@ -29,23 +29,37 @@ export class NodeHttpForwarder {
     this.targetPath = upstreamBasePath(target);
   }
 
-  forward(req: IncomingMessage, res: ServerResponse, headers: string[], onFailure: OnUpstreamFailure): void {
+  /**
+   * Forwards `req` with its body. A body growing past `maxBodyBytes` (0: no limit) fails
+   * the forward with `request.too_large` and aborts the upstream request; so does the end
+   * of the client's answer while its body is still incomplete (a cut body never reaches the
+   * upstream as if it were whole).
+   */
+  forward(req: IncomingMessage, res: ServerResponse, headers: string[], maxBodyBytes: number, onFailure: OnForwardFailure): void {
     // A header list (not an object) is written as is: no setHeader per header.
     const proxyReq = this.request({ hostname: this.hostname, port: this.port, method: req.method, path: this.targetPath + (req.url ?? '/'), headers, agent: this.agent });
     proxyReq.setTimeout(this.timeoutMs, () => proxyReq.destroy(upstreamTimeout(this.timeoutMs)));
     let failed = false;
-    const onError = (error: NodeJS.ErrnoException): void => {
+    const fail = (failure: ForwardFailure, error: Error): void => {
       proxyReq.destroy();
+      if (failed) return;
+      failed = true;
+      onFailure(failure, error);
+    };
+    const onError = (error: NodeJS.ErrnoException): void => {
       // The client went away first: not an upstream failure. Otherwise the caller answers
       // 502/504, or cuts the connection when part of the answer went out already.
-      if (failed || req.socket.destroyed) return;
-      failed = true;
-      onFailure(classifyUpstreamError(error), error);
+      if (req.socket.destroyed) {
+        failed = true;
+        proxyReq.destroy();
+        return;
+      }
+      fail(classifyUpstreamError(error), error);
     };
     proxyReq.on('error', onError);
     req.on('error', onError);
     res.on('close', () => {
-      if (!res.writableFinished) proxyReq.destroy();
+      if (!res.writableFinished || !req.complete) proxyReq.destroy();
     });
     proxyReq.on('response', (proxyRes) => {
       if (!writeAnswerHead({ statusCode: proxyRes.statusCode ?? 502, headers: proxyRes.headers }, proxyRes.statusMessage, req, res, this.listeners)) {
@@ -55,6 +69,18 @@ export class NodeHttpForwarder {
       proxyRes.on('error', onError);
       proxyRes.pipe(res);
     });
+    if (maxBodyBytes > 0) {
+      // Declared lengths were checked before; this catches a chunked body that keeps growing.
+      let received = 0;
+      const count = (chunk: Buffer): void => {
+        received += chunk.length;
+        if (received <= maxBodyBytes) return;
+        req.off('data', count);
+        req.unpipe(proxyReq);
+        fail('request.too_large', new Error(`request body larger than ${maxBodyBytes} bytes`));
+      };
+      req.on('data', count);
+    }
     req.pipe(proxyReq);
   }
 

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
-import { classifyUpstreamError, upstreamBasePath, writeAnswerHead, type OnUpstreamFailure, type UpstreamResponseListener } from './upstream-answer.js';
+import { classifyUpstreamError, upstreamBasePath, writeAnswerHead, type OnForwardFailure, type UpstreamResponseListener } from './upstream-answer.js';
 
 /** The forward a response belongs to, for the one shared 'close' listener. */
 const FORWARD = Symbol('palisade.forward');
@@ -24,7 +24,7 @@ class Forward implements Dispatcher.DispatchHandler {
   constructor(
     private readonly req: IncomingMessage,
     private readonly res: ForwardedResponse,
-    private readonly onFailure: OnUpstreamFailure,
+    private readonly onFailure: OnForwardFailure,
     private readonly listeners: readonly UpstreamResponseListener[],
   ) {}
 
@@ -93,7 +93,7 @@ export class UndiciForwarder {
     this.targetPath = upstreamBasePath(target);
   }
 
-  forward(req: IncomingMessage, res: ForwardedResponse, headers: string[], onFailure: OnUpstreamFailure): void {
+  forward(req: IncomingMessage, res: ForwardedResponse, headers: string[], onFailure: OnForwardFailure): void {
     const forward = new Forward(req, res, onFailure, this.listeners);
     res[FORWARD] = forward;
     res.on('close', stopIfUnfinished);

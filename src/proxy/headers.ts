@@ -20,7 +20,7 @@ export interface ForwardingFacts {
   requestId: string;
   clientIp: string;
   /** Trusted proxies between the client and us (nearest to the client first), then the peer. */
-  chain: string[];
+  chain: readonly string[];
   proto: 'http' | 'https';
   host: string | undefined;
 }

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, validateHeaderName, validateHeaderValue } from 'node:http';
 import type { Duplex } from 'node:stream';
 
 /**
@@ -18,15 +18,35 @@ export function sendPlain(res: ServerResponse, status: number, requestId: string
   res.end(payload);
 }
 
-/** Answers on a raw socket (upgrade requests, parse errors) and closes it. */
-export function sendRaw(socket: Duplex, status: number, requestId?: string): void {
+/**
+ * Answers on a raw socket (upgrade handshakes, parse errors) and closes it: the same
+ * headers and body as {@link sendPlain}. A header Node would refuse (CR, LF, a bad name) is
+ * left out rather than written raw.
+ */
+export function sendRaw(socket: Duplex, status: number, requestId?: string, headers: Record<string, string> = {}, body?: string | Buffer): void {
   if (!socket.writable) {
     socket.destroy();
     return;
   }
-  const body = `${status} ${STATUS_CODES[status] ?? 'Error'}\n${requestId ? `request id: ${requestId}\n` : ''}`;
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n${requestId ? `X-Request-Id: ${requestId}\r\n` : ''}\r\n${body}`,
-  );
+  const payload = body ?? `${status} ${STATUS_CODES[status] ?? 'Error'}\n${requestId ? `request id: ${requestId}\n` : ''}`;
+  const fields: Record<string, string> = {
+    'content-type': 'text/plain; charset=utf-8',
+    'cache-control': 'no-store',
+    ...(requestId ? { 'x-request-id': requestId } : {}),
+    ...headers,
+    'content-length': String(Buffer.byteLength(payload)),
+    connection: 'close',
+  };
+  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n`;
+  for (const [name, value] of Object.entries(fields)) {
+    try {
+      validateHeaderName(name);
+      validateHeaderValue(name, value);
+    } catch {
+      continue;
+    }
+    head += `${name}: ${value}\r\n`;
+  }
+  socket.write(`${head}\r\n`);
+  socket.end(payload);
 }

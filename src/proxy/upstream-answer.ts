@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ErrorCode } from '../errors.js';
 import { foldHeaderCase } from './headers.js';
 
 /** The status and headers of an upstream answer, before they are written to the client. */
@@ -11,17 +12,17 @@ export interface UpstreamResponseHead {
 /** Sees (and may edit) every upstream answer's head before it is written. */
 export type UpstreamResponseListener = (head: UpstreamResponseHead, req: IncomingMessage, res: ServerResponse) => void;
 
-/** Why forwarding failed, as the client is told (502 or 504). */
-export type UpstreamFailure = 'upstream.unreachable' | 'upstream.timeout';
+/** Why forwarding failed: the upstream (502 or 504), or a request body past `MAX_CLIENT_SIZE` (413). */
+export type ForwardFailure = 'upstream.unreachable' | 'upstream.timeout' | 'request.too_large';
 
 /** Reports a failed forward; runs at most once per request. */
-export type OnUpstreamFailure = (failure: UpstreamFailure, error: Error) => void;
+export type OnForwardFailure = (failure: ForwardFailure, error: Error) => void;
 
 /** Error codes (undici's and our own) meaning "the upstream was too slow". */
 export const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'PAL_UPSTREAM_TIMEOUT']);
 
 /** 504 for a slow upstream, 502 for everything else (refused, reset, TLS, bad answer). */
-export function classifyUpstreamError(error: Error): UpstreamFailure {
+export function classifyUpstreamError(error: Error): ForwardFailure {
   return TIMEOUT_CODES.has((error as NodeJS.ErrnoException).code ?? '') ? 'upstream.timeout' : 'upstream.unreachable';
 }
 
@@ -32,7 +33,7 @@ export function upstreamBasePath(target: URL): string {
 
 /** An error for our own upstream timers, classified as a timeout. */
 export function upstreamTimeout(timeoutMs: number): Error {
-  return Object.assign(new Error(`upstream did not answer within ${timeoutMs}ms`), { code: 'PAL_UPSTREAM_TIMEOUT' });
+  return Object.assign(new Error(`upstream did not answer within ${timeoutMs}ms`), { code: 'PAL_UPSTREAM_TIMEOUT' satisfies ErrorCode });
 }
 
 /**

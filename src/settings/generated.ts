@@ -1,5 +1,6 @@
 import { errorCodes } from '../errors.js';
 import { formatDuration } from './duration.js';
+import { formatSize } from './size.js';
 import type { SettingSchema, SettingsManifest } from './manifest.js';
 import { composeSettings, jsonSchema } from './schema.js';
 import type { SettingsSpec } from './load.js';
@@ -39,6 +40,7 @@ function renderDefault(schema: SettingSchema): string {
   if (schema['x-default-doc']) return schema['x-default-doc'];
   const value = schema.default;
   if (schema['x-duration'] && typeof value === 'number') return `\`${formatDuration(value)}\``;
+  if (schema['x-size'] && typeof value === 'number') return `\`${formatSize(value)}\``;
   if (typeof value === 'boolean') return `\`${value ? 'yes' : 'no'}\``;
   if (Array.isArray(value)) return value.length === 0 ? '' : `\`${value.join(' ')}\``;
   if (value === '' || value === undefined) return '';
@@ -59,7 +61,7 @@ function renderTypes(manifests: readonly SettingsManifest[]): string {
     out.push(`/** Settings of ${manifest.name} (\`${manifest.id}\`). */`);
     out.push(`export interface ${pascal(manifest.id)}Settings {`);
     for (const [name, schema] of Object.entries(manifest.settings)) {
-      out.push(`  /** ${schema.description.replace(/\*\//g, '*\\/')}${schema['x-duration'] ? ' (milliseconds)' : ''} */`);
+      out.push(`  /** ${schema.description.replace(/\*\//g, '*\\/')}${schema['x-duration'] ? ' (milliseconds)' : schema['x-size'] ? ' (bytes)' : ''} */`);
       out.push(`  readonly ${name}: ${tsType(schema)};`);
       if (schema['x-multiple']) out.push(`  /** Numbered variants of ${name}, when set. */`, `  readonly [key: \`${name}_\${number}\`]: ${tsType(schema)} | undefined;`);
     }

@@ -72,7 +72,7 @@ export function loadSettings(spec: SettingsSpec, env: Readonly<Record<string, st
         sources.set(name, 'file');
       } catch (error) {
         const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-        errors.push({ name: `${name}_FILE`, message: `cannot read the file (${reason})`, got: filePath });
+        errors.push({ name: `${name}_FILE`, message: `cannot read the file (${reason})`, got: filePath, code: 'PAL_SETTINGS_FILE_UNREADABLE' });
       }
     } else if (direct !== undefined && direct.trim() !== '') {
       raw.set(name, direct);

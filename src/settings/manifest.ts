@@ -19,6 +19,14 @@ export interface SettingSchema {
   items?: { type: 'string'; format?: string; pattern?: string; 'x-pattern-message'?: string };
   /** The value is a duration: accepts `500ms|60s|10m|24h|7d` or bare seconds; stored in milliseconds. */
   'x-duration'?: boolean;
+  /** The value is a size: bytes, or `k`, `m`, `g` (1024-based, as nginx); stored in bytes. */
+  'x-size'?: boolean;
+  /**
+   * An integer port that may also come as a Kubernetes service link, `tcp://<ip>:<port>`
+   * (what Kubernetes writes into `<SERVICE>_PORT` for every Service in the namespace): the
+   * port is taken from it.
+   */
+  'x-service-link'?: boolean;
   /** Never shown: masked as `***` in errors, `config check`, logs and the admin API. */
   'x-secret'?: boolean;
   /** The error shown when `pattern` does not match, read after the name ("must be …"). */

@@ -28,8 +28,16 @@ export interface CoreSettings {
   readonly LOG_LEVEL: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   /** Time a client has to send the request headers; slower connections are closed. (milliseconds) */
   readonly HEADER_TIMEOUT: number;
-  /** Time a client has to send the whole request. (milliseconds) */
+  /** Time a client has to send the whole request: the outer bound of every body rule below. (milliseconds) */
   readonly REQUEST_TIMEOUT: number;
+  /** Longest pause allowed between two reads of a request body (nginx's `client_body_timeout`); past it the client gets 408 and the connection is closed. (milliseconds) */
+  readonly CLIENT_BODY_TIMEOUT: number;
+  /** Slowest request body accepted, in bytes per second (Apache mod_reqtimeout's `MinRate`): after `CLIENT_BODY_MIN_RATE_GRACE` a body must keep up, each this many bytes received buying one more second, or the client gets 408 and the connection is closed. `0` turns the rule off. */
+  readonly CLIENT_BODY_MIN_RATE: number;
+  /** Time a request body gets before `CLIENT_BODY_MIN_RATE` applies (mod_reqtimeout's `body=20`). (milliseconds) */
+  readonly CLIENT_BODY_MIN_RATE_GRACE: number;
+  /** Largest request body (bytes, or `k`, `m`, `g`), as BunkerWeb's setting: a larger `Content-Length` gets 413 at once, a chunked body growing past it gets 413 mid-stream and the upstream request is aborted. `0` means no limit. (bytes) */
+  readonly MAX_CLIENT_SIZE: number;
   /** How long an idle client connection is kept open. (milliseconds) */
   readonly KEEPALIVE_TIMEOUT: number;
   /** Time the upstream has to start answering before the client gets 504. (milliseconds) */
@@ -50,7 +58,7 @@ export interface RedisSettings {
   readonly USE_REDIS: boolean;
   /** Redis server hostname or IP (standalone mode). */
   readonly REDIS_HOST: string;
-  /** Redis server port. */
+  /** Redis server port. A Kubernetes service link (`tcp://10.0.0.5:6379`, what Kubernetes puts in `REDIS_PORT` when a Service is named `redis`) is read as its port. */
   readonly REDIS_PORT: number;
   /** Database number, 0 to 15. */
   readonly REDIS_DATABASE: number;
@@ -72,8 +80,12 @@ export interface RedisSettings {
   readonly REDIS_USERNAME: string;
   /** Password (of `REDIS_USERNAME`, or the `requirepass` password). */
   readonly REDIS_PASSWORD: string;
-  /** Sentinels as space-separated `host[:port]` (port 26379 by default; IPv6 as `[::1]:26379`). When set, the master is found through them. */
+  /** Sentinels as space-separated `host[:port]` (port 26379 by default; IPv6 as `[::1]:26379`). When set, the master is found through them. Or give one sentinel service as `REDIS_SENTINEL_HOST` and `REDIS_SENTINEL_PORT`, not both. */
   readonly REDIS_SENTINEL_HOSTS: readonly string[];
+  /** One sentinel address (a Kubernetes Service in front of the sentinels, as managed offerings hand it out), used with `REDIS_SENTINEL_PORT` when `REDIS_SENTINEL_HOSTS` is empty. */
+  readonly REDIS_SENTINEL_HOST: string;
+  /** Port of `REDIS_SENTINEL_HOST`; read only with it. A Kubernetes service link (`tcp://10.0.0.5:26379`) is read as its port. */
+  readonly REDIS_SENTINEL_PORT: number;
   /** ACL username on the sentinels. */
   readonly REDIS_SENTINEL_USERNAME: string;
   /** Password on the sentinels. */

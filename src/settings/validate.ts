@@ -1,9 +1,11 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import type { SettingSchema } from './manifest.js';
+import { formatDuration } from './duration.js';
 import { formats } from './formats.js';
+import { formatSize } from './size.js';
 
 /** Palisade's annotation keywords: ajv must know them to run in strict mode. */
-const ANNOTATIONS = ['x-duration', 'x-secret', 'x-default-doc', 'x-plugin', 'x-pattern-message', 'x-multiple'];
+const ANNOTATIONS = ['x-duration', 'x-size', 'x-service-link', 'x-secret', 'x-default-doc', 'x-plugin', 'x-pattern-message', 'x-multiple'];
 
 /** A failed check on one setting, with the JSON path inside it (array item index). */
 export interface SchemaViolation {
@@ -33,14 +35,21 @@ function toViolation(error: ErrorObject): SchemaViolation | undefined {
   return violation;
 }
 
+/** A bound as the user writes the value: `100ms`, `1g`, or a plain number. */
+function limitText(schema: Partial<SettingSchema> | undefined, limit: number): string {
+  if (schema?.['x-duration']) return formatDuration(limit);
+  if (schema?.['x-size']) return formatSize(limit);
+  return String(limit);
+}
+
 function describe(error: ErrorObject): string {
   const p = error.params as Record<string, unknown>;
   const schema = error.parentSchema as Partial<SettingSchema> | undefined;
   switch (error.keyword) {
     case 'minimum':
-      return schema?.['x-duration'] ? `must be at least ${String(p.limit)}ms` : `must be at least ${String(p.limit)}`;
+      return `must be at least ${limitText(schema, Number(p.limit))}`;
     case 'maximum':
-      return schema?.['x-duration'] ? `must be at most ${String(p.limit)}ms` : `must be at most ${String(p.limit)}`;
+      return `must be at most ${limitText(schema, Number(p.limit))}`;
     case 'enum':
       return `must be one of ${(p.allowedValues as unknown[]).join(', ')}`;
     case 'format':

@@ -14,6 +14,8 @@ export interface TestUpstream {
   readonly url: string;
   readonly port: number;
   readonly seen: SeenRequest[];
+  /** The server itself, for tests that add an `upgrade` handler. */
+  readonly server: http.Server;
   close(): Promise<void>;
 }
 
@@ -34,6 +36,7 @@ export async function startUpstream(
     url: `http://127.0.0.1:${port}`,
     port,
     seen,
+    server,
     close: () =>
       new Promise((resolve) => {
         server.close(() => resolve());

@@ -1,4 +1,5 @@
-import { Writable } from 'node:stream';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { Writable, type Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNode, type RunningNode } from '../../src/node.js';
 import { definePlugin } from '../../src/plugin/define.js';
@@ -146,6 +147,41 @@ describe('request pipeline', () => {
     expect(pass.outcome).toMatchObject({ status: 200, verdict: 'pass', aborted: false });
     const ban = outcomes.find((o) => o.outcome.verdict === 'ban');
     expect(ban?.outcome).toMatchObject({ status: 403, reason: 'ban' });
+  });
+
+  it('runs every phase for a WebSocket upgrade: the ban gate, onRequest, preProxy, onSend and onResponse with the handshake status', async () => {
+    const handshakes: IncomingHttpHeaders[] = [];
+    upstream.server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
+      handshakes.push(req.headers);
+      socket.end('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: x\r\n\r\n');
+    });
+    const handshake = (path: string, extra = ''): Promise<{ text: string }> =>
+      rawRequest(node.proxy.port, `GET ${path} HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n${extra}\r\n`, 2_000);
+
+    const passed = await handshake('/ws');
+    expect(passed.text).toMatch(/^HTTP\/1\.1 101 /);
+    expect(passed.text.toLowerCase()).toContain('x-seen-by-plugin: 101');
+    expect(handshakes.at(-1)?.['x-added-by-plugin']).toBe('yes');
+    const pass = await waitFor(() => outcomes.findLast((o) => o.path === '/ws'), 'onResponse for the upgrade');
+    expect(pass.outcome).toMatchObject({ status: 101, verdict: 'pass', aborted: false });
+
+    const denied = await handshake('/deny');
+    expect(denied.text).toMatch(/^HTTP\/1\.1 403 /);
+    const limited = await handshake('/limited');
+    expect(limited.text).toMatch(/^HTTP\/1\.1 429 /);
+    expect(limited.text.toLowerCase()).toContain('retry-after: 7');
+    const before = handshakes.length;
+    await node.store.bans.add({ target: '127.0.0.0/8', reason: 'test', origin: 'test', durationMs: 60_000 });
+    try {
+      expect((await handshake('/ws-banned')).text).toMatch(/^HTTP\/1\.1 403 /);
+    } finally {
+      await node.store.bans.remove('127.0.0.0/8', 'test');
+    }
+    expect(handshakes.length).toBe(before);
+    const ban = await waitFor(() => outcomes.findLast((o) => o.path === '/ws-banned'), 'onResponse for the banned upgrade');
+    expect(ban.outcome).toMatchObject({ status: 403, verdict: 'ban' });
+    const closed = await handshake('/closed-failure');
+    expect(closed.text).toMatch(/^HTTP\/1\.1 503 /);
   });
 
   it('counts requests and blocks by reason on /metrics', async () => {

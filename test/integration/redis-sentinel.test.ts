@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPalisade, type PalisadeProcess } from '../helpers/palisade.js';
+import { runCli, startPalisade, type PalisadeProcess } from '../helpers/palisade.js';
 import { freePort } from '../helpers/ports.js';
 import { stopAllRedis, type RedisServer } from '../helpers/redis.js';
 import { startSentinelCluster, type SentinelCluster } from '../helpers/sentinel.js';
@@ -99,6 +99,31 @@ describe('redis plugin behind Sentinel', () => {
     const master = await cluster.currentMaster();
     expect(await redisInfo()).toMatchObject({ mode: 'sentinel', up: true, master: `127.0.0.1:${master.port}` });
     expect(((await (await fetch(`${node.adminUrl}/readyz`)).json()) as { store: string }).store).toBe('shared');
+  });
+
+  it('finds the master through one sentinel service given as REDIS_SENTINEL_HOST and REDIS_SENTINEL_PORT', async () => {
+    const sentinel = cluster.sentinels[1]!;
+    const service = await startPalisade({
+      REVERSE_PROXY_HOST: upstream.url,
+      USE_REDIS: 'yes',
+      REDIS_SENTINEL_HOST: 'localhost',
+      // As Kubernetes writes it for a Service named redis-sentinel.
+      REDIS_SENTINEL_PORT: `tcp://127.0.0.1:${sentinel.port}`,
+      REDIS_SENTINEL_MASTER: cluster.masterName,
+      NODE_NAME: 'sentinel-service',
+    });
+    extraNodes.push(service);
+    const master = await cluster.currentMaster();
+    expect(await redisInfo(service)).toMatchObject({ mode: 'sentinel', up: true, master: `127.0.0.1:${master.port}` });
+    expect(((await (await fetch(`${service.adminUrl}/readyz`)).json()) as { store: string }).store).toBe('shared');
+    const check = await runCli(['config', 'check'], { USE_REDIS: 'yes', REDIS_SENTINEL_HOST: 'localhost', REDIS_SENTINEL_PORT: String(sentinel.port) });
+    expect(check.stdout).toMatch(new RegExp(`REDIS_SENTINEL_HOSTS\\s+localhost:${sentinel.port}\\s+\\(derived\\)`));
+  });
+
+  it('refuses REDIS_SENTINEL_HOSTS and REDIS_SENTINEL_HOST together before listening (exit 78), naming both', async () => {
+    const both = await runCli(['start'], { USE_REDIS: 'yes', REDIS_SENTINEL_HOSTS: cluster.sentinelHosts, REDIS_SENTINEL_HOST: 'localhost', REDIS_SENTINEL_PORT: String(cluster.sentinels[0]!.port) });
+    expect(both.code).toBe(78);
+    expect(both.stderr).toContain('REDIS_SENTINEL_HOST: set either REDIS_SENTINEL_HOSTS (a list) or REDIS_SENTINEL_HOST with REDIS_SENTINEL_PORT (one sentinel service), not both');
   });
 
   it('tells "no sentinel reachable" apart from "no sentinel knows the master"', async () => {

@@ -205,7 +205,7 @@ describe('redis settings', () => {
     expect(result.stderr.split('\n').slice(1, -1)).toEqual([
       'REDIS_PORT: must be at most 65535 (got "65536")',
       'REDIS_DATABASE: must be at most 15 (got "16")',
-      'REDIS_SSL_CA: cannot read the file (ENOENT) (got "/nonexistent/ca.pem")',
+      'REDIS_SSL_CA: cannot read the file (ENOENT) (got "/nonexistent/ca.pem") [PAL_SETTINGS_FILE_UNREADABLE]',
       'REDIS_TIMEOUT: must be at least 1ms (got "0")',
       'REDIS_SENTINEL_HOSTS: must be host[:port] with a port from 1 to 65535, like 10.0.0.7:26379 or [::1]:26379 (got "[::1]:99999")',
       'REDIS_SENTINEL_MASTER: must be a name without spaces (got "two words")',
@@ -213,7 +213,7 @@ describe('redis settings', () => {
     ]);
     expect(result.stderr).not.toContain('never-printed-pw');
     const noHost = await runCli(['config', 'check'], { USE_REDIS: 'yes' });
-    expect(noHost.stderr).toContain('REDIS_HOST: required with USE_REDIS=yes (or set REDIS_URL or REDIS_SENTINEL_HOSTS)');
+    expect(noHost.stderr).toContain('REDIS_HOST: required with USE_REDIS=yes (or set REDIS_URL, REDIS_SENTINEL_HOSTS or REDIS_SENTINEL_HOST)');
     const badPort = await runCli(['config', 'check'], { REDIS_PORT: 'abc' });
     expect(badPort.stderr).toContain('REDIS_PORT: must be a whole number (got "abc")');
     const zero = await runCli(['config', 'check'], { REDIS_PORT: '0' });

@@ -11,8 +11,9 @@ import { StdoutLog } from '../../src/stdout-log.js';
 import { waitFor } from '../helpers/wait.js';
 
 const records: AccessRecord[] = [
-  { reqId: '6f1c0c1e-2f64-4a43-9d59-3f0e8c1b2a11', ip: '203.0.113.7', method: 'GET', path: '/', status: 200, verdict: 'pass', reason: undefined, aborted: false, ms: 1.25 },
-  { reqId: 'b', ip: '2001:db8::1', method: 'POST', path: '/a"b\\c\n\u2028\ud800', status: 429, verdict: 'block', reason: 'limit.req', aborted: true, ms: 0 },
+  { reqId: '6f1c0c1e-2f64-4a43-9d59-3f0e8c1b2a11', ip: '203.0.113.7', method: 'GET', path: '/', status: 200, verdict: 'pass', reason: undefined, code: undefined, aborted: false, ms: 1.25 },
+  { reqId: 'b', ip: '2001:db8::1', method: 'POST', path: '/a"b\\c\n\u2028\ud800', status: 429, verdict: 'block', reason: 'limit.req', code: undefined, aborted: true, ms: 0 },
+  { reqId: 'c', ip: '198.51.100.7', method: 'GET', path: '/', status: 403, verdict: 'ban', reason: 'ban', code: 'PAL_BANNED', aborted: false, ms: 0.5 },
 ];
 
 /** The time field differs between two lines written a moment apart; everything else must not. */
@@ -29,8 +30,8 @@ describe('access log', () => {
     const bindings = String((log as unknown as Record<symbol, unknown>)[pino.symbols.chindingsSym]);
     for (const record of records) {
       // The fields in the order the proxy logged them before the fast path existed.
-      const { reqId, ip, method, path, status, verdict, reason, aborted, ms } = record;
-      log.info({ reqId, ip, method, path, status, verdict, reason, aborted: aborted || undefined, ms }, 'request');
+      const { reqId, ip, method, path, status, verdict, reason, code, aborted, ms } = record;
+      log.info({ reqId, ip, method, path, status, verdict, reason, code, aborted: aborted || undefined, ms }, 'request');
       expect(withoutTime(accessLine(bindings, record))).toBe(withoutTime(lines.at(-1)!));
     }
     expect(JSON.parse(accessLine(bindings, records[1]!)).path).toBe(records[1]!.path);

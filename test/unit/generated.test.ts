@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { errorCodes } from '../../src/errors.js';
 import { packageRoot } from '../../src/paths.js';
 import { settingsSpec } from '../../src/settings/catalog.js';
 import { generatedFiles } from '../../src/settings/generated.js';
@@ -15,10 +14,6 @@ describe('generated files', () => {
       expect(readFileSync(join(packageRoot, path), 'utf8')).toBe(content);
     });
   }
-
-  it('documents every error code in the README', () => {
-    for (const code of Object.keys(errorCodes)) expect(readme).toContain(`\`${code}\``);
-  });
 
   it('every non-empty default satisfies its own schema', () => {
     const composed = composeSettings(settingsSpec().manifests);

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { settingsSpec } from '../../src/settings/catalog.js';
 import { coerce } from '../../src/settings/coerce.js';
 import { formatDuration, parseDuration } from '../../src/settings/duration.js';
+import { formatSize, parseSize } from '../../src/settings/size.js';
 import { readEnvironment } from '../../src/settings/environment.js';
 import { formatSettingError } from '../../src/settings/errors.js';
 import { loadSettings, type LoadResult } from '../../src/settings/load.js';
@@ -29,6 +30,62 @@ describe('durations', () => {
 
   it('formats back in the largest exact unit', () => {
     expect([500, 5_000, 90_000, 3_600_000, 86_400_000].map(formatDuration)).toEqual(['500ms', '5s', '90s', '1h', '1d']);
+  });
+});
+
+describe('sizes', () => {
+  it.each([
+    ['512', 512],
+    ['64k', 65_536],
+    ['10m', 10_485_760],
+    ['10M', 10_485_760],
+    ['1g', 1_073_741_824],
+    ['0', 0],
+  ])('parses %s', (text, bytes) => expect(parseSize(text)).toBe(bytes));
+
+  it.each(['', '-1', '1.5m', '10mb', 'm', '1t'])('rejects %j', (text) => expect(parseSize(text)).toBeUndefined());
+
+  it('formats back in the largest exact unit', () => {
+    expect([512, 65_536, 10_485_760, 1_073_741_824, 1_500].map(formatSize)).toEqual(['512', '64k', '10m', '1g', '1500']);
+  });
+
+  it('reads MAX_CLIENT_SIZE as bytes and names a bad one', () => {
+    const loaded = load({ MAX_CLIENT_SIZE: '1m' });
+    expect(loaded.ok && loaded.settings.MAX_CLIENT_SIZE).toBe(1_048_576);
+    expect(messages(load({ MAX_CLIENT_SIZE: '10 MB' }))).toEqual(['MAX_CLIENT_SIZE: must be a size like 512, 64k, 10m or 1g (got "10 MB")']);
+  });
+});
+
+describe('one sentinel service (REDIS_SENTINEL_HOST + REDIS_SENTINEL_PORT)', () => {
+  const full = (env: Record<string, string>): LoadResult => loadSettings(settingsSpec(), { USE_REDIS: 'yes', SESSIONS_SECRET: 'x'.repeat(32), ...env });
+  const sentinels = (result: LoadResult): unknown => (result.ok ? result.settings.REDIS_SENTINEL_HOSTS : messages(result));
+
+  it('becomes the one-entry sentinel list, port 26379 by default, IPv6 in brackets', () => {
+    expect(sentinels(full({ REDIS_SENTINEL_HOST: 'sentinel.redis.svc', REDIS_SENTINEL_PORT: '26380' }))).toEqual(['sentinel.redis.svc:26380']);
+    expect(sentinels(full({ REDIS_SENTINEL_HOST: '10.0.0.7' }))).toEqual(['10.0.0.7:26379']);
+    expect(sentinels(full({ REDIS_SENTINEL_HOST: 'fd00::7' }))).toEqual(['[fd00::7]:26379']);
+    const loaded = full({ REDIS_SENTINEL_HOST: 'sentinel.redis.svc' });
+    expect(loaded.ok && loaded.sources.get('REDIS_SENTINEL_HOSTS')).toBe('derived');
+  });
+
+  it('refuses both kinds at once, naming both', () => {
+    expect(messages(full({ REDIS_SENTINEL_HOSTS: 'a:26379 b:26379', REDIS_SENTINEL_HOST: 'sentinel.redis.svc' }))).toEqual([
+      'REDIS_SENTINEL_HOST: set either REDIS_SENTINEL_HOSTS (a list) or REDIS_SENTINEL_HOST with REDIS_SENTINEL_PORT (one sentinel service), not both',
+    ]);
+  });
+
+  it('reports a bad host or port once, on its own name', () => {
+    expect(messages(full({ REDIS_SENTINEL_HOST: 'bad host!' }))).toEqual([
+      'REDIS_SENTINEL_HOST: must be a hostname or an IP address, like redis.internal or 10.0.0.7 (got "bad host!")',
+    ]);
+    expect(messages(full({ REDIS_SENTINEL_HOST: 'sentinel.redis.svc', REDIS_SENTINEL_PORT: '70000' }))[0]).toBe('REDIS_SENTINEL_PORT: must be at most 65535 (got "70000")');
+  });
+
+  it('reads a Kubernetes service link in a port setting as its port', () => {
+    expect(sentinels(full({ REDIS_SENTINEL_HOST: 'sentinel.redis.svc', REDIS_SENTINEL_PORT: 'tcp://10.96.0.9:26379' }))).toEqual(['sentinel.redis.svc:26379']);
+    const standalone = full({ REDIS_HOST: 'redis', REDIS_PORT: 'tcp://10.96.0.7:6380' });
+    expect(standalone.ok && standalone.settings.REDIS_PORT).toBe(6380);
+    expect(messages(full({ REDIS_HOST: 'redis', REDIS_PORT: 'tcp://10.96.0.7' }))).toEqual(['REDIS_PORT: must be a whole number (got "tcp://10.96.0.7")']);
   });
 });
 
@@ -105,7 +162,7 @@ describe('loadSettings', () => {
       'ADMIN_TOKEN: set both ADMIN_TOKEN and ADMIN_TOKEN_FILE; keep one',
     ]);
     expect(messages(load({ ADMIN_TOKEN_FILE: join(dir, 'missing') }))).toEqual([
-      `ADMIN_TOKEN_FILE: cannot read the file (ENOENT) (got ${JSON.stringify(join(dir, 'missing'))})`,
+      `ADMIN_TOKEN_FILE: cannot read the file (ENOENT) (got ${JSON.stringify(join(dir, 'missing'))}) [PAL_SETTINGS_FILE_UNREADABLE]`,
     ]);
   });
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { coded } from '../../errors.js';
 import { describeError } from '../../log.js';
 import { isNewer, type BanLedger } from '../ban-ledger.js';
 import type { BanChange } from '../types.js';
@@ -122,7 +123,7 @@ export class RedisBanSync {
         try {
           await this.fullResync(reason);
         } catch (error) {
-          this.log.warn({ code: 'PAL_REDIS_UNAVAILABLE', reason, err: describeError(error) }, 'ban resync failed; retried at the next check');
+          this.log.warn(coded('PAL_REDIS_UNAVAILABLE', { reason, err: describeError(error) }), 'ban resync failed; retried at the next check');
           this.epoch = undefined;
         }
       } while (this.resyncAgain && !this.stopped);

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { coded } from '../../errors.js';
 import { describeError } from '../../log.js';
 import type { RedisSettings } from '../../settings/types.generated.js';
 import { CircuitBreaker } from './breaker.js';
@@ -81,7 +82,7 @@ export class RedisConnections extends EventEmitter<Listener> {
         await client.ping();
       },
       onChange: (open, reason) => {
-        if (open) this.log.warn({ code: 'PAL_REDIS_UNAVAILABLE', reason }, 'redis circuit breaker open: store degraded, requests use local state');
+        if (open) this.log.warn(coded('PAL_REDIS_UNAVAILABLE', { reason }), 'redis circuit breaker open: store degraded, requests use local state');
         else this.log.info('redis circuit breaker closed: store shared again');
         this.emit('change', this.health());
       },

@@ -1,0 +1,266 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { accessWriter, type AccessWriter } from '../access-log.js';
+import { coded, type ErrorCode } from '../errors.js';
+import { describeError } from '../log.js';
+import type { CoreMetrics } from '../metrics.js';
+import { HookFailure, type HookVerdict, type PluginHost } from '../plugin/host.js';
+import type { MaybePromise, RequestContext } from '../plugin/types.js';
+import type { CoreSettings } from '../settings/types.generated.js';
+import type { ClusterStore } from '../store/types.js';
+import { BodyGuard, type BodyCut } from './body-guard.js';
+import type { ClientResolver } from './client-facts.js';
+import { HttpFlow, UpgradeFlow, type Flow } from './flows.js';
+import type { ForwardFailure, Forwarder, UpstreamResponseHead } from './forward.js';
+import { stripResponseHopByHop, type ForwardingFacts } from './headers.js';
+import { checkRequest, type Refusal } from './request-checks.js';
+
+export interface PipelineDependencies {
+  settings: CoreSettings;
+  host: PluginHost;
+  store: ClusterStore;
+  metrics: CoreMetrics;
+  /** Logger for access lines and proxy errors. */
+  log: Logger;
+  forwarder: Forwarder;
+  clients: ClientResolver;
+}
+
+type GateResult = HookVerdict | HookFailure | undefined;
+
+function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
+  return typeof (value as Promise<T> | undefined)?.then === 'function';
+}
+
+/** Status and code of each way forwarding can fail. */
+const FORWARD_FAILURES: Record<ForwardFailure, { status: number; code: ErrorCode; message: string }> = {
+  'upstream.unreachable': { status: 502, code: 'PAL_UPSTREAM_UNREACHABLE', message: 'upstream unreachable' },
+  'upstream.timeout': { status: 504, code: 'PAL_UPSTREAM_TIMEOUT', message: 'upstream timed out' },
+  'request.too_large': { status: 413, code: 'PAL_BODY_TOO_LARGE', message: 'request body larger than MAX_CLIENT_SIZE' },
+};
+
+/**
+ * The request path, for HTTP requests and WebSocket upgrades alike. Every exchange runs the
+ * same phases in this order, and none can skip one:
+ *
+ *  1. malformed — refused (400, or 413 on a declared body past `MAX_CLIENT_SIZE`) before anything looks at it;
+ *  2. client facts — IP, trusted peer, scheme, infrastructure, resolved once;
+ *  3. body guard — a body that stalls or trickles is cut with 408 whatever phase it is in;
+ *  4. ban gate — a synchronous lookup in the node's ban table;
+ *  5. `onRequest`, then 6. `preProxy` — the first verdict answers;
+ *  7. forward — the upstream's answer goes through `onSend`;
+ *  8. finish — `onResponse`, one access line and the metrics, once, however it ended.
+ *
+ * An upgrade differs only in how it is answered (raw on the socket) and forwarded
+ * (http-proxy); its status is the upstream's answer to the handshake. The transport side
+ * of each kind lives in `flows.ts`.
+ */
+export class Pipeline {
+  private inFlight = 0;
+  private idle: (() => void) | undefined;
+  /** While draining, answers carry `Connection: close` and upgrades are refused. */
+  draining = false;
+  private readonly access: AccessWriter;
+  private readonly bodies: BodyGuard;
+  private readonly maxBodyBytes: number;
+
+  constructor(private readonly deps: PipelineDependencies) {
+    const s = deps.settings;
+    this.access = accessWriter(deps.log);
+    this.maxBodyBytes = s.MAX_CLIENT_SIZE;
+    this.bodies = new BodyGuard({ idleMs: s.CLIENT_BODY_TIMEOUT, minRate: s.CLIENT_BODY_MIN_RATE, graceMs: s.CLIENT_BODY_MIN_RATE_GRACE });
+    deps.forwarder.onUpstreamResponse((head, _req, res) => HttpFlow.of(res)?.upstreamHead(head));
+  }
+
+  /** Exchanges started and not finished yet. */
+  get active(): number {
+    return this.inFlight;
+  }
+
+  /** Resolves when no exchange is in flight. */
+  whenIdle(): Promise<void> {
+    return this.inFlight === 0 ? Promise.resolve() : new Promise((resolve) => (this.idle = resolve));
+  }
+
+  /** Stops the body guard's timer. */
+  close(): void {
+    this.bodies.close();
+  }
+
+  /** An HTTP request (`expectsContinue`: the client waits for `100 Continue` before its body). */
+  http(req: IncomingMessage, res: ServerResponse, expectsContinue = false): void {
+    const flow = new HttpFlow(this, req, res, randomUUID(), expectsContinue);
+    if (this.draining) flow.closeAfter();
+    this.run(flow, undefined);
+  }
+
+  /** A protocol upgrade; only WebSocket passes, and not while draining. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const flow = new UpgradeFlow(this, req, socket, head, randomUUID());
+    const protocol = String(req.headers.upgrade ?? '').toLowerCase();
+    const refusal: Refusal | undefined =
+      protocol !== 'websocket'
+        ? { status: 400, reason: 'upgrade.refused', code: 'PAL_UPGRADE_REFUSED' }
+        : this.draining
+          ? { status: 503, reason: 'draining', code: 'PAL_UPGRADE_REFUSED' }
+          : undefined;
+    this.run(flow, refusal);
+  }
+
+  private run(flow: Flow, early: Refusal | undefined): void {
+    this.inFlight++;
+    const { req } = flow;
+    // 1. Malformed. First: an absolute-form target is rewritten to the path the context shows.
+    const refusal = early ?? checkRequest(req, this.maxBodyBytes);
+    // 2. Client facts (a refused request is logged with its client too).
+    const facts = this.deps.clients.resolve(req);
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const ctx = {
+      id: flow.id,
+      clientIp: facts.ip,
+      trustedPeer: facts.trustedPeer,
+      scheme: facts.scheme,
+      infrastructure: facts.infrastructure,
+      kind: flow.kind,
+      req,
+      method: req.method ?? 'GET',
+      path: query === -1 ? url : url.slice(0, query),
+      startedAt: flow.startedAt,
+      locals: new Map(),
+      exempt: false as boolean,
+    } satisfies RequestContext;
+    flow.begin(ctx, facts);
+    if (refusal) return this.refuse(flow, refusal.status, 'error', refusal.reason, refusal.code);
+    // 3. Body guard: from here on, a stalled or trickling body is cut in whatever phase.
+    if (flow.hasBody && !req.complete) this.bodies.watch(req, (why) => this.bodyCut(flow, why));
+    // 4. Ban gate.
+    ctx.exempt = this.deps.host.hasExemptions && this.deps.host.isExempt(ctx);
+    if (!ctx.exempt && this.deps.store.bans.match(ctx.clientIp)) return this.refuse(flow, this.deps.settings.DENY_HTTP_STATUS, 'ban', 'ban', 'PAL_BANNED');
+    flow.sendContinue();
+    // 5. onRequest.
+    this.gate(flow, this.deps.host.onRequest(ctx), true);
+  }
+
+  /** Goes on after a gate phase; synchronous while hooks are. */
+  private gate(flow: Flow, result: MaybePromise<GateResult>, beforePreProxy: boolean): void {
+    if (isPromise(result)) {
+      result.then(
+        (settled) => this.afterGate(flow, settled, beforePreProxy),
+        (error: unknown) => this.internalError(flow, error),
+      );
+    } else this.afterGate(flow, result, beforePreProxy);
+  }
+
+  private afterGate(flow: Flow, result: GateResult, beforePreProxy: boolean): void {
+    if (flow.settled) return; // cut (slow body) or gone while a hook was waiting
+    if (result instanceof HookFailure) return this.refuse(flow, 503, 'error', `plugin.${result.plugin}`, 'PAL_PLUGIN_HOOK_FAILED');
+    if (result) return this.render(flow, result);
+    // 6. preProxy.
+    if (beforePreProxy) return this.gate(flow, this.deps.host.preProxy(flow.ctx), false);
+    this.forward(flow);
+  }
+
+  /** 7. Forward, with the forwarding headers rebuilt from the client facts. */
+  private forward(flow: Flow): void {
+    const { ctx, facts, req } = flow;
+    const claimedHost = facts.trustedPeer ? req.headers['x-forwarded-host'] : undefined;
+    const forwarding: ForwardingFacts = {
+      requestId: ctx.id,
+      clientIp: ctx.clientIp,
+      chain: facts.chain,
+      proto: ctx.scheme,
+      host: typeof claimedHost === 'string' && claimedHost !== '' ? claimedHost : req.headers.host,
+    };
+    flow.forward(this.deps.forwarder, forwarding);
+  }
+
+  /** The upstream's answer head, before the client gets it: hop-by-hop out, plugins' `onSend`. */
+  upstreamHead(flow: Flow, head: UpstreamResponseHead): void {
+    if (flow.settled) return;
+    const headers = head.headers;
+    // A 101 keeps its Connection and Upgrade: they are the handshake.
+    if (head.statusCode !== 101) {
+      stripResponseHopByHop(headers);
+      flow.finishHead(headers);
+    }
+    headers['x-request-id'] = flow.id;
+    this.deps.host.onSend(flow.ctx, { statusCode: head.statusCode, headers });
+  }
+
+  /** Forwarding failed: 502/504 (or 413) while nothing was sent, a cut connection after. */
+  forwardFailed(flow: Flow, failure: ForwardFailure, error: Error): void {
+    if (flow.settled) return;
+    const { status, code, message } = FORWARD_FAILURES[failure];
+    if (failure !== 'request.too_large') this.deps.log.warn(coded(code, { reqId: flow.id, err: describeError(error) }), message);
+    if (flow.answered) {
+      flow.note('error', failure, code);
+      flow.drop();
+      return;
+    }
+    this.refuse(flow, status, 'error', failure, code);
+  }
+
+  /**
+   * 3. A body too slow for the rules: 408 and the connection closed, or — when an answer
+   * already went out (the upstream answered early) — the connection cut. Either way the
+   * upstream request is aborted with it.
+   */
+  private bodyCut(flow: Flow, why: BodyCut): void {
+    this.deps.log.info(coded('PAL_REQUEST_TIMEOUT', { reqId: flow.id, ip: flow.ctx.clientIp, why }), 'request body too slow: connection closed');
+    if (!flow.finished && !flow.answered) return this.refuse(flow, 408, 'error', why, 'PAL_REQUEST_TIMEOUT');
+    if (!flow.finished) flow.note('error', why, 'PAL_REQUEST_TIMEOUT');
+    flow.req.socket.destroy();
+  }
+
+  private internalError(flow: Flow, error: unknown): void {
+    this.deps.log.error(coded('PAL_INTERNAL', { reqId: flow.id, err: describeError(error) }), 'request pipeline failed');
+    if (flow.settled) return;
+    if (flow.answered) flow.drop();
+    else this.refuse(flow, 500, 'error', 'internal', 'PAL_INTERNAL');
+  }
+
+  private render(flow: Flow, result: HookVerdict): void {
+    const { verdict } = result;
+    switch (verdict.kind) {
+      case 'deny':
+        return this.refuse(flow, verdict.status ?? this.deps.settings.DENY_HTTP_STATUS, 'deny', verdict.reason, 'PAL_DENIED');
+      case 'respond':
+        flow.note('respond', verdict.reason, undefined, verdict.status);
+        return flow.answer(verdict.status, verdict.headers, verdict.body);
+      case 'redirect':
+        flow.note('redirect', verdict.reason, undefined, verdict.status);
+        return flow.answer(verdict.status, { location: verdict.location });
+      case 'challenge':
+        flow.note('challenge', verdict.reason, undefined, verdict.status);
+        return flow.answer(verdict.status, { 'content-type': 'text/html; charset=utf-8', ...verdict.headers }, verdict.body);
+    }
+  }
+
+  /** Answers from the proxy itself; 444 closes the connection without an answer. */
+  private refuse(flow: Flow, status: number, verdict: string, reason: string, code: ErrorCode | undefined): void {
+    flow.note(verdict, reason, code, status);
+    if (status === 444) return flow.drop();
+    // After a malformed request or a cut body, the connection cannot be trusted to carry another.
+    flow.answer(status, {}, undefined, status === 400 || status === 408 || status === 413);
+  }
+
+  /** 8. Finish: `onResponse`, the access line and the metrics, exactly once per exchange. */
+  finish(flow: Flow, status: number, aborted: boolean): void {
+    this.inFlight--;
+    const { ctx } = flow;
+    const durationMs = Number(process.hrtime.bigint() - ctx.startedAt) / 1e6;
+    // A client that left before any answer: no status was sent (nginx's 499).
+    const verdict = aborted && flow.verdict === 'pass' && !flow.answered ? 'error' : flow.verdict;
+    const reason = verdict === 'error' && flow.reason === undefined ? 'client.gone' : flow.reason;
+    this.deps.metrics.countRequest(status, verdict, reason, durationMs / 1000);
+    this.access({ reqId: ctx.id, ip: ctx.clientIp, method: ctx.method, path: ctx.path, status, verdict, reason, code: flow.code, aborted, ms: Math.round(durationMs * 100) / 100 });
+    this.deps.host.onResponse(ctx, { status, verdict, reason, aborted, durationMs });
+    if (this.inFlight === 0 && this.idle) {
+      this.idle();
+      this.idle = undefined;
+    }
+  }
+}
