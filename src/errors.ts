@@ -66,6 +66,14 @@ export const errorCodes = {
     status: 401,
     summary: 'An admin route was called without the right `Authorization: Bearer <ADMIN_TOKEN>`.',
   },
+  PAL_ADMIN_CSRF: {
+    status: 403,
+    summary: 'A state-changing admin request signed in by cookie came from another origin or without the page\'s CSRF value (`X-CSRF-Token`); scripts use the bearer header.',
+  },
+  PAL_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    summary: 'An admin request body has a media type the route does not take (the ban API takes `application/json`, imports also `text/csv`).',
+  },
   PAL_ADMIN_NOT_FOUND: {
     status: 404,
     summary: 'No admin route matches the method and path.',
@@ -109,6 +117,10 @@ export const errorCodes = {
   PAL_INTERNAL: {
     status: 500,
     summary: 'An unexpected failure inside Palisade; the log line with the request id has the detail.',
+  },
+  PAL_STATE_UNUSABLE: {
+    status: 0,
+    summary: 'The ban snapshot in `STATE_DIR` cannot be read (ignored: the node is ready once it loaded the shared bans) or written (retried; the log says why once).',
   },
   PAL_SHUTDOWN_TIMEOUT: {
     status: 0,

@@ -74,6 +74,9 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const store = new NodeStore(settings.NODE_NAME, Date.now, settings.AUDIT_LOG_LENGTH);
     const metrics = createCoreMetrics(settings.NODE_NAME, store.metrics);
     releases.push(() => store.close());
+    // Before the shared backend: the snapshot's bans are enforced at once, and the first
+    // resync re-asserts those Redis lacks.
+    if (settings.STATE_DIR !== '') store.persistBans(settings.STATE_DIR, log);
     const host = new PluginHost(options.plugins ?? builtinPlugins, {
       settings: options.settings,
       log,
@@ -108,19 +111,18 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         holdsTrustedProxy: (target) => clients.holdsTrustedProxy(target),
         protector: (target) => host.protector(target),
       }),
-      settings.NODE_NAME,
     );
-    const adminAuth = new AdminAuth(settings.ADMIN_TOKEN);
+    const adminAuth = new AdminAuth(settings.ADMIN_TOKEN, store.sessions);
     const admin = new AdminServer({
-      token: settings.ADMIN_TOKEN,
       log,
       metrics: metrics.registry,
       nodeName: settings.NODE_NAME,
       storeHealth: () => store.health(),
+      storeReadiness: () => store.readiness(),
       isDraining: () => draining,
       pluginRoutes: host.routes,
       auth: adminAuth,
-      coreRoutes: [...banRoutes(store, banService, settings.NODE_NAME), ...banPageRoutes(banService, store.audit, adminAuth, settings.NODE_NAME)],
+      coreRoutes: [...banRoutes(store, banService), ...banPageRoutes(banService, store.audit, adminAuth, settings.NODE_NAME)],
     });
     const adminAddress = parseListenAddress(settings.ADMIN_LISTEN)!;
     const adminBound = await listenOrExplain(() => admin.listen(adminAddress.port, adminAddress.host), settings.ADMIN_LISTEN);

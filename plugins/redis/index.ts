@@ -3,6 +3,7 @@ import { PalisadeError, coded, type ErrorCode } from '../../src/errors.js';
 import { describeError } from '../../src/log.js';
 import { definePlugin, loadManifest } from '../../src/plugin/define.js';
 import type { AdminRoute } from '../../src/plugin/types.js';
+import type { LocalState } from '../../src/store/types.js';
 import type { RedisSettings } from '../../src/settings/types.generated.js';
 import { RedisConnections, RedisUnavailable } from '../../src/store/redis/connections.js';
 import { snapshotFromInfo, type RedisInfoSnapshot } from '../../src/store/redis/info.js';
@@ -106,8 +107,16 @@ export default definePlugin<RedisSettings>({
     ctx.every(INFO_INTERVAL_MS, readInfo, { name: 'redis.info', immediate: true });
     const heartbeat = async (): Promise<void> => {
       if (background.status !== 'ready') return;
-      await background.set(keys.node(ctx.nodeName), JSON.stringify({ node: ctx.nodeName, at: Date.now() }), 'PX', HEARTBEAT_MS * 3);
+      // Also the write probe: a refused heartbeat (OOM, read-only, permission) degrades the
+      // store, an accepted one ends a refusal.
+      try {
+        await background.set(keys.node(ctx.nodeName), JSON.stringify({ node: ctx.nodeName, at: Date.now() }), 'PX', HEARTBEAT_MS * 3);
+        connections.writeAccepted();
+      } catch (error) {
+        connections.writeFailed(error as Error);
+      }
       await bans?.check();
+      await local?.flushAudit();
     };
     ctx.every(HEARTBEAT_MS, heartbeat, { name: 'redis.heartbeat', immediate: true });
     // A new master (failover, restart) learns about this node at once, not a beat later.
@@ -117,17 +126,26 @@ export default definePlugin<RedisSettings>({
 
     const metrics = registerRedisMetrics(ctx.metrics, connections, () => info);
     let bans: RedisBanSync | undefined;
-    ctx.shareStore((local) => {
-      bans = new RedisBanSync(connections, keys, local.ledger, ctx.log, { streamLength: settings.REDIS_BAN_STREAM_LENGTH, journalLimit: JOURNAL_LIMIT });
+    let local: LocalState | undefined;
+    ctx.shareStore((state) => {
+      local = state;
+      bans = new RedisBanSync(connections, keys, state.ledger, ctx.log, {
+        streamLength: settings.REDIS_BAN_STREAM_LENGTH,
+        journalLimit: JOURNAL_LIMIT,
+        onResynced: () => void state.reassertAudit(),
+      });
       bans.start();
       return {
         health() {
           const health = connections.health();
           if (health.up) return { mode: 'shared' };
           const waiting = bans!.pending > 0 ? `; ${bans!.pending} ban change(s) waiting for Redis` : '';
-          return { mode: 'degraded', detail: `${health.lastError ?? (health.breakerOpen ? `circuit breaker open: ${connections.breaker.reason}` : 'no Redis connection ready')}${waiting}` };
+          const why = health.writesRefused ?? health.lastError ?? (health.breakerOpen ? `circuit breaker open: ${connections.breaker.reason}` : 'no Redis connection ready');
+          return { mode: 'degraded', detail: `${why}${waiting}` };
         },
         publishBan: (change) => bans!.publish(change),
+        isBanPending: (target) => bans!.isPending(target),
+        bansLoaded: () => bans!.hasLoaded,
         counters: new RedisCounters(connections, keys, (command, seconds, outcome) => metrics.command(command, seconds, outcome)),
         sessions: new RedisSessions(connections, keys),
         audit: new RedisAudit(connections, keys, settings.AUDIT_LOG_LENGTH),
@@ -150,10 +168,16 @@ export default definePlugin<RedisSettings>({
       async () => {
         if (background.status !== 'ready') return;
         const expired = await (background as ScriptedRedis).palisadeBanSweep(keys.banIndex, keys.tombstoneIndex, keys.banRecordPrefix, 1_000);
-        for (const target of expired) await ctx.store.audit.record({ at: Date.now(), actor: 'system', node: ctx.nodeName, action: 'expire', target });
+        local?.expired(expired);
       },
       { name: 'redis.ban-sweep', leader: true },
     );
+    // Records Redis lost (evicted, deleted) while the nodes hold them are put back by one node.
+    ctx.every(HEARTBEAT_MS, async () => void (await bans?.verifyRecords()), { name: 'redis.ban-verify', leader: true });
+    // Serve with the shared ban set: wait (a bounded time) for the first load before listening.
+    if (first.state === 'ready' && bans && !(await bans.loaded(settings.REDIS_TIMEOUT))) {
+      ctx.log.warn({ waitedMs: settings.REDIS_TIMEOUT }, 'shared bans not loaded yet: not ready until they are (or a STATE_DIR snapshot holds them)');
+    }
 
     const routes: AdminRoute[] = [
       {

@@ -25,7 +25,7 @@ export function registerRedisMetrics(registry: Registry, connections: RedisConne
       },
     });
   };
-  gauge('palisade_redis_up', '1 when a pool connection to Redis is ready and the breaker is closed.', () => (connections.health().up ? 1 : 0));
+  gauge('palisade_redis_up', '1 when a pool connection to Redis is ready, the breaker is closed and Redis takes writes.', () => (connections.health().up ? 1 : 0));
   gauge('palisade_store_degraded', '1 when shared state is unusable and the node runs on local state.', () => (connections.health().up ? 0 : 1));
   gauge('palisade_redis_breaker_open', '1 while the circuit breaker keeps requests off Redis.', () => (connections.health().breakerOpen ? 1 : 0));
   gauge('palisade_redis_pool_connections', 'Ready connections in the request-path pool.', () => connections.health().poolReady);

@@ -1,10 +1,18 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { AdminIdentity } from '../plugin/types.js';
+import type { SessionFacet } from '../store/sessions.js';
 
-/** Name of the cookie the review page's login sets. */
+export type { AdminIdentity };
+
+/** Name of the cookie the review page's sign-in sets. */
 export const ADMIN_COOKIE = 'palisade_admin';
-/** How long a page login lasts. */
-const COOKIE_MAX_AGE_S = 12 * 3600;
+/** How long a page sign-in lasts, however active. */
+const SESSION_LIFETIME_MS = 12 * 3_600_000;
+/** A page sign-in unused this long is gone. */
+const SESSION_IDLE_MS = 2 * 3_600_000;
+/** Admin session ids share the session store with visitors' sessions; the prefix keeps them apart. */
+const SESSION_PREFIX = 'adm_';
 
 function equal(a: string, b: string): boolean {
   const x = createHash('sha256').update(a).digest();
@@ -12,42 +20,68 @@ function equal(a: string, b: string): boolean {
   return timingSafeEqual(x, y);
 }
 
+/** What an admin session keeps in the store. */
+interface AdminSessionData {
+  admin: true;
+  /** A fingerprint of the token the session was opened with: rotating the token ends it. */
+  token: string;
+  csrf: string;
+}
+
 /**
  * Admin authentication: `Authorization: Bearer <ADMIN_TOKEN>` for scripts and the CLI, or,
- * for the review page in a browser, a cookie holding an HMAC derived from the token (never
- * the token itself), `HttpOnly; SameSite=Strict`. Forms also carry a CSRF value derived the
- * same way. Without a token (loopback-only admin, enforced at boot) everything is allowed.
+ * for the review page in a browser, a server-side session — a random id in an `HttpOnly;
+ * SameSite=Strict` cookie, the session in the shared store (Redis when shared) with an idle
+ * and an absolute lifetime and its own CSRF value. Signing out deletes it, on every node at
+ * once; a node whose token changed refuses sessions opened with the old one.
  */
 export class AdminAuth {
-  private readonly cookieValue: string;
-  readonly csrf: string;
+  private readonly fingerprint: string;
+  /** Without a token there are no sessions; the page's forms still carry a value. */
+  private readonly openCsrf = randomBytes(24).toString('base64url');
 
-  constructor(private readonly token: string) {
-    const key = token === '' ? randomBytes(32) : token;
-    this.cookieValue = createHmac('sha256', key).update('palisade-admin-session').digest('base64url');
-    this.csrf = createHmac('sha256', key).update('palisade-admin-csrf').digest('base64url');
+  constructor(
+    private readonly token: string,
+    private readonly sessions: SessionFacet,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.fingerprint = token === '' ? '' : createHmac('sha256', token).update('palisade-admin-session').digest('base64url');
   }
 
   get enabled(): boolean {
     return this.token !== '';
   }
 
-  /** True for a request with the bearer token or the page's login cookie. */
-  authorized(req: IncomingMessage): boolean {
-    if (!this.enabled) return true;
-    const match = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
-    if (match && equal((match[1] as string).trim(), this.token)) return true;
-    const cookie = /(?:^|;\s*)palisade_admin=([^;]+)/.exec(req.headers.cookie ?? '')?.[1];
-    return cookie !== undefined && equal(cookie, this.cookieValue);
+  /** The caller's identity, or undefined when it proved nothing. */
+  async identify(req: IncomingMessage): Promise<AdminIdentity | undefined> {
+    if (!this.enabled) return { via: 'open', csrf: this.openCsrf };
+    const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
+    if (bearer && equal((bearer[1] as string).trim(), this.token)) return { via: 'bearer' };
+    const sessionId = /(?:^|;\s*)palisade_admin=([A-Za-z0-9_-]{16,128})(?:;|$)/.exec(req.headers.cookie ?? '')?.[1];
+    if (sessionId === undefined || !sessionId.startsWith(SESSION_PREFIX)) return undefined;
+    const record = await this.sessions.get(sessionId, SESSION_IDLE_MS);
+    const data = record?.data as Partial<AdminSessionData> | undefined;
+    if (data?.admin !== true || typeof data.token !== 'string' || typeof data.csrf !== 'string' || !equal(data.token, this.fingerprint)) return undefined;
+    return { via: 'session', sessionId, csrf: data.csrf };
   }
 
-  /** True when `given` is the admin token (the page's login form). */
+  /** True when `given` is the admin token (the page's sign-in form). */
   checkToken(given: string): boolean {
     return this.enabled && equal(given, this.token);
   }
 
-  /** The `Set-Cookie` value that logs a browser in (or out, with `clear`). */
-  cookie(clear = false): string {
-    return `${ADMIN_COOKIE}=${clear ? '' : this.cookieValue}; Path=/; Max-Age=${clear ? 0 : COOKIE_MAX_AGE_S}; HttpOnly; SameSite=Strict`;
+  /** Opens a session; returns the `Set-Cookie` value that carries it. */
+  async signIn(): Promise<string> {
+    const id = `${SESSION_PREFIX}${randomBytes(32).toString('base64url')}`;
+    const now = this.now();
+    const data: AdminSessionData = { admin: true, token: this.fingerprint, csrf: randomBytes(24).toString('base64url') };
+    await this.sessions.set(id, { data: data as unknown as Record<string, unknown>, createdAt: now, absoluteExpiresAt: now + SESSION_LIFETIME_MS }, SESSION_IDLE_MS);
+    return `${ADMIN_COOKIE}=${id}; Path=/; Max-Age=${SESSION_LIFETIME_MS / 1000}; HttpOnly; SameSite=Strict`;
+  }
+
+  /** Ends the caller's session (on every node sharing the store); returns the `Set-Cookie` that clears it. */
+  async signOut(identity: AdminIdentity): Promise<string> {
+    if (identity.via === 'session') await this.sessions.destroy(identity.sessionId);
+    return `${ADMIN_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict`;
   }
 }

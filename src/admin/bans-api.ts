@@ -40,7 +40,7 @@ export interface BanService {
  * kept in step with Redis) — never a SCAN. Every change goes through the store, so it is
  * enforced here at once, shared with every node, and written to the audit trail.
  */
-export function createBanService(store: ClusterStore, policy: BanPolicy, nodeName: string): BanService {
+export function createBanService(store: ClusterStore, policy: BanPolicy): BanService {
   const view = (ban: Ban): BanView => ({
     ip: ban.target,
     reason: ban.reason,
@@ -57,19 +57,15 @@ export function createBanService(store: ClusterStore, policy: BanPolicy, nodeNam
   const add = async (input: unknown, origin: 'api' | 'import', actor: string): Promise<{ ban: Ban } | { status: number; code: string; message: string }> => {
     const checked = policy.check(input);
     if (isRefusal(checked)) return { status: checked.code === 'PAL_BAN_PROTECTED' ? 422 : 400, code: checked.code, message: checked.message };
+    // The store enforces it here, shares it and writes the audit entry.
     const ban = await store.bans.add({ target: checked.target, reason: checked.reason, origin, actor, durationMs: checked.durationMs });
-    if (origin === 'api') {
-      await store.audit.record({ at: Date.now(), actor, node: nodeName, action: 'ban', target: ban.target, reason: ban.reason, detail: ban.expiresAt === null ? 'permanent' : `until ${new Date(ban.expiresAt).toISOString()}` });
-    }
     return { ban };
   };
 
   const lift = async (param: string, actor: string): Promise<{ lifted: string } | { status: number; code: string; message: string }> => {
     const target = canonicalTarget(param);
     if (target === undefined) return { status: 400, code: 'PAL_BAN_INVALID', message: 'not an IP address or CIDR' };
-    const ban = store.bans.get(target);
-    if (!ban || !(await store.bans.remove(target, actor))) return { status: 404, code: 'PAL_BAN_NOT_FOUND', message: `no active ban on ${target}` };
-    await store.audit.record({ at: Date.now(), actor, node: nodeName, action: 'unban', target, reason: ban.reason });
+    if (!(await store.bans.remove(target, actor))) return { status: 404, code: 'PAL_BAN_NOT_FOUND', message: `no active ban on ${target}` };
     return { lifted: target };
   };
 
@@ -77,7 +73,7 @@ export function createBanService(store: ClusterStore, policy: BanPolicy, nodeNam
 }
 
 /** The ban API routes on the admin listener. */
-export function banRoutes(store: ClusterStore, service: BanService, nodeName: string): AdminRoute[] {
+export function banRoutes(store: ClusterStore, service: BanService): AdminRoute[] {
   const { view, add, lift } = service;
   return [
     {
@@ -91,11 +87,12 @@ export function banRoutes(store: ClusterStore, service: BanService, nodeName: st
     {
       method: 'POST',
       path: '/api/bans',
+      accepts: ['application/json'],
       async handle(request) {
         const body = parseJson(await request.body());
         if (body === undefined) return error(400, 'PAL_BAN_INVALID', 'body must be JSON: { "ip": "…", "duration": "1h", "reason": "…" }');
         const outcome = await add(body, 'api', request.actor);
-        return 'ban' in outcome ? { status: 201, json: view(outcome.ban) } : error(outcome.status, outcome.code, outcome.message);
+        return 'ban' in outcome ? { status: 201, json: { ...view(outcome.ban), pending: store.bans.pending(outcome.ban.target) } } : error(outcome.status, outcome.code, outcome.message);
       },
     },
     {
@@ -103,7 +100,9 @@ export function banRoutes(store: ClusterStore, service: BanService, nodeName: st
       path: '/api/bans/*',
       async handle(request) {
         const result = await lift(request.param ?? '', request.actor);
-        return 'lifted' in result ? { status: 204 } : error(result.status, result.code, result.message);
+        if (!('lifted' in result)) return error(result.status, result.code, result.message);
+        // 202 while the lift waits for Redis (enforced here already), 204 once every node has it.
+        return store.bans.pending(result.lifted) ? { status: 202, json: { lifted: result.lifted, pending: true } } : { status: 204 };
       },
     },
     {
@@ -114,13 +113,14 @@ export function banRoutes(store: ClusterStore, service: BanService, nodeName: st
         const bans = store.bans.list().sort((a, b) => b.createdAt - a.createdAt).map(view);
         if (format === 'json') return { json: bans, headers: { 'content-disposition': 'attachment; filename="bans.json"' } };
         if (format !== 'csv') return error(400, 'PAL_BAN_INVALID', 'format must be json or csv');
-        const rows = bans.map((b) => BAN_COLUMNS.map((column) => b[column] ?? ''));
+        const rows = bans.map((b) => BAN_COLUMNS.map((column) => spreadsheetSafe(String(b[column] ?? ''))));
         return { text: toCsv([[...BAN_COLUMNS], ...rows]), headers: { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': 'attachment; filename="bans.csv"' } };
       },
     },
     {
       method: 'POST',
       path: '/api/bans/import',
+      accepts: ['application/json', 'text/csv'],
       async handle(request) {
         const rows = parseImport(await request.body(), request.headers['content-type'] ?? '');
         if (typeof rows === 'string') return error(400, 'PAL_BAN_INVALID', rows);
@@ -133,7 +133,6 @@ export function banRoutes(store: ClusterStore, service: BanService, nodeName: st
           if ('ban' in outcome) accepted++;
           else rejected.push({ row: index + 1, ip: (row as Record<string, unknown>).ip, error: outcome.message, code: outcome.code });
         }
-        await store.audit.record({ at: Date.now(), actor: request.actor, node: nodeName, action: 'import', detail: `${accepted} accepted, ${rejected.length} rejected` });
         return { json: { accepted, rejected } };
       },
     },
@@ -162,8 +161,9 @@ function parseImport(body: Buffer, contentType: string): Array<Record<string, un
   if (contentType.includes('csv') || (!contentType.includes('json') && !text.trimStart().startsWith('['))) {
     try {
       const rows = parseCsv(text, { columns: true, skip_empty_lines: true, trim: true, bom: true }) as Array<Record<string, string>>;
-      // Empty cells mean "not given" (a permanent ban exported has no expiry).
-      return rows.map((row) => Object.fromEntries(Object.entries(row).filter(([, v]) => v !== '')));
+      // Empty cells mean "not given" (a permanent ban exported has no expiry); a cell the
+      // export neutralised comes back as it was.
+      return rows.map((row) => Object.fromEntries(Object.entries(row).filter(([, v]) => v !== '').map(([k, v]) => [k, spreadsheetRestored(v)])));
     } catch (cause) {
       return `the CSV cannot be read: ${(cause as Error).message}`;
     }
@@ -171,6 +171,22 @@ function parseImport(body: Buffer, contentType: string): Array<Record<string, un
   const parsed = parseJson(body);
   if (!Array.isArray(parsed)) return 'the body must be a JSON array of bans or CSV with a header row';
   return parsed.map((row) => (typeof row === 'object' && row !== null ? (row as Record<string, unknown>) : { ip: row }));
+}
+
+/** Cells a spreadsheet would run as a formula (or a DDE command): `=`, `+`, `-`, `@`, tab, CR. */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * A CSV cell a spreadsheet shows as text: one that starts like a formula gets a leading `'`
+ * (OWASP's advice for CSV injection; reasons and evidence come from attackers).
+ */
+export function spreadsheetSafe(cell: string): string {
+  return FORMULA_START.test(cell) ? `'${cell}` : cell;
+}
+
+/** The cell {@link spreadsheetSafe} neutralised, as it was (imports of an export). */
+function spreadsheetRestored(cell: string): string {
+  return cell.startsWith("'") && FORMULA_START.test(cell.slice(1)) ? cell.slice(1) : cell;
 }
 
 type Sort = 'created' | 'expires' | 'ip';

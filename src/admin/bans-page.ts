@@ -39,6 +39,12 @@ async function form(request: AdminRequest): Promise<URLSearchParams> {
   return new URLSearchParams((await request.body()).toString('utf8'));
 }
 
+/** The CSRF value the page's forms carry: the session's, or the open admin's; none for the bearer header. */
+function csrfOf(request: AdminRequest): string {
+  const identity = request.identity;
+  return identity && identity.via !== 'bearer' ? identity.csrf : '';
+}
+
 const back = (message: string, error = false): AdminResponse => ({
   status: 303,
   headers: { location: `/bans?${new URLSearchParams(error ? { err: message } : { msg: message })}` },
@@ -57,7 +63,7 @@ export function banPageRoutes(service: BanService, audit: AuditFacet, auth: Admi
     const q = request.query;
     const listing = service.list(new URLSearchParams([...q].filter(([key]) => ['ip', 'reason', 'origin', 'node', 'cursor', 'sort'].includes(key) && q.get(key) !== '')));
     const message = q.get('msg') ? `<p class="msg">${h(q.get('msg')!)}</p>` : q.get('err') ? `<p class="msg err">${h(q.get('err')!)}</p>` : '';
-    const csrf = `<input type="hidden" name="csrf" value="${h(auth.csrf)}">`;
+    const csrf = `<input type="hidden" name="csrf" value="${h(csrfOf(request))}">`;
     const rows =
       'bans' in listing
         ? listing.bans.map((b: BanView) =>
@@ -100,7 +106,8 @@ export function banPageRoutes(service: BanService, audit: AuditFacet, auth: Admi
   const action = (run: (fields: URLSearchParams, request: AdminRequest) => Promise<AdminResponse>) => async (request: AdminRequest): Promise<AdminResponse> => {
     if (!request.authorized) return loginPage('Sign in first.');
     const fields = await form(request);
-    if (fields.get('csrf') !== auth.csrf) return back('The form expired; try again.', true);
+    const expected = csrfOf(request);
+    if (expected === '' || fields.get('csrf') !== expected) return back('The form expired; try again.', true);
     return run(fields, request);
   };
   const actorOf = (fields: URLSearchParams): string => {
@@ -114,17 +121,24 @@ export function banPageRoutes(service: BanService, audit: AuditFacet, auth: Admi
       method: 'POST',
       path: '/bans/login',
       public: true,
+      form: true,
       async handle(request) {
         if (!auth.enabled) return back('No admin token is set: this page is open on loopback.');
         return auth.checkToken((await form(request)).get('token') ?? '')
-          ? { status: 303, headers: { location: '/bans', 'set-cookie': auth.cookie() } }
+          ? { status: 303, headers: { location: '/bans', 'set-cookie': await auth.signIn() } }
           : loginPage('Wrong token.');
       },
     },
-    { method: 'POST', path: '/bans/logout', handle: action(async () => ({ status: 303, headers: { location: '/bans', 'set-cookie': auth.cookie(true) } })) },
+    {
+      method: 'POST',
+      path: '/bans/logout',
+      form: true,
+      handle: action(async (_fields, request) => ({ status: 303, headers: { location: '/bans', 'set-cookie': await auth.signOut(request.identity!) } })),
+    },
     {
       method: 'POST',
       path: '/bans/add',
+      form: true,
       handle: action(async (fields) => {
         const outcome = await service.add({ ip: fields.get('ip') ?? '', duration: fields.get('duration') ?? '', reason: fields.get('reason') ?? '' }, 'api', actorOf(fields));
         return 'ban' in outcome ? back(`Banned ${outcome.ban.target}.`) : back(outcome.message, true);
@@ -133,6 +147,7 @@ export function banPageRoutes(service: BanService, audit: AuditFacet, auth: Admi
     {
       method: 'POST',
       path: '/bans/lift',
+      form: true,
       handle: action(async (fields) => {
         const outcome = await service.lift(fields.get('ip') ?? '', actorOf(fields));
         return 'lifted' in outcome ? back(`Lifted ${outcome.lifted}.`) : back(outcome.message, true);

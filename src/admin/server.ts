@@ -2,9 +2,10 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { errorCodes, type ErrorCode } from '../errors.js';
+import { timingSafeEqual } from 'node:crypto';
+import { coded, errorCodes, type ErrorCode } from '../errors.js';
 import { describeError } from '../log.js';
-import type { AdminRequest, AdminResponse, AdminRoute } from '../plugin/types.js';
+import type { AdminIdentity, AdminRequest, AdminResponse, AdminRoute } from '../plugin/types.js';
 import type { StoreHealth } from '../store/types.js';
 import { AdminAuth } from './auth.js';
 
@@ -12,20 +13,24 @@ import { AdminAuth } from './auth.js';
 export const MAX_ADMIN_BODY_BYTES = 1024 * 1024;
 
 export interface AdminDependencies {
-  token: string;
   log: Logger;
   metrics: Registry;
   nodeName: string;
   storeHealth(): StoreHealth;
+  /** Whether the node holds its bans (see `NodeStore.readiness`). */
+  storeReadiness(): { ready: true } | { ready: false; reason: string };
   /** True once SIGTERM started draining: `/readyz` answers 503 so balancers move away. */
   isDraining(): boolean;
   /** Plugin routes by plugin id, mounted under `/plugins/<id>/`. */
   pluginRoutes: ReadonlyMap<string, AdminRoute[]>;
   /** Core routes (ban API, …) mounted at their absolute path; token-protected unless `public`. */
   coreRoutes?: AdminRoute[];
-  /** Shared with routes that log browsers in (the review page). */
-  auth?: AdminAuth;
+  /** Shared with routes that sign browsers in (the review page). */
+  auth: AdminAuth;
 }
+
+/** Methods that change state: the ones a cross-site page must not be able to send. */
+const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 class BodyTooLarge extends Error {}
 
@@ -39,7 +44,7 @@ export class AdminServer {
   readonly auth: AdminAuth;
 
   constructor(private readonly deps: AdminDependencies) {
-    this.auth = deps.auth ?? new AdminAuth(deps.token);
+    this.auth = deps.auth;
     this.server = http.createServer({ headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => {
       this.handle(req, res).catch((error: unknown) => {
         deps.log.error({ err: describeError(error), path: req.url }, 'admin route failed');
@@ -71,11 +76,24 @@ export class AdminServer {
     const method = req.method ?? 'GET';
     if (method === 'GET' && url.pathname === '/livez') return sendJson(res, 200, { status: 'ok' });
     if (method === 'GET' && url.pathname === '/readyz') return this.readiness(res);
-    const authorized = this.auth.authorized(req);
+    const identity = await this.auth.identify(req);
+    const authorized = identity !== undefined;
     const route = this.findRoute(method, url.pathname);
-    // Public routes (the review page and its login) decide for themselves what to show.
+    // Public routes (the review page and its sign-in) decide for themselves what to show.
     if (!authorized && !route?.route.public) {
       return sendError(res, 'PAL_ADMIN_UNAUTHORIZED', 'missing or wrong bearer token', { 'www-authenticate': 'Bearer' });
+    }
+    if (UNSAFE_METHODS.has(method)) {
+      const forged = forgeryRefusal(req, identity, route?.route);
+      if (forged) {
+        this.deps.log.warn(coded('PAL_ADMIN_CSRF', { method, path: url.pathname, origin: req.headers.origin }), forged);
+        return sendError(res, 'PAL_ADMIN_CSRF', forged);
+      }
+      const accepts = route?.route.accepts;
+      const mediaType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      if (accepts && !accepts.includes(mediaType)) {
+        return sendError(res, 'PAL_UNSUPPORTED_MEDIA_TYPE', `the body must be ${accepts.join(' or ')} (got ${mediaType === '' ? 'no Content-Type' : JSON.stringify(mediaType.slice(0, 64))})`);
+      }
     }
     if (method === 'GET' && url.pathname === '/metrics') {
       const body = await this.deps.metrics.metrics();
@@ -90,6 +108,7 @@ export class AdminServer {
       ...(route.param !== undefined ? { param: route.param } : {}),
       actor: actorOf(req),
       authorized,
+      identity,
       query: url.searchParams,
       headers: req.headers,
       body: () => readBody(req, MAX_ADMIN_BODY_BYTES),
@@ -107,13 +126,20 @@ export class AdminServer {
     writeAnswer(res, answer);
   }
 
+  /**
+   * 200 `ready` while the node serves with its bans — degraded included: a node on local
+   * state still serves, so a Redis outage never takes every replica out at once. 503
+   * `draining` during shutdown, 503 `starting` (with the reason) until it holds its bans.
+   */
   private readiness(res: ServerResponse): void {
     const store = this.deps.storeHealth();
-    const draining = this.deps.isDraining();
-    sendJson(res, draining ? 503 : 200, {
-      status: draining ? 'draining' : 'ready',
+    const bans = this.deps.storeReadiness();
+    const status = this.deps.isDraining() ? 'draining' : bans.ready ? 'ready' : 'starting';
+    sendJson(res, status === 'ready' ? 200 : 503, {
+      status,
       store: store.mode,
       ...(store.detail ? { detail: store.detail } : {}),
+      ...(bans.ready ? {} : { reason: bans.reason }),
       node: this.deps.nodeName,
     });
   }
@@ -141,6 +167,34 @@ export class AdminServer {
     const route = this.deps.pluginRoutes.get(match[1] as string)?.find((r) => r.method === method && r.path === relativePath);
     return route ? { route, relativePath } : undefined;
   }
+}
+
+/**
+ * Why a state-changing request must be refused as a possible cross-site forgery, if it must.
+ * The bearer header cannot be sent by another site's page: it passes. A browser's request
+ * (signed in by cookie, or to an open loopback admin) must come from this listener's own
+ * origin — `Origin` and `Sec-Fetch-Site` say so; another port of the same host is another
+ * origin — and, with a session, carry the session's CSRF value: in `X-CSRF-Token` for the
+ * API, in the form for the page's own form actions (checked there).
+ */
+function forgeryRefusal(req: IncomingMessage, identity: AdminIdentity | undefined, route: AdminRoute | undefined): string | undefined {
+  if (identity === undefined || identity.via === 'bearer') return undefined;
+  const origin = req.headers.origin;
+  const host = req.headers.host ?? '';
+  if (origin !== undefined && origin !== `http://${host}` && origin !== `https://${host}`) return `cross-origin request refused (Origin ${JSON.stringify(origin.slice(0, 100))} is not this admin listener)`;
+  const site = req.headers['sec-fetch-site'];
+  if (site === 'cross-site' || site === 'same-site') return `cross-origin request refused (Sec-Fetch-Site: ${site})`;
+  if (identity.via === 'session' && !route?.form) {
+    const proof = req.headers['x-csrf-token'];
+    if (typeof proof !== 'string' || !safeEqual(proof, identity.csrf)) return 'a request signed in by cookie must carry the page\'s CSRF value in X-CSRF-Token (scripts: use Authorization: Bearer)';
+  }
+  return undefined;
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 /** The actor named by `X-Actor` (printable, at most 64 characters), or `admin`. */

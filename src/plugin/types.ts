@@ -70,13 +70,23 @@ export interface AdminRequest {
   param?: string;
   /** Who is acting: `X-Actor` (sanitised) or `admin`. */
   actor: string;
-  /** True when the request carried the admin token (or the page's login cookie). */
+  /** True when the request carried the admin token (or the page's sign-in cookie). */
   authorized: boolean;
+  /** How the caller proved itself, when it did. */
+  identity: AdminIdentity | undefined;
   query: URLSearchParams;
   headers: IncomingMessage['headers'];
   /** Reads the body (bounded); rejects with a 413-mapped error when too large. */
   body(): Promise<Buffer>;
 }
+
+/** Who is calling the admin API, and how they proved it. */
+export type AdminIdentity =
+  | { via: 'bearer' }
+  /** The review page's sign-in: a server-side session; `csrf` is its per-session value. */
+  | { via: 'session'; sessionId: string; csrf: string }
+  /** No `ADMIN_TOKEN` (loopback-only admin, enforced at boot): anyone local. */
+  | { via: 'open'; csrf: string };
 
 /** What an admin route answers. Exactly one of `json`, `text` or `html` is used. */
 export interface AdminResponse {
@@ -94,6 +104,14 @@ export interface AdminRoute {
   path: string;
   /** Reached without the token; the handler checks `request.authorized` itself. */
   public?: boolean;
+  /**
+   * An HTML form action of a page: it checks the page's CSRF value in its form fields
+   * itself. Other state-changing routes reached with the sign-in cookie need the value in
+   * an `X-CSRF-Token` header, which no cross-site form can send.
+   */
+  form?: boolean;
+  /** Media types the body may have (`application/json`, `text/csv`); others get 415. */
+  accepts?: readonly string[];
   handle(request: AdminRequest): MaybePromise<AdminResponse>;
 }
 

@@ -99,11 +99,16 @@ export function createClientResolver(options: ClientResolverOptions): ClientReso
   };
 }
 
-/** `http` or `https` from a trusted `X-Forwarded-Proto` (the first entry of a list); undefined for anything else. */
+/**
+ * `http` or `https` from a trusted `X-Forwarded-Proto`; undefined for anything else. Of a
+ * list (proxies that append), the right-most entry: the one our trusted peer wrote itself —
+ * the entries before it come from hops it may not vouch for.
+ */
 function forwardedScheme(value: string | string[] | undefined): 'http' | 'https' | undefined {
   if (value === undefined) return undefined;
-  const first = (Array.isArray(value) ? value[0] ?? '' : value).split(',')[0]!.trim().toLowerCase();
-  return first === 'https' || first === 'http' ? first : undefined;
+  const joined = Array.isArray(value) ? value.join(',') : value;
+  const last = joined.slice(joined.lastIndexOf(',') + 1).trim().toLowerCase();
+  return last === 'https' || last === 'http' ? last : undefined;
 }
 
 function ownScheme(socket: IncomingMessage['socket']): 'http' | 'https' {

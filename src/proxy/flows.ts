@@ -148,7 +148,14 @@ export class HttpFlow extends Flow {
     // Node ends the connection after this answer when the client did not ask to keep it
     // (HTTP/1.0 without keep-alive) or when a body without a length can only end by closing
     // (HTTP/1.0 has no chunked encoding): say so rather than promise keep-alive.
-    const closes = this.clientWantsClose || this.pipeline.draining || !this.res.shouldKeepAlive || (this.req.httpVersion === '1.0' && headers['content-length'] === undefined);
+    // An upstream that answered before the whole body arrived: the rest is never read, so the
+    // connection cannot carry another request.
+    const closes =
+      this.clientWantsClose ||
+      this.pipeline.draining ||
+      !this.res.shouldKeepAlive ||
+      (this.hasBody && !this.req.complete) ||
+      (this.req.httpVersion === '1.0' && headers['content-length'] === undefined);
     headers.connection = closes ? 'close' : 'keep-alive';
   }
 
@@ -212,6 +219,7 @@ export class UpgradeFlow extends Flow {
     forwarder.ws(this.req, this.socket, this.head, {
       onHead: (head) => {
         this.pipeline.upstreamHead(this, head);
+        if (head.statusCode === 101) this.pipeline.adoptWebSocket(this.socket);
         this.headWritten = true;
         this.end(head.statusCode, false);
       },

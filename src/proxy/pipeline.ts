@@ -65,6 +65,8 @@ export class Pipeline {
   private readonly access: AccessWriter;
   private readonly bodies: BodyGuard;
   private readonly maxBodyBytes: number;
+  /** Sockets of open WebSockets: the HTTP server no longer knows them once upgraded. */
+  private readonly webSockets = new Set<Duplex>();
 
   constructor(private readonly deps: PipelineDependencies) {
     const s = deps.settings;
@@ -84,9 +86,17 @@ export class Pipeline {
     return this.inFlight === 0 ? Promise.resolve() : new Promise((resolve) => (this.idle = resolve));
   }
 
-  /** Stops the body guard's timer. */
+  /** A WebSocket is open on `socket` (the upstream answered 101) until it closes. */
+  adoptWebSocket(socket: Duplex): void {
+    this.webSockets.add(socket);
+    socket.once('close', () => this.webSockets.delete(socket));
+  }
+
+  /** Stops the body guard's timer and closes every open WebSocket (the end of a drain). */
   close(): void {
     this.bodies.close();
+    for (const socket of this.webSockets) socket.destroy();
+    this.webSockets.clear();
   }
 
   /** An HTTP request (`expectsContinue`: the client waits for `100 Continue` before its body). */

@@ -33,10 +33,11 @@ export function sendRaw(socket: Duplex, status: number, requestId?: string, head
     'content-type': 'text/plain; charset=utf-8',
     'cache-control': 'no-store',
     ...(requestId ? { 'x-request-id': requestId } : {}),
-    ...headers,
-    'content-length': String(Buffer.byteLength(payload)),
-    connection: 'close',
   };
+  // A plugin's `Content-Type` replaces ours; its framing headers never replace the real ones.
+  for (const [name, value] of Object.entries(headers)) fields[name.toLowerCase()] = value;
+  fields['content-length'] = String(Buffer.byteLength(payload));
+  fields.connection = 'close';
   let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n`;
   for (const [name, value] of Object.entries(fields)) {
     try {

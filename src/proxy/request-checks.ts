@@ -15,8 +15,10 @@ export interface Refusal {
  * percent-encoded octets. An IPv4 address is a reg-name too, so one pattern covers both.
  */
 const REG_NAME = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+$/;
-/** `IPvFuture` inside brackets. */
-const IP_FUTURE = /^v[0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+$/;
+/** `IPvFuture` inside brackets (the `v` is case-insensitive, as every ABNF literal). */
+const IP_FUTURE = /^[vV][0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+$/;
+/** `IPv6address` as RFC 3986 writes it: hex, colons and a trailing dotted quad; no zone id. */
+const IPV6_CHARS = /^[0-9A-Fa-f:.]+$/;
 /** A `Host` value already seen valid, which most requests repeat: skip the regular expression. */
 let lastValidHost: string | undefined;
 
@@ -39,7 +41,7 @@ export function isValidHost(value: string): boolean {
       if (rest[0] !== ':') return false;
       port = rest.slice(1);
     }
-    if (!isIPv6(host) && !IP_FUTURE.test(host)) return false;
+    if (!(IPV6_CHARS.test(host) && isIPv6(host)) && !IP_FUTURE.test(host)) return false;
   } else {
     const colon = value.indexOf(':');
     if (colon !== -1) {
@@ -48,7 +50,8 @@ export function isValidHost(value: string): boolean {
     }
     if (!REG_NAME.test(host)) return false;
   }
-  if (port !== undefined && port !== '' && !(/^[0-9]{1,5}$/.test(port) && Number(port) <= 65535)) return false;
+  // `port = *DIGIT`; leading zeros are digits too, but the number must be a port.
+  if (port !== undefined && port !== '' && !(/^[0-9]{1,16}$/.test(port) && Number(port) <= 65535)) return false;
   lastValidHost = value;
   return true;
 }
@@ -89,7 +92,10 @@ function checkTarget(req: IncomingMessage, host: string | undefined): Refusal | 
     return badRequest('bad_request.target');
   }
   if (parsed.username !== '' || parsed.password !== '') return badRequest('bad_request.target');
-  if (parsed.host.toLowerCase() !== (host ?? '').toLowerCase()) return badRequest('bad_request.host_mismatch');
+  // WHATWG URL drops a default port (`:80` for http): compare both sides without it.
+  const defaultPort = parsed.protocol === 'https:' ? ':443' : ':80';
+  const stated = (host ?? '').toLowerCase();
+  if (parsed.host.toLowerCase() !== (stated.endsWith(defaultPort) ? stated.slice(0, -defaultPort.length) : stated)) return badRequest('bad_request.host_mismatch');
   req.url = `${parsed.pathname}${parsed.search}`;
   return undefined;
 }

@@ -67,8 +67,9 @@ export class ProxyServer {
     ]);
     clearTimeout(timer);
     this.server.closeAllConnections();
-    await closed;
+    // Upgraded sockets left the server's bookkeeping: without this, close() never returns.
     this.pipeline.close();
+    await closed;
     return inTime;
   }
 

@@ -1,3 +1,4 @@
+import { accessSync, constants, statSync } from 'node:fs';
 import { parseListenAddress } from './formats.js';
 import type { SettingError } from './errors.js';
 import type { Settings } from './load.js';
@@ -24,5 +25,22 @@ export function coreChecks(settings: Settings, valid: (name: string) => boolean)
   if (admin && valid('HTTP_PORT') && settings.HTTP_PORT === admin.port && (admin.host === settings.HTTP_ADDRESS || settings.HTTP_ADDRESS === '0.0.0.0' || settings.HTTP_ADDRESS === '::')) {
     errors.push({ name: 'ADMIN_LISTEN', message: `must not use the proxy port ${String(settings.HTTP_PORT)}`, got: String(settings.ADMIN_LISTEN) });
   }
+  const stateDir = String(settings.STATE_DIR ?? '');
+  if (stateDir !== '') {
+    const problem = directoryProblem(stateDir);
+    if (problem) errors.push({ name: 'STATE_DIR', message: problem, got: stateDir, code: 'PAL_SETTINGS_FILE_UNREADABLE' });
+  }
   return errors;
+}
+
+/** Why `path` cannot hold the node's state (missing, not a directory, not writable), if it cannot. */
+function directoryProblem(path: string): string | undefined {
+  try {
+    if (!statSync(path).isDirectory()) return 'must be a directory';
+    accessSync(path, constants.R_OK | constants.W_OK);
+    return undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? 'must be an existing directory (create it, or mount a volume there)' : `must be a directory this process can read and write (${code ?? 'inaccessible'})`;
+  }
 }

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
-import { coerce } from './coerce.js';
+import { coerce, servicePort } from './coerce.js';
 import { SECRET_MASK, type SettingError } from './errors.js';
 import type { SettingSchema, SettingsManifest } from './manifest.js';
 import { composeSettings, jsonSchema, numberedBase } from './schema.js';
@@ -59,6 +59,9 @@ export function loadSettings(spec: SettingsSpec, env: Readonly<Record<string, st
 
   const raw = new Map<string, string>();
   const sources = new Map<string, SettingSource>();
+  // Kubernetes service links (`REDIS_PORT=tcp://…`, set for every Service of the namespace)
+  // are not the user's choice: a value derived from what the user set (REDIS_URL) wins.
+  const links = new Map<string, string>();
   for (const name of composed.schemas.keys()) {
     const direct = env[name];
     const filePath = env[`${name}_FILE`];
@@ -75,13 +78,16 @@ export function loadSettings(spec: SettingsSpec, env: Readonly<Record<string, st
         errors.push({ name: `${name}_FILE`, message: `cannot read the file (${reason})`, got: filePath, code: 'PAL_SETTINGS_FILE_UNREADABLE' });
       }
     } else if (direct !== undefined && direct.trim() !== '') {
-      raw.set(name, direct);
-      sources.set(name, 'env');
+      if (composed.schemas.get(name)?.['x-service-link'] && servicePort(direct) !== undefined) links.set(name, direct);
+      else {
+        raw.set(name, direct);
+        sources.set(name, 'env');
+      }
     }
   }
 
   for (const derive of spec.derivers ?? []) {
-    const derived = derive((name) => raw.get(name));
+    const derived = derive((name) => raw.get(name) ?? links.get(name));
     errors.push(...derived.errors);
     for (const [name, value] of Object.entries(derived.values)) {
       if (!raw.has(name) && composed.schemas.has(name)) {
@@ -89,6 +95,12 @@ export function loadSettings(spec: SettingsSpec, env: Readonly<Record<string, st
         sources.set(name, 'derived');
       }
     }
+  }
+
+  for (const [name, value] of links) {
+    if (raw.has(name)) continue;
+    raw.set(name, value);
+    sources.set(name, 'env');
   }
 
   const known = new Set<string>();

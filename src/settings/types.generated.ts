@@ -46,6 +46,8 @@ export interface CoreSettings {
   readonly SHUTDOWN_TIMEOUT: number;
   /** Entries kept in the ban audit trail (a capped Redis Stream, or a ring buffer on a single node). */
   readonly AUDIT_LOG_LENGTH: number;
+  /** Directory where the node keeps its ban table (`bans.ndjson`, written atomically after changes and at shutdown) and loads it at start, so a node restarted while Redis is unreachable still enforces every ban it knew and is ready. Empty: no snapshot (with `USE_REDIS=yes` the node is then not ready until it has loaded the shared bans). */
+  readonly STATE_DIR: string;
   /** Widest IPv4 network the ban API and imports accept (`/16` by default; `/8` is refused). */
   readonly BAN_MIN_PREFIX_IPV4: number;
   /** Widest IPv6 network the ban API and imports accept. */

@@ -1,58 +1,115 @@
+import { randomUUID } from 'node:crypto';
+
 /** One entry of the audit trail: who did what to which address, when and why. */
 export interface AuditEntry {
+  /** Unique: an entry written twice (re-asserted after Redis lost it) is still one entry. */
+  id: string;
   /** Epoch ms. */
   at: number;
-  /** The person or token (X-Actor), or the plugin that acted. */
+  /** The person or token behind an API change, the plugin id for an automatic one, `system` for an expiry. */
   actor: string;
   node: string;
   action: 'ban' | 'unban' | 'import' | 'expire';
-  /** IP or CIDR (absent for a whole import). */
-  target?: string;
+  /** IP or CIDR. */
+  target: string;
   reason?: string;
-  /** Short extra facts (an import's counts, a ban's duration). */
+  /** Who decided the ban: a plugin id, `api` or `import`. */
+  origin?: string;
+  /** Short extra facts (a ban's expiry). */
   detail?: string;
 }
 
-/** The audit trail, newest first; shared through Redis when the cluster is. */
+/** The audit trail as readers (the API, the page) see it. */
 export interface AuditFacet {
-  record(entry: AuditEntry): Promise<void>;
-  /** Up to `limit` entries, newest first. */
+  /**
+   * Up to `limit` entries, newest first: the cluster's trail, or — when the shared trail
+   * cannot answer within the admin budget — this node's own entries.
+   */
   list(limit: number): Promise<AuditEntry[]>;
 }
 
-/** A remote trail (a capped Redis Stream); calls may throw. */
+/** A remote trail (Redis); calls may throw. `append` is idempotent by entry id. */
 export interface RemoteAudit {
-  append(entry: AuditEntry): Promise<void>;
+  append(entries: readonly AuditEntry[]): Promise<void>;
   read(limit: number): Promise<AuditEntry[]>;
 }
 
+/** Entries delivered per call. */
+const APPEND_BATCH = 500;
+
 /**
- * The audit facet: a capped stream in Redis when shared, a ring buffer of the same length on
- * this node otherwise (and while Redis fails: entries recorded meanwhile stay local).
+ * The one audit writer, owned by the ban facet (nothing else records). Every entry is
+ * kept on this node (its own, newest last, up to the trail's length) and delivered to the
+ * shared trail when there is one: what Redis did not take is retried by {@link flush}, and
+ * {@link reassert} writes the node's entries again after Redis lost its state — entries
+ * carry ids, so nothing is ever listed twice. Reads wait at most `budgetMs` for Redis.
  */
 export class Audit implements AuditFacet {
-  private readonly ring: AuditEntry[] = [];
+  private readonly own: AuditEntry[] = [];
+  private readonly undelivered = new Map<string, AuditEntry>();
+  private delivering: Promise<void> | undefined;
 
   constructor(
     private readonly remote: () => RemoteAudit | undefined,
     private readonly capacity: number,
+    private readonly budgetMs = 1_000,
   ) {}
 
-  async record(entry: AuditEntry): Promise<void> {
-    this.ring.push(entry);
-    if (this.ring.length > this.capacity) this.ring.shift();
-    await this.remote()?.append(entry).catch(() => undefined);
+  /** Records one change; returns at once (delivery happens in the background). */
+  record(entry: Omit<AuditEntry, 'id'>): AuditEntry {
+    const full: AuditEntry = { id: randomUUID(), ...entry };
+    this.own.push(full);
+    if (this.own.length > this.capacity) this.own.splice(0, this.own.length - this.capacity);
+    if (this.remote()) {
+      this.undelivered.set(full.id, full);
+      if (this.undelivered.size > this.capacity) this.undelivered.delete(this.undelivered.keys().next().value as string);
+      void this.flush();
+    }
+    return full;
+  }
+
+  /** Delivers what the shared trail has not taken yet; one delivery at a time. Never throws. */
+  flush(): Promise<void> {
+    this.delivering ??= this.deliver([...this.undelivered.values()]).finally(() => (this.delivering = undefined));
+    return this.delivering;
+  }
+
+  /** Writes every entry this node keeps again (after Redis lost its state). Never throws. */
+  async reassert(): Promise<void> {
+    for (const entry of this.own) this.undelivered.set(entry.id, entry);
+    await this.delivering;
+    await this.flush();
   }
 
   async list(limit: number): Promise<AuditEntry[]> {
     const remote = this.remote();
     if (remote) {
+      let timer: NodeJS.Timeout | undefined;
       try {
-        return await remote.read(limit);
+        return await Promise.race([
+          remote.read(limit),
+          new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('audit read over budget')), this.budgetMs))),
+        ]);
       } catch {
-        // degraded: this node's own entries
+        // Redis slow or gone: this node's own entries.
+      } finally {
+        clearTimeout(timer);
       }
     }
-    return this.ring.slice(-limit).reverse();
+    return this.own.slice(-limit).reverse();
+  }
+
+  private async deliver(entries: AuditEntry[]): Promise<void> {
+    const remote = this.remote();
+    if (!remote) return;
+    for (let i = 0; i < entries.length; i += APPEND_BATCH) {
+      const batch = entries.slice(i, i + APPEND_BATCH);
+      try {
+        await remote.append(batch);
+      } catch {
+        return; // kept; the next flush tries again
+      }
+      for (const entry of batch) this.undelivered.delete(entry.id);
+    }
   }
 }

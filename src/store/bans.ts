@@ -1,4 +1,5 @@
 import { PalisadeError } from '../errors.js';
+import type { Audit } from './audit.js';
 import type { BanLedger } from './ban-ledger.js';
 import { canonicalTarget } from './ban-table.js';
 import type { Ban, BanChange, BanFacet, BanRequest } from './types.js';
@@ -13,16 +14,28 @@ export function truncateUtf8(text: string, maxBytes: number): string {
   return new TextDecoder('utf-8', { fatal: false }).decode(buffer.subarray(0, maxBytes)).replace(/\uFFFD$/, '');
 }
 
+/** How a change made on this node reaches the other nodes (the shared backend). */
+export interface BanPublisher {
+  /** Resolves true once the change is in the shared state, false when it waits in a journal. Never throws. */
+  publish(change: BanChange): Promise<boolean>;
+  /** True while a change to `target` made on this node waits for the shared state. */
+  isPending(target: string): boolean;
+}
+
 /**
- * The ban facet over this node's ledger. A change is enforced here first (the ledger), then
- * handed to the shared backend, if any; the backend journals what it cannot deliver, so
- * `add`/`remove` never fail because Redis is down.
+ * The ban facet over this node's ledger, and the one writer of the audit trail. A change is
+ * enforced here first (the ledger), recorded in the audit, then handed to the shared
+ * backend, if any; the backend journals what it cannot deliver, so `add`/`remove` never
+ * fail because Redis is down, and they wait for it at most `budgetMs` (then the change is
+ * pending: enforced here, delivered when Redis answers).
  */
 export class Bans implements BanFacet {
   constructor(
     private readonly ledger: BanLedger,
-    private readonly publish: () => ((change: BanChange) => Promise<void>) | undefined,
+    private readonly publisher: () => BanPublisher | undefined,
+    private readonly audit: Audit,
     private readonly now: () => number = Date.now,
+    private readonly budgetMs = 1_000,
   ) {}
 
   private readonly hitCounts = new Map<string, number>();
@@ -48,6 +61,10 @@ export class Bans implements BanFacet {
     return this.ledger.table.list();
   }
 
+  pending(target: string): boolean {
+    return this.publisher()?.isPending(target) ?? false;
+  }
+
   onChange(listener: (change: BanChange) => void): () => void {
     return this.ledger.onChange(listener);
   }
@@ -69,20 +86,50 @@ export class Bans implements BanFacet {
     };
     const change: BanChange = { op: 'ban', ban };
     this.ledger.apply(change);
-    await this.publish()?.(change);
+    this.audit.record({
+      at: createdAt,
+      actor: ban.actor,
+      node: ban.node,
+      action: ban.origin === 'import' ? 'import' : 'ban',
+      target,
+      reason: ban.reason,
+      origin: ban.origin,
+      detail: ban.expiresAt === null ? 'permanent' : `until ${new Date(ban.expiresAt).toISOString()}`,
+    });
+    await this.share(change);
     return ban;
   }
 
   async remove(target: string, actor: string): Promise<boolean> {
     const canonical = canonicalTarget(target);
-    if (canonical === undefined || this.get(canonical) === undefined) return false;
+    const ban = canonical === undefined ? undefined : this.get(canonical);
+    if (canonical === undefined || ban === undefined) return false;
+    const at = this.now();
     const change: BanChange = {
       op: 'unban',
-      tombstone: { target: canonical, version: this.ledger.nextVersion(), node: this.ledger.nodeName, actor, at: this.now() },
+      tombstone: { target: canonical, version: this.ledger.nextVersion(), node: this.ledger.nodeName, actor, at },
     };
     this.ledger.apply(change);
     this.hitCounts.delete(canonical);
-    await this.publish()?.(change);
+    this.audit.record({ at, actor, node: this.ledger.nodeName, action: 'unban', target: canonical, reason: ban.reason, origin: ban.origin });
+    await this.share(change);
     return true;
+  }
+
+  /** Records bans that ran out (the sweep that removed them decides; recorded once per cluster). */
+  expired(bans: ReadonlyArray<{ target: string; reason?: string; origin?: string }>): void {
+    const at = this.now();
+    for (const ban of bans) {
+      this.audit.record({ at, actor: 'system', node: this.ledger.nodeName, action: 'expire', target: ban.target, ...(ban.reason ? { reason: ban.reason } : {}), ...(ban.origin ? { origin: ban.origin } : {}) });
+    }
+  }
+
+  /** Hands a change to the shared backend, waiting at most the budget. */
+  private async share(change: BanChange): Promise<void> {
+    const publisher = this.publisher();
+    if (!publisher) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([publisher.publish(change), new Promise<void>((resolve) => (timer = setTimeout(resolve, this.budgetMs)))]);
+    clearTimeout(timer);
   }
 }

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { BanSnapshot } from './ban-snapshot.js';
 import { BanLedger } from './ban-ledger.js';
-import { Bans } from './bans.js';
+import { Bans, type BanPublisher } from './bans.js';
 import { Counters, type CounterFacet } from './counters.js';
 import { Locks } from './locks.js';
-import { Audit } from './audit.js';
+import { Audit, type AuditFacet } from './audit.js';
 import { ClusterMetrics } from './metrics.js';
 import { Sessions, type SessionFacet } from './sessions.js';
 import type { BanFacet, ClusterStore, LocalState, SharedBackend, StoreHealth } from './types.js';
@@ -25,35 +27,57 @@ export class NodeStore implements ClusterStore {
   readonly locks: Locks;
   readonly sessions: SessionFacet;
   readonly metrics: ClusterMetrics;
-  readonly audit: Audit;
+  readonly audit: AuditFacet;
+  private readonly auditTrail: Audit;
+  private readonly banFacet: Bans;
   private readonly flusher: NodeJS.Timeout;
   /** This node's identity in leases for leader-only jobs. */
   private readonly leaderToken = randomUUID();
   private shared: { backend: SharedBackend; owner: string } | undefined;
+  private snapshot: BanSnapshot | undefined;
+  /** True when a snapshot gave this node its bans at start. */
+  private snapshotLoaded = false;
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(nodeName: string, now: () => number = Date.now, auditLength = 10_000) {
     this.ledger = new BanLedger(nodeName, now);
-    this.bans = new Bans(this.ledger, () => this.shared?.backend.publishBan?.bind(this.shared.backend), now);
+    this.auditTrail = new Audit(() => this.shared?.backend.audit, auditLength);
+    this.audit = this.auditTrail;
+    this.banFacet = new Bans(this.ledger, () => this.publisher(), this.auditTrail, now);
+    this.bans = this.banFacet;
     this.counters = new Counters(() => this.shared?.backend.counters, now);
     this.locks = new Locks(() => this.shared?.backend.locks, now);
     this.sessions = new Sessions(() => this.shared?.backend.sessions, now);
     this.metrics = new ClusterMetrics(() => this.shared?.backend.metrics);
-    this.audit = new Audit(() => this.shared?.backend.audit, auditLength);
     this.flusher = setInterval(() => void this.metrics.flush(), METRICS_FLUSH_MS);
     this.flusher.unref();
-    this.sweeper = setInterval(() => {
-      const expired = this.ledger.sweep();
-      // In a cluster the lease holder's Redis sweep records expiries, once for everyone.
-      if (this.shared) return;
-      for (const ban of expired) void this.audit.record({ at: now(), actor: 'system', node: nodeName, action: 'expire', target: ban.target, reason: ban.reason });
-    }, SWEEP_MS);
+    this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
     this.sweeper.unref();
+  }
+
+  /** Drops expired bans and old tombstones from memory (every 30 s by itself). */
+  sweep(): void {
+    const expired = this.ledger.sweep();
+    // In a cluster the lease holder's Redis sweep records expiries, once for everyone.
+    if (!this.shared) this.banFacet.expired(expired);
   }
 
   /** What a shared backend needs of this node to sync it. */
   get local(): LocalState {
-    return { ledger: this.ledger };
+    return {
+      ledger: this.ledger,
+      expired: (targets) => this.banFacet.expired(targets.map((target) => ({ target }))),
+      reassertAudit: () => this.auditTrail.reassert(),
+      flushAudit: () => this.auditTrail.flush(),
+    };
+  }
+
+  /** The shared backend's side of ban changes, when it has one. */
+  private publisher(): BanPublisher | undefined {
+    const backend = this.shared?.backend;
+    if (!backend?.publishBan) return undefined;
+    const publish = backend.publishBan.bind(backend);
+    return { publish, isPending: (target) => backend.isBanPending?.(target) ?? false };
   }
 
   /** Called through `PluginContext.shareStore`; a second provider is a programming error. */
@@ -76,9 +100,34 @@ export class NodeStore implements ClusterStore {
     return this.shared ? this.shared.backend.health() : { mode: 'local' };
   }
 
+  /**
+   * Keeps the ban table in `dir` (see {@link BanSnapshot}): loads it now — before a shared
+   * backend is attached, so the first resync re-asserts what Redis lacks — and writes it
+   * after changes. Returns how many changes the snapshot held, if one was usable.
+   */
+  persistBans(dir: string, log: Logger): number | undefined {
+    this.snapshot = new BanSnapshot(dir, this.ledger, log);
+    const loaded = this.snapshot.load();
+    this.snapshotLoaded = loaded !== undefined;
+    this.snapshot.start();
+    return loaded;
+  }
+
+  /**
+   * Whether this node may serve: it holds its bans — always on a single node; in a cluster
+   * once the shared ban set was loaded, or a snapshot was. Otherwise the reason.
+   */
+  readiness(): { ready: true } | { ready: false; reason: string } {
+    const backend = this.shared?.backend;
+    if (!backend?.bansLoaded || backend.bansLoaded() || this.snapshotLoaded) return { ready: true };
+    const health = backend.health();
+    return { ready: false, reason: `the shared bans are not loaded yet${health.detail ? ` (${health.detail})` : ''} and no STATE_DIR snapshot holds them` };
+  }
+
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     clearInterval(this.flusher);
+    await this.snapshot?.close();
   }
 
   /** Pushes metric deltas now (before the shared backend goes away at shutdown). */

@@ -53,10 +53,16 @@ export interface BanRequest {
 export interface BanFacet {
   /** The active ban covering `ip` (exact or a containing network), if any. O(1) / O(prefixes). */
   match(ip: string): Ban | undefined;
-  /** Adds or replaces the ban on `target`; resolves once it is enforced on this node. */
+  /**
+   * Adds or replaces the ban on `target` and records it in the audit trail. Enforced on this
+   * node before it resolves; resolves once the other nodes have it too, or after the admin
+   * budget (~1 s) with the change {@link pending}.
+   */
   add(request: BanRequest): Promise<Ban>;
-  /** Lifts the ban on `target`; resolves to false when there was none. */
+  /** Lifts the ban on `target` (audited, same budget); resolves to false when there was none. */
   remove(target: string, actor: string): Promise<boolean>;
+  /** True while a change to `target` made on this node waits to reach the other nodes. */
+  pending(target: string): boolean;
   /** Every active ban on this node. */
   list(): Ban[];
   /** The active ban stored under exactly `target` (canonical IP or CIDR), if any. */
@@ -93,8 +99,15 @@ export interface ClusterStore {
 export interface SharedBackend {
   /** `shared` when usable, `degraded` (with the reason) when not. */
   health(): StoreHealth;
-  /** Takes a change made on this node (already enforced locally) to the other nodes. */
-  publishBan?(change: BanChange): Promise<void>;
+  /**
+   * Takes a change made on this node (already enforced locally) to the other nodes; resolves
+   * true once delivered, false when it waits in the backend's journal. Never throws.
+   */
+  publishBan?(change: BanChange): Promise<boolean>;
+  /** True while a change to `target` waits in the journal. */
+  isBanPending?(target: string): boolean;
+  /** True once this node holds the shared ban set (read it from the shared state at least once). */
+  bansLoaded?(): boolean;
   /** Shared counters; the store counts locally when absent or failing. */
   counters?: import('./counters.js').RemoteCounters;
   /** Shared leases; without them locks are local to the node. */
@@ -107,4 +120,10 @@ export interface SharedBackend {
 /** What a shared backend gets from the store when it is attached. */
 export interface LocalState {
   readonly ledger: import('./ban-ledger.js').BanLedger;
+  /** The shared sweep removed these expired bans: recorded in the audit trail (once per cluster). */
+  expired(targets: readonly string[]): void;
+  /** Writes this node's audit entries to the shared trail again (after Redis lost its state). */
+  reassertAudit(): Promise<void>;
+  /** Retries audit entries the shared trail has not taken yet. */
+  flushAudit(): Promise<void>;
 }

@@ -9,7 +9,7 @@ const KEY_PATTERNS: Array<{ pattern: RegExp; ttl: 'required' | 'none' }> = [
   { pattern: /^palisade:unbans:index$/, ttl: 'none' },
   { pattern: /^palisade:bans:stream$/, ttl: 'none' },
   { pattern: /^palisade:bans:epoch$/, ttl: 'none' },
-  { pattern: /^palisade:audit$/, ttl: 'none' },
+  { pattern: /^palisade:audit:trail$/, ttl: 'none' },
   { pattern: /^palisade:lock:[a-z0-9:._-]+$/, ttl: 'required' },
   { pattern: /^palisade:session:[A-Za-z0-9_-]{16,128}$/, ttl: 'required' },
   { pattern: /^palisade:nodes$/, ttl: 'required' },

@@ -140,6 +140,27 @@ describe('ban review API', () => {
     expect(roundTrip.json.rejected).toEqual([]);
   });
 
+  it('neutralises spreadsheet formulas in the CSV export, and imports them back as they were', async () => {
+    const formulas = ['=HYPERLINK("http://evil.test","click")', '+1+cmd|\' /C calc\'!A0', '-2+3', '@SUM(1)', 'plain text'];
+    for (const [i, reason] of formulas.entries()) expect((await api(a, 'POST', '/api/bans', { ip: `192.0.2.${100 + i}`, duration: '1h', reason })).status).toBe(201);
+    const csv = await api(a, 'GET', '/api/bans/export?format=csv');
+    const cells = new Map(csv.text.split('\n').filter((line) => line.startsWith('192.0.2.1')).map((line) => [line.split(',')[0]!, line]));
+    for (const [i, reason] of formulas.entries()) {
+      const line = cells.get(`192.0.2.${100 + i}`)!;
+      const reasonCell = line.slice(line.indexOf(',') + 1);
+      // Quoted or not, the reason cell starts with a quote mark that makes it text.
+      if (i < formulas.length - 1) expect(reasonCell).toMatch(/^"?'[=+\-@\t]/);
+      else expect(reasonCell.startsWith('plain text')).toBe(true);
+    }
+    for (const [i] of formulas.entries()) await api(a, 'DELETE', `/api/bans/192.0.2.${100 + i}`);
+    const back = await api(a, 'POST', '/api/bans/import', csv.text.split('\n').filter((line, n) => n === 0 || line.startsWith('192.0.2.1')).join('\n'), { 'content-type': 'text/csv' });
+    expect(back.json.rejected).toEqual([]);
+    for (const [i, reason] of formulas.entries()) {
+      const listed = await api(a, 'GET', `/api/bans?ip=192.0.2.${100 + i}`);
+      expect(listed.json.bans[0]?.reason).toBe(reason);
+    }
+  });
+
   it('keeps attacker-supplied text as data: a <script> reason comes back verbatim in JSON', async () => {
     const created = await api(a, 'POST', '/api/bans', { ip: '192.0.2.77', duration: '1h', reason: '<script>alert(1)</script>' });
     expect(created.status).toBe(201);

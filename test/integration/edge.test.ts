@@ -64,7 +64,7 @@ describe('Host validation', () => {
     'characters outside reg-name': ['a .test', 'a"b.test', '<a.test>', 'a{b}.test', 'a|b.test', 'a^b.test', 'a`b.test'],
     'non-ASCII bytes': ['caf\u00e9.test', '\u00ff'],
     'broken percent-encoding': ['a%zz.test', 'a%4.test', 'a%.test'],
-    'bad IPv6 literal': ['::1', '[::1', '::1]', '[::g]', '[::1]x', '[::1]:80:80', '[1.2.3.4]', '[]'],
+    'bad IPv6 literal': ['::1', '[::1', '::1]', '[::g]', '[::1]x', '[::1]:80:80', '[1.2.3.4]', '[]', '[fe80::1%eth0]', '[fe80::1%25eth0]'],
     'bad port': ['a.test:abc', 'a.test:99999', 'a.test:65536', 'a.test:80:80', 'a.test:-1', 'a.test:+80', 'a.test: 80'],
     'empty host': ['', ':80'],
   };
@@ -80,12 +80,18 @@ describe('Host validation', () => {
   }
 
   it('passes every form of a valid Host', async () => {
-    const valid = ['a.test', 'A.Test:8080', 'a.test:', '127.0.0.1', '127.0.0.1:80', '[::1]', '[::1]:8080', '[v1.fe]', 'xn--bcher-kva.example', 'under_score.test', 'a%41.test', "s!$&'()*+,;=.test"];
+    const valid = ['a.test', 'A.Test:8080', 'a.test:', 'a.test:000080', '127.0.0.1', '127.0.0.1:80', '[::1]', '[::1]:8080', '[::ffff:1.2.3.4]', '[v1.fe]', '[V1.fe]', 'xn--bcher-kva.example', 'under_score.test', 'a%41.test', "s!$&'()*+,;=.test"];
     for (const host of valid) {
       const reply = await rawRequest(port, `GET /valid HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
       expect(reply.text, `Host: ${host}`).toMatch(/^HTTP\/1\.1 200 /);
       expect(upstream.seen.at(-1)?.headers.host).toBe(host);
     }
+  });
+
+  it('takes an absolute-form target naming the Host with its default port', async () => {
+    const reply = await rawRequest(port, 'GET http://a.test:80/default-port HTTP/1.1\r\nHost: a.test:80\r\nConnection: close\r\n\r\n');
+    expect(reply.text).toMatch(/^HTTP\/1\.1 200 /);
+    expect(upstream.seen.at(-1)?.url).toBe('/default-port');
   });
 
   it('logs a refused Host as a bad request with its code, the connection closed', async () => {

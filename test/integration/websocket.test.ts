@@ -128,6 +128,20 @@ describe('WebSocket upgrades through the pipeline', () => {
     await waitFor(async () => ((await (await api('GET', `/api/bans?ip=${ip}`)).json()) as { bans: Array<{ origin: string }> }).bans[0]?.origin === 'bad-behavior', 'the bad-behaviour ban');
   });
 
+  it('closes open WebSockets at shutdown instead of waiting for them', async () => {
+    const stopping = await startPalisade({ REVERSE_PROXY_HOST: upstreamUrl, SHUTDOWN_TIMEOUT: '1s' });
+    const client = new WebSocket(`${stopping.proxyUrl.replace('http', 'ws')}/socket-open`);
+    await new Promise((resolve, reject) => {
+      client.on('open', resolve);
+      client.on('error', reject);
+    });
+    const closed = new Promise((resolve) => client.on('close', resolve));
+    const started = Date.now();
+    expect(await stopping.stop()).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    await closed;
+  });
+
   it('drops an X-Forwarded-For from an untrusted peer before the upstream', async () => {
     const untrusting = await startPalisade({ REVERSE_PROXY_HOST: upstreamUrl });
     try {

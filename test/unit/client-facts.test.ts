@@ -59,6 +59,11 @@ describe('client facts', () => {
     expect(resolver.resolve(request('10.0.0.1', { 'x-forwarded-proto': 'https' }))).toMatchObject({ ip: '10.0.0.1', trustedPeer: true, chain: [], scheme: 'https', infrastructure: true });
   });
 
+  it('takes the right-most scheme of a list: the one the trusted peer wrote', () => {
+    expect(resolver.resolve(request('10.0.0.1', { 'x-forwarded-proto': 'https, http' })).scheme).toBe('http');
+    expect(resolver.resolve(request('10.0.0.1', { 'x-forwarded-proto': 'http,https' })).scheme).toBe('https');
+  });
+
   it('keeps the connection scheme when a trusted peer claims something else', () => {
     expect(resolver.resolve(request('10.0.0.1', { 'x-forwarded-proto': 'gopher' }, true)).scheme).toBe('https');
     expect(resolver.resolve(request('203.0.113.9', {}, true)).scheme).toBe('https');

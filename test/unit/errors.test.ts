@@ -1,32 +1,13 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { errorCodes } from '../../src/errors.js';
 import { packageRoot } from '../../src/paths.js';
-
-/** Every TypeScript source file of the product (not the tests), path → text. */
-function sources(): Map<string, string> {
-  const files = new Map<string, string>();
-  const walk = (dir: string): void => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.name.endsWith('.ts')) files.set(relative(packageRoot, path), readFileSync(path, 'utf8'));
-    }
-  };
-  walk(join(packageRoot, 'src'));
-  walk(join(packageRoot, 'plugins'));
-  return files;
-}
-
-/** The text without comments, so a code named in a comment does not count as emitted. */
-function code(text: string): string {
-  return text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
-}
+import { productSources, withoutComments } from '../helpers/sources.js';
 
 const CODE = /PAL_[A-Z0-9_]+/g;
 const registry = new Set(Object.keys(errorCodes));
-const files = sources();
+const files = productSources();
 const readme = readFileSync(join(packageRoot, 'README.md'), 'utf8');
 
 describe('error-code registry, both ways', () => {
@@ -44,14 +25,14 @@ describe('error-code registry, both ways', () => {
 
   it('emits every registry code somewhere outside the registry', () => {
     const emitted = new Set<string>();
-    for (const [path, text] of files) if (path !== join('src', 'errors.ts')) for (const name of code(text).match(CODE) ?? []) emitted.add(name);
+    for (const [path, text] of files) if (path !== join('src', 'errors.ts')) for (const name of withoutComments(text).match(CODE) ?? []) emitted.add(name);
     expect([...registry].filter((name) => !emitted.has(name))).toEqual([]);
   });
 
   it('logs codes through the typed helper, never as a bare string', () => {
     const bare: string[] = [];
-    const call = /\blog(?:ger)?\.(?:fatal|error|warn|info|debug|trace)\(\s*\{[^}]*\bcode\s*:/g;
-    for (const [path, text] of files) for (const match of code(text).match(call) ?? []) bare.push(`${path}: ${match}`);
+    const call = /\blog(?:ger)?\.(?:fatal|error|warn|info|debug|trace)\(\s*\{[^}]*\bcode\s*[:,}]/g;
+    for (const [path, text] of files) for (const match of withoutComments(text).match(call) ?? []) bare.push(`${path}: ${match}`);
     expect(bare).toEqual([]);
   });
 });

@@ -86,6 +86,9 @@ describe('one sentinel service (REDIS_SENTINEL_HOST + REDIS_SENTINEL_PORT)', () 
     const standalone = full({ REDIS_HOST: 'redis', REDIS_PORT: 'tcp://10.96.0.7:6380' });
     expect(standalone.ok && standalone.settings.REDIS_PORT).toBe(6380);
     expect(messages(full({ REDIS_HOST: 'redis', REDIS_PORT: 'tcp://10.96.0.7' }))).toEqual(['REDIS_PORT: must be a whole number (got "tcp://10.96.0.7")']);
+    // A link is not the user's choice: the port of the REDIS_URL the user set wins over it.
+    const fromUrl = full({ REDIS_URL: 'redis://cache.example:6380', REDIS_PORT: 'tcp://10.96.0.7:6379' });
+    expect(fromUrl.ok && [fromUrl.settings.REDIS_HOST, fromUrl.settings.REDIS_PORT]).toEqual(['cache.example', 6380]);
   });
 });
 

@@ -1,8 +1,13 @@
 import type { AuditEntry, RemoteAudit } from '../audit.js';
 import type { RedisConnections } from './connections.js';
 import type { RedisKeys } from './keys.js';
+import type { ScriptedRedis } from './scripts.js';
 
-/** The audit trail as a capped Redis Stream (`XADD … MAXLEN ~ N`), read newest first. */
+/**
+ * The audit trail in Redis: a sorted set scored by time whose members are the entries as
+ * JSON (ids make a re-asserted entry the same member), kept near `length` entries, read
+ * newest first. Background connection: an audit write never competes with the request path.
+ */
 export class RedisAudit implements RemoteAudit {
   constructor(
     private readonly connections: RedisConnections,
@@ -10,22 +15,33 @@ export class RedisAudit implements RemoteAudit {
     private readonly length: number,
   ) {}
 
-  async append(entry: AuditEntry): Promise<void> {
-    const client = this.connections.dedicatedClient('background');
-    if (client.status !== 'ready') throw new Error('redis not ready');
-    await client.xadd(this.keys.audit, 'MAXLEN', '~', String(this.length), '*', 'e', JSON.stringify(entry));
+  async append(entries: readonly AuditEntry[]): Promise<void> {
+    const client = this.client();
+    const args: Array<string | number> = [];
+    for (const entry of entries) args.push(entry.at, JSON.stringify(entry));
+    try {
+      await client.palisadeAuditAppend(this.keys.audit, this.length, ...args);
+      this.connections.writeAccepted();
+    } catch (error) {
+      this.connections.writeFailed(error as Error);
+      throw error;
+    }
   }
 
   async read(limit: number): Promise<AuditEntry[]> {
-    const client = this.connections.dedicatedClient('background');
-    if (client.status !== 'ready') throw new Error('redis not ready');
-    const entries = await client.xrevrange(this.keys.audit, '+', '-', 'COUNT', limit);
-    return entries.flatMap(([, fields]) => {
+    const members = await this.client().zrange(this.keys.audit, '0', String(limit - 1), 'REV');
+    return members.flatMap((member) => {
       try {
-        return [JSON.parse(fields[1] ?? '') as AuditEntry];
+        return [JSON.parse(member) as AuditEntry];
       } catch {
         return [];
       }
     });
+  }
+
+  private client(): ScriptedRedis {
+    const client = this.connections.dedicatedClient('background') as ScriptedRedis;
+    if (client.status !== 'ready') throw new Error('redis not ready');
+    return client;
   }
 }

@@ -13,12 +13,18 @@ import type { ScriptedRedis } from './scripts.js';
 const RESYNC_CHUNK = 5_000;
 /** Changes written per pipeline when delivering the journal. */
 const FLUSH_CHUNK = 1_000;
+/** Records checked per {@link RedisBanSync.verifyRecords} call (one script call). */
+const VERIFY_CHUNK = 5_000;
+/** Waits between failed resyncs: doubling from the first, up to the last. */
+const RESYNC_BACKOFF_MS = [2_000, 60_000] as const;
 
 export interface BanSyncOptions {
   /** Approximate length the stream is trimmed to (`XADD … MAXLEN ~ N`). */
   streamLength: number;
   /** Most targets kept in the journal of undelivered changes; beyond it a full resync re-asserts. */
   journalLimit: number;
+  /** Runs after every completed resync (the audit trail re-asserts this node's entries). */
+  onResynced?: () => void;
 }
 
 /** Compares two stream IDs (`ms-seq`). */
@@ -51,6 +57,12 @@ export class RedisBanSync {
   private stopped = false;
   private reader: Promise<void> | undefined;
   private synced = false;
+  private everSynced = false;
+  private failedResyncs = 0;
+  private retryAt = 0;
+  private lastFailure: string | undefined;
+  /** Where {@link verifyRecords} goes on in the ledger's snapshot. */
+  private verifyCursor = 0;
 
   constructor(
     private readonly connections: RedisConnections,
@@ -69,9 +81,26 @@ export class RedisBanSync {
     return this.synced;
   }
 
+  /** True once a full resync completed since this node started: it holds the shared ban set. */
+  get hasLoaded(): boolean {
+    return this.everSynced;
+  }
+
   /** Changes waiting for Redis. */
   get pending(): number {
     return this.journal.size;
+  }
+
+  /** True while a change to `target` waits for Redis. */
+  isPending(target: string): boolean {
+    return this.journal.has(target);
+  }
+
+  /** Resolves true once the first resync completed, false after `timeoutMs`. */
+  async loaded(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.everSynced && !this.stopped && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+    return this.everSynced;
   }
 
   /** Starts the stream reader and the first resync (when Redis is reachable). */
@@ -85,10 +114,12 @@ export class RedisBanSync {
     this.reader = this.readLoop();
   }
 
-  /** Journals `change` and tries to deliver everything pending. Never throws. */
-  async publish(change: BanChange): Promise<void> {
-    this.remember(change);
+  /** Journals `change` and tries to deliver everything pending; true once Redis has it. Never throws. */
+  async publish(change: BanChange): Promise<boolean> {
+    const target = change.op === 'ban' ? change.ban.target : change.tombstone.target;
+    if (!this.remember(change)) return false; // the journal is full: the next resync re-asserts it
     await this.flush();
+    return this.journal.get(target) !== change;
   }
 
   /**
@@ -100,6 +131,7 @@ export class RedisBanSync {
     if (client.status !== 'ready' || this.stopped) return;
     const [epoch, first] = await Promise.all([client.get(this.keys.banEpoch), client.xrange(this.keys.banStream, '-', '+', 'COUNT', 1)]);
     if (epoch !== this.epoch) {
+      if (Date.now() < this.retryAt) return; // backing off after failed resyncs
       await this.resync(epoch === null ? 'ban state missing in Redis (restarted empty or flushed)' : 'ban state replaced in Redis');
       return;
     }
@@ -122,8 +154,20 @@ export class RedisBanSync {
         this.resyncAgain = false;
         try {
           await this.fullResync(reason);
+          if (this.failedResyncs > 0) this.log.info({ failures: this.failedResyncs }, 'ban resync succeeded after failing');
+          this.failedResyncs = 0;
+          this.retryAt = 0;
+          this.lastFailure = undefined;
         } catch (error) {
-          this.log.warn(coded('PAL_REDIS_UNAVAILABLE', { reason, err: describeError(error) }), 'ban resync failed; retried at the next check');
+          this.connections.writeFailed(error as Error);
+          this.failedResyncs++;
+          const [first, most] = RESYNC_BACKOFF_MS;
+          const wait = Math.min(most, first * 2 ** (this.failedResyncs - 1));
+          this.retryAt = Date.now() + wait;
+          const why = describeError(error);
+          // Said once per kind of failure, not at every retry.
+          if (why !== this.lastFailure) this.log.warn(coded('PAL_REDIS_UNAVAILABLE', { reason, err: why, retryInMs: wait }), 'ban resync failed; retrying with backoff');
+          this.lastFailure = why;
           this.epoch = undefined;
         }
       } while (this.resyncAgain && !this.stopped);
@@ -139,14 +183,44 @@ export class RedisBanSync {
     await this.reader;
   }
 
-  private remember(change: BanChange): void {
+  /** Journals `change`; false when the journal is full (the ledger still has it). */
+  private remember(change: BanChange): boolean {
     const target = change.op === 'ban' ? change.ban.target : change.tombstone.target;
     if (this.journal.size >= this.options.journalLimit && !this.journal.has(target)) {
       // Every change is also in the ledger: a full resync re-asserts it once Redis is back.
       this.journalOverflow = true;
-      return;
+      return false;
     }
     this.journal.set(target, change);
+    return true;
+  }
+
+  /**
+   * Puts back ban records and tombstones that Redis lost while this node holds them (an
+   * eviction takes single keys, leaving the index and the epoch): checks the next slice of
+   * this node's ledger — {@link VERIFY_CHUNK} keys in one script call — and journals what
+   * is missing. Run by one node of the cluster at a time; a full pass over N bans takes
+   * N / VERIFY_CHUNK calls.
+   */
+  async verifyRecords(): Promise<number> {
+    const client = this.background;
+    if (client.status !== 'ready' || this.stopped || !this.synced) return 0;
+    const snapshot = this.ledger.snapshot();
+    if (this.verifyCursor >= snapshot.length) this.verifyCursor = 0;
+    const slice = snapshot.slice(this.verifyCursor, this.verifyCursor + VERIFY_CHUNK);
+    this.verifyCursor += slice.length;
+    if (slice.length === 0) return 0;
+    const keys = slice.map((change) => (change.op === 'ban' ? this.keys.ban(change.ban.target) : this.keys.tombstone(change.tombstone.target)));
+    const missing = await client.palisadeBanMissing(keys.length, ...keys);
+    for (const position of missing) {
+      const change = slice[position - 1];
+      if (change && this.journal.get(change.op === 'ban' ? change.ban.target : change.tombstone.target) === undefined) this.remember(change);
+    }
+    if (missing.length > 0) {
+      this.log.warn({ missing: missing.length, checked: slice.length }, 'ban records missing in Redis (evicted or deleted): put back');
+      await this.flush();
+    }
+    return missing.length;
   }
 
   /** Writes the journal to Redis; what fails stays journaled. */
@@ -158,13 +232,21 @@ export class RedisBanSync {
       const pipeline = client.pipeline();
       for (const change of batch) (pipeline as unknown as ScriptedRedis).palisadeBanApply(...this.applyArgs(change));
       const results = (await pipeline.exec()) ?? [];
+      let refused: Error | undefined;
       results.forEach(([error], i) => {
         const change = batch[i]!;
         const target = change.op === 'ban' ? change.ban.target : change.tombstone.target;
         // Delivered (or refused as older: Redis has newer) — either way done, unless replaced meanwhile.
         if (!error && this.journal.get(target) === change) this.journal.delete(target);
+        refused ??= error ?? undefined;
       });
+      if (refused) {
+        this.connections.writeFailed(refused);
+        return;
+      }
+      this.connections.writeAccepted();
     } catch (error) {
+      this.connections.writeFailed(error as Error);
       this.log.debug({ err: describeError(error), pending: this.journal.size }, 'ban changes kept in the journal');
       return;
     }
@@ -216,6 +298,8 @@ export class RedisBanSync {
         if (targets.length < RESYNC_CHUNK) break;
       }
     }
+    // Every ban Redis holds is now enforced here, even if writing back fails below.
+    this.everSynced = true;
     let reasserted = 0;
     for (const change of this.ledger.snapshot()) {
       const body = change.op === 'ban' ? change.ban : change.tombstone;
@@ -232,6 +316,7 @@ export class RedisBanSync {
     this.epoch = (await client.get(this.keys.banEpoch)) ?? undefined;
     this.synced = true;
     this.log.info({ reason, remote: remote.size, applied, reasserted, ms: Date.now() - started }, 'bans resynced with Redis');
+    this.options.onResynced?.();
   }
 
   private async readLoop(): Promise<void> {

@@ -5,7 +5,7 @@ import { coded } from '../../errors.js';
 import { describeError } from '../../log.js';
 import type { RedisSettings } from '../../settings/types.generated.js';
 import { CircuitBreaker } from './breaker.js';
-import { CONFIG_TROUBLES, classifyRedisError, explainTrouble, type RedisTrouble } from './failures.js';
+import { CONFIG_TROUBLES, classifyRedisError, explainTrouble, writeRefusal, type RedisTrouble } from './failures.js';
 import { redisOptions, usesSentinel, type ConnectionRole } from './options.js';
 import { defineScripts, type ScriptedRedis } from './scripts.js';
 
@@ -25,8 +25,10 @@ export class RedisUnavailable extends Error {
 /** The state of the connections as health checks, metrics and the admin API see it. */
 export interface RedisHealth {
   mode: 'standalone' | 'sentinel';
-  /** At least one pool connection is ready and the breaker is closed. */
+  /** At least one pool connection is ready, the breaker is closed and Redis takes writes. */
   up: boolean;
+  /** Why Redis refuses writes (OOM, read-only, permission, script), while it does. */
+  writesRefused: string | undefined;
   breakerOpen: boolean;
   poolSize: number;
   poolReady: number;
@@ -65,6 +67,8 @@ export class RedisConnections extends EventEmitter<Listener> {
   private lastTrouble: { trouble: RedisTrouble; message: string; at: number } | undefined;
   private readonly sentinelTroubles = new Map<Redis, string[]>();
   private closed = false;
+  /** Set while Redis answers writes with a refusal; cleared by the next accepted write. */
+  private refusal: string | undefined;
   readonly breaker: CircuitBreaker;
 
   constructor(
@@ -152,6 +156,8 @@ export class RedisConnections extends EventEmitter<Listener> {
    */
   async run<T>(command: (client: ScriptedRedis) => Promise<T>): Promise<T> {
     if (!this.breaker.allows()) throw new RedisUnavailable(this.breaker.reason || 'circuit breaker open');
+    // Redis refusing writes would refuse this one too: local state until a background write is taken.
+    if (this.refusal !== undefined) throw new RedisUnavailable(this.refusal);
     const client = this.readyPoolClient();
     if (!client) {
       this.breaker.failure('no pool connection is ready');
@@ -162,11 +168,33 @@ export class RedisConnections extends EventEmitter<Listener> {
       this.breaker.success();
       return result;
     } catch (error) {
-      // A Redis reply error (WRONGTYPE, a script error) is an answer, not an outage.
+      // A Redis reply error (WRONGTYPE) is an answer, not an outage; a refused write is neither.
       const trouble = classifyRedisError(error as Error);
       if (trouble !== 'other') this.breaker.failure(describeError(error));
+      this.writeFailed(error as Error);
       throw error;
     }
+  }
+
+  /**
+   * A write came back with an error: when it is a refusal (see {@link writeRefusal}) the
+   * store is degraded from now on, said once in the log, until a write is accepted.
+   */
+  writeFailed(error: Error): void {
+    const reason = writeRefusal(error);
+    if (reason === undefined || reason === this.refusal || this.closed) return;
+    const first = this.refusal === undefined;
+    this.refusal = reason;
+    if (first) this.log.warn(coded('PAL_REDIS_UNAVAILABLE', { reason }), 'redis refuses writes: store degraded, requests use local state');
+    this.emit('change', this.health());
+  }
+
+  /** A write was accepted: a refusal is over. */
+  writeAccepted(): void {
+    if (this.refusal === undefined) return;
+    this.refusal = undefined;
+    this.log.info('redis accepts writes again: store shared');
+    this.emit('change', this.health());
   }
 
   /** The next ready pool connection, round-robin; undefined when none is ready. */
@@ -185,7 +213,8 @@ export class RedisConnections extends EventEmitter<Listener> {
     const poolReady = this.pool.filter((c) => c.status === 'ready').length;
     return {
       mode: usesSentinel(this.settings) ? 'sentinel' : 'standalone',
-      up: poolReady > 0 && !this.breaker.isOpen,
+      up: poolReady > 0 && !this.breaker.isOpen && this.refusal === undefined,
+      writesRefused: this.refusal,
       breakerOpen: this.breaker.isOpen,
       poolSize: this.pool.length,
       poolReady,
@@ -279,7 +308,7 @@ export class RedisConnections extends EventEmitter<Listener> {
     this.lastTrouble = { trouble, message, at: repeated ? this.lastTrouble!.at : now };
     if (!repeated && !this.closed) {
       const code = trouble === 'tls' ? 'PAL_REDIS_TLS' : trouble === 'auth' ? 'PAL_REDIS_AUTH' : trouble === 'permission' ? 'PAL_REDIS_PERMISSION' : trouble.startsWith('sentinel') ? 'PAL_REDIS_SENTINEL' : 'PAL_REDIS_UNAVAILABLE';
-      this.log.warn({ code, role, trouble }, message);
+      this.log.warn(coded(code, { role, trouble }), message);
     }
     if (!this.closed) this.emit('change', this.health());
   }

@@ -40,6 +40,22 @@ export function classifyRedisError(error: Error): RedisTrouble {
   return 'other';
 }
 
+/**
+ * When Redis answered but refused a write — out of memory under `maxmemory`, a read-only
+ * replica, a missing ACL permission, a failing script, a failed snapshot (`MISCONF`) — the
+ * reason with the fix, for `/readyz` and the log; undefined for anything else (timeouts and
+ * lost connections are the breaker's business).
+ */
+export function writeRefusal(error: Error): string | undefined {
+  const message = error.message.split('\n')[0] ?? '';
+  if (/^OOM\b/.test(message)) return `Redis refuses writes: out of memory (${message}); raise maxmemory, or use a volatile-* maxmemory-policy`;
+  if (/^MISCONF\b/.test(message)) return `Redis refuses writes: its last snapshot failed (${message.slice(0, 120)})`;
+  if (/^READONLY\b/.test(message)) return 'Redis refuses writes: this server is a read-only replica';
+  if (/^NOPERM\b/.test(message)) return `Redis refuses writes: the ACL user lacks a permission (${message}); see the least-privilege ACL in plugins/redis/README.md`;
+  if (/Error running script|^ERR .*script|^BUSY\b/i.test(message)) return `Redis refuses writes: a script failed (${message.slice(0, 160)})`;
+  return undefined;
+}
+
 /** An operator-facing explanation with the fix, never containing a secret. */
 export function explainTrouble(trouble: RedisTrouble, detail: string, where: string): string {
   switch (trouble) {

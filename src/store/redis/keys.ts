@@ -11,7 +11,7 @@
  *   <prefix>:bans:stream                 stream of ban changes, MAXLEN ~ REDIS_BAN_STREAM_LENGTH
  *   <prefix>:bans:epoch                  random marker; gone or changed = Redis lost state
  *   <prefix>:lock:<name>                 lease (token), TTL = lease
- *   <prefix>:audit                       stream of audit entries, MAXLEN ~ AUDIT_LOG_LENGTH
+ *   <prefix>:audit:trail                 zset of audit entries (JSON with ids) by time, ~AUDIT_LOG_LENGTH
  *   <prefix>:session:<id>                session (JSON), TTL = min(idle, absolute left)
  *   <prefix>:nodes                       zset node → last heartbeat ms, TTL refreshed by beats
  *   <prefix>:metrics:<node>              hash of a node's counter totals, TTL 1 h
@@ -85,8 +85,9 @@ export class RedisKeys {
     return `${this.prefix}:metrics:${nodeName}`;
   }
 
+  /** The audit trail. (`<prefix>:audit`, a stream, held it before entries had ids.) */
   get audit(): string {
-    return `${this.prefix}:audit`;
+    return `${this.prefix}:audit:trail`;
   }
 
   lock(name: string): string {

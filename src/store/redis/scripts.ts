@@ -15,6 +15,8 @@ const SCRIPTS: Record<string, { file: string; keys: number | undefined }> = {
   palisadeBanSweep: { file: 'ban_sweep.lua', keys: 2 },
   palisadeLockAcquire: { file: 'lock_acquire.lua', keys: 1 },
   palisadeLockRelease: { file: 'lock_release.lua', keys: 1 },
+  palisadeAuditAppend: { file: 'audit_append.lua', keys: 1 },
+  palisadeBanMissing: { file: 'ban_missing.lua', keys: undefined },
 };
 
 /** A client with Palisade's scripts defined as commands. */
@@ -27,6 +29,9 @@ export type ScriptedRedis = Redis & {
   palisadeBanSweep(banIndex: string, tombstoneIndex: string, recordPrefix: string, batch: number): Promise<string[]>;
   palisadeLockAcquire(key: string, token: string, leaseMs: number): Promise<number>;
   palisadeLockRelease(key: string, token: string): Promise<number>;
+  palisadeAuditAppend(trail: string, length: number, ...scoresAndEntries: Array<string | number>): Promise<number>;
+  /** `numKeys, key_1 … key_n`: the 1-based positions of the keys that do not exist. */
+  palisadeBanMissing(numKeys: number, ...keys: string[]): Promise<number[]>;
 };
 
 let sources: Map<string, { lua: string; keys: number | undefined }> | undefined;

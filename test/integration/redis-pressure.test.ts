@@ -1,0 +1,187 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { clusterNodeEnv } from '../helpers/cluster.js';
+import { startPalisade, type PalisadeProcess } from '../helpers/palisade.js';
+import { startRedis, stopAllRedis, type RedisServer } from '../helpers/redis.js';
+import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { waitFor } from '../helpers/wait.js';
+
+/**
+ * The shared ban set under memory pressure and outages: health that tells the truth, a node
+ * that never serves without its bans (a STATE_DIR snapshot, or not ready), records put back
+ * after an eviction, and an admin API that answers within its budget while Redis is frozen.
+ */
+const TOKEN = 'redis-pressure-token-0123456';
+let upstream: TestUpstream;
+const started: PalisadeProcess[] = [];
+
+beforeAll(async () => {
+  upstream = await startUpstream();
+});
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((node) => node.stop()));
+  await stopAllRedis();
+});
+afterAll(async () => {
+  await upstream?.close();
+});
+
+async function node(name: string, redis: RedisServer, extra: Record<string, string> = {}): Promise<PalisadeProcess> {
+  const started_ = await startPalisade(clusterNodeEnv(name, upstream.url, redis.port, { ADMIN_TOKEN: TOKEN, USE_LIMIT_REQ: 'no', USE_BAD_BEHAVIOR: 'no', REDIS_TIMEOUT: '2s', ...extra }));
+  started.push(started_);
+  return started_;
+}
+
+async function api(target: PalisadeProcess, method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown>; ms: number }> {
+  const begin = Date.now();
+  const response = await fetch(`${target.adminUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {}, ms: Date.now() - begin };
+}
+
+async function readyz(target: PalisadeProcess): Promise<{ status: number; body: { status: string; store: string; detail?: string; reason?: string } }> {
+  const response = await fetch(`${target.adminUrl}/readyz`);
+  return { status: response.status, body: (await response.json()) as { status: string; store: string; detail?: string; reason?: string } };
+}
+
+async function statusAs(target: PalisadeProcess, ip: string): Promise<number> {
+  const response = await fetch(`${target.proxyUrl}/`, { headers: { 'x-forwarded-for': ip } });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+const BANNED = ['203.0.113.81', '203.0.113.82', '203.0.113.83', '203.0.113.84', '203.0.113.85'];
+
+async function banAll(target: PalisadeProcess, ips: string[]): Promise<void> {
+  for (const ip of ips) expect((await api(target, 'POST', '/api/bans', { ip, duration: '1h', reason: 'pressure test' })).status).toBe(201);
+}
+
+/**
+ * Makes Redis full under `noeviction`: some data, then a `maxmemory` below what it uses, so
+ * every write is refused with OOM (as a Redis that filled up stays: reads still answer).
+ */
+async function fillUp(client: Redis): Promise<void> {
+  const filler = 'x'.repeat(100 * 1024);
+  for (let i = 0; i < 30; i++) await client.set(`filler:${i}`, filler);
+  const used = Number(/used_memory:(\d+)/.exec(await client.info('memory'))?.[1]);
+  await client.config('SET', 'maxmemory-policy', 'noeviction');
+  await client.config('SET', 'maxmemory', String(used - 1024 * 1024));
+  await expect(client.set('probe', '1')).rejects.toThrow(/OOM/);
+}
+
+describe('Redis refusing writes (maxmemory, noeviction, full)', () => {
+  it('turns every node degraded within 5 s; a restarted node enforces every ban from its snapshot; shared again once memory is freed', async () => {
+    const redis = await startRedis();
+    const stateB = mkdtempSync(join(tmpdir(), 'palisade-state-'));
+    const a = await node('oom-a', redis);
+    let b = await node('oom-b', redis, { STATE_DIR: stateB });
+    await banAll(a, BANNED);
+    await waitFor(async () => (await Promise.all(BANNED.map((ip) => statusAs(b, ip)))).every((s) => s === 403), 'B to enforce the bans');
+
+    const client = redis.client();
+    await fillUp(client);
+    const since = Date.now();
+    await waitFor(async () => (await Promise.all([a, b].map(readyz))).every((r) => r.body.store === 'degraded' && /out of memory/.test(r.body.detail ?? '')), 'both nodes degraded', 5_000, 100);
+    expect(Date.now() - since).toBeLessThan(5_000);
+    // Degraded, yet serving: still ready.
+    expect((await readyz(a)).status).toBe(200);
+
+    // A ban made now is enforced where it was made, and waits for Redis.
+    const made = await api(a, 'POST', '/api/bans', { ip: '203.0.113.86', duration: '1h', reason: 'during OOM' });
+    expect(made).toMatchObject({ status: 201, json: { pending: true } });
+    expect(await statusAs(a, '203.0.113.86')).toBe(403);
+
+    // B restarted while Redis refuses: its snapshot holds every ban; it is ready and enforces them.
+    await b.stop();
+    started.splice(started.indexOf(b), 1);
+    b = await node('oom-b', redis, { STATE_DIR: stateB });
+    const ready = await readyz(b);
+    expect(ready).toMatchObject({ status: 200, body: { status: 'ready', store: 'degraded' } });
+    for (const ip of BANNED) expect(await statusAs(b, ip)).toBe(403);
+
+    // Said once, not at every heartbeat.
+    expect(a.logs.filter((l) => l.msg === 'redis refuses writes: store degraded, requests use local state')).toHaveLength(1);
+    expect(a.logs.filter((l) => /ban resync failed/.test(String(l.msg))).length).toBeLessThanOrEqual(1);
+
+    // Memory freed: shared again, and the ban made meanwhile reaches Redis and every node.
+    await client.config('SET', 'maxmemory', '0');
+    await waitFor(async () => (await Promise.all([a, b].map(readyz))).every((r) => r.body.store === 'shared'), 'both nodes shared again', 15_000, 100);
+    await waitFor(async () => (await client.exists('palisade:ban:203.0.113.86')) === 1, 'the pending ban in Redis', 15_000);
+    await waitFor(async () => (await statusAs(b, '203.0.113.86')) === 403, 'B to enforce the pending ban', 15_000);
+    client.disconnect();
+  });
+});
+
+describe('a node never serves without its bans', () => {
+  it('is not ready, saying why, when Redis is down at start and no snapshot holds its bans; ready with one', async () => {
+    const redis = await startRedis();
+    const state = mkdtempSync(join(tmpdir(), 'palisade-state-'));
+    const first = await node('cold-a', redis, { STATE_DIR: state });
+    await banAll(first, BANNED.slice(0, 2));
+    await first.stop();
+    started.splice(started.indexOf(first), 1);
+    await redis.stop();
+
+    const bare = await node('cold-b', redis);
+    const notReady = await readyz(bare);
+    expect(notReady.status).toBe(503);
+    expect(notReady.body).toMatchObject({ status: 'starting', store: 'degraded' });
+    expect(notReady.body.reason).toMatch(/shared bans are not loaded yet .*no STATE_DIR snapshot/);
+
+    const withSnapshot = await node('cold-a', redis, { STATE_DIR: state });
+    expect(await readyz(withSnapshot)).toMatchObject({ status: 200, body: { status: 'ready', store: 'degraded' } });
+    for (const ip of BANNED.slice(0, 2)) expect(await statusAs(withSnapshot, ip)).toBe(403);
+
+    // Redis back (empty: it had no persistence): the snapshot's bans are re-asserted, the bare node loads them.
+    await redis.restart();
+    await waitFor(async () => (await readyz(bare)).status === 200, 'the bare node to load the bans', 20_000, 100);
+    for (const ip of BANNED.slice(0, 2)) await waitFor(async () => (await statusAs(bare, ip)) === 403, `the bare node to enforce ${ip}`, 10_000);
+  });
+});
+
+describe('ban records lost in Redis', () => {
+  it('puts a deleted ban record back within 10 s', async () => {
+    const redis = await startRedis();
+    const a = await node('evict-a', redis);
+    await node('evict-b', redis);
+    await banAll(a, BANNED.slice(0, 3));
+    const client = redis.client();
+    await waitFor(async () => (await client.exists('palisade:ban:203.0.113.82')) === 1, 'the record in Redis');
+    const original = await client.get('palisade:ban:203.0.113.82');
+    await client.del('palisade:ban:203.0.113.82');
+    const since = Date.now();
+    await waitFor(async () => (await client.exists('palisade:ban:203.0.113.82')) === 1, 'the record back', 10_000, 100);
+    expect(Date.now() - since).toBeLessThan(10_000);
+    expect(await client.get('palisade:ban:203.0.113.82')).toBe(original);
+    client.disconnect();
+  });
+});
+
+describe('admin API while Redis is frozen', () => {
+  it('answers a ban within 1.5 s, enforced here at once and on the other node after SIGCONT; the audit answers from the node', async () => {
+    const redis = await startRedis();
+    const a = await node('frozen-a', redis);
+    const b = await node('frozen-b', redis);
+    redis.freeze();
+    try {
+      const made = await api(a, 'POST', '/api/bans', { ip: '203.0.113.91', duration: '1h', reason: 'frozen redis' });
+      expect(made.status).toBe(201);
+      expect(made.ms).toBeLessThan(1_500);
+      expect(made.json.pending).toBe(true);
+      expect(await statusAs(a, '203.0.113.91')).toBe(403);
+      const audit = await api(a, 'GET', '/api/audit?limit=10');
+      expect(audit.ms).toBeLessThan(1_500);
+      expect((audit.json.entries as Array<{ target: string }>).map((e) => e.target)).toContain('203.0.113.91');
+    } finally {
+      redis.thaw();
+    }
+    await waitFor(async () => (await statusAs(b, '203.0.113.91')) === 403, 'B to enforce the ban after SIGCONT', 15_000);
+  });
+});
