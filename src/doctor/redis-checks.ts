@@ -1,9 +1,9 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { describeError } from '../log.js';
 import { isLoopback } from '../net/ip.js';
 import { parseInfo } from '../store/redis/info.js';
 import { RedisKeys } from '../store/redis/keys.js';
-import { redisOptions, usesSentinel } from '../store/redis/options.js';
+import { createDoctorClient, createSentinelClient, describeTarget, usesSentinel } from '../store/redis/clients.js';
 import { checkPermissions, describePermissionReport } from '../store/redis/permissions.js';
 import { parseHostPort } from '../settings/formats.js';
 import type { RedisSettings } from '../settings/types.generated.js';
@@ -13,20 +13,6 @@ import type { Finding } from './findings.js';
 export type DoctorResult = { reachable: false; reason: string } | { reachable: true; target: string; findings: Finding[] };
 
 const NOT_ALLOWED = /NOPERM|unknown command|ERR unknown|not allowed/i;
-
-/** A client for one doctor session: no retries, fails fast, same options as the node otherwise. */
-function doctorClient(settings: Readonly<RedisSettings>, nodeName: string, overrides: Record<string, unknown> = {}): Redis {
-  const client = new Redis({
-    ...redisOptions(settings, nodeName, 'doctor', settings.REDIS_TIMEOUT),
-    enableOfflineQueue: true,
-    retryStrategy: () => null,
-    sentinelRetryStrategy: () => null,
-    failoverDetector: false,
-    ...overrides,
-  });
-  client.on('error', () => undefined);
-  return client;
-}
 
 /** `CONFIG GET name`, or undefined when CONFIG is forbidden or renamed (managed Redis). */
 async function configGet(client: Redis, name: string): Promise<string | undefined> {
@@ -46,12 +32,10 @@ async function configGet(client: Redis, name: string): Promise<string | undefine
  * Every check that needs a forbidden command says what it could not check.
  */
 export async function runRedisDoctor(settings: Readonly<RedisSettings>, nodeName: string): Promise<DoctorResult> {
-  const client = doctorClient(settings, nodeName);
+  const client = createDoctorClient(settings, nodeName);
   let lastError: Error | undefined;
   client.on('error', (error: Error) => (lastError = error));
-  const target = usesSentinel(settings)
-    ? `master "${settings.REDIS_SENTINEL_MASTER}" via ${settings.REDIS_SENTINEL_HOSTS.join(' ')}`
-    : `${settings.REDIS_HOST}:${settings.REDIS_PORT}`;
+  const target = describeTarget(settings);
   try {
     await client.connect();
   } catch (error) {
@@ -124,7 +108,7 @@ async function inspect(client: Redis, settings: Readonly<RedisSettings>, nodeNam
 }
 
 async function checkAuthentication(settings: Readonly<RedisSettings>, nodeName: string): Promise<Finding> {
-  const anonymous = doctorClient({ ...settings, REDIS_USERNAME: '', REDIS_PASSWORD: '' }, nodeName);
+  const anonymous = createDoctorClient({ ...settings, REDIS_USERNAME: '', REDIS_PASSWORD: '' }, nodeName);
   try {
     await anonymous.connect();
     await anonymous.ping();
@@ -156,19 +140,7 @@ async function checkSharing(client: Redis, settings: Readonly<RedisSettings>): P
 async function checkSentinels(settings: Readonly<RedisSettings>, nodeName: string): Promise<Finding> {
   for (const entry of settings.REDIS_SENTINEL_HOSTS) {
     const address = parseHostPort(entry, 26379)!;
-    const sentinel = new Redis({
-      host: address.host,
-      port: address.port,
-      username: settings.REDIS_SENTINEL_USERNAME || undefined,
-      password: settings.REDIS_SENTINEL_PASSWORD || undefined,
-      connectionName: `palisade:${nodeName}:doctor`,
-      connectTimeout: 500,
-      commandTimeout: 1_000,
-      retryStrategy: () => null,
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-    });
-    sentinel.on('error', () => undefined);
+    const sentinel = createSentinelClient(settings, address, nodeName);
     try {
       await sentinel.connect();
       const others = ((await sentinel.call('SENTINEL', 'SENTINELS', settings.REDIS_SENTINEL_MASTER)) as unknown[]).length;

@@ -1,11 +1,6 @@
 import { BanTable } from './ban-table.js';
-import type { Ban, BanChange, Tombstone } from './types.js';
-
-
-/** True when (version, node) `a` is newer than `b`. Ties on version go to the node name. */
-export function isNewer(a: { version: number; node: string }, b: { version: number; node: string }): boolean {
-  return a.version > b.version || (a.version === b.version && a.node > b.node);
-}
+import { isNewer } from './ban-versions.js';
+import type { Ban, BanChange, BanReplica, Tombstone } from './types.js';
 
 /**
  * This node's view of the ban list: the table the ban gate reads, plus the version of the
@@ -14,7 +9,7 @@ export function isNewer(a: { version: number; node: string }, b: { version: numb
  * same. Versions come from a Lamport clock: a change made here is always newer than every
  * change this node has seen.
  */
-export class BanLedger {
+export class BanLedger implements BanReplica {
   readonly table: BanTable;
   /** Lifted bans; an active ban carries its own version, so only these need a second map. */
   private readonly tombstones = new Map<string, Tombstone>();

@@ -65,7 +65,7 @@ export class NodeStore implements ClusterStore {
   /** What a shared backend needs of this node to sync it. */
   get local(): LocalState {
     return {
-      ledger: this.ledger,
+      bans: this.ledger,
       expired: (targets) => this.banFacet.expired(targets.map((target) => ({ target }))),
       reassertAudit: () => this.auditTrail.reassert(),
       flushAudit: () => this.auditTrail.flush(),

@@ -117,9 +117,24 @@ export interface SharedBackend {
   metrics?: import('./metrics.js').RemoteMetrics;
 }
 
+/**
+ * The node's ban replica as a shared backend sees it: what it needs to keep the node and
+ * the shared state in step, nothing of how the node stores or enforces bans.
+ */
+export interface BanReplica {
+  /** This node's name (the tie-break of equal versions). */
+  readonly nodeName: string;
+  /** How long a lift is remembered; the backend keeps tombstones as long. */
+  readonly tombstoneTtlMs: number;
+  /** Applies a change from the shared state; false when it is not newer than what the node knows (ignored). */
+  apply(change: BanChange): boolean;
+  /** Every active ban and every tombstone still worth telling others about. */
+  snapshot(): BanChange[];
+}
+
 /** What a shared backend gets from the store when it is attached. */
 export interface LocalState {
-  readonly ledger: import('./ban-ledger.js').BanLedger;
+  readonly bans: BanReplica;
   /** The shared sweep removed these expired bans: recorded in the audit trail (once per cluster). */
   expired(targets: readonly string[]): void;
   /** Writes this node's audit entries to the shared trail again (after Redis lost its state). */

@@ -3,8 +3,8 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { coded } from '../../errors.js';
 import { describeError } from '../../log.js';
-import { isNewer, type BanLedger } from '../ban-ledger.js';
-import type { BanChange } from '../types.js';
+import { isNewer } from '../ban-versions.js';
+import type { BanChange, BanReplica } from '../types.js';
 import type { RedisConnections } from './connections.js';
 import type { RedisKeys } from './keys.js';
 import type { ScriptedRedis } from './scripts.js';
@@ -67,7 +67,7 @@ export class RedisBanSync {
   constructor(
     private readonly connections: RedisConnections,
     private readonly keys: RedisKeys,
-    private readonly ledger: BanLedger,
+    private readonly ledger: BanReplica,
     private readonly log: Logger,
     private readonly options: BanSyncOptions,
   ) {}

@@ -1,12 +1,12 @@
 import { EventEmitter } from 'node:events';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { coded } from '../../errors.js';
 import { describeError } from '../../log.js';
 import type { RedisSettings } from '../../settings/types.generated.js';
 import { CircuitBreaker } from './breaker.js';
 import { CONFIG_TROUBLES, classifyRedisError, explainTrouble, writeRefusal, type RedisTrouble } from './failures.js';
-import { redisOptions, usesSentinel, type ConnectionRole } from './options.js';
+import { createRedisClient, describeTarget, usesSentinel, type ConnectionRole } from './clients.js';
 import { defineScripts, type ScriptedRedis } from './scripts.js';
 
 /** Consecutive request-path failures that open the breaker. */
@@ -98,9 +98,7 @@ export class RedisConnections extends EventEmitter<Listener> {
 
   /** Where the connections go, for logs: `host:port` or the sentinel master name. */
   get target(): string {
-    return usesSentinel(this.settings)
-      ? `master "${this.settings.REDIS_SENTINEL_MASTER}" via sentinels ${this.settings.REDIS_SENTINEL_HOSTS.join(' ')}`
-      : `${this.settings.REDIS_HOST}:${this.settings.REDIS_PORT}`;
+    return describeTarget(this.settings);
   }
 
   /** Starts connecting everything (returns at once). */
@@ -244,7 +242,7 @@ export class RedisConnections extends EventEmitter<Listener> {
   }
 
   private create(role: ConnectionRole, commandTimeout: number | undefined): Redis {
-    const client = new Redis(redisOptions(this.settings, this.nodeName, role, commandTimeout));
+    const client = createRedisClient(this.settings, this.nodeName, role, commandTimeout);
     // Scripts are defined on every connection; ioredis reloads them after NOSCRIPT.
     defineScripts(client);
     client.on('ready', () => this.onReady(client, role));

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { RedisConnections } from '../../src/store/redis/connections.js';
-import type { RedisInfoSnapshot } from '../../src/store/redis/info.js';
+import type { RedisConnections } from './connections.js';
+import type { RedisInfoSnapshot } from './info.js';
 
 /** Records what the request path asks of Redis. */
 export interface RedisMetrics {
@@ -9,7 +9,7 @@ export interface RedisMetrics {
 }
 
 /**
- * Registers the redis plugin's metrics. Gauges read the connections' state when scraped,
+ * Registers the Redis backend's metrics. Gauges read the connections' state when scraped,
  * so nothing is updated per request except the command histogram.
  */
 export function registerRedisMetrics(registry: Registry, connections: RedisConnections, info: () => RedisInfoSnapshot | undefined): RedisMetrics {

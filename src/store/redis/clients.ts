@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
-import type { RedisOptions } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { parseHostPort } from '../../settings/formats.js';
 import type { RedisSettings } from '../../settings/types.generated.js';
 
@@ -30,13 +30,63 @@ export function tlsOptions(settings: Readonly<RedisSettings>): ConnectionOptions
   return tls;
 }
 
+/** Where the connections go, for logs and errors: `host:port` or the sentinel master name. */
+export function describeTarget(settings: Readonly<RedisSettings>): string {
+  return usesSentinel(settings)
+    ? `master "${settings.REDIS_SENTINEL_MASTER}" via sentinels ${settings.REDIS_SENTINEL_HOSTS.join(' ')}`
+    : `${settings.REDIS_HOST}:${settings.REDIS_PORT}`;
+}
+
+/**
+ * One of the node's connections (this module is the only place Palisade makes a Redis
+ * client): not connected yet (`lazyConnect`), errors left to the caller's listener.
+ */
+export function createRedisClient(settings: Readonly<RedisSettings>, nodeName: string, role: ConnectionRole, commandTimeoutMs: number | undefined): Redis {
+  return new Redis(redisOptions(settings, nodeName, role, commandTimeoutMs));
+}
+
+/**
+ * A client for `palisade doctor`: the node's own options (TLS, ACL user, sentinels), but
+ * it queues commands until connected and never retries — a doctor run fails fast.
+ */
+export function createDoctorClient(settings: Readonly<RedisSettings>, nodeName: string): Redis {
+  const client = new Redis({
+    ...redisOptions(settings, nodeName, 'doctor', settings.REDIS_TIMEOUT),
+    enableOfflineQueue: true,
+    retryStrategy: () => null,
+    sentinelRetryStrategy: () => null,
+    failoverDetector: false,
+  });
+  client.on('error', () => undefined);
+  return client;
+}
+
+/** A client to one sentinel (the doctor asks it about its peers); fails fast. */
+export function createSentinelClient(settings: Readonly<RedisSettings>, address: { host: string; port: number }, nodeName: string): Redis {
+  const client = new Redis({
+    host: address.host,
+    port: address.port,
+    username: settings.REDIS_SENTINEL_USERNAME || undefined,
+    password: settings.REDIS_SENTINEL_PASSWORD || undefined,
+    connectionName: `palisade:${nodeName}:doctor`,
+    connectTimeout: SENTINEL_TIMEOUT_MS,
+    commandTimeout: SENTINEL_TIMEOUT_MS * 2,
+    retryStrategy: () => null,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    tls: settings.REDIS_SSL ? tlsOptions(settings) : undefined,
+  });
+  client.on('error', () => undefined);
+  return client;
+}
+
 /**
  * The ioredis options of one connection — the only place they are built. Request-path
  * connections never queue or retry (`enableOfflineQueue: false`, `maxRetriesPerRequest: 0`)
  * and time out after `commandTimeoutMs`; every connection reconnects in the background with
  * capped backoff and is named `palisade:<node>:<role>`.
  */
-export function redisOptions(
+function redisOptions(
   settings: Readonly<RedisSettings>,
   nodeName: string,
   role: ConnectionRole,

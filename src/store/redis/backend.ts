@@ -1,0 +1,258 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { PalisadeError, coded, type ErrorCode } from '../../errors.js';
+import { describeError } from '../../log.js';
+import type { RedisSettings } from '../../settings/types.generated.js';
+import type { LocalState, SharedBackend } from '../types.js';
+import { RedisAudit } from './audit.js';
+import { RedisBanSync } from './ban-sync.js';
+import { RedisConnections } from './connections.js';
+import { RedisCounters } from './counters.js';
+import { snapshotFromInfo, type RedisInfoSnapshot } from './info.js';
+import { RedisKeys } from './keys.js';
+import { RedisMetrics } from './metrics.js';
+import { checkPermissions, describePermissionReport } from './permissions.js';
+import { registerRedisMetrics, type RedisMetrics as CommandMetrics } from './prometheus.js';
+import type { ScriptedRedis } from './scripts.js';
+import { RedisSessions } from './sessions.js';
+
+/** How often a node writes its heartbeat; the key lives three beats. */
+export const HEARTBEAT_MS = 2_000;
+/** How often Redis-side gauges are read from INFO. */
+export const INFO_INTERVAL_MS = 15_000;
+/** How often the leader removes expired bans from Redis. */
+export const SWEEP_MS = 30_000;
+/** Most ban changes kept for replay while Redis is away (the node keeps them all anyway). */
+export const JOURNAL_LIMIT = 100_000;
+
+const TROUBLE_CODES: Record<string, ErrorCode> = { tls: 'PAL_REDIS_TLS', auth: 'PAL_REDIS_AUTH', permission: 'PAL_REDIS_PERMISSION' };
+
+export interface RedisBackendOptions {
+  settings: Readonly<RedisSettings>;
+  nodeName: string;
+  log: Logger;
+  /** Where the backend's gauges and command histogram are registered. */
+  registry: Registry;
+  /** Entries the shared audit trail keeps (`AUDIT_LOG_LENGTH`). */
+  auditLength: number;
+}
+
+/** Periodic work of the backend, for the caller's scheduler (non-overlapping runs). */
+export interface RedisJob {
+  name: string;
+  intervalMs: number;
+  /** Run by one node of the cluster at a time (the lease holder). */
+  leader: boolean;
+  immediate: boolean;
+  run(): Promise<void>;
+}
+
+/** Resolves true once `client` is ready (at once if it is), false after `timeoutMs`. */
+function readyWithin(client: Redis, timeoutMs: number): Promise<boolean> {
+  if (client.status === 'ready') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (ready: boolean): void => {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+      resolve(ready);
+    };
+    const onReady = (): void => done(true);
+    const timer = setTimeout(() => done(false), timeoutMs);
+    client.on('ready', onReady);
+  });
+}
+
+/**
+ * The node's shared state in Redis — standalone or behind Sentinel — behind the store's
+ * {@link SharedBackend} seam: the connections, the ban sync, counters, sessions, audit,
+ * metrics and leases, the heartbeat and the sweeps. Create it with {@link createRedisBackend},
+ * {@link share} it with the node's store, schedule its {@link jobs}, {@link close} it.
+ */
+export class RedisBackend {
+  readonly keys: RedisKeys;
+  private info: RedisInfoSnapshot | undefined;
+  private bans: RedisBanSync | undefined;
+  private local: LocalState | undefined;
+  private readonly commandMetrics: CommandMetrics;
+
+  private constructor(
+    readonly connections: RedisConnections,
+    private readonly options: RedisBackendOptions,
+  ) {
+    this.keys = new RedisKeys(options.settings.REDIS_KEY_PREFIX);
+    this.commandMetrics = registerRedisMetrics(options.registry, connections, () => this.info);
+  }
+
+  /**
+   * Connects (waiting up to `REDIS_TIMEOUT`) and checks the ACL. Throws a coded
+   * {@link PalisadeError} on a configuration mistake (TLS, credentials, permissions);
+   * an unreachable Redis is not one: the backend starts degraded and catches up.
+   */
+  static async create(options: RedisBackendOptions): Promise<RedisBackend> {
+    const { settings, log, nodeName } = options;
+    if (settings.REDIS_SSL && !settings.REDIS_SSL_VERIFY) {
+      log.warn(coded('PAL_REDIS_TLS'), 'REDIS_SSL_VERIFY=no: the Redis server certificate is not verified; anyone on the path can impersonate it');
+    }
+    const connections = new RedisConnections(settings, nodeName, log);
+    const backend = new RedisBackend(connections, options);
+    const background = connections.dedicatedClient('background');
+    connections.connect();
+    try {
+      const first = await connections.firstConnect(settings.REDIS_TIMEOUT);
+      if (first.state === 'config-error') throw new PalisadeError(TROUBLE_CODES[first.trouble] ?? 'PAL_REDIS_UNAVAILABLE', first.message);
+      if (first.state === 'ready') {
+        // On the background connection (REDIS_TIMEOUT), not the pool's tens-of-ms budget: a
+        // slow first answer must not fail the boot. Only a real NOPERM does.
+        let problem: string | undefined;
+        try {
+          if (await readyWithin(background, settings.REDIS_TIMEOUT)) problem = await backend.checkAcl();
+        } catch (error) {
+          log.warn({ err: describeError(error) }, 'redis permission check could not run; retried when the master changes');
+        }
+        if (problem) throw new PalisadeError('PAL_REDIS_PERMISSION', problem);
+      } else {
+        log.warn(coded('PAL_REDIS_UNAVAILABLE', { reason: first.message }), 'redis not reachable at start: running degraded on local state until it is');
+      }
+      // A later master (failover, or Redis reached after a degraded start) gets the same
+      // check; it cannot stop a running node, so it is logged loudly instead.
+      connections.on('master', (address, previous) => {
+        if (previous === undefined && first.state === 'ready') return; // checked at boot
+        void readyWithin(background, settings.REDIS_TIMEOUT)
+          .then((ready) => (ready ? backend.checkAcl() : undefined))
+          .then(
+            (problem) => problem && log.error(coded('PAL_REDIS_PERMISSION', { master: address }), problem),
+            (error: unknown) => log.warn({ err: describeError(error) }, 'redis permission check failed'),
+          );
+      });
+    } catch (error) {
+      await connections.close();
+      throw error;
+    }
+    return backend;
+  }
+
+  /** Server facts from the last `INFO` (undefined while Redis is not reachable). */
+  get serverInfo(): RedisInfoSnapshot | undefined {
+    return this.info;
+  }
+
+  /** Records one request-path command in the metrics (the admin ping uses it). */
+  observe(command: string, seconds: number, outcome: 'ok' | 'error' | 'unavailable'): void {
+    this.commandMetrics.command(command, seconds, outcome);
+  }
+
+  /** Starts keeping the node's state in step with Redis; the store calls it once, at attach. */
+  share(local: LocalState): SharedBackend {
+    const { settings, log, nodeName } = this.options;
+    const connections = this.connections;
+    const background = connections.dedicatedClient('background') as ScriptedRedis;
+    const bans = new RedisBanSync(connections, this.keys, local.bans, log, {
+      streamLength: settings.REDIS_BAN_STREAM_LENGTH,
+      journalLimit: JOURNAL_LIMIT,
+      onResynced: () => void local.reassertAudit(),
+    });
+    this.bans = bans;
+    this.local = local;
+    bans.start();
+    // A new master (failover, restart) learns about this node at once, not a beat later.
+    background.on('ready', () => void this.heartbeat().catch(() => undefined));
+    const keys = this.keys;
+    return {
+      health() {
+        const health = connections.health();
+        if (health.up) return { mode: 'shared' };
+        const waiting = bans.pending > 0 ? `; ${bans.pending} ban change(s) waiting for Redis` : '';
+        const why = health.writesRefused ?? health.lastError ?? (health.breakerOpen ? `circuit breaker open: ${connections.breaker.reason}` : 'no Redis connection ready');
+        return { mode: 'degraded', detail: `${why}${waiting}` };
+      },
+      publishBan: (change) => bans.publish(change),
+      isBanPending: (target) => bans.isPending(target),
+      bansLoaded: () => bans.hasLoaded,
+      counters: new RedisCounters(connections, keys, (command, seconds, outcome) => this.commandMetrics.command(command, seconds, outcome)),
+      sessions: new RedisSessions(connections, keys),
+      audit: new RedisAudit(connections, keys, this.options.auditLength),
+      metrics: new RedisMetrics(connections, keys, nodeName),
+      locks: {
+        async acquire(name, token, ttlMs) {
+          if (background.status !== 'ready') return false;
+          return (await background.palisadeLockAcquire(keys.lock(name), token, ttlMs)) === 1;
+        },
+        async release(name, token) {
+          if (background.status === 'ready') await background.palisadeLockRelease(keys.lock(name), token);
+        },
+      },
+    };
+  }
+
+  /** Resolves true once the node holds the shared ban set, false after `timeoutMs`. */
+  loaded(timeoutMs: number): Promise<boolean> {
+    return this.bans ? this.bans.loaded(timeoutMs) : Promise.resolve(false);
+  }
+
+  /** The backend's periodic work (after {@link share}). */
+  jobs(): RedisJob[] {
+    const background = this.connections.dedicatedClient('background') as ScriptedRedis;
+    const keys = this.keys;
+    return [
+      {
+        name: 'redis.info',
+        intervalMs: INFO_INTERVAL_MS,
+        leader: false,
+        immediate: true,
+        run: async () => {
+          // Stale figures would look like a healthy Redis.
+          this.info = background.status === 'ready' ? snapshotFromInfo(await background.info()) : undefined;
+        },
+      },
+      { name: 'redis.heartbeat', intervalMs: HEARTBEAT_MS, leader: false, immediate: true, run: () => this.heartbeat() },
+      {
+        name: 'redis.ban-sweep',
+        intervalMs: SWEEP_MS,
+        leader: true,
+        immediate: false,
+        run: async () => {
+          if (background.status !== 'ready') return;
+          this.local?.expired(await background.palisadeBanSweep(keys.banIndex, keys.tombstoneIndex, keys.banRecordPrefix, 1_000));
+        },
+      },
+      // Records Redis lost (evicted, deleted) while the nodes hold them are put back by one node.
+      { name: 'redis.ban-verify', intervalMs: HEARTBEAT_MS, leader: true, immediate: false, run: async () => void (await this.bans?.verifyRecords()) },
+    ];
+  }
+
+  /** Stops the ban stream reader, then closes every connection. */
+  async close(): Promise<void> {
+    await this.bans?.stop();
+    await this.connections.close();
+  }
+
+  /**
+   * The heartbeat, which is also the write probe: a refused heartbeat (OOM, read-only,
+   * permission) degrades the store, an accepted one ends a refusal. Then the ban journal
+   * and the audit entries Redis has not taken yet.
+   */
+  private async heartbeat(): Promise<void> {
+    const background = this.connections.dedicatedClient('background');
+    if (background.status !== 'ready') return;
+    const nodeName = this.options.nodeName;
+    try {
+      await background.set(this.keys.node(nodeName), JSON.stringify({ node: nodeName, at: Date.now() }), 'PX', HEARTBEAT_MS * 3);
+      this.connections.writeAccepted();
+    } catch (error) {
+      this.connections.writeFailed(error as Error);
+    }
+    await this.bans?.check();
+    await this.local?.flushAudit();
+  }
+
+  private async checkAcl(): Promise<string | undefined> {
+    const report = await checkPermissions(this.connections.dedicatedClient('background'), this.keys, this.options.nodeName);
+    return report.missing.length > 0 || report.keysDenied ? describePermissionReport(report, this.options.settings.REDIS_USERNAME, this.keys) : undefined;
+  }
+}
+
+/** Creates the Redis backend (see {@link RedisBackend.create}). */
+export function createRedisBackend(options: RedisBackendOptions): Promise<RedisBackend> {
+  return RedisBackend.create(options);
+}
