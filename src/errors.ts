@@ -68,7 +68,7 @@ export const errorCodes = {
   },
   PAL_ADMIN_CSRF: {
     status: 403,
-    summary: 'A state-changing admin request signed in by cookie came from another origin or without the page\'s CSRF value (`X-CSRF-Token`); scripts use the bearer header.',
+    summary: 'A state-changing admin request signed in by cookie came from another origin or without the page\'s CSRF value (`X-CSRF-Token`), or an open (token-less) admin was reached under a name that is not its own (DNS rebinding); scripts use the bearer header.',
   },
   PAL_UNSUPPORTED_MEDIA_TYPE: {
     status: 415,

@@ -76,7 +76,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     releases.push(() => store.close());
     // Before the shared backend: the snapshot's bans are enforced at once, and the first
     // resync re-asserts those Redis lacks.
-    if (settings.STATE_DIR !== '') store.persistBans(settings.STATE_DIR, log);
+    if (settings.STATE_DIR !== '') await store.persistBans(settings.STATE_DIR, log);
     const host = new PluginHost(options.plugins ?? builtinPlugins, {
       settings: options.settings,
       log,

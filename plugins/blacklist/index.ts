@@ -33,7 +33,8 @@ export default definePlugin<BlacklistSettings>({
                 const current = ctx.store.bans.get(target);
                 // Renew once per period (not on every run): no churn on the ban stream.
                 if (current && (current.expiresAt === null || current.expiresAt - Date.now() > s.BLACKLIST_URLS_REFRESH)) continue;
-                await ctx.store.bans.add({ target, reason: 'blacklist.url', origin: 'blacklist', actor: where, durationMs: lifetime, evidence: `listed by ${where}` });
+                // A background job: the journal delivers, nothing waits for Redis per entry.
+                await ctx.store.bans.add({ target, reason: 'blacklist.url', origin: 'blacklist', actor: where, durationMs: lifetime, evidence: `listed by ${where}` }, { waitMs: 0 });
                 added++;
               }
               ctx.log.info({ list: where, entries: targets.length, invalid, added }, 'blacklist downloaded');

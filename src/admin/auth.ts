@@ -14,6 +14,17 @@ const SESSION_IDLE_MS = 2 * 3_600_000;
 /** Admin session ids share the session store with visitors' sessions; the prefix keeps them apart. */
 const SESSION_PREFIX = 'adm_';
 
+/** Sessions signed out on this node, remembered so a local copy is never taken for a live one. */
+const REVOKED_KEPT = 10_000;
+
+/**
+ * The store key of a session: a hash of the cookie's id, so whoever reads Redis (or its
+ * backups) cannot sign in with what they read.
+ */
+function storeKey(sessionId: string): string {
+  return `${SESSION_PREFIX}${createHash('sha256').update(sessionId).digest('base64url')}`;
+}
+
 function equal(a: string, b: string): boolean {
   const x = createHash('sha256').update(a).digest();
   const y = createHash('sha256').update(b).digest();
@@ -39,6 +50,7 @@ export class AdminAuth {
   private readonly fingerprint: string;
   /** Without a token there are no sessions; the page's forms still carry a value. */
   private readonly openCsrf = randomBytes(24).toString('base64url');
+  private readonly revoked = new Set<string>();
 
   constructor(
     private readonly token: string,
@@ -58,8 +70,8 @@ export class AdminAuth {
     const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
     if (bearer && equal((bearer[1] as string).trim(), this.token)) return { via: 'bearer' };
     const sessionId = /(?:^|;\s*)palisade_admin=([A-Za-z0-9_-]{16,128})(?:;|$)/.exec(req.headers.cookie ?? '')?.[1];
-    if (sessionId === undefined || !sessionId.startsWith(SESSION_PREFIX)) return undefined;
-    const record = await this.sessions.get(sessionId, SESSION_IDLE_MS);
+    if (sessionId === undefined || !sessionId.startsWith(SESSION_PREFIX) || this.revoked.has(sessionId)) return undefined;
+    const record = await this.sessions.get(storeKey(sessionId), SESSION_IDLE_MS);
     const data = record?.data as Partial<AdminSessionData> | undefined;
     if (data?.admin !== true || typeof data.token !== 'string' || typeof data.csrf !== 'string' || !equal(data.token, this.fingerprint)) return undefined;
     return { via: 'session', sessionId, csrf: data.csrf };
@@ -75,13 +87,17 @@ export class AdminAuth {
     const id = `${SESSION_PREFIX}${randomBytes(32).toString('base64url')}`;
     const now = this.now();
     const data: AdminSessionData = { admin: true, token: this.fingerprint, csrf: randomBytes(24).toString('base64url') };
-    await this.sessions.set(id, { data: data as unknown as Record<string, unknown>, createdAt: now, absoluteExpiresAt: now + SESSION_LIFETIME_MS }, SESSION_IDLE_MS);
+    await this.sessions.set(storeKey(id), { data: data as unknown as Record<string, unknown>, createdAt: now, absoluteExpiresAt: now + SESSION_LIFETIME_MS }, SESSION_IDLE_MS);
     return `${ADMIN_COOKIE}=${id}; Path=/; Max-Age=${SESSION_LIFETIME_MS / 1000}; HttpOnly; SameSite=Strict`;
   }
 
   /** Ends the caller's session (on every node sharing the store); returns the `Set-Cookie` that clears it. */
   async signOut(identity: AdminIdentity): Promise<string> {
-    if (identity.via === 'session') await this.sessions.destroy(identity.sessionId);
+    if (identity.via === 'session') {
+      this.revoked.add(identity.sessionId);
+      if (this.revoked.size > REVOKED_KEPT) this.revoked.delete(this.revoked.values().next().value as string);
+      await this.sessions.destroy(storeKey(identity.sessionId));
+    }
     return `${ADMIN_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict`;
   }
 }

@@ -6,6 +6,9 @@ import { canonicalTarget } from '../store/ban-table.js';
 import type { Ban, ClusterStore } from '../store/types.js';
 import { BanPolicy, isRefusal } from './ban-policy.js';
 
+/** How long a whole import may wait for Redis. */
+const IMPORT_BUDGET_MS = 1_000;
+
 /** Columns of exports and imports, in order. */
 export const BAN_COLUMNS = ['ip', 'reason', 'origin', 'actor', 'node', 'created', 'expires', 'evidence'] as const;
 
@@ -31,7 +34,8 @@ const error = (status: number, code: string, message: string): AdminResponse => 
 export interface BanService {
   view(ban: Ban): BanView;
   list(query: URLSearchParams): { bans: BanView[]; next: string | null } | { status: number; code: string; message: string };
-  add(input: unknown, origin: 'api' | 'import', actor: string): Promise<{ ban: Ban } | { status: number; code: string; message: string }>;
+  /** `waitMs`: how long the change may wait for the other nodes (see `ShareOptions`). */
+  add(input: unknown, origin: 'api' | 'import', actor: string, waitMs?: number): Promise<{ ban: Ban } | { status: number; code: string; message: string }>;
   lift(target: string, actor: string): Promise<{ lifted: string } | { status: number; code: string; message: string }>;
 }
 
@@ -54,11 +58,11 @@ export function createBanService(store: ClusterStore, policy: BanPolicy): BanSer
     evidence: ban.evidence,
   });
 
-  const add = async (input: unknown, origin: 'api' | 'import', actor: string): Promise<{ ban: Ban } | { status: number; code: string; message: string }> => {
+  const add = async (input: unknown, origin: 'api' | 'import', actor: string, waitMs?: number): Promise<{ ban: Ban } | { status: number; code: string; message: string }> => {
     const checked = policy.check(input);
     if (isRefusal(checked)) return { status: checked.code === 'PAL_BAN_PROTECTED' ? 422 : 400, code: checked.code, message: checked.message };
     // The store enforces it here, shares it and writes the audit entry.
-    const ban = await store.bans.add({ target: checked.target, reason: checked.reason, origin, actor, durationMs: checked.durationMs });
+    const ban = await store.bans.add({ target: checked.target, reason: checked.reason, origin, actor, durationMs: checked.durationMs }, waitMs === undefined ? {} : { waitMs });
     return { ban };
   };
 
@@ -126,10 +130,12 @@ export function banRoutes(store: ClusterStore, service: BanService): AdminRoute[
         if (typeof rows === 'string') return error(400, 'PAL_BAN_INVALID', rows);
         const rejected: Array<{ row: number; ip: unknown; error: string; code: string }> = [];
         let accepted = 0;
+        // One budget for the whole import: past it, rows are enforced here and journalled without waiting.
+        const deadline = Date.now() + IMPORT_BUDGET_MS;
         for (const [index, row] of rows.entries()) {
           // Exported columns that an import does not take are dropped; the rest is validated whole.
           const { origin: _o, actor: _a, node: _n, created: _c, remaining: _r, hits: _h, evidence: _e, ...input } = row as Record<string, unknown>;
-          const outcome = await add(input, 'import', request.actor);
+          const outcome = await add(input, 'import', request.actor, deadline - Date.now());
           if ('ban' in outcome) accepted++;
           else rejected.push({ row: index + 1, ip: (row as Record<string, unknown>).ip, error: outcome.message, code: outcome.code });
         }
@@ -178,15 +184,16 @@ const FORMULA_START = /^[=+\-@\t\r]/;
 
 /**
  * A CSV cell a spreadsheet shows as text: one that starts like a formula gets a leading `'`
- * (OWASP's advice for CSV injection; reasons and evidence come from attackers).
+ * (OWASP's advice for CSV injection; reasons and evidence come from attackers). A cell that
+ * starts with `'` itself gets one too, so an import can take exactly one off every cell.
  */
 export function spreadsheetSafe(cell: string): string {
-  return FORMULA_START.test(cell) ? `'${cell}` : cell;
+  return FORMULA_START.test(cell) || cell.startsWith("'") ? `'${cell}` : cell;
 }
 
-/** The cell {@link spreadsheetSafe} neutralised, as it was (imports of an export). */
+/** The cell {@link spreadsheetSafe} wrote, as it was (imports of an export). */
 function spreadsheetRestored(cell: string): string {
-  return cell.startsWith("'") && FORMULA_START.test(cell.slice(1)) ? cell.slice(1) : cell;
+  return cell.startsWith("'") ? cell.slice(1) : cell;
 }
 
 type Sort = 'created' | 'expires' | 'ip';

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { escapeHtml as h } from '../html.js';
 import type { AdminRequest, AdminResponse, AdminRoute } from '../plugin/types.js';
 import type { AuditFacet } from '../store/audit.js';
@@ -37,6 +38,13 @@ function loginPage(error?: string): AdminResponse {
 /** Reads an `application/x-www-form-urlencoded` body (the page's forms). */
 async function form(request: AdminRequest): Promise<URLSearchParams> {
   return new URLSearchParams((await request.body()).toString('utf8'));
+}
+
+/** Compares two secrets in constant time. */
+function sameSecret(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
 }
 
 /** The CSRF value the page's forms carry: the session's, or the open admin's; none for the bearer header. */
@@ -107,7 +115,7 @@ export function banPageRoutes(service: BanService, audit: AuditFacet, auth: Admi
     if (!request.authorized) return loginPage('Sign in first.');
     const fields = await form(request);
     const expected = csrfOf(request);
-    if (expected === '' || fields.get('csrf') !== expected) return back('The form expired; try again.', true);
+    if (expected === '' || !sameSecret(fields.get('csrf') ?? '', expected)) return back('The form expired; try again.', true);
     return run(fields, request);
   };
   const actorOf = (fields: URLSearchParams): string => {

@@ -74,8 +74,16 @@ export class AdminServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://admin');
     const method = req.method ?? 'GET';
+    // Never inside another site's frame: the page's one-click forms carry valid CSRF values.
+    res.setHeader('x-frame-options', 'DENY');
+    res.setHeader('content-security-policy', "frame-ancestors 'none'");
+    res.setHeader('x-content-type-options', 'nosniff');
     if (method === 'GET' && url.pathname === '/livez') return sendJson(res, 200, { status: 'ok' });
     if (method === 'GET' && url.pathname === '/readyz') return this.readiness(res);
+    if (!this.auth.enabled && !this.isOwnHost(req.headers.host)) {
+      // An open (token-less, loopback) admin reached under another name: DNS rebinding.
+      return sendError(res, 'PAL_ADMIN_CSRF', `Host ${JSON.stringify((req.headers.host ?? '').slice(0, 100))} is not this admin listener; without ADMIN_TOKEN it answers only to its loopback address`);
+    }
     const identity = await this.auth.identify(req);
     const authorized = identity !== undefined;
     const route = this.findRoute(method, url.pathname);
@@ -131,6 +139,15 @@ export class AdminServer {
    * state still serves, so a Redis outage never takes every replica out at once. 503
    * `draining` during shutdown, 503 `starting` (with the reason) until it holds its bans.
    */
+  /** True when `host` names this listener by a loopback name or its own address, with its port. */
+  private isOwnHost(host: string | undefined): boolean {
+    const address = this.server.address() as AddressInfo | null;
+    if (!host || !address) return false;
+    const own = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    const names = ['localhost', '127.0.0.1', '[::1]', own];
+    return names.some((name) => host.toLowerCase() === `${name}:${address.port}`);
+  }
+
   private readiness(res: ServerResponse): void {
     const store = this.deps.storeHealth();
     const bans = this.deps.storeReadiness();

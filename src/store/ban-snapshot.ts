@@ -1,6 +1,7 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { createReadStream, mkdirSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
 import { coded } from '../errors.js';
 import { describeError } from '../log.js';
@@ -9,10 +10,12 @@ import type { BanChange } from './types.js';
 
 /** The snapshot file in `STATE_DIR`. */
 export const SNAPSHOT_FILE = 'bans.ndjson';
-/** Most changes a snapshot holds; beyond it the newest bans are left out (and it is said). */
-export const MAX_SNAPSHOT_CHANGES = 2_000_000;
+/** Largest snapshot written; the bans beyond it are left out (and it is said once). */
+export const MAX_SNAPSHOT_BYTES = 256 * 1024 * 1024;
 /** Shortest wait between two writes; a slow write (a large table) waits ten times its own time. */
 const MIN_INTERVAL_MS = 1_000;
+/** Longest wait before retrying a write that failed (doubling from MIN_INTERVAL_MS). */
+const MAX_RETRY_MS = 60_000;
 
 interface Header {
   palisade: 'bans';
@@ -21,6 +24,17 @@ interface Header {
   /** Epoch ms the snapshot was taken. */
   at: number;
   count: number;
+  /**
+   * True when the node held every ban it should when it wrote this: it had loaded the
+   * shared bans (or had no shared state). Only a complete snapshot makes a node ready.
+   */
+  complete: boolean;
+}
+
+/** What {@link BanSnapshot.load} found. */
+export interface LoadedSnapshot {
+  changes: number;
+  complete: boolean;
 }
 
 /**
@@ -41,54 +55,57 @@ export class BanSnapshot {
   private unsubscribe: (() => void) | undefined;
   private warnedFull = false;
   private lastError: string | undefined;
+  private failures = 0;
 
   constructor(
     private readonly dir: string,
     private readonly ledger: BanLedger,
     private readonly log: Logger,
+    /** Whether the node holds every ban it should right now (see {@link Header.complete}). */
+    private readonly complete: () => boolean,
     private readonly now: () => number = Date.now,
   ) {
     this.path = join(dir, SNAPSHOT_FILE);
   }
 
   /**
-   * Applies the snapshot to the ledger; returns how many changes it held, or undefined when
-   * there is none usable (missing, unreadable, malformed or too old — said in the log).
+   * Applies the snapshot to the ledger, read line by line (a large table is never one
+   * string); returns what it held, or undefined when there is none usable (missing,
+   * unreadable, malformed or too old — said in the log).
    */
-  load(): number | undefined {
-    let text: string;
+  async load(): Promise<LoadedSnapshot | undefined> {
+    let header: Header | undefined;
+    let changes = 0;
     try {
-      text = readFileSync(this.path, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.log.warn(coded('PAL_STATE_UNUSABLE', { file: this.path, err: describeError(error) }), 'ban snapshot unreadable: ignored');
-      return undefined;
-    }
-    const lines = text.split('\n');
-    let header: Header;
-    try {
-      header = JSON.parse(lines[0] ?? '') as Header;
-      if (header.palisade !== 'bans' || header.version !== 1 || typeof header.at !== 'number') throw new Error('not a Palisade ban snapshot');
-    } catch (error) {
-      this.log.warn(coded('PAL_STATE_UNUSABLE', { file: this.path, err: describeError(error) }), 'ban snapshot malformed: ignored');
-      return undefined;
-    }
-    if (header.at + this.ledger.tombstoneTtlMs < this.now()) {
-      this.log.warn(coded('PAL_STATE_UNUSABLE', { file: this.path, takenAt: new Date(header.at).toISOString() }), 'ban snapshot older than the tombstone lifetime: ignored');
-      return undefined;
-    }
-    let count = 0;
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i] as string;
-      if (line === '') continue;
-      try {
-        this.ledger.apply(JSON.parse(line) as BanChange);
-        count++;
-      } catch {
-        // A line that is not a change (a torn write cannot happen; a hand edit can): skipped.
+      const lines = createInterface({ input: createReadStream(this.path, { encoding: 'utf8' }), crlfDelay: Infinity });
+      for await (const line of lines) {
+        if (header === undefined) {
+          header = JSON.parse(line) as Header;
+          if (header.palisade !== 'bans' || header.version !== 1 || typeof header.at !== 'number') throw new Error('not a Palisade ban snapshot');
+          if (header.at + this.ledger.tombstoneTtlMs < this.now()) {
+            this.log.warn(coded('PAL_STATE_UNUSABLE', { file: this.path, takenAt: new Date(header.at).toISOString() }), 'ban snapshot older than the tombstone lifetime: ignored');
+            lines.close();
+            return undefined;
+          }
+          continue;
+        }
+        if (line === '') continue;
+        try {
+          this.ledger.apply(JSON.parse(line) as BanChange);
+          changes++;
+        } catch {
+          // A line that is not a change (a torn write cannot happen; a hand edit can): skipped.
+        }
       }
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      this.log.warn(coded('PAL_STATE_UNUSABLE', { file: this.path, err: describeError(error) }), 'ban snapshot unreadable or malformed: ignored');
+      return undefined;
     }
-    this.log.info({ file: this.path, bans: count, takenAt: new Date(header.at).toISOString() }, 'ban snapshot loaded');
-    return count;
+    if (header === undefined) return undefined;
+    const complete = header.complete === true;
+    this.log.info({ file: this.path, bans: changes, complete, takenAt: new Date(header.at).toISOString() }, 'ban snapshot loaded');
+    return { changes, complete };
   }
 
   /** Writes after every change from now on (throttled). */
@@ -109,10 +126,11 @@ export class BanSnapshot {
   private schedule(): void {
     this.dirty = true;
     if (this.timer || this.writing) return;
+    const wait = this.failures > 0 ? Math.min(MAX_RETRY_MS, MIN_INTERVAL_MS * 2 ** this.failures) : Math.max(MIN_INTERVAL_MS, this.lastDurationMs * 10);
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.write();
-    }, Math.max(MIN_INTERVAL_MS, this.lastDurationMs * 10));
+    }, wait);
     this.timer.unref();
   }
 
@@ -127,21 +145,26 @@ export class BanSnapshot {
   private async writeFile(): Promise<void> {
     this.dirty = false;
     const started = Date.now();
-    let changes = this.ledger.snapshot();
-    if (changes.length > MAX_SNAPSHOT_CHANGES) {
-      if (!this.warnedFull) this.log.warn({ changes: changes.length, kept: MAX_SNAPSHOT_CHANGES }, 'ban snapshot full: the rest is only in memory and Redis');
-      this.warnedFull = true;
-      changes = changes.slice(0, MAX_SNAPSHOT_CHANGES);
-    }
-    const header: Header = { palisade: 'bans', version: 1, node: this.ledger.nodeName, at: this.now(), count: changes.length };
     const temporary = `${this.path}.tmp`;
     try {
+      // Opened first: a directory that refuses writes costs no walk over the table.
       const file = await open(temporary, 'w', 0o600);
       try {
+        const changes = this.ledger.snapshot();
+        const header: Header = { palisade: 'bans', version: 1, node: this.ledger.nodeName, at: this.now(), count: changes.length, complete: this.complete() };
+        let bytes = 0;
+        let written = 0;
         // In slices: one large string would hold the whole table twice in memory.
         await file.write(`${JSON.stringify(header)}\n`);
-        for (let i = 0; i < changes.length; i += 10_000) {
-          await file.write(changes.slice(i, i + 10_000).map((change) => `${JSON.stringify(change)}\n`).join(''));
+        for (let i = 0; i < changes.length && bytes < MAX_SNAPSHOT_BYTES; i += 10_000) {
+          const slice = changes.slice(i, i + 10_000).map((change) => `${JSON.stringify(change)}\n`).join('');
+          bytes += Buffer.byteLength(slice);
+          written += Math.min(10_000, changes.length - i);
+          await file.write(slice);
+        }
+        if (written < changes.length && !this.warnedFull) {
+          this.log.warn({ changes: changes.length, kept: written, maxBytes: MAX_SNAPSHOT_BYTES }, 'ban snapshot full: the rest is only in memory and Redis');
+          this.warnedFull = true;
         }
         await file.sync();
       } finally {
@@ -150,10 +173,12 @@ export class BanSnapshot {
       await rename(temporary, this.path);
       if (this.lastError !== undefined) this.log.info({ file: this.path }, 'ban snapshot written again');
       this.lastError = undefined;
+      this.failures = 0;
     } catch (error) {
       this.dirty = true;
+      this.failures++;
       const why = describeError(error);
-      if (why !== this.lastError) this.log.warn(coded('PAL_STATE_UNUSABLE', { file: this.path, err: why }), 'ban snapshot not written; retrying');
+      if (why !== this.lastError) this.log.warn(coded('PAL_STATE_UNUSABLE', { file: this.path, err: why }), 'ban snapshot not written; retrying with backoff');
       this.lastError = why;
     }
     this.lastDurationMs = Date.now() - started;

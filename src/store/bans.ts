@@ -2,7 +2,7 @@ import { PalisadeError } from '../errors.js';
 import type { Audit } from './audit.js';
 import type { BanLedger } from './ban-ledger.js';
 import { canonicalTarget } from './ban-table.js';
-import type { Ban, BanChange, BanFacet, BanRequest } from './types.js';
+import type { Ban, BanChange, BanFacet, BanRequest, ShareOptions } from './types.js';
 
 /** Longest evidence kept with a ban, in bytes of UTF-8 (it is attacker-controlled). */
 export const MAX_EVIDENCE_BYTES = 4096;
@@ -69,7 +69,7 @@ export class Bans implements BanFacet {
     return this.ledger.onChange(listener);
   }
 
-  async add(request: BanRequest): Promise<Ban> {
+  async add(request: BanRequest, options: ShareOptions = {}): Promise<Ban> {
     const target = canonicalTarget(request.target);
     if (target === undefined) throw new PalisadeError('PAL_BAD_REQUEST', `not an IP or CIDR: ${JSON.stringify(request.target)}`);
     const createdAt = this.now();
@@ -85,8 +85,12 @@ export class Bans implements BanFacet {
       version: this.ledger.nextVersion(),
     };
     const change: BanChange = { op: 'ban', ban };
+    const previous = this.get(target);
     this.ledger.apply(change);
-    this.audit.record({
+    // A renewal (same origin, same reason: a list downloaded again) is not a decision worth
+    // an entry: tens of thousands of them would push people's actions out of the trail.
+    const renewal = previous !== undefined && previous.origin === ban.origin && previous.reason === ban.reason && previous.actor === ban.actor;
+    if (!renewal) this.audit.record({
       at: createdAt,
       actor: ban.actor,
       node: ban.node,
@@ -96,11 +100,11 @@ export class Bans implements BanFacet {
       origin: ban.origin,
       detail: ban.expiresAt === null ? 'permanent' : `until ${new Date(ban.expiresAt).toISOString()}`,
     });
-    await this.share(change);
+    await this.share(change, options);
     return ban;
   }
 
-  async remove(target: string, actor: string): Promise<boolean> {
+  async remove(target: string, actor: string, options: ShareOptions = {}): Promise<boolean> {
     const canonical = canonicalTarget(target);
     const ban = canonical === undefined ? undefined : this.get(canonical);
     if (canonical === undefined || ban === undefined) return false;
@@ -112,7 +116,7 @@ export class Bans implements BanFacet {
     this.ledger.apply(change);
     this.hitCounts.delete(canonical);
     this.audit.record({ at, actor, node: this.ledger.nodeName, action: 'unban', target: canonical, reason: ban.reason, origin: ban.origin });
-    await this.share(change);
+    await this.share(change, options);
     return true;
   }
 
@@ -124,12 +128,15 @@ export class Bans implements BanFacet {
     }
   }
 
-  /** Hands a change to the shared backend, waiting at most the budget. */
-  private async share(change: BanChange): Promise<void> {
+  /** Hands a change to the shared backend, waiting at most the budget (or `waitMs`). */
+  private async share(change: BanChange, options: ShareOptions): Promise<void> {
     const publisher = this.publisher();
     if (!publisher) return;
+    const delivered = publisher.publish(change);
+    const waitMs = Math.min(this.budgetMs, Math.max(0, options.waitMs ?? this.budgetMs));
+    if (waitMs === 0) return;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([publisher.publish(change), new Promise<void>((resolve) => (timer = setTimeout(resolve, this.budgetMs)))]);
+    await Promise.race([delivered, new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
     clearTimeout(timer);
   }
 }

@@ -103,14 +103,22 @@ export class NodeStore implements ClusterStore {
   /**
    * Keeps the ban table in `dir` (see {@link BanSnapshot}): loads it now — before a shared
    * backend is attached, so the first resync re-asserts what Redis lacks — and writes it
-   * after changes. Returns how many changes the snapshot held, if one was usable.
+   * after changes. Returns how many changes the snapshot held, if one was usable. Only a
+   * complete snapshot (written while the node held the shared bans) makes the node ready.
    */
-  persistBans(dir: string, log: Logger): number | undefined {
-    this.snapshot = new BanSnapshot(dir, this.ledger, log);
-    const loaded = this.snapshot.load();
-    this.snapshotLoaded = loaded !== undefined;
+  async persistBans(dir: string, log: Logger): Promise<number | undefined> {
+    // Complete: it had the shared bans, or started from a complete snapshot (a second outage).
+    this.snapshot = new BanSnapshot(dir, this.ledger, log, () => this.snapshotLoaded || !this.bansIncomplete());
+    const loaded = await this.snapshot.load();
+    this.snapshotLoaded = loaded?.complete === true;
     this.snapshot.start();
-    return loaded;
+    return loaded?.changes;
+  }
+
+  /** True while a shared backend has not loaded the shared bans yet (whatever a snapshot gave). */
+  private bansIncomplete(): boolean {
+    const backend = this.shared?.backend;
+    return backend?.bansLoaded !== undefined && !backend.bansLoaded();
   }
 
   /**

@@ -49,6 +49,12 @@ export interface BanRequest {
   evidence?: string;
 }
 
+/** How long a ban change may wait for the other nodes before it resolves as pending. */
+export interface ShareOptions {
+  /** Milliseconds; 0 resolves as soon as the change is enforced here (a batch sharing one budget). Default ~1 s. */
+  waitMs?: number;
+}
+
 /** The ban facet. `match` is synchronous and never leaves the process. */
 export interface BanFacet {
   /** The active ban covering `ip` (exact or a containing network), if any. O(1) / O(prefixes). */
@@ -58,9 +64,9 @@ export interface BanFacet {
    * node before it resolves; resolves once the other nodes have it too, or after the admin
    * budget (~1 s) with the change {@link pending}.
    */
-  add(request: BanRequest): Promise<Ban>;
+  add(request: BanRequest, options?: ShareOptions): Promise<Ban>;
   /** Lifts the ban on `target` (audited, same budget); resolves to false when there was none. */
-  remove(target: string, actor: string): Promise<boolean>;
+  remove(target: string, actor: string, options?: ShareOptions): Promise<boolean>;
   /** True while a change to `target` made on this node waits to reach the other nodes. */
   pending(target: string): boolean;
   /** Every active ban on this node. */

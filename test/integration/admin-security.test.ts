@@ -135,6 +135,33 @@ describe('admin API against cross-site forgery', () => {
     for (const node of [a, b]) expect((await fetch(`${node.adminUrl}/api/bans`, { headers: { cookie } })).status).toBe(401);
   });
 
+  it('answers an open (token-less) admin only under its own loopback name, and never inside a frame', async () => {
+    const open = await startPalisade({ REVERSE_PROXY_HOST: upstream.url });
+    try {
+      const port = Number(new URL(open.adminUrl).port);
+      // fetch() cannot set Host; a browser after DNS rebinding sends the attacker's name.
+      const asHost = (host: string): Promise<{ status: number; body: string }> =>
+        new Promise((resolve, reject) => {
+          http
+            .get({ host: '127.0.0.1', port, path: '/api/bans', headers: { host } }, (res) => {
+              let body = '';
+              res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+              res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+            })
+            .on('error', reject);
+        });
+      const rebound = await asHost(`evil.example:${port}`);
+      expect(rebound.status).toBe(403);
+      expect(JSON.parse(rebound.body)).toMatchObject({ code: 'PAL_ADMIN_CSRF' });
+      for (const host of [`127.0.0.1:${port}`, `localhost:${port}`]) expect((await asHost(host)).status).toBe(200);
+      const page = await fetch(`${open.adminUrl}/bans`);
+      expect(page.headers.get('x-frame-options')).toBe('DENY');
+      expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    } finally {
+      await open.stop();
+    }
+  });
+
   it('refuses a session opened with a token the node no longer has', async () => {
     const { cookie } = await signIn(a);
     const rotated = await startPalisade(clusterNodeEnv('sec-c', upstream.url, redisPort, { ADMIN_TOKEN: 'a-new-admin-token-9876543210' }));

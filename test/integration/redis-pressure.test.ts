@@ -135,6 +135,16 @@ describe('a node never serves without its bans', () => {
     expect(notReady.body).toMatchObject({ status: 'starting', store: 'degraded' });
     expect(notReady.body.reason).toMatch(/shared bans are not loaded yet .*no STATE_DIR snapshot/);
 
+    // A snapshot written by a node that never had the shared bans does not make it ready.
+    const partialState = mkdtempSync(join(tmpdir(), 'palisade-state-'));
+    let partial = await node('cold-c', redis, { STATE_DIR: partialState });
+    await banAll(partial, ['203.0.113.87']);
+    await partial.stop();
+    started.splice(started.indexOf(partial), 1);
+    partial = await node('cold-c', redis, { STATE_DIR: partialState });
+    expect((await readyz(partial)).status).toBe(503);
+    expect(await statusAs(partial, '203.0.113.87')).toBe(403);
+
     const withSnapshot = await node('cold-a', redis, { STATE_DIR: state });
     expect(await readyz(withSnapshot)).toMatchObject({ status: 200, body: { status: 'ready', store: 'degraded' } });
     for (const ip of BANNED.slice(0, 2)) expect(await statusAs(withSnapshot, ip)).toBe(403);

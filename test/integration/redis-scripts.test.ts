@@ -6,9 +6,11 @@ import type { RedisSettings } from '../../src/settings/types.generated.js';
 import { RedisConnections, RedisUnavailable } from '../../src/store/redis/connections.js';
 import type { RateDecision } from '../../src/store/counters.js';
 import { RedisCounters } from '../../src/store/redis/counters.js';
+import { RedisAudit } from '../../src/store/redis/audit.js';
 import { RedisKeys } from '../../src/store/redis/keys.js';
 import { TEST_SESSIONS_SECRET } from '../helpers/palisade.js';
 import { startRedis, stopAllRedis, type RedisServer } from '../helpers/redis.js';
+import { waitFor } from '../helpers/wait.js';
 
 afterAll(stopAllRedis);
 
@@ -126,5 +128,24 @@ describe('request-path connections', () => {
       await redis.stop();
       const failed = await Promise.allSettled([counters.rate('limit:0:192.0.2.4', 2, 60_000), counters.rate('limit:0:192.0.2.5', 2, 60_000)]);
       expect(failed.map((f) => f.status)).toEqual(['rejected', 'rejected']);
+    }));
+});
+
+describe('audit trail in Redis', () => {
+  it('keeps the trail near its length when many entries share one millisecond, and never twice the same entry', () =>
+    withConnections('audit', async (connections, redis) => {
+      const trail = new RedisAudit(connections, new RedisKeys('palisade'), 100);
+      await waitFor(() => connections.dedicatedClient('background').status === 'ready', 'the background connection');
+      const at = Date.now();
+      const batch = (from: number) =>
+        Array.from({ length: 60 }, (_, i) => ({ id: `entry-${from + i}`, at, actor: 'system', node: 'audit', action: 'expire' as const, target: `198.51.100.${(from + i) % 250}` }));
+      await trail.append(batch(0));
+      await trail.append(batch(60));
+      await trail.append(batch(60)); // re-asserted: no duplicate
+      const size = await redis.client().zcard('palisade:audit:trail');
+      expect(size).toBeGreaterThanOrEqual(99);
+      expect(size).toBeLessThanOrEqual(100);
+      const newest = await trail.read(5);
+      expect(new Set(newest.map((e) => e.id)).size).toBe(5);
     }));
 });

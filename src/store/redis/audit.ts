@@ -18,12 +18,14 @@ export class RedisAudit implements RemoteAudit {
   async append(entries: readonly AuditEntry[]): Promise<void> {
     const client = this.client();
     const args: Array<string | number> = [];
-    for (const entry of entries) args.push(entry.at, JSON.stringify(entry));
+    // Scores apart even for entries of one millisecond (the expiries of one sweep), so that
+    // trimming at a score never takes more than the few entries sharing it.
+    entries.forEach((entry, i) => args.push(entry.at * 1_000 + (i % 1_000), JSON.stringify(entry)));
     try {
       await client.palisadeAuditAppend(this.keys.audit, this.length, ...args);
-      this.connections.writeAccepted();
+      this.connections.writeAccepted('audit');
     } catch (error) {
-      this.connections.writeFailed(error as Error);
+      this.connections.writeFailed('audit', error as Error);
       throw error;
     }
   }

@@ -238,9 +238,9 @@ export class RedisBackend {
     const nodeName = this.options.nodeName;
     try {
       await background.set(this.keys.node(nodeName), JSON.stringify({ node: nodeName, at: Date.now() }), 'PX', HEARTBEAT_MS * 3);
-      this.connections.writeAccepted();
+      this.connections.writeAccepted('heartbeat');
     } catch (error) {
-      this.connections.writeFailed(error as Error);
+      this.connections.writeFailed('heartbeat', error as Error);
     }
     await this.bans?.check();
     await this.local?.flushAudit();

@@ -15,6 +15,8 @@ const RESYNC_CHUNK = 5_000;
 const FLUSH_CHUNK = 1_000;
 /** Records checked per {@link RedisBanSync.verifyRecords} call (one script call). */
 const VERIFY_CHUNK = 5_000;
+/** Bans expiring within this are not put back by {@link RedisBanSync.verifyRecords}: the sweep may have taken them. */
+const VERIFY_EXPIRY_MARGIN_MS = 60_000;
 /** Waits between failed resyncs: doubling from the first, up to the last. */
 const RESYNC_BACKOFF_MS = [2_000, 60_000] as const;
 
@@ -53,6 +55,7 @@ export class RedisBanSync {
   private readonly journal = new Map<string, BanChange>();
   private journalOverflow = false;
   private resyncing: Promise<void> | undefined;
+  private flushing: Promise<void> | undefined;
   private resyncAgain = false;
   private stopped = false;
   private reader: Promise<void> | undefined;
@@ -61,7 +64,8 @@ export class RedisBanSync {
   private failedResyncs = 0;
   private retryAt = 0;
   private lastFailure: string | undefined;
-  /** Where {@link verifyRecords} goes on in the ledger's snapshot. */
+  /** The pass {@link verifyRecords} is walking (taken once per pass), and where it is in it. */
+  private verifyPass: BanChange[] = [];
   private verifyCursor = 0;
 
   constructor(
@@ -154,12 +158,13 @@ export class RedisBanSync {
         this.resyncAgain = false;
         try {
           await this.fullResync(reason);
+          this.connections.writeAccepted('bans');
           if (this.failedResyncs > 0) this.log.info({ failures: this.failedResyncs }, 'ban resync succeeded after failing');
           this.failedResyncs = 0;
           this.retryAt = 0;
           this.lastFailure = undefined;
         } catch (error) {
-          this.connections.writeFailed(error as Error);
+          this.connections.writeFailed('bans', error as Error);
           this.failedResyncs++;
           const [first, most] = RESYNC_BACKOFF_MS;
           const wait = Math.min(most, first * 2 ** (this.failedResyncs - 1));
@@ -205,10 +210,14 @@ export class RedisBanSync {
   async verifyRecords(): Promise<number> {
     const client = this.background;
     if (client.status !== 'ready' || this.stopped || !this.synced) return 0;
-    const snapshot = this.ledger.snapshot();
-    if (this.verifyCursor >= snapshot.length) this.verifyCursor = 0;
-    const slice = snapshot.slice(this.verifyCursor, this.verifyCursor + VERIFY_CHUNK);
-    this.verifyCursor += slice.length;
+    if (this.verifyCursor >= this.verifyPass.length) {
+      this.verifyPass = this.ledger.snapshot();
+      this.verifyCursor = 0;
+    }
+    // A ban about to expire may just have been swept from Redis (clocks differ): left to the sweep.
+    const soon = Date.now() + VERIFY_EXPIRY_MARGIN_MS;
+    const slice = this.verifyPass.slice(this.verifyCursor, this.verifyCursor + VERIFY_CHUNK).filter((change) => change.op !== 'ban' || change.ban.expiresAt === null || change.ban.expiresAt > soon);
+    this.verifyCursor += VERIFY_CHUNK;
     if (slice.length === 0) return 0;
     const keys = slice.map((change) => (change.op === 'ban' ? this.keys.ban(change.ban.target) : this.keys.tombstone(change.tombstone.target)));
     const missing = await client.palisadeBanMissing(keys.length, ...keys);
@@ -223,34 +232,43 @@ export class RedisBanSync {
     return missing.length;
   }
 
-  /** Writes the journal to Redis; what fails stays journaled. */
-  private async flush(): Promise<void> {
+  /**
+   * Writes the journal to Redis; what fails stays journaled. One delivery at a time: a
+   * caller arriving meanwhile waits for it (changes it adds are taken by its next round),
+   * so a burst of changes never stacks pipelines on a slow Redis.
+   */
+  private flush(): Promise<void> {
+    this.flushing ??= this.deliver().finally(() => (this.flushing = undefined));
+    return this.flushing;
+  }
+
+  private async deliver(): Promise<void> {
     const client = this.background;
-    if (client.status !== 'ready' || this.journal.size === 0) return;
-    const batch = [...this.journal.values()].slice(0, FLUSH_CHUNK);
-    try {
-      const pipeline = client.pipeline();
-      for (const change of batch) (pipeline as unknown as ScriptedRedis).palisadeBanApply(...this.applyArgs(change));
-      const results = (await pipeline.exec()) ?? [];
-      let refused: Error | undefined;
-      results.forEach(([error], i) => {
-        const change = batch[i]!;
-        const target = change.op === 'ban' ? change.ban.target : change.tombstone.target;
-        // Delivered (or refused as older: Redis has newer) — either way done, unless replaced meanwhile.
-        if (!error && this.journal.get(target) === change) this.journal.delete(target);
-        refused ??= error ?? undefined;
-      });
-      if (refused) {
-        this.connections.writeFailed(refused);
+    while (client.status === 'ready' && this.journal.size > 0) {
+      const batch = [...this.journal.values()].slice(0, FLUSH_CHUNK);
+      try {
+        const pipeline = client.pipeline();
+        for (const change of batch) (pipeline as unknown as ScriptedRedis).palisadeBanApply(...this.applyArgs(change));
+        const results = (await pipeline.exec()) ?? [];
+        let refused: Error | undefined;
+        results.forEach(([error], i) => {
+          const change = batch[i]!;
+          const target = change.op === 'ban' ? change.ban.target : change.tombstone.target;
+          // Delivered (or refused as older: Redis has newer) — either way done, unless replaced meanwhile.
+          if (!error && this.journal.get(target) === change) this.journal.delete(target);
+          refused ??= error ?? undefined;
+        });
+        if (refused) {
+          this.connections.writeFailed('bans', refused);
+          return;
+        }
+        this.connections.writeAccepted('bans');
+      } catch (error) {
+        this.connections.writeFailed('bans', error as Error);
+        this.log.debug({ err: describeError(error), pending: this.journal.size }, 'ban changes kept in the journal');
         return;
       }
-      this.connections.writeAccepted();
-    } catch (error) {
-      this.connections.writeFailed(error as Error);
-      this.log.debug({ err: describeError(error), pending: this.journal.size }, 'ban changes kept in the journal');
-      return;
     }
-    if (this.journal.size > 0 && this.journal.size !== batch.length) await this.flush();
   }
 
   private applyArgs(change: BanChange): Array<string | number> {

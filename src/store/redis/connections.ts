@@ -14,6 +14,9 @@ export const BREAKER_FAILURES = 5;
 /** Interval of the half-open probe while the breaker is open. */
 export const BREAKER_PROBE_MS = 500;
 
+/** The kinds of writes whose refusals are tracked apart (see {@link RedisConnections.writeFailed}). */
+export type WriteKind = 'heartbeat' | 'bans' | 'audit';
+
 /** A request-path call found Redis unusable; the caller falls back to local state. */
 export class RedisUnavailable extends Error {
   constructor(reason: string) {
@@ -67,8 +70,12 @@ export class RedisConnections extends EventEmitter<Listener> {
   private lastTrouble: { trouble: RedisTrouble; message: string; at: number } | undefined;
   private readonly sentinelTroubles = new Map<Redis, string[]>();
   private closed = false;
-  /** Set while Redis answers writes with a refusal; cleared by the next accepted write. */
-  private refusal: string | undefined;
+  /**
+   * Refusals by the kind of write that met them (`heartbeat`: a plain SET, so Redis refuses
+   * every write; `bans`, `audit`: a script or a key of theirs). Each kind is cleared only by
+   * its own next accepted write, so one failing script cannot make the state flap.
+   */
+  private readonly refusals = new Map<WriteKind, string>();
   readonly breaker: CircuitBreaker;
 
   constructor(
@@ -152,10 +159,12 @@ export class RedisConnections extends EventEmitter<Listener> {
    * {@link RedisUnavailable} at once when the breaker is open or no connection is ready —
    * the caller falls back to local state; never waits longer than the command timeout.
    */
-  async run<T>(command: (client: ScriptedRedis) => Promise<T>): Promise<T> {
+  async run<T>(command: (client: ScriptedRedis) => Promise<T>, options: { evenIfRefusing?: boolean } = {}): Promise<T> {
     if (!this.breaker.allows()) throw new RedisUnavailable(this.breaker.reason || 'circuit breaker open');
-    // Redis refusing writes would refuse this one too: local state until a background write is taken.
-    if (this.refusal !== undefined) throw new RedisUnavailable(this.refusal);
+    // Redis refusing plain writes would refuse these too: local state until the heartbeat is
+    // taken again. A delete (which Redis takes even when out of memory) may still go.
+    const everything = this.refusals.get('heartbeat');
+    if (everything !== undefined && !options.evenIfRefusing) throw new RedisUnavailable(everything);
     const client = this.readyPoolClient();
     if (!client) {
       this.breaker.failure('no pool connection is ready');
@@ -169,7 +178,6 @@ export class RedisConnections extends EventEmitter<Listener> {
       // A Redis reply error (WRONGTYPE) is an answer, not an outage; a refused write is neither.
       const trouble = classifyRedisError(error as Error);
       if (trouble !== 'other') this.breaker.failure(describeError(error));
-      this.writeFailed(error as Error);
       throw error;
     }
   }
@@ -178,20 +186,19 @@ export class RedisConnections extends EventEmitter<Listener> {
    * A write came back with an error: when it is a refusal (see {@link writeRefusal}) the
    * store is degraded from now on, said once in the log, until a write is accepted.
    */
-  writeFailed(error: Error): void {
+  writeFailed(kind: WriteKind, error: Error): void {
     const reason = writeRefusal(error);
-    if (reason === undefined || reason === this.refusal || this.closed) return;
-    const first = this.refusal === undefined;
-    this.refusal = reason;
-    if (first) this.log.warn(coded('PAL_REDIS_UNAVAILABLE', { reason }), 'redis refuses writes: store degraded, requests use local state');
+    if (reason === undefined || this.refusals.get(kind) === reason || this.closed) return;
+    const first = this.refusals.size === 0;
+    this.refusals.set(kind, reason);
+    if (first) this.log.warn(coded('PAL_REDIS_UNAVAILABLE', { reason, write: kind }), 'redis refuses writes: store degraded, requests use local state');
     this.emit('change', this.health());
   }
 
-  /** A write was accepted: a refusal is over. */
-  writeAccepted(): void {
-    if (this.refusal === undefined) return;
-    this.refusal = undefined;
-    this.log.info('redis accepts writes again: store shared');
+  /** A write of `kind` was accepted: its refusal is over (the store is shared again once none is left). */
+  writeAccepted(kind: WriteKind): void {
+    if (!this.refusals.delete(kind)) return;
+    if (this.refusals.size === 0) this.log.info('redis accepts writes again: store shared');
     this.emit('change', this.health());
   }
 
@@ -211,8 +218,8 @@ export class RedisConnections extends EventEmitter<Listener> {
     const poolReady = this.pool.filter((c) => c.status === 'ready').length;
     return {
       mode: usesSentinel(this.settings) ? 'sentinel' : 'standalone',
-      up: poolReady > 0 && !this.breaker.isOpen && this.refusal === undefined,
-      writesRefused: this.refusal,
+      up: poolReady > 0 && !this.breaker.isOpen && this.refusals.size === 0,
+      writesRefused: this.refusals.values().next().value,
       breakerOpen: this.breaker.isOpen,
       poolSize: this.pool.length,
       poolReady,

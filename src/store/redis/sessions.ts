@@ -19,6 +19,7 @@ export class RedisSessions implements RemoteSessions {
   }
 
   async destroy(id: string): Promise<void> {
-    await this.connections.run((client) => client.del(this.keys.session(id)));
+    // A delete is taken even by a Redis out of memory: a sign-out must reach every node.
+    await this.connections.run((client) => client.del(this.keys.session(id)), { evenIfRefusing: true });
   }
 }

@@ -1,6 +1,6 @@
--- Adds audit entries to the trail (a sorted set scored by time, members the entries as
--- JSON, which carry unique ids: adding one again changes nothing) and keeps it near its
--- length: the oldest entries beyond it are dropped, with the ties of the cut.
+-- Adds audit entries to the trail (a sorted set scored by time in microseconds, members the
+-- entries as JSON, which carry unique ids: adding one again changes nothing) and keeps it
+-- near its length: the oldest entries beyond it are dropped, with the rare ties of the cut.
 -- KEYS[1] trail   ARGV[1] length   ARGV[2..] score, entry, score, entry, …
 -- Returns the trail's size.
 local args = {}
