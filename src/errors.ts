@@ -98,6 +98,10 @@ export const errorCodes = {
     status: 0,
     summary: 'No sentinel reachable, or no sentinel knows `REDIS_SENTINEL_MASTER`; the log says which.',
   },
+  PAL_REDIS_CLUSTER: {
+    status: 0,
+    summary: 'Cluster mode does not match the Redis reached: a Redis Cluster node without `REDIS_CLUSTER=yes`, or `REDIS_CLUSTER=yes` against a server without cluster support. At boot the process exits 1 with the setting to change.',
+  },
   PAL_BAN_INVALID: {
     status: 400,
     summary: 'A ban request or import row is malformed: bad IP/CIDR, a network wider than `BAN_MIN_PREFIX_*`, bad duration, missing reason or unknown field.',

@@ -75,8 +75,17 @@ export function checkRedisSettings(settings: Readonly<RedisSettings>, valid: (na
   if (!settings.USE_REDIS || !valid('USE_REDIS')) return [];
   const errors: SettingError[] = [];
   const sentinels = settings.REDIS_SENTINEL_HOSTS.length > 0;
+  if (settings.REDIS_CLUSTER) {
+    if (sentinels) errors.push({ name: 'REDIS_CLUSTER', message: 'cannot go with REDIS_SENTINEL_HOSTS: a Redis Cluster fails over by itself; keep one of them' });
+    if (valid('REDIS_DATABASE') && settings.REDIS_DATABASE !== 0) errors.push({ name: 'REDIS_DATABASE', message: 'must be 0 with REDIS_CLUSTER=yes: a Redis Cluster has only database 0', got: String(settings.REDIS_DATABASE) });
+    if (settings.REDIS_HOST === '' && settings.REDIS_CLUSTER_NODES.length === 0 && valid('REDIS_CLUSTER_NODES')) {
+      errors.push({ name: 'REDIS_CLUSTER_NODES', message: 'required with REDIS_CLUSTER=yes when REDIS_HOST is empty: name at least one node of the cluster' });
+    }
+  } else if (settings.REDIS_CLUSTER_NODES.length > 0) {
+    errors.push({ name: 'REDIS_CLUSTER_NODES', message: 'is read only with REDIS_CLUSTER=yes' });
+  }
   // A sentinel service that failed its own check was still meant: no second error for it.
-  if (!sentinels && valid('REDIS_SENTINEL_HOSTS') && settings.REDIS_SENTINEL_HOST === '' && valid('REDIS_SENTINEL_HOST') && settings.REDIS_HOST === '') {
+  if (!settings.REDIS_CLUSTER && !sentinels && valid('REDIS_SENTINEL_HOSTS') && settings.REDIS_SENTINEL_HOST === '' && valid('REDIS_SENTINEL_HOST') && settings.REDIS_HOST === '') {
     errors.push({ name: 'REDIS_HOST', message: 'required with USE_REDIS=yes (or set REDIS_URL, REDIS_SENTINEL_HOSTS or REDIS_SENTINEL_HOST)' });
   }
   if (sentinels && settings.REDIS_SENTINEL_MASTER.trim() === '') {

@@ -43,13 +43,69 @@ export async function runRedisDoctor(settings: Readonly<RedisSettings>, nodeName
     return { reachable: false, reason: `cannot reach Redis (${target}): ${describeError(lastError ?? error)}` };
   }
   try {
-    return { reachable: true, target, findings: await inspect(client, settings, nodeName) };
+    const findings = settings.REDIS_CLUSTER ? await inspectCluster(client, settings, nodeName) : await inspect(client, settings, nodeName);
+    return { reachable: true, target, findings };
   } finally {
     client.disconnect();
   }
 }
 
-async function inspect(client: Redis, settings: Readonly<RedisSettings>, nodeName: string): Promise<Finding[]> {
+/** How a shard of `CLUSTER SLOTS` answers: its slot range, then its master and replicas as [host, port, id, …]. */
+type ClusterShard = [number, number, ...Array<[string, number, string, ...unknown[]]>];
+
+/**
+ * A Redis Cluster, from one reachable node: every slot served, a replica for each master,
+ * the failure-detection timeout; then, on every master, the single-server checks (version,
+ * persistence, eviction policy, auth, TLS, ACL…), each message naming its node.
+ */
+async function inspectCluster(seed: Redis, settings: Readonly<RedisSettings>, nodeName: string): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  const add = (finding: Finding): void => void findings.push(finding);
+  const clusterInfo = parseInfo((await seed.call('CLUSTER', 'INFO')) as string);
+  const state = clusterInfo.get('cluster_state') ?? 'unknown';
+  const served = Number(clusterInfo.get('cluster_slots_ok') ?? '0');
+  add(
+    state === 'ok' && served === 16384
+      ? { check: 'cluster-slots', severity: 'ok', message: 'every slot (16384) is served; cluster_state ok' }
+      : { check: 'cluster-slots', severity: 'error', message: `${served} of 16384 slots served, cluster_state ${state}: keys of the other slots cannot be written`, fix: 'redis-cli --cluster fix <any node>' },
+  );
+  const shards = (await seed.call('CLUSTER', 'SLOTS')) as ClusterShard[];
+  const masters = new Map<string, { host: string; port: number; replicas: number }>();
+  for (const [, , master, ...replicas] of shards) {
+    if (!master) continue;
+    const entry = masters.get(master[2]) ?? { host: master[0], port: master[1], replicas: 0 };
+    entry.replicas = Math.max(entry.replicas, replicas.length);
+    masters.set(master[2], entry);
+  }
+  const alone = [...masters.values()].filter((m) => m.replicas === 0);
+  add(
+    alone.length === 0
+      ? { check: 'cluster-replicas', severity: 'ok', message: `${masters.size} masters, each with a replica` }
+      : { check: 'cluster-replicas', severity: 'warn', message: `master(s) without a replica: ${alone.map((m) => `${m.host}:${m.port}`).join(', ')} — their slots go down with them`, fix: 'redis-cli --cluster add-node <new> <any> --cluster-slave' },
+  );
+  const nodeTimeout = await configGet(seed, 'cluster-node-timeout');
+  if (nodeTimeout === undefined) add({ check: 'cluster-node-timeout', severity: 'info', message: 'could not check cluster-node-timeout: CONFIG is not allowed for this user' });
+  else if (Number(nodeTimeout) > 15_000) add({ check: 'cluster-node-timeout', severity: 'warn', message: `cluster-node-timeout ${nodeTimeout} ms: a dead master is replaced only after that`, fix: 'CONFIG SET cluster-node-timeout 5000 on every node' });
+  else add({ check: 'cluster-node-timeout', severity: 'ok', message: `cluster-node-timeout ${nodeTimeout} ms` });
+
+  for (const master of masters.values()) {
+    const where = `${master.host}:${master.port}`;
+    const single = { ...settings, REDIS_HOST: master.host, REDIS_PORT: master.port, REDIS_CLUSTER: false, REDIS_CLUSTER_NODES: [] };
+    const client = createDoctorClient(single, nodeName);
+    try {
+      await client.connect();
+      for (const finding of await inspect(client, single, nodeName, true)) add({ ...finding, check: `${finding.check}@${where}` });
+    } catch (error) {
+      add({ check: `reachable@${where}`, severity: 'error', message: `cannot reach the master ${where}: ${describeError(error)}` });
+    } finally {
+      client.disconnect();
+    }
+  }
+  return findings;
+}
+
+/** The checks of one server; `clusterMaster` leaves out what the cluster checks cover (replicas, sentinels). */
+async function inspect(client: Redis, settings: Readonly<RedisSettings>, nodeName: string, clusterMaster = false): Promise<Finding[]> {
   const findings: Finding[] = [];
   const add = (finding: Finding): void => void findings.push(finding);
   const couldNot = (check: string, what: string): void => add({ check, severity: 'info', message: `could not check ${what}: CONFIG is not allowed for this user` });
@@ -95,12 +151,16 @@ async function inspect(client: Redis, settings: Readonly<RedisSettings>, nodeNam
 
   add(await checkSharing(client, settings));
 
-  const replicas = Number(info.get('connected_slaves') ?? '0');
-  add(replicas > 0 ? { check: 'replicas', severity: 'ok', message: `${replicas} replica(s) connected` } : { check: 'replicas', severity: 'warn', message: 'no replica: losing this Redis loses shared counters and sessions until it is back', fix: 'add a replica and Redis Sentinel (REDIS_SENTINEL_HOSTS)' });
-  if (usesSentinel(settings)) add(await checkSentinels(settings, nodeName));
-  else add({ check: 'sentinels', severity: 'info', message: 'standalone mode: no automatic failover' });
+  if (!clusterMaster) {
+    const replicas = Number(info.get('connected_slaves') ?? '0');
+    add(replicas > 0 ? { check: 'replicas', severity: 'ok', message: `${replicas} replica(s) connected` } : { check: 'replicas', severity: 'warn', message: 'no replica: losing this Redis loses shared counters and sessions until it is back', fix: 'add a replica and Redis Sentinel (REDIS_SENTINEL_HOSTS)' });
+    if (usesSentinel(settings)) add(await checkSentinels(settings, nodeName));
+    else add({ check: 'sentinels', severity: 'info', message: 'standalone mode: no automatic failover' });
+  }
 
-  const keys = new RedisKeys(settings.REDIS_KEY_PREFIX);
+  // The ACL is checked per node: on a cluster node the probe's keys share one slot (any slot:
+  // ACLs are checked before the slot, so a MOVED answer means the command was allowed).
+  const keys = new RedisKeys(settings.REDIS_KEY_PREFIX, clusterMaster);
   const report = await checkPermissions(client, keys, `doctor-${nodeName}`);
   if (report.missing.length > 0 || report.keysDenied) add({ check: 'acl', severity: 'error', message: describePermissionReport(report, settings.REDIS_USERNAME, keys) });
   else add({ check: 'acl', severity: 'ok', message: `every command Palisade uses is allowed on ${keys.aclPattern}` });

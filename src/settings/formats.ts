@@ -86,6 +86,10 @@ export const formats: Record<string, Format> = {
     validate: (v) => v === '' || isHostnameOrIp(v),
     message: 'must be a hostname or an IP address, like redis.internal or 10.0.0.7',
   },
+  'redis-address': {
+    validate: (v) => parseHostPort(v, 6379) !== undefined,
+    message: 'must be host[:port] with a port from 1 to 65535, like 10.0.0.7:6379 or [::1]:6379',
+  },
   'sentinel-address': {
     validate: (v) => parseHostPort(v, 26379) !== undefined,
     message: 'must be host[:port] with a port from 1 to 65535, like 10.0.0.7:26379 or [::1]:26379',

@@ -62,7 +62,7 @@ export interface RedisSettings {
   readonly REDIS_HOST: string;
   /** Redis server port. A Kubernetes service link (`tcp://10.0.0.5:6379`, what Kubernetes puts in `REDIS_PORT` when a Service is named `redis`) is read as its port. */
   readonly REDIS_PORT: number;
-  /** Database number, 0 to 15. */
+  /** Database number, 0 to 15 (Redis Cluster has only 0). */
   readonly REDIS_DATABASE: number;
   /** Connect with TLS. */
   readonly REDIS_SSL: boolean;
@@ -94,6 +94,10 @@ export interface RedisSettings {
   readonly REDIS_SENTINEL_PASSWORD: string;
   /** Name of the master the sentinels monitor. */
   readonly REDIS_SENTINEL_MASTER: string;
+  /** Redis Cluster: the nodes are found from the seeds (`REDIS_HOST:REDIS_PORT` and `REDIS_CLUSTER_NODES`), `MOVED`/`ASK` are followed and the slot map refreshed; keys carry hash tags so each script touches one slot. Not with Sentinel, database 0 only. */
+  readonly REDIS_CLUSTER: boolean;
+  /** Cluster seed nodes as space-separated `host[:port]` (port 6379 by default; IPv6 as `[::1]:6379`), next to `REDIS_HOST:REDIS_PORT`. Any reachable node is enough: the others are learnt from it. */
+  readonly REDIS_CLUSTER_NODES: readonly string[];
   /** Idle time before TCP keepalive probes start on a Redis connection. Bare numbers are seconds. (milliseconds) */
   readonly REDIS_KEEPALIVE_IDLE: number;
   /** Connections in the request-path pool, used round-robin (the stream reader and background work have their own). */

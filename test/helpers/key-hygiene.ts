@@ -3,18 +3,20 @@ import type { Redis } from 'ioredis';
 /** Every key shape Palisade writes (src/store/redis/keys.ts), with the TTL rule of each. */
 const KEY_PATTERNS: Array<{ pattern: RegExp; ttl: 'required' | 'none' }> = [
   { pattern: /^palisade:node:[A-Za-z0-9._-]+$/, ttl: 'required' },
-  { pattern: /^palisade:ban:[0-9a-f.:/]+$/, ttl: 'none' },
-  { pattern: /^palisade:bans:index$/, ttl: 'none' },
-  { pattern: /^palisade:unban:[0-9a-f.:/]+$/, ttl: 'required' },
-  { pattern: /^palisade:unbans:index$/, ttl: 'none' },
-  { pattern: /^palisade:bans:stream$/, ttl: 'none' },
-  { pattern: /^palisade:bans:epoch$/, ttl: 'none' },
+  // Ban state: `palisade:{bans}:…` in a Redis Cluster (one slot), untagged otherwise.
+  { pattern: /^palisade:(?:\{bans\}:)?ban:[0-9a-f.:/]+$/, ttl: 'none' },
+  { pattern: /^palisade:(?:\{bans\}:)?bans:index$/, ttl: 'none' },
+  { pattern: /^palisade:(?:\{bans\}:)?unban:[0-9a-f.:/]+$/, ttl: 'required' },
+  { pattern: /^palisade:(?:\{bans\}:)?unbans:index$/, ttl: 'none' },
+  { pattern: /^palisade:(?:\{bans\}:)?bans:stream$/, ttl: 'none' },
+  { pattern: /^palisade:(?:\{bans\}:)?bans:epoch$/, ttl: 'none' },
   { pattern: /^palisade:audit:trail$/, ttl: 'none' },
   { pattern: /^palisade:lock:[a-z0-9:._-]+$/, ttl: 'required' },
   { pattern: /^palisade:session:[A-Za-z0-9_-]{16,128}$/, ttl: 'required' },
   { pattern: /^palisade:nodes$/, ttl: 'required' },
   { pattern: /^palisade:metrics:[A-Za-z0-9._-]+$/, ttl: 'required' },
-  { pattern: /^palisade:[a-z0-9_-]+:[a-z0-9_-]+:(?:[0-9.]+|[0-9a-f:]+\/64|h[0-9a-f]{32}):(?:gcra|w)$/, ttl: 'required' },
+  // Counters: the client part tagged `{…}` in a cluster (a client's keys in one slot).
+  { pattern: /^palisade:[a-z0-9_-]+:[a-z0-9_-]+:(?:[0-9.]+|[0-9a-f:]+\/64|h[0-9a-f]{32}|\{(?:[0-9.]+|[0-9a-f:]+\/64|h[0-9a-f]{32})\}):(?:gcra|w)$/, ttl: 'required' },
 ];
 
 /**

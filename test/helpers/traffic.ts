@@ -10,9 +10,10 @@ export interface TrafficReport {
 
 /**
  * Sends requests to `url` back to back on `concurrency` loops until `stop()` is called,
- * recording every status and duration (bounded: it stops by itself after `maxMs`).
+ * recording every status and duration (bounded: it stops by itself after `maxMs`); each
+ * request carries `headers()` (a client address in X-Forwarded-For, say).
  */
-export function startTraffic(url: string, concurrency = 4, maxMs = 120_000): { stop(): Promise<TrafficReport> } {
+export function startTraffic(url: string, concurrency = 4, maxMs = 120_000, headers: () => Record<string, string> = () => ({})): { stop(): Promise<TrafficReport> } {
   let running = true;
   const durations: number[] = [];
   const statuses: Record<string, number> = {};
@@ -22,7 +23,7 @@ export function startTraffic(url: string, concurrency = 4, maxMs = 120_000): { s
     while (running && Date.now() < deadline) {
       const started = performance.now();
       try {
-        const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+        const response = await fetch(url, { signal: AbortSignal.timeout(10_000), headers: headers() });
         await response.arrayBuffer();
         if (response.status !== 200) {
           failed++;

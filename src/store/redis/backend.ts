@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { PalisadeError, coded, type ErrorCode } from '../../errors.js';
@@ -7,6 +6,7 @@ import type { RedisSettings } from '../../settings/types.generated.js';
 import type { LocalState, SharedBackend } from '../types.js';
 import { RedisAudit } from './audit.js';
 import { RedisBanSync } from './ban-sync.js';
+import type { RedisClient } from './clients.js';
 import { RedisConnections } from './connections.js';
 import { RedisCounters } from './counters.js';
 import { snapshotFromInfo, type RedisInfoSnapshot } from './info.js';
@@ -26,7 +26,7 @@ export const SWEEP_MS = 30_000;
 /** Most ban changes kept for replay while Redis is away (the node keeps them all anyway). */
 export const JOURNAL_LIMIT = 100_000;
 
-const TROUBLE_CODES: Record<string, ErrorCode> = { tls: 'PAL_REDIS_TLS', auth: 'PAL_REDIS_AUTH', permission: 'PAL_REDIS_PERMISSION' };
+const TROUBLE_CODES: Record<string, ErrorCode> = { tls: 'PAL_REDIS_TLS', auth: 'PAL_REDIS_AUTH', permission: 'PAL_REDIS_PERMISSION', 'not-a-cluster': 'PAL_REDIS_CLUSTER' };
 
 export interface RedisBackendOptions {
   settings: Readonly<RedisSettings>;
@@ -49,7 +49,7 @@ export interface RedisJob {
 }
 
 /** Resolves true once `client` is ready (at once if it is), false after `timeoutMs`. */
-function readyWithin(client: Redis, timeoutMs: number): Promise<boolean> {
+function readyWithin(client: RedisClient, timeoutMs: number): Promise<boolean> {
   if (client.status === 'ready') return Promise.resolve(true);
   return new Promise((resolve) => {
     const done = (ready: boolean): void => {
@@ -80,7 +80,7 @@ export class RedisBackend {
     readonly connections: RedisConnections,
     private readonly options: RedisBackendOptions,
   ) {
-    this.keys = new RedisKeys(options.settings.REDIS_KEY_PREFIX);
+    this.keys = new RedisKeys(options.settings.REDIS_KEY_PREFIX, options.settings.REDIS_CLUSTER);
     this.commandMetrics = registerRedisMetrics(options.registry, connections, () => this.info);
   }
 
@@ -94,7 +94,8 @@ export class RedisBackend {
     if (settings.REDIS_SSL && !settings.REDIS_SSL_VERIFY) {
       log.warn(coded('PAL_REDIS_TLS'), 'REDIS_SSL_VERIFY=no: the Redis server certificate is not verified; anyone on the path can impersonate it');
     }
-    const connections = new RedisConnections(settings, nodeName, log);
+    // In a cluster, "the master" is the one holding the ban state: its change means a resync.
+    const connections = new RedisConnections(settings, nodeName, log, new RedisKeys(settings.REDIS_KEY_PREFIX, settings.REDIS_CLUSTER).banIndex);
     const backend = new RedisBackend(connections, options);
     const background = connections.dedicatedClient('background');
     connections.connect();
@@ -106,8 +107,12 @@ export class RedisBackend {
         // slow first answer must not fail the boot. Only a real NOPERM does.
         let problem: string | undefined;
         try {
-          if (await readyWithin(background, settings.REDIS_TIMEOUT)) problem = await backend.checkAcl();
+          if (await readyWithin(background, settings.REDIS_TIMEOUT)) {
+            await backend.checkMode();
+            problem = await backend.checkAcl();
+          }
         } catch (error) {
+          if (error instanceof PalisadeError) throw error;
           log.warn({ err: describeError(error) }, 'redis permission check could not run; retried when the master changes');
         }
         if (problem) throw new PalisadeError('PAL_REDIS_PERMISSION', problem);
@@ -244,6 +249,23 @@ export class RedisBackend {
     }
     await this.bans?.check();
     await this.local?.flushAudit();
+  }
+
+  /**
+   * A cluster node reached as a single server answers `MOVED` for most keys: bans would
+   * never reach the other nodes. Refused at boot with the fix.
+   */
+  private async checkMode(): Promise<void> {
+    if (this.options.settings.REDIS_CLUSTER) return;
+    let info: string;
+    try {
+      info = await this.connections.dedicatedClient('background').info('cluster');
+    } catch {
+      return; // INFO not allowed: the ACL check says so
+    }
+    if (/^cluster_enabled:1/m.test(info)) {
+      throw new PalisadeError('PAL_REDIS_CLUSTER', `Redis at ${this.connections.target} is a Redis Cluster node: set REDIS_CLUSTER=yes (the other nodes are found from it, or list them in REDIS_CLUSTER_NODES)`);
+    }
   }
 
   private async checkAcl(): Promise<string | undefined> {

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { coded } from '../../errors.js';
 import { describeError } from '../../log.js';
@@ -338,7 +337,7 @@ export class RedisBanSync {
   }
 
   private async readLoop(): Promise<void> {
-    const stream: Redis = this.connections.dedicatedClient('stream');
+    const stream = this.connections.dedicatedClient('stream');
     while (!this.stopped) {
       if (stream.status !== 'ready') {
         await new Promise<void>((resolve) => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { parseHostPort } from '../../settings/formats.js';
 import type { RedisSettings } from '../../settings/types.generated.js';
 
@@ -12,6 +12,21 @@ export const reconnectDelay = (attempt: number): number => Math.min(50 * 2 ** Ma
 
 /** What a connection is for; it becomes part of its `CLIENT SETNAME`. */
 export type ConnectionRole = `pool-${number}` | 'stream' | 'background' | 'doctor';
+
+/** A connection to Redis: one server (standalone, or the master a sentinel names), or a whole Redis Cluster. */
+export type RedisClient = Redis | Cluster;
+
+/** True when `client` speaks to a Redis Cluster. */
+export function isCluster(client: RedisClient): client is Cluster {
+  return (client as Cluster).isCluster === true;
+}
+
+/** The seed nodes of a cluster: `REDIS_HOST:REDIS_PORT` and `REDIS_CLUSTER_NODES`. */
+export function clusterSeeds(settings: Readonly<RedisSettings>): Array<{ host: string; port: number }> {
+  const seeds = settings.REDIS_CLUSTER_NODES.map((entry) => parseHostPort(entry, 6379)!);
+  if (settings.REDIS_HOST !== '') seeds.unshift({ host: settings.REDIS_HOST, port: settings.REDIS_PORT });
+  return seeds;
+}
 
 /** True when Redis is reached through sentinels. */
 export function usesSentinel(settings: Readonly<RedisSettings>): boolean {
@@ -32,6 +47,7 @@ export function tlsOptions(settings: Readonly<RedisSettings>): ConnectionOptions
 
 /** Where the connections go, for logs and errors: `host:port` or the sentinel master name. */
 export function describeTarget(settings: Readonly<RedisSettings>): string {
+  if (settings.REDIS_CLUSTER) return `the cluster of ${clusterSeeds(settings).map((s) => (s.host.includes(':') ? `[${s.host}]:${s.port}` : `${s.host}:${s.port}`)).join(' ')}`;
   return usesSentinel(settings)
     ? `master "${settings.REDIS_SENTINEL_MASTER}" via sentinels ${settings.REDIS_SENTINEL_HOSTS.join(' ')}`
     : `${settings.REDIS_HOST}:${settings.REDIS_PORT}`;
@@ -41,8 +57,38 @@ export function describeTarget(settings: Readonly<RedisSettings>): string {
  * One of the node's connections (this module is the only place Palisade makes a Redis
  * client): not connected yet (`lazyConnect`), errors left to the caller's listener.
  */
-export function createRedisClient(settings: Readonly<RedisSettings>, nodeName: string, role: ConnectionRole, commandTimeoutMs: number | undefined): Redis {
+export function createRedisClient(settings: Readonly<RedisSettings>, nodeName: string, role: ConnectionRole, commandTimeoutMs: number | undefined): RedisClient {
+  if (settings.REDIS_CLUSTER) return new Cluster(clusterSeeds(settings), clusterOptions(settings, nodeName, role, commandTimeoutMs));
   return new Redis(redisOptions(settings, nodeName, role, commandTimeoutMs));
+}
+
+/**
+ * The options of a cluster client: every node connection gets the node's own options (TLS,
+ * ACL user, timeouts, no offline queue, no retries); the cluster client follows `MOVED` and
+ * `ASK`, refreshes its slot map on them and every 5 s, and never queues while the cluster is
+ * down — a request degrades instead of waiting. The request-path pool pipelines what one
+ * event-loop turn sends to one master into one round trip.
+ */
+function clusterOptions(settings: Readonly<RedisSettings>, nodeName: string, role: ConnectionRole, commandTimeoutMs: number | undefined): ClusterOptions {
+  const { host: _host, port: _port, db: _db, retryStrategy: _retry, enableOfflineQueue: _queue, ...node } = redisOptions({ ...settings, REDIS_SENTINEL_HOSTS: [] }, nodeName, role, commandTimeoutMs);
+  return {
+    redisOptions: node,
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    enableReadyCheck: true,
+    enableAutoPipelining: role.startsWith('pool-'),
+    scaleReads: 'master',
+    maxRedirections: 16,
+    retryDelayOnFailover: 100,
+    retryDelayOnClusterDown: 100,
+    retryDelayOnTryAgain: 100,
+    retryDelayOnMoved: 0,
+    slotsRefreshTimeout: Math.min(settings.REDIS_TIMEOUT, 2_000),
+    slotsRefreshInterval: 5_000,
+    clusterRetryStrategy: reconnectDelay,
+    // TLS checks the certificate against the name the nodes announce, not an IP from CLUSTER SLOTS.
+    ...(settings.REDIS_SSL ? { dnsLookup: (address: string, callback: (error: Error | null, address: string) => void) => callback(null, address) } : {}),
+  };
 }
 
 /**
@@ -50,6 +96,9 @@ export function createRedisClient(settings: Readonly<RedisSettings>, nodeName: s
  * it queues commands until connected and never retries — a doctor run fails fast.
  */
 export function createDoctorClient(settings: Readonly<RedisSettings>, nodeName: string): Redis {
+  // A cluster is examined node by node: the doctor starts from the first seed.
+  const seed = settings.REDIS_CLUSTER ? clusterSeeds(settings)[0] : undefined;
+  if (seed) settings = { ...settings, REDIS_HOST: seed.host, REDIS_PORT: seed.port, REDIS_CLUSTER: false };
   const client = new Redis({
     ...redisOptions(settings, nodeName, 'doctor', settings.REDIS_TIMEOUT),
     enableOfflineQueue: true,

@@ -1,12 +1,12 @@
 import { EventEmitter } from 'node:events';
-import type { Redis } from 'ioredis';
+import calculateSlot from 'cluster-key-slot';
 import type { Logger } from 'pino';
 import { coded } from '../../errors.js';
 import { describeError } from '../../log.js';
 import type { RedisSettings } from '../../settings/types.generated.js';
 import { CircuitBreaker } from './breaker.js';
 import { CONFIG_TROUBLES, classifyRedisError, explainTrouble, writeRefusal, type RedisTrouble } from './failures.js';
-import { createRedisClient, describeTarget, usesSentinel, type ConnectionRole } from './clients.js';
+import { createRedisClient, describeTarget, isCluster, usesSentinel, type ConnectionRole, type RedisClient } from './clients.js';
 import { defineScripts, type ScriptedRedis } from './scripts.js';
 
 /** Consecutive request-path failures that open the breaker. */
@@ -27,7 +27,7 @@ export class RedisUnavailable extends Error {
 
 /** The state of the connections as health checks, metrics and the admin API see it. */
 export interface RedisHealth {
-  mode: 'standalone' | 'sentinel';
+  mode: 'standalone' | 'sentinel' | 'cluster';
   /** At least one pool connection is ready, the breaker is closed and Redis takes writes. */
   up: boolean;
   /** Why Redis refuses writes (OOM, read-only, permission, script), while it does. */
@@ -62,13 +62,13 @@ type Listener = {
  * reads). A circuit breaker keeps the request path off a failing Redis.
  */
 export class RedisConnections extends EventEmitter<Listener> {
-  private readonly pool: Redis[] = [];
-  private readonly dedicated = new Map<ConnectionRole, Redis>();
+  private readonly pool: RedisClient[] = [];
+  private readonly dedicated = new Map<ConnectionRole, RedisClient>();
   private cursor = 0;
   private failoverCount = 0;
   private masterAddress: string | undefined;
   private lastTrouble: { trouble: RedisTrouble; message: string; at: number } | undefined;
-  private readonly sentinelTroubles = new Map<Redis, string[]>();
+  private readonly sentinelTroubles = new Map<RedisClient, string[]>();
   private closed = false;
   /**
    * Refusals by the kind of write that met them (`heartbeat`: a plain SET, so Redis refuses
@@ -82,6 +82,11 @@ export class RedisConnections extends EventEmitter<Listener> {
     private readonly settings: Readonly<RedisSettings>,
     private readonly nodeName: string,
     private readonly log: Logger,
+    /**
+     * In a cluster, the key whose master counts as "the" master: when its slot moves to
+     * another server (failover, resharding), listeners of `master` resync. The ban state's key.
+     */
+    private readonly watchedKey = '',
   ) {
     super();
     this.breaker = new CircuitBreaker({
@@ -144,7 +149,7 @@ export class RedisConnections extends EventEmitter<Listener> {
   }
 
   /** A dedicated connection for `role` (created and connected on first use). */
-  dedicatedClient(role: 'background' | 'stream'): Redis {
+  dedicatedClient(role: 'background' | 'stream'): RedisClient {
     let client = this.dedicated.get(role);
     if (!client) {
       client = this.create(role, role === 'background' ? this.settings.REDIS_TIMEOUT : undefined);
@@ -171,7 +176,7 @@ export class RedisConnections extends EventEmitter<Listener> {
       throw new RedisUnavailable('no pool connection is ready');
     }
     try {
-      const result = await command(client as ScriptedRedis);
+      const result = await (isCluster(client) ? this.withinBudget(command(client as ScriptedRedis)) : command(client as ScriptedRedis));
       this.breaker.success();
       return result;
     } catch (error) {
@@ -180,6 +185,21 @@ export class RedisConnections extends EventEmitter<Listener> {
       if (trouble !== 'other') this.breaker.failure(describeError(error));
       throw error;
     }
+  }
+
+  /**
+   * A cluster client retries a command by itself while a master fails over (it waits for the
+   * new slot map): the request path stops waiting at `REDIS_REQUEST_TIMEOUT` instead, like a
+   * single server's command timeout, and goes on with local state.
+   */
+  private withinBudget<T>(pending: Promise<T>): Promise<T> {
+    const budget = this.settings.REDIS_REQUEST_TIMEOUT;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error(`Command timed out after ${budget}ms (cluster)`), { code: 'ETIMEDOUT' })), budget);
+    });
+    pending.catch(() => undefined); // answered after the budget: nobody waits for it any more
+    return Promise.race([pending, late]).finally(() => clearTimeout(timer));
   }
 
   /**
@@ -203,7 +223,7 @@ export class RedisConnections extends EventEmitter<Listener> {
   }
 
   /** The next ready pool connection, round-robin; undefined when none is ready. */
-  readyPoolClient(): Redis | undefined {
+  readyPoolClient(): RedisClient | undefined {
     for (let i = 0; i < this.pool.length; i++) {
       const client = this.pool[(this.cursor + i) % this.pool.length]!;
       if (client.status === 'ready') {
@@ -217,7 +237,7 @@ export class RedisConnections extends EventEmitter<Listener> {
   health(): RedisHealth {
     const poolReady = this.pool.filter((c) => c.status === 'ready').length;
     return {
-      mode: usesSentinel(this.settings) ? 'sentinel' : 'standalone',
+      mode: this.settings.REDIS_CLUSTER ? 'cluster' : usesSentinel(this.settings) ? 'sentinel' : 'standalone',
       up: poolReady > 0 && !this.breaker.isOpen && this.refusals.size === 0,
       writesRefused: this.refusals.values().next().value,
       breakerOpen: this.breaker.isOpen,
@@ -237,7 +257,7 @@ export class RedisConnections extends EventEmitter<Listener> {
       clients.map(async (client) => {
         // A TLS socket torn down mid-handshake can still emit an alert after ioredis let go
         // of it; without a listener that 'error' would crash the stopping process.
-        (client.stream as NodeJS.EventEmitter | undefined)?.on?.('error', () => undefined);
+        ((client as { stream?: NodeJS.EventEmitter }).stream)?.on?.('error', () => undefined);
         try {
           if (client.status === 'ready') await client.quit();
           else client.disconnect();
@@ -248,11 +268,13 @@ export class RedisConnections extends EventEmitter<Listener> {
     );
   }
 
-  private create(role: ConnectionRole, commandTimeout: number | undefined): Redis {
+  private create(role: ConnectionRole, commandTimeout: number | undefined): RedisClient {
     const client = createRedisClient(this.settings, this.nodeName, role, commandTimeout);
     // Scripts are defined on every connection; ioredis reloads them after NOSCRIPT.
     defineScripts(client);
     client.on('ready', () => this.onReady(client, role));
+    // A cluster learns a new slot map on MOVED, on a failover and every few seconds.
+    if (isCluster(client)) client.on('refresh', () => this.onReady(client, role));
     client.on('error', (error: Error) => this.onError(client, role, error));
     client.on('sentinelError', (error: Error) => {
       const list = this.sentinelTroubles.get(client) ?? [];
@@ -268,10 +290,9 @@ export class RedisConnections extends EventEmitter<Listener> {
     return client;
   }
 
-  private onReady(client: Redis, role: ConnectionRole): void {
+  private onReady(client: RedisClient, role: ConnectionRole): void {
     this.sentinelTroubles.delete(client);
-    const stream = client.stream as { remoteAddress?: string; remotePort?: number } | undefined;
-    const address = stream?.remoteAddress ? `${stream.remoteAddress}:${stream.remotePort}` : undefined;
+    const address = this.serverOf(client);
     if (address && role.startsWith('pool-') && address !== this.masterAddress) {
       const previous = this.masterAddress;
       this.masterAddress = address;
@@ -291,7 +312,16 @@ export class RedisConnections extends EventEmitter<Listener> {
     this.emit('change', this.health());
   }
 
-  private onError(client: Redis, role: ConnectionRole, error: Error): void {
+  /** `host:port` of the server `client` writes to: its own, or in a cluster the master of the watched key's slot. */
+  private serverOf(client: RedisClient): string | undefined {
+    if (isCluster(client)) return client.slots[calculateSlot(this.watchedKey)]?.[0];
+    const stream = client.stream as { remoteAddress?: string; remotePort?: number } | undefined;
+    return stream?.remoteAddress ? `${stream.remoteAddress}:${stream.remotePort}` : undefined;
+  }
+
+  private onError(client: RedisClient, role: ConnectionRole, reported: Error): void {
+    // A cluster client reports "Failed to refresh slots cache"; the node's own answer says why.
+    const error = (reported as { lastNodeError?: Error }).lastNodeError ?? reported;
     let trouble = classifyRedisError(error);
     let detail = describeError(error);
     if (trouble === 'sentinel-unreachable') {
@@ -312,7 +342,8 @@ export class RedisConnections extends EventEmitter<Listener> {
     const repeated = this.lastTrouble?.message === message && now - this.lastTrouble.at < 30_000;
     this.lastTrouble = { trouble, message, at: repeated ? this.lastTrouble!.at : now };
     if (!repeated && !this.closed) {
-      const code = trouble === 'tls' ? 'PAL_REDIS_TLS' : trouble === 'auth' ? 'PAL_REDIS_AUTH' : trouble === 'permission' ? 'PAL_REDIS_PERMISSION' : trouble.startsWith('sentinel') ? 'PAL_REDIS_SENTINEL' : 'PAL_REDIS_UNAVAILABLE';
+      const code =
+        trouble === 'tls' ? 'PAL_REDIS_TLS' : trouble === 'auth' ? 'PAL_REDIS_AUTH' : trouble === 'permission' ? 'PAL_REDIS_PERMISSION' : trouble === 'not-a-cluster' ? 'PAL_REDIS_CLUSTER' : trouble.startsWith('sentinel') ? 'PAL_REDIS_SENTINEL' : 'PAL_REDIS_UNAVAILABLE';
       this.log.warn(coded(code, { role, trouble }), message);
     }
     if (!this.closed) this.emit('change', this.health());

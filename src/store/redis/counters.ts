@@ -1,4 +1,6 @@
+import calculateSlot from 'cluster-key-slot';
 import type { RateDecision, RemoteCounters } from '../counters.js';
+import type { ScriptedRedis } from './scripts.js';
 import type { RedisConnections } from './connections.js';
 import type { RedisKeys } from './keys.js';
 import { RateBatcher } from './rate-batch.js';
@@ -10,7 +12,7 @@ import { RateBatcher } from './rate-batch.js';
  */
 export class RedisCounters implements RemoteCounters {
   private readonly rates = new RateBatcher((keys, args) =>
-    this.timed('gcra', () => this.connections.run((client) => client.palisadeGcra(keys.length, ...keys, ...args))),
+    this.timed('gcra', () => this.connections.run((client) => (this.keys.cluster ? gcraBySlot(client, keys, args) : client.palisadeGcra(keys.length, ...keys, ...args)))),
   );
 
   constructor(
@@ -42,4 +44,32 @@ export class RedisCounters implements RemoteCounters {
       throw error;
     }
   }
+}
+
+/**
+ * A batch of rate checks on a Redis Cluster: one script call per slot (a script's keys must
+ * share one), issued together so the cluster client pipelines the calls bound for one master
+ * into one round trip. `args` is the batch's (see gcra.lua): the rates once, then each key's
+ * rate when there are several — cut to each slot's keys.
+ */
+async function gcraBySlot(client: ScriptedRedis, keys: string[], args: number[]): Promise<number[]> {
+  const rateCount = args[0]!;
+  const rates = args.slice(1, 1 + 2 * rateCount);
+  const rateOf = rateCount > 1 ? args.slice(1 + 2 * rateCount) : undefined;
+  const bySlot = new Map<number, number[]>();
+  keys.forEach((key, i) => {
+    const slot = calculateSlot(key);
+    const group = bySlot.get(slot);
+    if (group) group.push(i);
+    else bySlot.set(slot, [i]);
+  });
+  const replies = new Array<number>(keys.length);
+  await Promise.all(
+    [...bySlot.values()].map(async (indexes) => {
+      const groupArgs = rateOf ? [rateCount, ...rates, ...indexes.map((i) => rateOf[i]!)] : [rateCount, ...rates];
+      const reply = await client.palisadeGcra(indexes.length, ...indexes.map((i) => keys[i]!), ...groupArgs);
+      indexes.forEach((i, j) => (replies[i] = reply[j]!));
+    }),
+  );
+  return replies;
 }

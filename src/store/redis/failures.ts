@@ -8,10 +8,11 @@ export type RedisTrouble =
   | 'readonly'
   | 'sentinel-unreachable'
   | 'sentinel-unknown-master'
+  | 'not-a-cluster'
   | 'other';
 
 /** Troubles that are configuration mistakes: retrying will not fix them, boot should fail. */
-export const CONFIG_TROUBLES: ReadonlySet<RedisTrouble> = new Set(['tls', 'auth', 'permission']);
+export const CONFIG_TROUBLES: ReadonlySet<RedisTrouble> = new Set(['tls', 'auth', 'permission', 'not-a-cluster']);
 
 const TLS_CODES = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
@@ -32,6 +33,7 @@ export function classifyRedisError(error: Error): RedisTrouble {
   if (/^(WRONGPASS|NOAUTH)|invalid username-password|AUTH failed|invalid password/i.test(message)) return 'auth';
   if (/^NOPERM/.test(message)) return 'permission';
   if (message.startsWith('READONLY')) return 'readonly';
+  if (/cluster support disabled/i.test(message)) return 'not-a-cluster';
   if (/Command timed out|ETIMEDOUT|connect ETIMEDOUT/i.test(message) || code === 'ETIMEDOUT') return 'timeout';
   if (/All sentinels are unreachable/.test(message)) return 'sentinel-unreachable';
   if (['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE'].includes(code) || /Connection is closed|Stream isn't writeable/.test(message)) {
@@ -73,6 +75,8 @@ export function explainTrouble(trouble: RedisTrouble, detail: string, where: str
       return `Redis at ${where} did not answer in time (${detail})`;
     case 'unreachable':
       return `Redis at ${where} is unreachable (${detail})`;
+    case 'not-a-cluster':
+      return `Redis at ${where} is not a cluster node (${detail.split('\n')[0]}); set REDIS_CLUSTER=no, or point REDIS_HOST / REDIS_CLUSTER_NODES at the cluster`;
     case 'readonly':
       return `Redis at ${where} is a read-only replica; reconnecting to find the master`;
     default:

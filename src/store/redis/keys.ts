@@ -15,9 +15,32 @@
  *   <prefix>:session:<id>                session (JSON), TTL = min(idle, absolute left)
  *   <prefix>:nodes                       zset node → last heartbeat ms, TTL refreshed by beats
  *   <prefix>:metrics:<node>              hash of a node's counter totals, TTL 1 h
+ *   <prefix>:<plugin>:<rule>:<client>:gcra (or :w)   a counter, with a TTL
+ *
+ * With Redis Cluster (`REDIS_CLUSTER=yes`) the keys a script or a multi-key command touches
+ * together carry one hash tag, so they live in one slot (no CROSSSLOT can happen):
+ *
+ *   <prefix>:{bans}:ban:<target>, <prefix>:{bans}:bans:index, <prefix>:{bans}:unban:<target>,
+ *   <prefix>:{bans}:unbans:index, <prefix>:{bans}:bans:stream, <prefix>:{bans}:bans:epoch
+ *                                        all ban state in one slot (scripts, MGET, the stream)
+ *   <prefix>:<plugin>:<rule>:{<client>}:gcra (or :w)   a client's counters together; clients
+ *                                        spread over the masters
+ *   <prefix>:{probe:<node>}:probe:<node>:<kind>         the permission probe's keys together
+ *
+ * Every other key is used alone and keeps its name. Standalone and Sentinel keep the
+ * untagged layout (nodes of earlier versions read it).
  */
 export class RedisKeys {
-  constructor(readonly prefix: string) {}
+  /** Where ban state keys start: the prefix, and the ban tag in a cluster. */
+  private readonly bans: string;
+
+  constructor(
+    readonly prefix: string,
+    /** True for Redis Cluster: tag keys that go together. */
+    readonly cluster = false,
+  ) {
+    this.bans = cluster ? `${prefix}:{bans}:` : `${prefix}:`;
+  }
 
   /** The heartbeat key of a node. */
   node(nodeName: string): string {
@@ -26,7 +49,7 @@ export class RedisKeys {
 
   /** A throwaway key for the permission probe. */
   probe(nodeName: string, kind: string): string {
-    return `${this.prefix}:probe:${nodeName}:${kind}`;
+    return this.cluster ? `${this.prefix}:{probe:${nodeName}}:probe:${nodeName}:${kind}` : `${this.prefix}:probe:${nodeName}:${kind}`;
   }
 
   /**
@@ -35,42 +58,42 @@ export class RedisKeys {
    * one cluster never read each other's unit.)
    */
   rate(path: string): string {
-    return `${this.prefix}:${path}:gcra`;
+    return `${this.prefix}:${this.counter(path)}:gcra`;
   }
 
   /** Sliding-window hash of the counter `path`. */
   window(path: string): string {
-    return `${this.prefix}:${path}:w`;
+    return `${this.prefix}:${this.counter(path)}:w`;
   }
 
-  /** The record of the ban on `target` (canonical IP or CIDR). */
+  /** The ban record of `target` (canonical IP or CIDR). */
   ban(target: string): string {
-    return `${this.prefix}:ban:${target}`;
+    return `${this.bans}ban:${target}`;
   }
 
   /** Prefix of ban records, for scripts that build them from targets. */
   get banRecordPrefix(): string {
-    return `${this.prefix}:ban:`;
+    return `${this.bans}ban:`;
   }
 
   get banIndex(): string {
-    return `${this.prefix}:bans:index`;
+    return `${this.bans}bans:index`;
   }
 
   tombstone(target: string): string {
-    return `${this.prefix}:unban:${target}`;
+    return `${this.bans}unban:${target}`;
   }
 
   get tombstoneIndex(): string {
-    return `${this.prefix}:unbans:index`;
+    return `${this.bans}unbans:index`;
   }
 
   get banStream(): string {
-    return `${this.prefix}:bans:stream`;
+    return `${this.bans}bans:stream`;
   }
 
   get banEpoch(): string {
-    return `${this.prefix}:bans:epoch`;
+    return `${this.bans}bans:epoch`;
   }
 
   session(id: string): string {
@@ -97,5 +120,12 @@ export class RedisKeys {
   /** The pattern an ACL must allow (`~<prefix>:*`). */
   get aclPattern(): string {
     return `${this.prefix}:*`;
+  }
+
+  /** `<plugin>:<rule>:<client>`, the client tagged in a cluster (plugin and rule hold no `:`). */
+  private counter(path: string): string {
+    if (!this.cluster) return path;
+    const second = path.indexOf(':', path.indexOf(':') + 1);
+    return `${path.slice(0, second + 1)}{${path.slice(second + 1)}}`;
   }
 }

@@ -21,13 +21,15 @@ export class RedisMetrics implements RemoteMetrics {
     const client = this.connections.dedicatedClient('background');
     const key = this.keys.metrics(this.nodeName);
     const now = Date.now();
-    const pipeline = client.pipeline();
-    for (const [field, value] of deltas) pipeline.hincrby(key, field, value);
-    pipeline.pexpire(key, METRICS_TTL_MS);
-    pipeline.zadd(this.keys.nodes, now, this.nodeName);
-    pipeline.zremrangebyscore(this.keys.nodes, '-inf', now - METRICS_TTL_MS);
-    pipeline.pexpire(this.keys.nodes, METRICS_TTL_MS);
-    const results = (await pipeline.exec()) ?? [];
+    // One pipeline per key: in a cluster the node's hash and the node list live in different slots.
+    const totals = client.pipeline();
+    for (const [field, value] of deltas) totals.hincrby(key, field, value);
+    totals.pexpire(key, METRICS_TTL_MS);
+    const list = client.pipeline();
+    list.zadd(this.keys.nodes, now, this.nodeName);
+    list.zremrangebyscore(this.keys.nodes, '-inf', now - METRICS_TTL_MS);
+    list.pexpire(this.keys.nodes, METRICS_TTL_MS);
+    const results = (await Promise.all([totals.exec(), list.exec()])).flatMap((r) => r ?? []);
     const failed = results.find(([error]) => error);
     if (failed) throw failed[0];
   }
@@ -35,12 +37,11 @@ export class RedisMetrics implements RemoteMetrics {
   async totals(): Promise<Map<string, number>> {
     const client = this.connections.dedicatedClient('background');
     const nodes = await client.zrangebyscore(this.keys.nodes, Date.now() - METRICS_TTL_MS, '+inf');
-    const pipeline = client.pipeline();
-    for (const node of nodes) pipeline.hgetall(this.keys.metrics(node));
+    // One command per node's hash, all in flight at once (in a cluster they live on different masters).
+    const hashes = await Promise.all(nodes.map((node) => client.hgetall(this.keys.metrics(node))));
     const sums = new Map<string, number>();
-    for (const [error, hash] of (await pipeline.exec()) ?? []) {
-      if (error) throw error;
-      for (const [field, value] of Object.entries(hash as Record<string, string>)) sums.set(field, (sums.get(field) ?? 0) + Number(value));
+    for (const hash of hashes) {
+      for (const [field, value] of Object.entries(hash)) sums.set(field, (sums.get(field) ?? 0) + Number(value));
     }
     return sums;
   }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './clients.js';
 import type { RedisKeys } from './keys.js';
 
 /**
@@ -56,7 +56,7 @@ export interface PermissionReport {
 }
 
 /** Runs the probe on `client` (one pipeline, one round trip). */
-export async function checkPermissions(client: Redis, keys: RedisKeys, node: string): Promise<PermissionReport> {
+export async function checkPermissions(client: RedisClient, keys: RedisKeys, node: string): Promise<PermissionReport> {
   const list = probes(keys, node);
   const pipeline = client.pipeline();
   for (const [command, args] of list) pipeline.call(command, ...args);

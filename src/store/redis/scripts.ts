@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './clients.js';
 import { packageRoot } from '../../paths.js';
 
 /**
  * The Lua scripts, by command name: file under src/store/redis/scripts and its key count
  * (undefined: the caller passes the count first).
  */
-const SCRIPTS: Record<string, { file: string; keys: number | undefined }> = {
+export const SCRIPTS: Record<string, { file: string; keys: number | undefined }> = {
   palisadeGcra: { file: 'gcra.lua', keys: undefined },
   palisadeWindowCount: { file: 'window_count.lua', keys: 1 },
   palisadeSessionGet: { file: 'session_get.lua', keys: 1 },
@@ -20,7 +20,7 @@ const SCRIPTS: Record<string, { file: string; keys: number | undefined }> = {
 };
 
 /** A client with Palisade's scripts defined as commands. */
-export type ScriptedRedis = Redis & {
+export type ScriptedRedis = RedisClient & {
   /** `numKeys, key_1 … key_n, r, period_1, limit_1 … [rate of key_1 …]`: one answer per key (see gcra.lua). */
   palisadeGcra(numKeys: number, ...keysThenArgs: Array<string | number>): Promise<number[]>;
   palisadeWindowCount(key: string, windowMs: number, by: number): Promise<number>;
@@ -49,7 +49,7 @@ function load(): Map<string, { lua: string; keys: number | undefined }> {
  * master after failover, a restarted or flushed Redis), EVAL with the source, which
  * caches it again — so scripts survive failovers without a reload step.
  */
-export function defineScripts(client: Redis): ScriptedRedis {
+export function defineScripts(client: RedisClient): ScriptedRedis {
   for (const [name, { lua, keys }] of load()) {
     if (!(name in client)) client.defineCommand(name, keys === undefined ? { lua } : { lua, numberOfKeys: keys });
   }
