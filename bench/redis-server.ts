@@ -37,3 +37,39 @@ export async function rssMiB(pid: number): Promise<number> {
   const kib = Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? NaN);
   return kib / 1024;
 }
+
+/** A Redis Cluster the bench started: its masters, and the seeds to give Palisade. */
+export interface BenchCluster {
+  readonly servers: BenchRedis[];
+  /** `host:port …` for REDIS_CLUSTER_NODES. */
+  readonly seeds: string;
+}
+
+/**
+ * Starts `masters` `redis-server --cluster-enabled yes` on loopback (no replicas: on a
+ * 2-core machine replication would only measure itself) and joins them with
+ * `redis-cli --cluster create`; resolves once every slot is served.
+ */
+export async function startBenchCluster(masters = 3): Promise<BenchCluster> {
+  const { execFile } = await import('node:child_process');
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'palisade-bench-cluster-'));
+  const servers: BenchRedis[] = [];
+  for (let i = 0; i < masters; i++) {
+    servers.push(await startBenchRedis(['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${i}.conf`), '--dir', dir, '--cluster-node-timeout', '2000']));
+  }
+  const seeds = servers.map((s) => `127.0.0.1:${s.port}`);
+  await new Promise<void>((resolve, reject) =>
+    execFile('redis-cli', ['--cluster', 'create', ...seeds, '--cluster-yes'], (error) => (error ? reject(error) : resolve())),
+  );
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const states = await Promise.all(servers.map((s) => s.client.call('CLUSTER', 'INFO') as Promise<string>));
+    if (states.every((info) => info.includes('cluster_state:ok'))) break;
+    if (Date.now() > deadline) throw new Error('the bench cluster did not settle within 20 s');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { servers, seeds: seeds.join(' ') };
+}

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInProcessNode, type InProcessNode } from '../helpers/in-process.js';
 import { stopAllRedis } from '../helpers/redis.js';
 import { startSentinelCluster, type SentinelCluster } from '../helpers/sentinel.js';
+import { banWhile } from '../helpers/ban-writer.js';
 import { waitFor } from '../helpers/wait.js';
 
 let cluster: SentinelCluster;
@@ -21,20 +22,6 @@ afterAll(async () => {
   await stopAllRedis();
 });
 
-/** Bans `count` addresses from `node` one after the other, while `during` runs. */
-async function banWhile(node: InProcessNode, prefix: string, during: Promise<unknown>): Promise<string[]> {
-  const targets: string[] = [];
-  let done = false;
-  void during.finally(() => (done = true));
-  for (let i = 0; !done || i < 20; i++) {
-    const target = `${prefix}.${Math.floor(i / 250)}.${i % 250}`;
-    await node.store.bans.add({ target, reason: 'failover', origin: 'api', durationMs: 3_600_000 });
-    targets.push(target);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  await during;
-  return targets;
-}
 
 /** Every target is banned on both nodes and recorded on the current master. */
 async function expectNoneLost(targets: string[]): Promise<void> {

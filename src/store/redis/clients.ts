@@ -66,8 +66,7 @@ export function createRedisClient(settings: Readonly<RedisSettings>, nodeName: s
  * The options of a cluster client: every node connection gets the node's own options (TLS,
  * ACL user, timeouts, no offline queue, no retries); the cluster client follows `MOVED` and
  * `ASK`, refreshes its slot map on them and every 5 s, and never queues while the cluster is
- * down — a request degrades instead of waiting. The request-path pool pipelines what one
- * event-loop turn sends to one master into one round trip.
+ * down — a request degrades instead of waiting.
  */
 function clusterOptions(settings: Readonly<RedisSettings>, nodeName: string, role: ConnectionRole, commandTimeoutMs: number | undefined): ClusterOptions {
   const { host: _host, port: _port, db: _db, retryStrategy: _retry, enableOfflineQueue: _queue, ...node } = redisOptions({ ...settings, REDIS_SENTINEL_HOSTS: [] }, nodeName, role, commandTimeoutMs);
@@ -76,7 +75,6 @@ function clusterOptions(settings: Readonly<RedisSettings>, nodeName: string, rol
     lazyConnect: true,
     enableOfflineQueue: false,
     enableReadyCheck: true,
-    enableAutoPipelining: role.startsWith('pool-'),
     scaleReads: 'master',
     maxRedirections: 16,
     retryDelayOnFailover: 100,

@@ -1,5 +1,6 @@
 import calculateSlot from 'cluster-key-slot';
 import type { RateDecision, RemoteCounters } from '../counters.js';
+import type { Cluster } from 'ioredis';
 import type { ScriptedRedis } from './scripts.js';
 import type { RedisConnections } from './connections.js';
 import type { RedisKeys } from './keys.js';
@@ -11,15 +12,17 @@ import { RateBatcher } from './rate-batch.js';
  * event-loop turn share one script call ({@link RateBatcher}); `observe` sees each call.
  */
 export class RedisCounters implements RemoteCounters {
-  private readonly rates = new RateBatcher((keys, args) =>
-    this.timed('gcra', () => this.connections.run((client) => (this.keys.cluster ? gcraBySlot(client, keys, args) : client.palisadeGcra(keys.length, ...keys, ...args)))),
-  );
+  private readonly rates: RateBatcher;
 
   constructor(
     private readonly connections: RedisConnections,
     private readonly keys: RedisKeys,
     private readonly observe: (command: string, seconds: number, outcome: 'ok' | 'error' | 'unavailable') => void = () => undefined,
-  ) {}
+  ) {
+    this.rates = keys.cluster
+      ? new RateBatcher((batch, args) => this.timed('gcra', () => connections.run((client) => gcraBySlot(client as ScriptedRedis & Cluster, batch, args))), true)
+      : new RateBatcher((batch, args) => this.timed('gcra', () => connections.run((client) => client.palisadeGcra(batch.length, ...batch, ...args))));
+  }
 
   rate(path: string, limit: number, periodMs: number): Promise<RateDecision> {
     return this.rates.check(this.keys.rate(path), periodMs, limit);
@@ -33,11 +36,17 @@ export class RedisCounters implements RemoteCounters {
     await this.connections.run((client) => client.del(this.keys.rate(path), this.keys.window(path)));
   }
 
-  private async timed<T>(command: string, run: () => Promise<T>): Promise<T> {
+  /** Runs `run`, observing one command per round trip it made (a cluster batch: one per master). */
+  private async timed<T>(command: string, run: () => Promise<T | BySlot<T>>): Promise<T> {
     const started = process.hrtime.bigint();
     try {
       const result = await run();
-      this.observe(command, Number(process.hrtime.bigint() - started) / 1e9, 'ok');
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      if (result instanceof BySlot) {
+        for (let i = 0; i < result.masters; i++) this.observe(command, seconds, 'ok');
+        return result.value;
+      }
+      this.observe(command, seconds, 'ok');
       return result;
     } catch (error) {
       this.observe(command, Number(process.hrtime.bigint() - started) / 1e9, (error as Error).name === 'RedisUnavailable' ? 'unavailable' : 'error');
@@ -46,13 +55,22 @@ export class RedisCounters implements RemoteCounters {
   }
 }
 
+/** A cluster batch's answer, with how many masters (round trips) it took. */
+class BySlot<T> {
+  constructor(
+    readonly value: T,
+    readonly masters: number,
+  ) {}
+}
+
 /**
  * A batch of rate checks on a Redis Cluster: one script call per slot (a script's keys must
- * share one), issued together so the cluster client pipelines the calls bound for one master
- * into one round trip. `args` is the batch's (see gcra.lua): the rates once, then each key's
- * rate when there are several — cut to each slot's keys.
+ * share one), and the calls bound for one master in one pipeline — one round trip per master.
+ * `args` is the batch's (see gcra.lua): the rates once, then each key's rate when there are
+ * several — cut to each slot's keys. (ioredis's auto-pipelining would route a script by its
+ * first argument, here the key count: the pipelines are built by hand.)
  */
-async function gcraBySlot(client: ScriptedRedis, keys: string[], args: number[]): Promise<number[]> {
+async function gcraBySlot(client: ScriptedRedis & Cluster, keys: string[], args: number[]): Promise<BySlot<number[]>> {
   const rateCount = args[0]!;
   const rates = args.slice(1, 1 + 2 * rateCount);
   const rateOf = rateCount > 1 ? args.slice(1 + 2 * rateCount) : undefined;
@@ -63,13 +81,28 @@ async function gcraBySlot(client: ScriptedRedis, keys: string[], args: number[])
     if (group) group.push(i);
     else bySlot.set(slot, [i]);
   });
+  // Slots by the master that serves them (an unknown slot goes alone: the cluster client finds it).
+  const byMaster = new Map<string, number[][]>();
+  for (const [slot, indexes] of bySlot) {
+    const master = client.slots[slot]?.[0] ?? `slot:${slot}`;
+    const groups = byMaster.get(master);
+    if (groups) groups.push(indexes);
+    else byMaster.set(master, [indexes]);
+  }
   const replies = new Array<number>(keys.length);
   await Promise.all(
-    [...bySlot.values()].map(async (indexes) => {
-      const groupArgs = rateOf ? [rateCount, ...rates, ...indexes.map((i) => rateOf[i]!)] : [rateCount, ...rates];
-      const reply = await client.palisadeGcra(indexes.length, ...indexes.map((i) => keys[i]!), ...groupArgs);
-      indexes.forEach((i, j) => (replies[i] = reply[j]!));
+    [...byMaster.values()].map(async (groups) => {
+      const pipeline = client.pipeline() as unknown as ScriptedRedis;
+      for (const indexes of groups) {
+        const groupArgs = rateOf ? [rateCount, ...rates, ...indexes.map((i) => rateOf[i]!)] : [rateCount, ...rates];
+        void pipeline.palisadeGcra(indexes.length, ...indexes.map((i) => keys[i]!), ...groupArgs);
+      }
+      const results = (await (pipeline as unknown as ReturnType<Cluster['pipeline']>).exec()) ?? [];
+      results.forEach(([error, reply], g) => {
+        if (error) throw error;
+        groups[g]!.forEach((i, j) => (replies[i] = (reply as number[])[j]!));
+      });
     }),
   );
-  return replies;
+  return new BySlot(replies, byMaster.size);
 }

@@ -46,6 +46,8 @@ function probes(keys: RedisKeys, node: string): Array<[command: string, args: Ar
     ['evalsha', ['0000000000000000000000000000000000000000', 0]],
     ['script', ['LOAD', 'return 1']],
     ['del', [str, hash, zset, stream]],
+    // A cluster client learns the slot map with CLUSTER SLOTS.
+    ...(keys.cluster ? ([['cluster', ['SLOTS']]] as Array<[string, Array<string | number>]>) : []),
   ];
 }
 
@@ -66,7 +68,7 @@ export async function checkPermissions(client: RedisClient, keys: RedisKeys, nod
   results.forEach(([error], i) => {
     if (!error || !/^NOPERM/.test(error.message)) return;
     if (/access (one of )?the keys|No permissions to access a key/i.test(error.message)) keysDenied = true;
-    else missing.push(list[i]![0] === 'script' ? 'script|load' : list[i]![0]);
+    else missing.push(list[i]![0] === 'script' ? 'script|load' : list[i]![0] === 'cluster' ? 'cluster|slots' : list[i]![0]);
   });
   return { missing, keysDenied };
 }

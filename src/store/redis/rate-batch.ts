@@ -6,6 +6,9 @@ import type { RateDecision } from '../counters.js';
  */
 export const MAX_RATE_BATCH = 128;
 
+/** Longest a batch waits for the one in flight (with `oneInFlight`). */
+const MAX_HOLD_MS = 5;
+
 /**
  * Sends one batch: the bucket keys and the script's arguments (the distinct rates once, then
  * each key's rate only when there are several; see gcra.lua); one integer per key back.
@@ -32,14 +35,34 @@ interface QueuedCheck {
 export class RateBatcher {
   private queue: QueuedCheck[] = [];
   private scheduled = false;
-  private readonly flush = (): void => {
+  private inFlight = 0;
+  private holding: NodeJS.Timeout | undefined;
+  private readonly flush = (force = false): void => {
     this.scheduled = false;
+    // With one batch in flight at a time, the checks that arrive meanwhile wait for it and
+    // go out together: fewer, larger batches. Never longer than MAX_HOLD_MS: a batch stuck
+    // on a failing master must not make the next one wait its whole budget too.
+    if (this.oneInFlight && this.inFlight > 0 && !force) {
+      this.holding ??= setTimeout(() => this.flush(true), MAX_HOLD_MS);
+      return;
+    }
+    clearTimeout(this.holding);
+    this.holding = undefined;
+    if (this.queue.length === 0) return;
     const queue = this.queue;
     this.queue = [];
     for (let start = 0; start < queue.length; start += MAX_RATE_BATCH) this.sendBatch(queue.slice(start, start + MAX_RATE_BATCH));
   };
 
-  constructor(private readonly send: SendRateBatch) {}
+  /**
+   * `oneInFlight`: hold the next batch until the one in flight is answered — for a Redis
+   * Cluster, where every batch costs a round trip per master it touches, so fewer batches
+   * save more than they cost (at most one round trip of waiting).
+   */
+  constructor(
+    private readonly send: SendRateBatch,
+    private readonly oneInFlight = false,
+  ) {}
 
   /** One hit on `key`: at most `limit` per `periodMs`. */
   check(key: string, periodMs: number, limit: number): Promise<RateDecision> {
@@ -67,7 +90,15 @@ export class RateBatcher {
       rateOf[i] = rate / 2 + 1;
     }
     const args = rates.length === 2 ? [1, ...rates] : [rates.length / 2, ...rates, ...rateOf];
-    this.send(keys, args).then(
+    this.inFlight++;
+    const settled = (): void => {
+      this.inFlight--;
+      if (this.queue.length > 0 && !this.scheduled) {
+        this.scheduled = true;
+        setImmediate(this.flush);
+      }
+    };
+    this.send(keys, args).finally(settled).then(
       (reply) => {
         for (let i = 0; i < batch.length; i++) {
           const value = reply[i]!;
