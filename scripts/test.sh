@@ -11,6 +11,8 @@ command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 # /metrics is linted with promtool, which Debian ships in the prometheus package.
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
+# The compose files are checked by Debian's docker-compose, which parses without an engine.
+command -v docker-compose >/dev/null 2>&1 || need_apt+=(docker-compose)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "test: installing ${need_apt[*]} with apt-get"

@@ -68,6 +68,28 @@ export abstract class Flow {
   abstract finishHead(headers: UpstreamResponseHead['headers']): void;
 }
 
+/** How long a refused client may go on sending after our answer before the connection is cut. */
+const LINGER_MS = 2_000;
+
+/**
+ * nginx's lingering close: a client refused while its body is still coming keeps sending
+ * for a moment; closing at once with its bytes unread makes our TCP stack answer them with a
+ * reset, and the client's may drop our answer (a 413, a 408) before it reads it. So the
+ * rest of the body is read and dropped, our side is half-closed after the answer, and the
+ * connection ends when the client closes its side — or after {@link LINGER_MS}.
+ */
+function lingerOnClose(req: IncomingMessage): void {
+  const socket = req.socket as IncomingMessage['socket'] & { destroySoon?: () => void };
+  req.resume();
+  // Node ends a `Connection: close` answer with destroySoon(): half-close instead, and wait.
+  socket.destroySoon = function lingering(this: typeof socket): void {
+    this.end();
+    const timer = setTimeout(() => this.destroy(), LINGER_MS);
+    timer.unref();
+    this.once('close', () => clearTimeout(timer));
+  };
+}
+
 /** The flow of a response, for the one 'close' listener every response shares. */
 const FLOW = Symbol('palisade.flow');
 type TrackedResponse = ServerResponse & { [FLOW]?: HttpFlow };
@@ -123,8 +145,9 @@ export class HttpFlow extends Flow {
 
   answer(status: number, headers: Record<string, string>, body?: string | Buffer, close = false): void {
     if (this.res.headersSent || this.res.destroyed) return this.drop();
-    const closing = close || (this.hasBody && !this.req.complete);
-    sendPlain(this.res, status, this.id, closing ? { ...headers, connection: 'close' } : headers, body);
+    const unread = this.hasBody && !this.req.complete;
+    if (unread) lingerOnClose(this.req);
+    sendPlain(this.res, status, this.id, close || unread ? { ...headers, connection: 'close' } : headers, body);
   }
 
   drop(): void {

@@ -1,20 +1,23 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../../src/paths.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPalisade, type PalisadeProcess } from '../helpers/palisade.js';
 import { startRedis, stopAllRedis, type RedisServer } from '../helpers/redis.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait.js';
 
-/** Runs `promtool check metrics` on `text`; resolves with its exit code and what it printed. */
-function promtool(text: string): Promise<{ code: number | null; output: string }> {
+/** Runs `promtool <args>` with `input` on stdin; resolves with its exit code and what it printed. */
+function promtool(input: string, args = ['check', 'metrics']): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('promtool', args, { stdio: ['pipe', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, output }));
-    child.stdin.end(text);
+    child.stdin.end(input);
   });
 }
 
@@ -61,5 +64,20 @@ describe('/metrics', () => {
     const lint = await promtool(text);
     expect(lint.output).toBe('');
     expect(lint.code).toBe(0);
+  });
+
+  it('runs alerting rules that promtool accepts, and the rules and the dashboard name only metrics a node exports', async () => {
+    const rulesFile = join(packageRoot, 'deploy', 'prometheus', 'alerts.yaml');
+    const rules = await promtool('', ['check', 'rules', rulesFile]);
+    expect(rules.output).toContain('SUCCESS');
+    expect(rules.code).toBe(0);
+    const dashboard = JSON.parse(readFileSync(join(packageRoot, 'deploy', 'grafana', 'palisade.json'), 'utf8')) as { panels: Array<{ targets?: Array<{ expr: string }> }> };
+    const queries = [readFileSync(rulesFile, 'utf8'), ...dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((t) => t.expr))].join('\n');
+    const named = new Set([...queries.matchAll(/\b((?:palisade|process|nodejs)_[a-z0-9_]+)\b/g)].map((m) => m[1]!.replace(/_(bucket|sum|count)$/, '')));
+    expect(named.size).toBeGreaterThan(10);
+    // Every family is declared on the first scrape, with or without a value yet.
+    const text = await (await fetch(`${node.adminUrl}/metrics`)).text();
+    const exported = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!));
+    expect([...named].filter((name) => !exported.has(name))).toEqual([]);
   });
 });
