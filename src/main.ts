@@ -42,6 +42,11 @@ export async function main(): Promise<void> {
     process.stderr.write(`palisade: internal error: ${describeError(error)} [PAL_INTERNAL]\n`);
     process.exit(exitCodes.failure);
   });
+  // A promise a library rejected with nobody listening (a client's internal retry, say) is
+  // logged, not fatal: the proxy's state is intact, and exiting would drop every request.
+  process.on('unhandledRejection', (reason) => {
+    node.log.error(coded('PAL_INTERNAL', { err: describeError(reason) }), 'unhandled promise rejection');
+  });
   let signals = 0;
   const shutdown = (signal: NodeJS.Signals): void => {
     signals++;

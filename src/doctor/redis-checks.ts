@@ -61,7 +61,19 @@ type ClusterShard = [number, number, ...Array<[string, number, string, ...unknow
 async function inspectCluster(seed: Redis, settings: Readonly<RedisSettings>, nodeName: string): Promise<Finding[]> {
   const findings: Finding[] = [];
   const add = (finding: Finding): void => void findings.push(finding);
-  const clusterInfo = parseInfo((await seed.call('CLUSTER', 'INFO')) as string);
+  let clusterText: string;
+  try {
+    clusterText = (await seed.call('CLUSTER', 'INFO')) as string;
+  } catch (error) {
+    const message = describeError(error);
+    add(
+      /cluster support disabled/i.test(message)
+        ? { check: 'cluster-slots', severity: 'error', message: 'the seed is not a cluster node (cluster support disabled)', fix: 'REDIS_CLUSTER=no, or point REDIS_HOST / REDIS_CLUSTER_NODES at the cluster' }
+        : { check: 'cluster-slots', severity: 'error', message: `CLUSTER INFO failed: ${message}`, fix: 'grant +cluster|info +cluster|slots +asking to the ACL user' },
+    );
+    return findings;
+  }
+  const clusterInfo = parseInfo(clusterText);
   const state = clusterInfo.get('cluster_state') ?? 'unknown';
   const served = Number(clusterInfo.get('cluster_slots_ok') ?? '0');
   add(

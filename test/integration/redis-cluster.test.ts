@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import calculateSlot from 'cluster-key-slot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { packageRoot } from '../../src/paths.js';
 import { startInProcessNode, type InProcessNode } from '../helpers/in-process.js';
 import { runCli } from '../helpers/palisade.js';
 import { freePort } from '../helpers/ports.js';
@@ -199,5 +202,42 @@ describe('Palisade on a Redis Cluster', () => {
     const asCluster = await runCli(['start'], { USE_REDIS: 'yes', REDIS_CLUSTER: 'yes', REDIS_HOST: '127.0.0.1', REDIS_PORT: String(single.port), REDIS_TIMEOUT: '2s', ...ports });
     expect(asCluster.code).toBe(1);
     expect(asCluster.stderr).toMatch(/is not a cluster node .*set REDIS_CLUSTER=no.*\[PAL_REDIS_CLUSTER\]/);
+  });
+
+  it('works with the least-privilege ACL the README documents, and names a missing cluster permission at boot', async () => {
+    const readme = readFileSync(join(packageRoot, 'plugins', 'redis', 'README.md'), 'utf8');
+    const documented = /```text\n(ACL SETUSER palisade[\s\S]*?)```/.exec(readme)![1]!.replace(/\s+/g, ' ').trim();
+    const clusterExtra = /on a Redis Cluster add `([^`]+)`/.exec(readme)![1]!;
+    const rules = `${documented} ${clusterExtra}`.replace(/^ACL SETUSER palisade /, '').replace('>secret', '>least-privilege-pw').split(' ');
+    const live = cluster.servers.filter((s) => s.process.exitCode === null && s.process.signalCode === null);
+    const setUser = async (name: string, userRules: string[]): Promise<void> => {
+      for (const server of live) {
+        const admin = server.client();
+        await admin.call('ACL', 'SETUSER', name, 'reset', ...userRules);
+        admin.disconnect();
+      }
+    };
+    await setUser('palisade', rules);
+    const restricted = await startInProcessNode({
+      NODE_NAME: 'cluster-acl',
+      USE_REDIS: 'yes',
+      REDIS_CLUSTER: 'yes',
+      REDIS_CLUSTER_NODES: cluster.seeds,
+      REDIS_USERNAME: 'palisade',
+      REDIS_PASSWORD: 'least-privilege-pw',
+      REDIS_TIMEOUT: '2s',
+    });
+    try {
+      expect(await fetch(`${restricted.adminUrl}/readyz`).then((r) => r.json())).toMatchObject({ status: 'ready', store: 'shared' });
+      await restricted.store.bans.add({ target: '192.0.2.250', reason: 'acl', origin: 'api', durationMs: 60_000 });
+      await waitFor(() => a.store.bans.match('192.0.2.250'), 'the ban of the restricted node on A');
+    } finally {
+      await restricted.stop();
+    }
+    await setUser('palisade-short', rules.filter((rule) => rule !== '+cluster|info'));
+    const ports = { HTTP_ADDRESS: '127.0.0.1', HTTP_PORT: String(await freePort()), ADMIN_LISTEN: `127.0.0.1:${await freePort()}` };
+    const refused = await runCli(['start'], { USE_REDIS: 'yes', REDIS_CLUSTER: 'yes', REDIS_CLUSTER_NODES: cluster.seeds, REDIS_USERNAME: 'palisade-short', REDIS_PASSWORD: 'least-privilege-pw', REDIS_TIMEOUT: '2s', ...ports });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/may not run: cluster\|info .*\[PAL_REDIS_PERMISSION\]/);
   });
 });

@@ -6,7 +6,7 @@ import type { RedisSettings } from '../../settings/types.generated.js';
 import type { LocalState, SharedBackend } from '../types.js';
 import { RedisAudit } from './audit.js';
 import { RedisBanSync } from './ban-sync.js';
-import type { RedisClient } from './clients.js';
+import { createDoctorClient, type RedisClient } from './clients.js';
 import { RedisConnections } from './connections.js';
 import { RedisCounters } from './counters.js';
 import { snapshotFromInfo, type RedisInfoSnapshot } from './info.js';
@@ -74,6 +74,7 @@ export class RedisBackend {
   private info: RedisInfoSnapshot | undefined;
   private bans: RedisBanSync | undefined;
   private local: LocalState | undefined;
+  private readonly beatOnReady = (): void => void this.heartbeat().catch(() => undefined);
   private readonly commandMetrics: CommandMetrics;
 
   private constructor(
@@ -117,6 +118,12 @@ export class RedisBackend {
         }
         if (problem) throw new PalisadeError('PAL_REDIS_PERMISSION', problem);
       } else {
+        // A cluster client whose user may not run CLUSTER INFO never becomes ready, and says
+        // nothing: ask one node directly, so a missing permission stops the boot with its fix.
+        if (settings.REDIS_CLUSTER) {
+          const problem = await backend.checkSeedAcl().catch(() => undefined);
+          if (problem) throw new PalisadeError('PAL_REDIS_PERMISSION', problem);
+        }
         log.warn(coded('PAL_REDIS_UNAVAILABLE', { reason: first.message }), 'redis not reachable at start: running degraded on local state until it is');
       }
       // A later master (failover, or Redis reached after a degraded start) gets the same
@@ -161,7 +168,7 @@ export class RedisBackend {
     this.local = local;
     bans.start();
     // A new master (failover, restart) learns about this node at once, not a beat later.
-    background.on('ready', () => void this.heartbeat().catch(() => undefined));
+    background.on('ready', this.beatOnReady);
     const keys = this.keys;
     return {
       health() {
@@ -228,6 +235,7 @@ export class RedisBackend {
 
   /** Stops the ban stream reader, then closes every connection. */
   async close(): Promise<void> {
+    this.connections.dedicatedClient('background').off('ready', this.beatOnReady);
     await this.bans?.stop();
     await this.connections.close();
   }
@@ -265,6 +273,18 @@ export class RedisBackend {
     }
     if (/^cluster_enabled:1/m.test(info)) {
       throw new PalisadeError('PAL_REDIS_CLUSTER', `Redis at ${this.connections.target} is a Redis Cluster node: set REDIS_CLUSTER=yes (the other nodes are found from it, or list them in REDIS_CLUSTER_NODES)`);
+    }
+  }
+
+  /** The ACL probe on the first cluster seed, through a plain connection (see `create`). */
+  private async checkSeedAcl(): Promise<string | undefined> {
+    const client = createDoctorClient(this.options.settings, this.options.nodeName);
+    try {
+      await client.connect();
+      const report = await checkPermissions(client, this.keys, this.options.nodeName);
+      return report.missing.length > 0 || report.keysDenied ? describePermissionReport(report, this.options.settings.REDIS_USERNAME, this.keys) : undefined;
+    } finally {
+      client.disconnect();
     }
   }
 

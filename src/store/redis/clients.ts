@@ -70,6 +70,9 @@ export function createRedisClient(settings: Readonly<RedisSettings>, nodeName: s
  */
 function clusterOptions(settings: Readonly<RedisSettings>, nodeName: string, role: ConnectionRole, commandTimeoutMs: number | undefined): ClusterOptions {
   const { host: _host, port: _port, db: _db, retryStrategy: _retry, enableOfflineQueue: _queue, ...node } = redisOptions({ ...settings, REDIS_SENTINEL_HOSTS: [] }, nodeName, role, commandTimeoutMs);
+  // Each node's certificate is checked against that node's own name (its announced host),
+  // not the seed's: no fixed servername.
+  if (node.tls) node.tls = { ...node.tls, servername: undefined };
   return {
     redisOptions: node,
     lazyConnect: true,

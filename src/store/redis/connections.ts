@@ -164,19 +164,21 @@ export class RedisConnections extends EventEmitter<Listener> {
    * {@link RedisUnavailable} at once when the breaker is open or no connection is ready —
    * the caller falls back to local state; never waits longer than the command timeout.
    */
-  async run<T>(command: (client: ScriptedRedis) => Promise<T>, options: { evenIfRefusing?: boolean } = {}): Promise<T> {
+  async run<T>(command: (client: ScriptedRedis) => Promise<T>, options: { evenIfRefusing?: boolean; budgeted?: boolean } = {}): Promise<T> {
     if (!this.breaker.allows()) throw new RedisUnavailable(this.breaker.reason || 'circuit breaker open');
     // Redis refusing plain writes would refuse these too: local state until the heartbeat is
-    // taken again. A delete (which Redis takes even when out of memory) may still go.
+    // taken again. A delete (which Redis takes even when out of memory) may still go. (In a
+    // cluster the heartbeat speaks for one master only: each call finds out for itself.)
     const everything = this.refusals.get('heartbeat');
-    if (everything !== undefined && !options.evenIfRefusing) throw new RedisUnavailable(everything);
+    if (everything !== undefined && !options.evenIfRefusing && !this.settings.REDIS_CLUSTER) throw new RedisUnavailable(everything);
     const client = this.readyPoolClient();
     if (!client) {
       this.breaker.failure('no pool connection is ready');
       throw new RedisUnavailable('no pool connection is ready');
     }
     try {
-      const result = await (isCluster(client) ? this.withinBudget(command(client as ScriptedRedis)) : command(client as ScriptedRedis));
+      // `budgeted`: the command keeps to the budget itself (per master, in a cluster).
+      const result = await (isCluster(client) && !options.budgeted ? this.withinBudget(command(client as ScriptedRedis)) : command(client as ScriptedRedis));
       this.breaker.success();
       return result;
     } catch (error) {
@@ -192,7 +194,7 @@ export class RedisConnections extends EventEmitter<Listener> {
    * new slot map): the request path stops waiting at `REDIS_REQUEST_TIMEOUT` instead, like a
    * single server's command timeout, and goes on with local state.
    */
-  private withinBudget<T>(pending: Promise<T>): Promise<T> {
+  withinBudget<T>(pending: Promise<T>): Promise<T> {
     const budget = this.settings.REDIS_REQUEST_TIMEOUT;
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
@@ -257,7 +259,8 @@ export class RedisConnections extends EventEmitter<Listener> {
       clients.map(async (client) => {
         // A TLS socket torn down mid-handshake can still emit an alert after ioredis let go
         // of it; without a listener that 'error' would crash the stopping process.
-        ((client as { stream?: NodeJS.EventEmitter }).stream)?.on?.('error', () => undefined);
+        const sockets = isCluster(client) ? client.nodes('all').map((node) => node.stream) : [client.stream];
+        for (const socket of sockets) (socket as NodeJS.EventEmitter | undefined)?.on?.('error', () => undefined);
         try {
           if (client.status === 'ready') await client.quit();
           else client.disconnect();
@@ -273,8 +276,10 @@ export class RedisConnections extends EventEmitter<Listener> {
     // Scripts are defined on every connection; ioredis reloads them after NOSCRIPT.
     defineScripts(client);
     client.on('ready', () => this.onReady(client, role));
-    // A cluster learns a new slot map on MOVED, on a failover and every few seconds.
-    if (isCluster(client)) client.on('refresh', () => this.onReady(client, role));
+    // A cluster learns a new slot map on MOVED, on a failover and every few seconds: the
+    // background client's map says who holds the watched key (one view, so no flapping
+    // between clients that learnt a failover at different moments).
+    if (isCluster(client) && role === 'background') client.on('refresh', () => this.trackMaster(client, role));
     client.on('error', (error: Error) => this.onError(client, role, error));
     client.on('sentinelError', (error: Error) => {
       const list = this.sentinelTroubles.get(client) ?? [];
@@ -292,8 +297,24 @@ export class RedisConnections extends EventEmitter<Listener> {
 
   private onReady(client: RedisClient, role: ConnectionRole): void {
     this.sentinelTroubles.delete(client);
+    const address = this.trackMaster(client, role);
+    if (role.startsWith('pool-') && this.lastTrouble) {
+      this.log.info({ master: address }, 'redis reachable again');
+      this.lastTrouble = undefined;
+    }
+    if (role.startsWith('pool-')) this.breaker.probeNow();
+    this.emit('change', this.health());
+  }
+
+  /**
+   * Notes the server behind the connections — a single server's pool, or in a cluster the
+   * master of the watched key as the background client sees it — and emits `master` when it
+   * changed. Returns the address.
+   */
+  private trackMaster(client: RedisClient, role: ConnectionRole): string | undefined {
     const address = this.serverOf(client);
-    if (address && role.startsWith('pool-') && address !== this.masterAddress) {
+    const tracks = isCluster(client) ? role === 'background' : role.startsWith('pool-');
+    if (address && tracks && address !== this.masterAddress) {
       const previous = this.masterAddress;
       this.masterAddress = address;
       if (previous !== undefined) {
@@ -304,12 +325,7 @@ export class RedisConnections extends EventEmitter<Listener> {
       }
       this.emit('master', address, previous);
     }
-    if (role.startsWith('pool-') && this.lastTrouble) {
-      this.log.info({ master: address }, 'redis reachable again');
-      this.lastTrouble = undefined;
-    }
-    if (role.startsWith('pool-')) this.breaker.probeNow();
-    this.emit('change', this.health());
+    return address;
   }
 
   /** `host:port` of the server `client` writes to: its own, or in a cluster the master of the watched key's slot. */

@@ -20,7 +20,13 @@ export class RedisCounters implements RemoteCounters {
     private readonly observe: (command: string, seconds: number, outcome: 'ok' | 'error' | 'unavailable') => void = () => undefined,
   ) {
     this.rates = keys.cluster
-      ? new RateBatcher((batch, args) => this.timed('gcra', () => connections.run((client) => gcraBySlot(client as ScriptedRedis & Cluster, batch, args))), true)
+      ? new RateBatcher(
+          (batch, args) =>
+            this.timed('gcra', () =>
+              connections.run((client) => gcraBySlot(client as ScriptedRedis & Cluster, batch, args, (pending) => connections.withinBudget(pending)), { budgeted: true }),
+            ),
+          true,
+        )
       : new RateBatcher((batch, args) => this.timed('gcra', () => connections.run((client) => client.palisadeGcra(batch.length, ...batch, ...args))));
   }
 
@@ -65,12 +71,20 @@ class BySlot<T> {
 
 /**
  * A batch of rate checks on a Redis Cluster: one script call per slot (a script's keys must
- * share one), and the calls bound for one master in one pipeline — one round trip per master.
- * `args` is the batch's (see gcra.lua): the rates once, then each key's rate when there are
- * several — cut to each slot's keys. (ioredis's auto-pipelining would route a script by its
- * first argument, here the key count: the pipelines are built by hand.)
+ * share one), and the calls bound for one master in one pipeline — one round trip per master,
+ * each within the request budget on its own: a master that does not answer fails only its
+ * clients' checks (they count locally), never the others'. The whole batch fails (and counts
+ * against the breaker) only when no master answered. `args` is the batch's (see gcra.lua):
+ * the rates once, then each key's rate when there are several — cut to each slot's keys.
+ * (ioredis's auto-pipelining would route a script by its first argument, here the key count:
+ * the pipelines are built by hand.)
  */
-async function gcraBySlot(client: ScriptedRedis & Cluster, keys: string[], args: number[]): Promise<BySlot<number[]>> {
+async function gcraBySlot(
+  client: ScriptedRedis & Cluster,
+  keys: string[],
+  args: number[],
+  withinBudget: <T>(pending: Promise<T>) => Promise<T>,
+): Promise<BySlot<Array<number | undefined>>> {
   const rateCount = args[0]!;
   const rates = args.slice(1, 1 + 2 * rateCount);
   const rateOf = rateCount > 1 ? args.slice(1 + 2 * rateCount) : undefined;
@@ -81,28 +95,37 @@ async function gcraBySlot(client: ScriptedRedis & Cluster, keys: string[], args:
     if (group) group.push(i);
     else bySlot.set(slot, [i]);
   });
-  // Slots by the master that serves them (an unknown slot goes alone: the cluster client finds it).
-  const byMaster = new Map<string, number[][]>();
+  // Slots by the node group that serves them (master and replicas: what ioredis accepts in one
+  // pipeline); a slot not in the map yet goes alone, the cluster client finds it.
+  const byNodes = new Map<string, number[][]>();
   for (const [slot, indexes] of bySlot) {
-    const master = client.slots[slot]?.[0] ?? `slot:${slot}`;
-    const groups = byMaster.get(master);
+    const nodes = client.slots[slot]?.join(';') ?? `slot:${slot}`;
+    const groups = byNodes.get(nodes);
     if (groups) groups.push(indexes);
-    else byMaster.set(master, [indexes]);
+    else byNodes.set(nodes, [indexes]);
   }
-  const replies = new Array<number>(keys.length);
+  const replies = new Array<number | undefined>(keys.length);
+  let answered = 0;
+  let failure: unknown;
   await Promise.all(
-    [...byMaster.values()].map(async (groups) => {
+    [...byNodes.values()].map(async (groups) => {
       const pipeline = client.pipeline() as unknown as ScriptedRedis;
       for (const indexes of groups) {
         const groupArgs = rateOf ? [rateCount, ...rates, ...indexes.map((i) => rateOf[i]!)] : [rateCount, ...rates];
         void pipeline.palisadeGcra(indexes.length, ...indexes.map((i) => keys[i]!), ...groupArgs);
       }
-      const results = (await (pipeline as unknown as ReturnType<Cluster['pipeline']>).exec()) ?? [];
-      results.forEach(([error, reply], g) => {
-        if (error) throw error;
-        groups[g]!.forEach((i, j) => (replies[i] = (reply as number[])[j]!));
-      });
+      try {
+        const results = (await withinBudget((pipeline as unknown as ReturnType<Cluster['pipeline']>).exec())) ?? [];
+        results.forEach(([error, reply], g) => {
+          if (error) throw error;
+          groups[g]!.forEach((i, j) => (replies[i] = (reply as number[])[j]!));
+        });
+        answered++;
+      } catch (error) {
+        failure = error;
+      }
     }),
   );
-  return new BySlot(replies, byMaster.size);
+  if (answered === 0 && failure !== undefined) throw failure;
+  return new BySlot(replies, byNodes.size);
 }

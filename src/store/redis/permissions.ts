@@ -46,8 +46,15 @@ function probes(keys: RedisKeys, node: string): Array<[command: string, args: Ar
     ['evalsha', ['0000000000000000000000000000000000000000', 0]],
     ['script', ['LOAD', 'return 1']],
     ['del', [str, hash, zset, stream]],
-    // A cluster client learns the slot map with CLUSTER SLOTS.
-    ...(keys.cluster ? ([['cluster', ['SLOTS']]] as Array<[string, Array<string | number>]>) : []),
+    // A cluster client checks the cluster with CLUSTER INFO before it is ready, learns the
+    // slot map with CLUSTER SLOTS, and sends ASKING while a slot migrates.
+    ...(keys.cluster
+      ? ([
+          ['cluster', ['INFO']],
+          ['cluster', ['SLOTS']],
+          ['asking', []],
+        ] as Array<[string, Array<string | number>]>)
+      : []),
   ];
 }
 
@@ -68,7 +75,10 @@ export async function checkPermissions(client: RedisClient, keys: RedisKeys, nod
   results.forEach(([error], i) => {
     if (!error || !/^NOPERM/.test(error.message)) return;
     if (/access (one of )?the keys|No permissions to access a key/i.test(error.message)) keysDenied = true;
-    else missing.push(list[i]![0] === 'script' ? 'script|load' : list[i]![0] === 'cluster' ? 'cluster|slots' : list[i]![0]);
+    else {
+      const [command, args] = list[i]!;
+      missing.push(command === 'script' ? 'script|load' : command === 'cluster' ? `cluster|${String(args[0]).toLowerCase()}` : command);
+    }
   });
   return { missing, keysDenied };
 }

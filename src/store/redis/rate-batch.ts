@@ -11,9 +11,10 @@ const MAX_HOLD_MS = 5;
 
 /**
  * Sends one batch: the bucket keys and the script's arguments (the distinct rates once, then
- * each key's rate only when there are several; see gcra.lua); one integer per key back.
+ * each key's rate only when there are several; see gcra.lua); one integer per key back, or
+ * `undefined` for a key whose part of the batch failed (a cluster master that did not answer).
  */
-export type SendRateBatch = (keys: string[], args: number[]) => Promise<number[]>;
+export type SendRateBatch = (keys: string[], args: number[]) => Promise<Array<number | undefined>>;
 
 interface QueuedCheck {
   key: string;
@@ -101,8 +102,9 @@ export class RateBatcher {
     this.send(keys, args).finally(settled).then(
       (reply) => {
         for (let i = 0; i < batch.length; i++) {
-          const value = reply[i]!;
-          batch[i]!.resolve(value >= 0 ? { allowed: true, retryAfterMs: 0, remaining: value } : { allowed: false, retryAfterMs: -value, remaining: 0 });
+          const value = reply[i];
+          if (value === undefined) batch[i]!.reject(new Error('the rate check did not get an answer from its master'));
+          else batch[i]!.resolve(value >= 0 ? { allowed: true, retryAfterMs: 0, remaining: value } : { allowed: false, retryAfterMs: -value, remaining: 0 });
         }
       },
       (error: unknown) => {
