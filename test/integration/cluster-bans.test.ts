@@ -90,6 +90,26 @@ describe('bans shared through Redis', () => {
     expect(a.store.bans.get('203.0.113.0/24')?.expiresAt).toBeNull();
   });
 
+  it('measures propagation on Redis\'s clock: after 200 bans on A, B\'s palisade_ban_propagation_seconds has p99 ≤ 50 ms', async () => {
+    const redis = await startRedis();
+    const [a, b] = await pair(redis);
+    for (let i = 0; i < 200; i++) {
+      const ip = `198.18.${Math.floor(i / 250)}.${(i % 250) + 1}`;
+      await a.store.bans.add({ target: ip, reason: 'propagation', origin: 'api', durationMs: 3_600_000 });
+      await waitFor(() => b.store.bans.match(ip), `the ban of ${ip} on B`, 5_000, 1);
+    }
+    const text = await (await fetch(`${b.adminUrl}/metrics`)).text();
+    const bucket = (le: string): number =>
+      Number(text.split('\n').find((line) => line.startsWith(`palisade_ban_propagation_seconds_bucket{le="${le}",node="node-b"} `))?.split(' ')[1] ?? NaN);
+    const count = bucket('+Inf');
+    expect(count).toBeGreaterThanOrEqual(200);
+    console.info(`measured: ban propagation on B over ${count} changes: ${bucket('0.005')} within 5 ms, ${bucket('0.05')} within 50 ms`);
+    expect(bucket('0.05') / count).toBeGreaterThanOrEqual(0.99);
+    // A's own changes are not propagation: A saw none from B.
+    const own = await (await fetch(`${a.adminUrl}/metrics`)).text();
+    expect(own).toMatch(/^palisade_ban_propagation_seconds_count\{node="node-a"\} 0$/m);
+  });
+
   it('keeps enforcing while Redis is down, and converges without resurrecting anything when it is back', async () => {
     const redis = await startRedis();
     const [a, b] = await pair(redis);

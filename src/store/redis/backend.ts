@@ -163,6 +163,7 @@ export class RedisBackend {
       streamLength: settings.REDIS_BAN_STREAM_LENGTH,
       journalLimit: JOURNAL_LIMIT,
       onResynced: () => void local.reassertAudit(),
+      onPropagated: (seconds) => this.commandMetrics.propagated(seconds),
     });
     this.bans = bans;
     this.local = local;
@@ -214,7 +215,14 @@ export class RedisBackend {
         immediate: true,
         run: async () => {
           // Stale figures would look like a healthy Redis.
-          this.info = background.status === 'ready' ? snapshotFromInfo(await background.info()) : undefined;
+          if (background.status !== 'ready') {
+            this.info = undefined;
+            return;
+          }
+          const asked = Date.now();
+          this.info = snapshotFromInfo(await background.info());
+          // Redis's clock, for the propagation lag: half the round trip taken off.
+          if (this.info.serverTimeMs !== undefined) this.bans?.setClockOffset(this.info.serverTimeMs - (asked + this.info.readAt) / 2);
         },
       },
       { name: 'redis.heartbeat', intervalMs: HEARTBEAT_MS, leader: false, immediate: true, run: () => this.heartbeat() },

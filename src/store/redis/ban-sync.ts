@@ -26,6 +26,11 @@ export interface BanSyncOptions {
   journalLimit: number;
   /** Runs after every completed resync (the audit trail re-asserts this node's entries). */
   onResynced?: () => void;
+  /**
+   * Sees how long each change made on another node took to be applied here: from its
+   * stream entry (Redis's clock at XADD) to now on Redis's clock, in seconds.
+   */
+  onPropagated?: (seconds: number) => void;
 }
 
 /** Compares two stream IDs (`ms-seq`). */
@@ -63,6 +68,8 @@ export class RedisBanSync {
   private failedResyncs = 0;
   private retryAt = 0;
   private lastFailure: string | undefined;
+  /** Redis's clock minus this node's, in ms (see {@link setClockOffset}). */
+  private clockOffsetMs = 0;
   /** The pass {@link verifyRecords} is walking (taken once per pass), and where it is in it. */
   private verifyPass: BanChange[] = [];
   private verifyCursor = 0;
@@ -92,6 +99,14 @@ export class RedisBanSync {
   /** Changes waiting for Redis. */
   get pending(): number {
     return this.journal.size;
+  }
+
+  /**
+   * Redis's clock minus this node's (from `INFO server_time_usec`, half the round trip
+   * taken off): propagation is measured on Redis's clock, so skewed node clocks do not lie.
+   */
+  setClockOffset(ms: number): void {
+    this.clockOffsetMs = ms;
   }
 
   /** True while a change to `target` waits for Redis. */
@@ -358,7 +373,11 @@ export class RedisBanSync {
         for (const [, entries] of reply ?? []) {
           for (const [id, fields] of entries) {
             const change = parseChange(fields[1] ?? null);
-            if (change) this.ledger.apply(change);
+            if (change && this.ledger.apply(change) && (change.op === 'ban' ? change.ban.node : change.tombstone.node) !== this.ledger.nodeName) {
+              // The entry id's milliseconds are Redis's clock when the change was written.
+              const writtenAt = Number(id.slice(0, id.indexOf('-')));
+              this.options.onPropagated?.(Math.max(0, Date.now() + this.clockOffsetMs - writtenAt) / 1_000);
+            }
             this.lastId = id;
           }
         }

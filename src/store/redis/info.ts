@@ -23,6 +23,8 @@ export interface RedisInfoSnapshot {
   connectedReplicas: number | undefined;
   /** Largest replica lag in seconds as the master reports it. */
   replicationLagSeconds: number | undefined;
+  /** Redis's clock when it answered (`server_time_usec`), in epoch ms. */
+  serverTimeMs: number | undefined;
   readAt: number;
 }
 
@@ -50,6 +52,7 @@ export function snapshotFromInfo(text: string, now = Date.now()): RedisInfoSnaps
     keyspaceHitRatio: hits !== undefined && misses !== undefined && hits + misses > 0 ? hits / (hits + misses) : undefined,
     connectedReplicas: num(info.get('connected_slaves')),
     replicationLagSeconds: lag ?? (info.get('role') === 'master' ? 0 : undefined),
+    serverTimeMs: num(info.get('server_time_usec')) === undefined ? undefined : num(info.get('server_time_usec'))! / 1_000,
     readAt: now,
   };
 }

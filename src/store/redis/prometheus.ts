@@ -6,6 +6,8 @@ import type { RedisInfoSnapshot } from './info.js';
 export interface RedisMetrics {
   /** Observes one request-path command; `outcome` is ok, error or unavailable. */
   command(name: string, seconds: number, outcome: 'ok' | 'error' | 'unavailable'): void;
+  /** Observes how long a ban change from another node took to reach this one. */
+  propagated(seconds: number): void;
 }
 
 /**
@@ -50,9 +52,18 @@ export function registerRedisMetrics(registry: Registry, connections: RedisConne
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
     registers: [registry],
   });
+  const propagation = new Histogram({
+    name: 'palisade_ban_propagation_seconds',
+    help: "From a ban change's write to Redis on another node to its enforcement here, on Redis's clock.",
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
   return {
     command(name, seconds, outcome) {
       duration.labels(name, outcome).observe(seconds);
+    },
+    propagated(seconds) {
+      propagation.observe(seconds);
     },
   };
 }
