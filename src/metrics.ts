@@ -40,6 +40,12 @@ export function createCoreMetrics(nodeName: string, cluster?: MetricsFacet): Cor
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
+  const detected = new Counter({
+    name: 'palisade_detected_requests_total',
+    help: 'Requests SECURITY_MODE=detect let through that would have been stopped, by reason.',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
   new Counter({
     name: 'palisade_log_lines_dropped_total',
     help: 'Access log lines dropped because stdout did not take them for too long (a stalled log reader).',
@@ -63,7 +69,9 @@ export function createCoreMetrics(nodeName: string, cluster?: MetricsFacet): Cor
       entry.child.inc();
       duration.observe(seconds);
       cluster?.add('http_requests', entry.labels);
-      if (verdict !== 'pass' && verdict !== 'error' && reason !== undefined) {
+      if (verdict.startsWith('detect:') && reason !== undefined) {
+        detected.labels(reason).inc();
+      } else if (verdict !== 'pass' && verdict !== 'error' && reason !== undefined) {
         let blockedEntry = blockedChildren.get(reason);
         if (!blockedEntry) blockedChildren.set(reason, (blockedEntry = { child: blocked.labels(reason), labels: Object.freeze({ reason }) }));
         blockedEntry.child.inc();

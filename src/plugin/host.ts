@@ -43,6 +43,8 @@ export interface HostDependencies {
 export interface HookVerdict {
   plugin: string;
   verdict: Verdict;
+  /** The hook's position in its phase: the chain can go on after it (detect mode). */
+  index: number;
 }
 
 /** A hook failed with `onFailure: closed`: the request must be answered with 503. */
@@ -123,14 +125,14 @@ export class PluginHost {
     }
   }
 
-  /** Runs `onRequest` hooks in order; the first verdict stops the chain. */
-  onRequest(ctx: RequestContext): MaybePromise<HookVerdict | HookFailure | undefined> {
-    return this.runGate(this.onRequestHooks, ctx, 'onRequest');
+  /** Runs `onRequest` hooks in order from `from`; the first verdict stops the chain. */
+  onRequest(ctx: RequestContext, from = 0): MaybePromise<HookVerdict | HookFailure | undefined> {
+    return this.runGate(this.onRequestHooks, ctx, 'onRequest', from);
   }
 
-  /** Runs `preProxy` hooks in order; the first verdict stops the chain. */
-  preProxy(ctx: RequestContext): MaybePromise<HookVerdict | HookFailure | undefined> {
-    return this.runGate(this.preProxyHooks, ctx, 'preProxy');
+  /** Runs `preProxy` hooks in order from `from`; the first verdict stops the chain. */
+  preProxy(ctx: RequestContext, from = 0): MaybePromise<HookVerdict | HookFailure | undefined> {
+    return this.runGate(this.preProxyHooks, ctx, 'preProxy', from);
   }
 
   /** True when a plugin exempts this client from the ban gate. */
@@ -258,11 +260,11 @@ export class PluginHost {
       }
       if (result && typeof (result as Promise<unknown>).then === 'function') {
         return (result as Promise<Verdict | undefined | void>).then(
-          (verdict) => (verdict ? { plugin: hook.plugin, verdict } : this.runGate(hooks, ctx, phase, i + 1)),
+          (verdict) => (verdict ? { plugin: hook.plugin, verdict, index: i } : this.runGate(hooks, ctx, phase, i + 1)),
           (error: unknown) => this.hookFailed(hook, phase, error) ?? this.runGate(hooks, ctx, phase, i + 1),
         );
       }
-      if (result) return { plugin: hook.plugin, verdict: result as Verdict };
+      if (result) return { plugin: hook.plugin, verdict: result as Verdict, index: i };
     }
     return undefined;
   }

@@ -52,7 +52,7 @@ export interface UpstreamResponse {
 /** How the request ended, given to `onResponse`. */
 export interface RequestOutcome {
   status: number;
-  /** `pass` when proxied, otherwise the verdict kind (`ban`, `deny`, …) or `error`. */
+  /** `pass` when proxied, otherwise the verdict kind (`ban`, `deny`, …) or `error`; `detect:<kind>` when `SECURITY_MODE=detect` let through what `<kind>` would have refused. */
   verdict: string;
   /** The verdict's reason (`ban`, `blacklist.ip`, `upstream.timeout`, …) when not proxied. */
   reason: string | undefined;

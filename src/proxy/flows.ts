@@ -26,6 +26,8 @@ export abstract class Flow {
   code: ErrorCode | undefined;
   /** The status the proxy answered with, when it answered itself. */
   status: number | undefined;
+  /** What would have refused the request, in `SECURITY_MODE=detect` (the first check that would have). */
+  detected: { verdict: string; reason: string } | undefined;
   /** True once the proxy answered, refused or cut the exchange itself. */
   protected decided = false;
   /** True once `finish` ran. */

@@ -65,6 +65,8 @@ export class Pipeline {
   private readonly access: AccessWriter;
   private readonly bodies: BodyGuard;
   private readonly maxBodyBytes: number;
+  /** `SECURITY_MODE=detect`: checks decide, nothing is refused. */
+  private readonly detectOnly: boolean;
   /** Sockets of open WebSockets: the HTTP server no longer knows them once upgraded. */
   private readonly webSockets = new Set<Duplex>();
 
@@ -72,6 +74,7 @@ export class Pipeline {
     const s = deps.settings;
     this.access = accessWriter(deps.log);
     this.maxBodyBytes = s.MAX_CLIENT_SIZE;
+    this.detectOnly = s.SECURITY_MODE === 'detect';
     this.bodies = new BodyGuard({ idleMs: s.CLIENT_BODY_TIMEOUT, minRate: s.CLIENT_BODY_MIN_RATE, graceMs: s.CLIENT_BODY_MIN_RATE_GRACE });
     deps.forwarder.onUpstreamResponse((head, _req, res) => HttpFlow.of(res)?.upstreamHead(head));
   }
@@ -148,7 +151,10 @@ export class Pipeline {
     if (flow.hasBody && !req.complete) this.bodies.watch(req, (why) => this.bodyCut(flow, why));
     // 4. Ban gate.
     ctx.exempt = this.deps.host.hasExemptions && this.deps.host.isExempt(ctx);
-    if (!ctx.exempt && this.deps.store.bans.match(ctx.clientIp)) return this.refuse(flow, this.deps.settings.DENY_HTTP_STATUS, 'ban', 'ban', 'PAL_BANNED');
+    if (!ctx.exempt && this.deps.store.bans.match(ctx.clientIp)) {
+      if (!this.detectOnly) return this.refuse(flow, this.deps.settings.DENY_HTTP_STATUS, 'ban', 'ban', 'PAL_BANNED');
+      flow.detected ??= { verdict: 'ban', reason: 'ban' };
+    }
     flow.sendContinue();
     // 5. onRequest.
     this.gate(flow, this.deps.host.onRequest(ctx), true);
@@ -167,6 +173,12 @@ export class Pipeline {
   private afterGate(flow: Flow, result: GateResult, beforePreProxy: boolean): void {
     if (flow.settled) return; // cut (slow body) or gone while a hook was waiting
     if (result instanceof HookFailure) return this.refuse(flow, 503, 'error', `plugin.${result.plugin}`, 'PAL_PLUGIN_HOOK_FAILED');
+    if (result && this.detectOnly) {
+      // Detect mode: note what would have answered, and let the rest of the phase decide too.
+      flow.detected ??= { verdict: result.verdict.kind, reason: result.verdict.reason };
+      const host = this.deps.host;
+      return this.gate(flow, beforePreProxy ? host.onRequest(flow.ctx, result.index + 1) : host.preProxy(flow.ctx, result.index + 1), beforePreProxy);
+    }
     if (result) return this.render(flow, result);
     // 6. preProxy.
     if (beforePreProxy) return this.gate(flow, this.deps.host.preProxy(flow.ctx), false);
@@ -263,8 +275,9 @@ export class Pipeline {
     const { ctx } = flow;
     const durationMs = Number(process.hrtime.bigint() - ctx.startedAt) / 1e6;
     // A client that left before any answer: no status was sent (nginx's 499).
-    const verdict = aborted && flow.verdict === 'pass' && !flow.answered ? 'error' : flow.verdict;
-    const reason = verdict === 'error' && flow.reason === undefined ? 'client.gone' : flow.reason;
+    const detected = flow.verdict === 'pass' && flow.detected !== undefined ? flow.detected : undefined;
+    const verdict = aborted && flow.verdict === 'pass' && !flow.answered ? 'error' : detected ? `detect:${detected.verdict}` : flow.verdict;
+    const reason = verdict === 'error' && flow.reason === undefined ? 'client.gone' : detected && verdict !== 'error' ? detected.reason : flow.reason;
     this.deps.metrics.countRequest(status, verdict, reason, durationMs / 1000);
     this.access({ reqId: ctx.id, ip: ctx.clientIp, method: ctx.method, path: ctx.path, status, verdict, reason, code: flow.code, aborted, ms: Math.round(durationMs * 100) / 100 });
     this.deps.host.onResponse(ctx, { status, verdict, reason, aborted, durationMs });

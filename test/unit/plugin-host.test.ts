@@ -39,7 +39,22 @@ describe('PluginHost', () => {
       plugin('d', () => hooks('d')),
     ]);
     await host.provision();
-    expect(await host.onRequest(ctx)).toEqual({ plugin: 'c', verdict: { kind: 'deny', status: 429, reason: 'c.limit' } });
+    expect(await host.onRequest(ctx)).toEqual({ plugin: 'c', index: 2, verdict: { kind: 'deny', status: 429, reason: 'c.limit' } });
+    expect(calls).toEqual(['a', 'b', 'c']);
+  });
+
+  it('resumes the chain after a verdict when asked to start past it', async () => {
+    const calls: string[] = [];
+    const { host } = hostFor([
+      plugin('a', () => ({ onRequest: () => (calls.push('a'), deny('a.no')) })),
+      plugin('b', () => ({ onRequest: () => (calls.push('b'), undefined) })),
+      plugin('c', () => ({ onRequest: () => (calls.push('c'), deny(429, 'c.limit')) })),
+    ]);
+    await host.provision();
+    const first = await host.onRequest(ctx);
+    expect(first).toMatchObject({ plugin: 'a', index: 0 });
+    const next = await host.onRequest(ctx, (first as { index: number }).index + 1);
+    expect(next).toMatchObject({ plugin: 'c', index: 2 });
     expect(calls).toEqual(['a', 'b', 'c']);
   });
 
