@@ -130,6 +130,14 @@ export const errorCodes = {
     status: 0,
     summary: 'In-flight requests did not finish within `SHUTDOWN_TIMEOUT` after SIGTERM/SIGINT; they were cut.',
   },
+  PAL_WORKER_EXITED: {
+    status: 0,
+    summary: 'A worker process ended without being asked to (a crash, `kill -9`, out of memory). The primary starts another one in its slot, at once the first time and with a growing delay (up to 30 s) while replacements keep dying young; `palisade_worker_restarts_total` counts them.',
+  },
+  PAL_WORKER_START_FAILED: {
+    status: 0,
+    summary: 'A worker could not start (its own code, such as `PAL_LISTEN_FAILED`, is in the message). At boot the node stops with it; on a reload the old workers keep serving.',
+  },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 /** A code from the registry. */

@@ -15,6 +15,8 @@ const REDACTED_PATHS = [
 export interface LoggerOptions {
   level: string;
   nodeName: string;
+  /** The worker's slot (1 to WORKERS), in every line it writes; absent in the primary. */
+  worker?: number;
   /** Names of secret settings; any log field of that name is censored. */
   secretSettings?: Iterable<string>;
   /** Where lines go; stdout ({@link stdoutLog}: synchronous writes, access lines batched) by default. */
@@ -34,7 +36,7 @@ export function createLogger(options: LoggerOptions): Logger {
   return pino(
     {
       level: options.level,
-      base: { node: options.nodeName },
+      base: options.worker === undefined ? { node: options.nodeName } : { node: options.nodeName, worker: options.worker },
       redact: { paths: [...REDACTED_PATHS, ...secretPaths], censor: '***' },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },

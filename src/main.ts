@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { PalisadeError, coded, exitCodes } from './errors.js';
 import { describeError } from './log.js';
 import { startNode } from './node.js';
@@ -5,6 +6,7 @@ import { settingsSpec } from './settings/catalog.js';
 import { readEnvironment } from './settings/environment.js';
 import { formatSettingError } from './settings/errors.js';
 import { loadSettings, type LoadResult } from './settings/load.js';
+import { runWorker } from './workers/worker-main.js';
 
 /** Loads settings from the process environment (and `.env`), printing every error. */
 export function loadFromProcess(): LoadResult {
@@ -21,6 +23,8 @@ export function loadFromProcess(): LoadResult {
  * Invalid settings exit 78 before anything listens; a boot failure exits 1 with its code.
  */
 export async function main(): Promise<void> {
+  // A worker forked by this node's primary: it gets its settings from the primary.
+  if (cluster.isWorker) return runWorker();
   const loaded = loadFromProcess();
   if (!loaded.ok) {
     process.exitCode = exitCodes.config;

@@ -10,18 +10,27 @@ export interface CoreMetrics {
 }
 
 /**
- * Builds the node's registry: default process metrics plus
- * `palisade_http_requests_total{code_class,verdict}`, `palisade_blocked_requests_total{reason}`,
- * a request-duration histogram and `palisade_log_lines_dropped_total`. Labels are bounded:
- * status class, verdict kind and the plugin's reason label; never an IP or a path.
+ * A process's registry: default process metrics, every series labelled with the node's
+ * name. With workers each process has one and the primary sums them on a scrape.
  */
-export function createCoreMetrics(nodeName: string, cluster?: MetricsFacet): CoreMetrics {
+export function createRegistry(nodeName: string): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ node: nodeName });
   collectDefaultMetrics({ register: registry });
   // prom-client names three gauges `_total`, which Prometheus reserves for counters
   // (`promtool check metrics` fails on them); their per-type siblings without the suffix stay.
   for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
+  return registry;
+}
+
+/**
+ * The request metrics, on `registry`: `palisade_http_requests_total{code_class,verdict}`,
+ * `palisade_blocked_requests_total{reason}`, `palisade_detected_requests_total{reason}`, a
+ * request-duration histogram and `palisade_log_lines_dropped_total`. Labels are bounded:
+ * status class, verdict kind and the plugin's reason label; never an IP or a path. With
+ * `cluster`, the request and block counts are also added to the cluster's sums.
+ */
+export function createRequestMetrics(registry: Registry, cluster?: MetricsFacet): CoreMetrics {
   const requests = new Counter({
     name: 'palisade_http_requests_total',
     help: 'Requests handled by the proxy, by status class and verdict.',
@@ -55,7 +64,6 @@ export function createCoreMetrics(nodeName: string, cluster?: MetricsFacet): Cor
       this.inc(stdoutLog().dropped);
     },
   });
-  if (cluster) registerClusterTotals(registry, cluster);
   // Per label set: the counter child and the cluster series labels, made once.
   const requestChildren = new Map<string, { child: ReturnType<typeof requests.labels>; labels: Record<string, string> }>();
   const blockedChildren = new Map<string, { child: ReturnType<typeof blocked.labels>; labels: Record<string, string> }>();
@@ -87,7 +95,7 @@ export function createCoreMetrics(nodeName: string, cluster?: MetricsFacet): Cor
  * every node (this node alone without Redis). Gauges, since a node's totals leave the sum
  * when they expire. One snapshot serves both for a second, so a scrape costs one read.
  */
-function registerClusterTotals(registry: Registry, cluster: MetricsFacet): void {
+export function registerClusterTotals(registry: Registry, cluster: MetricsFacet): void {
   let cached: { at: number; series: Promise<MetricSeries[]> } | undefined;
   const snapshot = (): Promise<MetricSeries[]> => {
     if (!cached || Date.now() - cached.at > 1_000) cached = { at: Date.now(), series: cluster.snapshot() };

@@ -1,4 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
+import { AggregatorRegistry } from 'prom-client';
 import type { DestinationStream, Logger } from 'pino';
 import { builtinPlugins } from '../plugins/index.js';
 import { BanPolicy } from './admin/ban-policy.js';
@@ -6,20 +9,20 @@ import { AdminAuth } from './admin/auth.js';
 import { banRoutes, createBanService } from './admin/bans-api.js';
 import { banPageRoutes } from './admin/bans-page.js';
 import { AdminServer } from './admin/server.js';
-import { PalisadeError, coded } from './errors.js';
+import { coded } from './errors.js';
 import { createLogger, describeError, flushLogger } from './log.js';
-import { createCoreMetrics } from './metrics.js';
+import { createRegistry, registerClusterTotals } from './metrics.js';
 import { PluginHost } from './plugin/host.js';
 import type { PluginDefinition } from './plugin/types.js';
 import { createClientResolver } from './proxy/client-facts.js';
 import { startDemoUpstream } from './proxy/demo-upstream.js';
-import { createForwarder } from './proxy/forward.js';
-import { ProxyServer } from './proxy/server.js';
-import { parseListenAddress } from './settings/formats.js';
+import { listenOrExplain, serveRequests, type RequestSide } from './proxy/serve-requests.js';
+import { parseListenAddress, parseWorkerCount } from './settings/formats.js';
 import type { Settings } from './settings/load.js';
 import type { CoreSettings } from './settings/types.generated.js';
 import { NodeStore } from './store/store.js';
-import type { ClusterStore } from './store/types.js';
+import { stdoutLog } from './stdout-log.js';
+import { WorkerPool } from './workers/pool.js';
 
 /** A running node: its bound addresses and the way to stop it. */
 export interface RunningNode {
@@ -27,7 +30,8 @@ export interface RunningNode {
   readonly admin: AddressInfo;
   readonly upstream: URL;
   readonly log: Logger;
-  readonly store: ClusterStore;
+  /** The node's store (the primary's, with workers). */
+  readonly store: NodeStore;
   /** Drains and closes everything; resolves true when in-flight requests finished in time. */
   stop(): Promise<boolean>;
 }
@@ -35,17 +39,23 @@ export interface RunningNode {
 export interface NodeOptions {
   settings: Settings;
   secrets?: Iterable<string>;
+  /** Plugins instead of the built-in ones (tests); only with `WORKERS=0`. */
   plugins?: readonly PluginDefinition<any>[];
   logDestination?: DestinationStream;
 }
 
 /**
- * Boots one node from validated settings: logger → store → plugins → upstream → listeners.
- * Whatever was acquired is released again when a later step fails, so a failed boot
- * leaves nothing listening.
+ * Boots one node from validated settings: logger → store → plugins → upstream → admin
+ * listener → the request side: its workers (`WORKERS`), or this process itself with
+ * `WORKERS=0`. Whatever was acquired is released again when a later step fails, so a
+ * failed boot leaves nothing listening.
  */
 export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const settings = options.settings as unknown as CoreSettings;
+  const workers = workerCount(settings.WORKERS);
+  // Workers load the built-in plugins themselves: a list given here exists in this process only.
+  if (options.plugins && workers > 0) throw new Error('a node with its own plugin list runs in one process (WORKERS=0)');
+  if (workers > 0) stdoutLog().shared = true;
   const log = createLogger({
     level: settings.LOG_LEVEL,
     nodeName: settings.NODE_NAME,
@@ -72,17 +82,22 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       recursive: settings.REAL_IP_RECURSIVE,
     });
     const store = new NodeStore(settings.NODE_NAME, Date.now, settings.AUDIT_LOG_LENGTH);
-    const metrics = createCoreMetrics(settings.NODE_NAME, store.metrics);
+    const registry = createRegistry(settings.NODE_NAME);
+    registerClusterTotals(registry, store.metrics);
     releases.push(() => store.close());
     // Before the shared backend: the snapshot's bans are enforced at once, and the first
     // resync re-asserts those Redis lacks.
     if (settings.STATE_DIR !== '') await store.persistBans(settings.STATE_DIR, log);
+    // The node's random seed: its workers get it, so `random` secrets agree across them.
+    const nodeSeed = randomBytes(32).toString('base64url');
     const host = new PluginHost(options.plugins ?? builtinPlugins, {
       settings: options.settings,
       log,
       store,
-      metrics: metrics.registry,
+      metrics: registry,
       nodeName: settings.NODE_NAME,
+      nodeSeed,
+      duties: { node: true, requests: workers === 0 },
       shareStore: (factory, owner) => store.attach(factory(store.local), owner),
       isLeader: (job, intervalMs) => store.isLeader(job, intervalMs),
     });
@@ -98,10 +113,18 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     } else {
       upstream = new URL(settings.REVERSE_PROXY_HOST);
     }
-    const forwarder = createForwarder(upstream, settings.UPSTREAM_TIMEOUT, settings.MAX_CLIENT_SIZE);
-    releases.push(() => forwarder.close());
 
-    const proxy = new ProxyServer({ settings, host, store, metrics, log, forwarder, clients });
+    const pool =
+      workers === 0
+        ? undefined
+        : new WorkerPool({
+            count: workers,
+            store,
+            log,
+            registry,
+            shutdownTimeoutMs: settings.SHUTDOWN_TIMEOUT,
+            init: (slot) => ({ slot, settings: { ...options.settings }, secrets: [...(options.secrets ?? [])], upstream: upstream.href, nodeSeed, health: store.health() }),
+          });
     let draining = false;
     const banService = createBanService(
       store,
@@ -115,24 +138,39 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const adminAuth = new AdminAuth(settings.ADMIN_TOKEN, store.sessions);
     const admin = new AdminServer({
       log,
-      metrics: metrics.registry,
+      scrape: pool ? async () => AggregatorRegistry.aggregate([await registry.getMetricsAsJSON(), ...(await pool.scrape())] as never).metrics() : () => registry.metrics(),
       nodeName: settings.NODE_NAME,
       storeHealth: () => store.health(),
-      storeReadiness: () => store.readiness(),
+      storeReadiness: () => {
+        const stored = store.readiness();
+        return stored.ready && pool ? pool.readiness() : stored;
+      },
       isDraining: () => draining,
       pluginRoutes: host.routes,
       auth: adminAuth,
-      coreRoutes: [...banRoutes(store, banService), ...banPageRoutes(banService, store.audit, adminAuth, settings.NODE_NAME)],
+      coreRoutes: [
+        ...banRoutes(store, banService),
+        ...banPageRoutes(banService, store.audit, adminAuth, settings.NODE_NAME),
+        { method: 'GET', path: '/api/workers', handle: () => ({ json: { workers: pool?.describe() ?? [] } }) },
+      ],
     });
     const adminAddress = parseListenAddress(settings.ADMIN_LISTEN)!;
     const adminBound = await listenOrExplain(() => admin.listen(adminAddress.port, adminAddress.host), settings.ADMIN_LISTEN);
     releases.push(() => admin.close());
-    const proxyBound = await listenOrExplain(
-      () => proxy.listen(settings.HTTP_PORT, settings.HTTP_ADDRESS),
-      `${settings.HTTP_ADDRESS}:${settings.HTTP_PORT}`,
-    );
+
+    let side: RequestSide | undefined;
+    let proxyBound: AddressInfo;
+    if (pool) {
+      // Stopped (drained) by stop() before the releases run; a failed start stops its own.
+      proxyBound = await pool.start();
+    } else {
+      side = await serveRequests({ settings, log, store, host, registry, upstream });
+      const served = side;
+      releases.push(() => served.close());
+      proxyBound = side.address;
+    }
     log.info(
-      { proxy: proxyBound, admin: adminBound, upstream: upstream.origin, plugins: host.plugins, store: store.health().mode },
+      { proxy: proxyBound, admin: adminBound, upstream: upstream.origin, plugins: host.plugins, store: store.health().mode, workers },
       'palisade is listening',
     );
 
@@ -146,9 +184,9 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       stop() {
         stopping ??= (async () => {
           draining = true;
-          log.info({ inFlight: proxy.active }, 'draining');
-          const inTime = await proxy.drain(settings.SHUTDOWN_TIMEOUT);
-          if (!inTime) log.warn(coded('PAL_SHUTDOWN_TIMEOUT'), 'in-flight requests cut at SHUTDOWN_TIMEOUT');
+          log.info({ inFlight: side?.active, workers }, 'draining');
+          const inTime = side ? await side.drain(settings.SHUTDOWN_TIMEOUT) : await pool!.drain();
+          if (!inTime && side) log.warn(coded('PAL_SHUTDOWN_TIMEOUT'), 'in-flight requests cut at SHUTDOWN_TIMEOUT');
           await store.flushMetrics(); // the last deltas, while Redis is still connected
           await releaseAll();
           log.info('stopped');
@@ -165,12 +203,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   }
 }
 
-async function listenOrExplain<T>(listen: () => Promise<T>, where: string): Promise<T> {
-  try {
-    return await listen();
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'EADDRINUSE' ? 'address already in use' : code === 'EADDRNOTAVAIL' ? 'address not available on this machine' : code === 'EACCES' ? 'permission denied' : describeError(error);
-    throw new PalisadeError('PAL_LISTEN_FAILED', `cannot listen on ${where}: ${why}`, { cause: error });
-  }
+/** The number of workers `WORKERS` asks for on this machine (`auto`: one per CPU). */
+export function workerCount(setting: string): number {
+  const parsed = parseWorkerCount(setting);
+  return parsed === 'auto' ? availableParallelism() : (parsed ?? 0);
 }

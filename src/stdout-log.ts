@@ -31,6 +31,13 @@ export class StdoutLog {
     this.flushPending();
   };
 
+  /**
+   * Set when other processes write to the same stdout (a node's workers): writes are then cut
+   * at line ends into pieces a pipe takes whole ({@link PIPE_ATOMIC_BYTES}), so lines of two
+   * processes never interleave.
+   */
+  shared = false;
+
   constructor(
     private readonly fd: number,
     private readonly batchChars = 64 * 1024,
@@ -97,7 +104,7 @@ export class StdoutLog {
     while (rest.length > 0) {
       let written: number;
       try {
-        written = writeSync(this.fd, rest);
+        written = writeSync(this.fd, this.shared ? rest.subarray(0, pieceEnd(rest)) : rest);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'EAGAIN') return rest;
         throw error;
@@ -107,6 +114,18 @@ export class StdoutLog {
     }
     return undefined;
   }
+}
+
+/** What POSIX guarantees a pipe writes whole (Linux's PIPE_BUF). */
+export const PIPE_ATOMIC_BYTES = 4096;
+
+/** Length of the next piece of `bytes` to write: whole lines up to PIPE_ATOMIC_BYTES (one longer line alone). */
+function pieceEnd(bytes: Buffer): number {
+  if (bytes.length <= PIPE_ATOMIC_BYTES) return bytes.length;
+  const lastNewline = bytes.lastIndexOf(10, PIPE_ATOMIC_BYTES - 1);
+  if (lastNewline !== -1) return lastNewline + 1;
+  const next = bytes.indexOf(10);
+  return next === -1 ? bytes.length : next + 1;
 }
 
 let stdout: StdoutLog | undefined;

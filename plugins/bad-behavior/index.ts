@@ -27,10 +27,10 @@ export default definePlugin<BadBehaviorSettings>({
 
     ctx.onClose(
       ctx.store.bans.onChange((change) => {
-        if (change.op === 'unban' && !change.tombstone.target.includes('/')) {
-          evidence.delete(change.tombstone.target);
-          void ctx.store.counters.reset(statusKey(change.tombstone.target));
-        }
+        if (change.op !== 'unban' || change.tombstone.target.includes('/')) return;
+        // Evidence is kept where requests are seen; the shared count is reset once per node.
+        if (ctx.duties.requests) evidence.delete(change.tombstone.target);
+        if (ctx.duties.node) void ctx.store.counters.reset(statusKey(change.tombstone.target));
       }),
     );
 

@@ -19,7 +19,7 @@ export default definePlugin<BlacklistSettings>({
   manifest: loadManifest('blacklist'),
   provision(ctx) {
     const s = ctx.settings;
-    if (s.BLACKLIST_IP_URLS.length > 0) {
+    if (s.BLACKLIST_IP_URLS.length > 0 && ctx.duties.node) {
       const lifetime = s.BLACKLIST_URLS_REFRESH * 2;
       ctx.every(
         s.BLACKLIST_URLS_REFRESH,

@@ -15,6 +15,8 @@ export default definePlugin<RedisSettings>({
   deriveSettings: deriveRedisSettings,
   checkSettings: checkRedisSettings,
   async provision(ctx) {
+    // The node's Redis connections live in one process, whatever WORKERS is.
+    if (!ctx.duties.node) return {};
     const settings = ctx.settings;
     const backend = await createRedisBackend({ settings, nodeName: ctx.nodeName, log: ctx.log, registry: ctx.metrics, auditLength: ctx.settings.AUDIT_LOG_LENGTH });
     ctx.onClose(() => backend.close());

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { definePlugin, loadManifest } from '../../src/plugin/define.js';
 import { SESSION, type RequestSession } from '../../src/plugin/session-api.js';
 import type { RequestContext } from '../../src/plugin/types.js';
@@ -32,8 +31,8 @@ export default definePlugin<SessionsSettings>({
   },
   provision(ctx) {
     const s = ctx.settings;
-    const secret = s.SESSIONS_SECRET === 'random' ? randomBytes(32).toString('base64url') : s.SESSIONS_SECRET;
-    if (s.SESSIONS_SECRET === 'random') ctx.log.info('SESSIONS_SECRET=random: sessions end when this process restarts');
+    const secret = s.SESSIONS_SECRET === 'random' ? ctx.nodeSecret('sessions') : s.SESSIONS_SECRET;
+    if (s.SESSIONS_SECRET === 'random' && ctx.duties.node) ctx.log.info('SESSIONS_SECRET=random: sessions end when this node restarts');
     const name = s.SESSIONS_NAME;
 
     const load = async (request: RequestContext): Promise<RequestSession> => {

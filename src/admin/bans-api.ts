@@ -3,7 +3,14 @@ import { stringify as toCsv } from 'csv-stringify/sync';
 import { parseCidr } from '../net/ip.js';
 import type { AdminResponse, AdminRoute } from '../plugin/types.js';
 import { canonicalTarget } from '../store/ban-table.js';
-import type { Ban, ClusterStore } from '../store/types.js';
+import type { AuditFacet } from '../store/audit.js';
+import type { Ban, BanRecords } from '../store/types.js';
+
+/** What the ban API reads and changes: the node's full ban records and its audit trail. */
+export interface BanState {
+  readonly bans: BanRecords;
+  readonly audit: AuditFacet;
+}
 import { BanPolicy, isRefusal } from './ban-policy.js';
 
 /** How long a whole import may wait for Redis. */
@@ -44,7 +51,7 @@ export interface BanService {
  * kept in step with Redis) — never a SCAN. Every change goes through the store, so it is
  * enforced here at once, shared with every node, and written to the audit trail.
  */
-export function createBanService(store: ClusterStore, policy: BanPolicy): BanService {
+export function createBanService(store: BanState, policy: BanPolicy): BanService {
   const view = (ban: Ban): BanView => ({
     ip: ban.target,
     reason: ban.reason,
@@ -77,7 +84,7 @@ export function createBanService(store: ClusterStore, policy: BanPolicy): BanSer
 }
 
 /** The ban API routes on the admin listener. */
-export function banRoutes(store: ClusterStore, service: BanService): AdminRoute[] {
+export function banRoutes(store: BanState, service: BanService): AdminRoute[] {
   const { view, add, lift } = service;
   return [
     {
@@ -202,7 +209,7 @@ type Refusal = { status: number; code: string; message: string };
 const refuse = (message: string): Refusal => ({ status: 400, code: 'PAL_BAN_INVALID', message });
 
 /** Filters, a sort, and cursor pagination over the node's active bans. */
-function list(store: ClusterStore, q: URLSearchParams, view: (ban: Ban) => BanView): { bans: BanView[]; next: string | null } | Refusal {
+function list(store: BanState, q: URLSearchParams, view: (ban: Ban) => BanView): { bans: BanView[]; next: string | null } | Refusal {
   const sort = (q.get('sort') ?? 'created') as Sort;
   if (!['created', 'expires', 'ip'].includes(sort)) return refuse('sort must be created, expires or ip');
   const limit = Number(q.get('limit') ?? 50);

@@ -1,7 +1,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import { timingSafeEqual } from 'node:crypto';
 import { coded, errorCodes, type ErrorCode } from '../errors.js';
 import { describeError } from '../log.js';
@@ -14,7 +14,8 @@ export const MAX_ADMIN_BODY_BYTES = 1024 * 1024;
 
 export interface AdminDependencies {
   log: Logger;
-  metrics: Registry;
+  /** The Prometheus text of this node: every process's metrics, summed when it has workers. */
+  scrape(): Promise<string>;
   nodeName: string;
   storeHealth(): StoreHealth;
   /** Whether the node holds its bans (see `NodeStore.readiness`). */
@@ -104,8 +105,8 @@ export class AdminServer {
       }
     }
     if (method === 'GET' && url.pathname === '/metrics') {
-      const body = await this.deps.metrics.metrics();
-      res.writeHead(200, { 'content-type': this.deps.metrics.contentType, 'cache-control': 'no-store' });
+      const body = await this.deps.scrape();
+      res.writeHead(200, { 'content-type': Registry.PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' });
       res.end(body);
       return;
     }

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { PalisadeError, coded } from '../errors.js';
@@ -12,11 +13,14 @@ import type {
   PluginContext,
   PluginDefinition,
   PluginHooks,
+  ProcessDuties,
   RequestContext,
   RequestOutcome,
   UpstreamResponse,
 } from './types.js';
 import type { Verdict } from './verdict.js';
+
+const BOTH_DUTIES: ProcessDuties = Object.freeze({ node: true, requests: true });
 
 /** One hook of one plugin, with what a throw means for it. */
 interface Bound<F> {
@@ -34,6 +38,10 @@ export interface HostDependencies {
   store: ClusterStore;
   metrics: Registry;
   nodeName: string;
+  /** What this process does for the node; both when absent (a one-process node). */
+  duties?: ProcessDuties;
+  /** The node's random seed, the same in all its processes (see `PluginContext.nodeSecret`). */
+  nodeSeed: string;
   isLeader?: LeaderCheck;
   /** Receives the shared backend a plugin provides (see `PluginContext.shareStore`). */
   shareStore?: (create: (local: LocalState) => SharedBackend, plugin: string) => void;
@@ -206,6 +214,7 @@ export class PluginHost {
 
   private contextFor(id: string): PluginContext<any> {
     const log = this.deps.log.child({ plugin: id });
+    const duties = this.deps.duties ?? BOTH_DUTIES;
     return {
       id,
       settings: this.deps.settings as unknown as Readonly<CoreSettings>,
@@ -213,14 +222,17 @@ export class PluginHost {
       store: this.deps.store,
       metrics: this.deps.metrics,
       nodeName: this.deps.nodeName,
+      duties,
+      nodeSecret: (label) => createHmac('sha256', this.deps.nodeSeed).update(label).digest('base64url'),
       shareStore: (create) => {
-        if (!this.deps.shareStore) throw new Error('this node does not accept a shared store');
+        if (!this.deps.shareStore || !duties.node) throw new Error('this process does not hold the node\'s store');
         this.deps.shareStore(create, id);
       },
       onClose: (release) => {
         this.releases.push({ plugin: id, release });
       },
       every: (intervalMs, job, options) => {
+        if (!duties.node) return;
         const cancel = this.scheduler.every(intervalMs, job, options);
         this.releases.push({ plugin: id, release: cancel });
       },

@@ -142,6 +142,20 @@ export interface JobOptions {
   immediate?: boolean;
 }
 
+/**
+ * A node's work, split between processes when it runs workers (`WORKERS`): the primary
+ * holds the node (`node`) and each worker serves requests (`requests`); with `WORKERS=0`
+ * one process does both. Every enabled plugin is provisioned in every process of the node;
+ * what must happen once per node — jobs, a shared store, counting or writing on ban
+ * changes — belongs where `node` is true, request hooks matter where `requests` is.
+ */
+export interface ProcessDuties {
+  /** This process holds the node's store and admin listener, and runs its jobs. */
+  readonly node: boolean;
+  /** This process serves requests: its hooks run. */
+  readonly requests: boolean;
+}
+
 /** What `provision` receives. Everything acquired through it is released on close. */
 export interface PluginContext<S = Settings> {
   readonly id: string;
@@ -151,15 +165,26 @@ export interface PluginContext<S = Settings> {
   readonly store: ClusterStore;
   readonly metrics: Registry;
   readonly nodeName: string;
+  /** What this process does for the node (see {@link ProcessDuties}). */
+  readonly duties: ProcessDuties;
+  /**
+   * A random secret for `label` (base64url, 256 bits), the same in every process of this
+   * node for its lifetime — across worker replacements and reloads — and different on
+   * every start: for a setting left at `random`.
+   */
+  nodeSecret(label: string): string;
   /** Registers a release; releases run in reverse order on close, even after a failed provision. */
   onClose(release: () => MaybePromise<void>): void;
   /**
    * Makes a backend the node's shared state (the redis plugin does this): `create` gets the
    * node's local state to sync. At most one plugin may call it; the store's health and ban
-   * changes go through the backend from then on.
+   * changes go through the backend from then on. Only where `duties.node` is true.
    */
   shareStore(create: (local: LocalState) => SharedBackend): void;
-  /** Runs `job` every `intervalMs` without overlapping runs; stopped on close. */
+  /**
+   * Runs `job` every `intervalMs` without overlapping runs; stopped on close. Jobs run once
+   * per node: in a process without the `node` duty this does nothing.
+   */
   every(intervalMs: number, job: () => MaybePromise<void>, options: JobOptions): void;
 }
 

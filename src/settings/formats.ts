@@ -59,6 +59,17 @@ export function parseRate(text: string): { limit: number; periodMs: number } | u
   return { limit: Number(match[1]), periodMs: RATE_PERIOD_MS[match[2] as keyof typeof RATE_PERIOD_MS] };
 }
 
+/** Most workers a node may run. */
+export const MAX_WORKERS = 256;
+
+/** `auto` or a number from 0 to {@link MAX_WORKERS}; undefined when malformed. */
+export function parseWorkerCount(text: string): number | 'auto' | undefined {
+  if (text === 'auto') return 'auto';
+  if (!/^\d{1,3}$/.test(text)) return undefined;
+  const count = Number(text);
+  return count <= MAX_WORKERS ? count : undefined;
+}
+
 /** The formats settings can use, registered with ajv and documented by their messages. */
 export const formats: Record<string, Format> = {
   ip: { validate: (v) => isIP(v) !== 0, message: 'must be an IP address like 0.0.0.0 or ::' },
@@ -108,6 +119,10 @@ export const formats: Record<string, Format> = {
       }
     },
     message: 'must be a valid regular expression',
+  },
+  'worker-count': {
+    validate: (v) => parseWorkerCount(v) !== undefined,
+    message: `must be auto or a number from 0 to ${MAX_WORKERS}`,
   },
   'header-name': {
     validate: (v) => /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(v),

@@ -46,6 +46,8 @@ export interface CoreSettings {
   readonly UPSTREAM_TIMEOUT: number;
   /** On SIGTERM/SIGINT, how long in-flight requests may finish before they are cut. (milliseconds) */
   readonly SHUTDOWN_TIMEOUT: number;
+  /** Processes serving requests. `auto`: one per CPU this process may run on (`os.availableParallelism()`: CPU affinity, not a container's CPU quota; on Kubernetes set it from `limits.cpu`, as `deploy/kubernetes` does). A number from 1 to 256: that many. With workers the node is one primary (store, Redis connections, admin listener, ban stream reader, jobs) and its workers (the proxy port): still one member of the cluster, with as many Redis connections whatever the count; a crashed worker is replaced, and `SIGHUP` replaces them one at a time with re-read settings. `0`: one process serves everything (smallest footprint; no worker replacement, and `SIGHUP` only logs that a restart is needed). */
+  readonly WORKERS: string;
   /** Entries kept in the ban audit trail (a capped Redis Stream, or a ring buffer on a single node). */
   readonly AUDIT_LOG_LENGTH: number;
   /** Directory where the node keeps its ban table (`bans.ndjson`, written atomically after changes and at shutdown) and loads it at start, so a node restarted while Redis is unreachable still enforces every ban it knew and is ready. Empty: no snapshot (with `USE_REDIS=yes` the node is then not ready until it has loaded the shared bans). */

@@ -2,7 +2,7 @@ import { PalisadeError } from '../errors.js';
 import type { Audit } from './audit.js';
 import type { BanLedger } from './ban-ledger.js';
 import { canonicalTarget } from './ban-table.js';
-import type { Ban, BanChange, BanFacet, BanRequest, ShareOptions } from './types.js';
+import type { Ban, BanChange, BanRecords, BanRequest, ShareOptions } from './types.js';
 
 /** Longest evidence kept with a ban, in bytes of UTF-8 (it is attacker-controlled). */
 export const MAX_EVIDENCE_BYTES = 4096;
@@ -29,7 +29,7 @@ export interface BanPublisher {
  * fail because Redis is down, and they wait for it at most `budgetMs` (then the change is
  * pending: enforced here, delivered when Redis answers).
  */
-export class Bans implements BanFacet {
+export class Bans implements BanRecords {
   constructor(
     private readonly ledger: BanLedger,
     private readonly publisher: () => BanPublisher | undefined,
@@ -48,6 +48,15 @@ export class Bans implements BanFacet {
 
   hits(target: string): number {
     return this.hitCounts.get(target) ?? 0;
+  }
+
+  /** Adds hits a worker counted on the ban on `target` (while it is still there). */
+  addHits(target: string, count: number): void {
+    if (this.ledger.table.get(target) !== undefined) this.hitCounts.set(target, (this.hitCounts.get(target) ?? 0) + count);
+  }
+
+  count(): number {
+    return this.ledger.table.size;
   }
 
   get(target: string): Ban | undefined {

@@ -60,7 +60,20 @@ export class Counters implements CounterFacet {
   }
 
   check(key: CounterKey, limit: number, periodMs: number): RateDecision | Promise<RateDecision> {
-    const path = counterPath(key);
+    return this.checkPath(counterPath(key), limit, periodMs);
+  }
+
+  /**
+   * The same operations by counter path (`<plugin>:<rule>:<client>`, see `counterPath`):
+   * how the node's counters serve its workers, so every worker counts in one place.
+   */
+  readonly byPath: RemoteCounters = {
+    rate: (path, limit, periodMs) => Promise.resolve(this.checkPath(path, limit, periodMs)),
+    increment: (path, windowMs, by) => this.incrementPath(path, windowMs, by),
+    reset: (path) => this.resetPath(path),
+  };
+
+  private checkPath(path: string, limit: number, periodMs: number): RateDecision | Promise<RateDecision> {
     const now = this.now();
     const remote = this.remote();
     const known = this.rateWithoutRemote(path, limit, periodMs, now, remote === undefined);
@@ -89,8 +102,15 @@ export class Counters implements CounterFacet {
     return decision;
   }
 
-  async increment(key: CounterKey, windowMs: number, by = 1): Promise<number> {
-    const path = counterPath(key);
+  increment(key: CounterKey, windowMs: number, by = 1): Promise<number> {
+    return this.incrementPath(counterPath(key), windowMs, by);
+  }
+
+  reset(key: CounterKey): Promise<void> {
+    return this.resetPath(counterPath(key));
+  }
+
+  private async incrementPath(path: string, windowMs: number, by: number): Promise<number> {
     const remote = this.remote();
     if (remote) {
       try {
@@ -102,8 +122,7 @@ export class Counters implements CounterFacet {
     return this.localIncrement(path, windowMs, by, this.now());
   }
 
-  async reset(key: CounterKey): Promise<void> {
-    const path = counterPath(key);
+  private async resetPath(path: string): Promise<void> {
     this.tat.delete(path);
     this.windows.delete(path);
     this.blockedUntil.delete(path);

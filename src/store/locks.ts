@@ -34,6 +34,16 @@ export class Locks implements LockFacet {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** The same leases by holder token: how the node's locks serve its workers. */
+  readonly byToken: RemoteLocks = {
+    acquire: async (name, token, ttlMs) => (await this.acquire(name, ttlMs, token)) !== undefined,
+    release: async (name, token) => {
+      const remote = this.remote();
+      if (remote) await remote.release(name, token).catch(() => undefined);
+      else if (this.local.get(name)?.token === token) this.local.delete(name);
+    },
+  };
+
   async acquire(name: string, ttlMs: number, token: string = randomUUID()): Promise<Lease | undefined> {
     if (!NAME.test(name)) throw new TypeError(`lock names are short labels ([a-z0-9:._-], ≤ 64): ${name}`);
     const remote = this.remote();

@@ -73,6 +73,27 @@ export class ClusterMetrics implements MetricsFacet {
     this.pending.set(field, (this.pending.get(field) ?? 0) + by);
   }
 
+  /** The same totals as a remote: how the node's metrics take its workers' deltas. */
+  readonly asRemote: RemoteMetrics = {
+    push: async (deltas) => {
+      for (const [field, value] of deltas) {
+        this.totals.set(field, (this.totals.get(field) ?? 0) + value);
+        this.pending.set(field, (this.pending.get(field) ?? 0) + value);
+      }
+    },
+    totals: async () => {
+      const remote = this.remote();
+      if (remote) {
+        try {
+          return await remote.totals();
+        } catch {
+          // degraded: this node's own figures
+        }
+      }
+      return new Map(this.totals);
+    },
+  };
+
   /** Pushes pending deltas; on failure they are merged back for the next try. */
   async flush(): Promise<void> {
     const remote = this.remote();
@@ -87,15 +108,6 @@ export class ClusterMetrics implements MetricsFacet {
   }
 
   async snapshot(): Promise<MetricSeries[]> {
-    const remote = this.remote();
-    let totals: Map<string, number> = this.totals;
-    if (remote) {
-      try {
-        totals = await remote.totals();
-      } catch {
-        totals = this.totals; // degraded: this node's own figures
-      }
-    }
-    return [...totals].map(([field, value]) => decodeSeries(field, value));
+    return [...(await this.asRemote.totals())].map(([field, value]) => decodeSeries(field, value));
   }
 }

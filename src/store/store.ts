@@ -3,12 +3,12 @@ import type { Logger } from 'pino';
 import { BanSnapshot } from './ban-snapshot.js';
 import { BanLedger } from './ban-ledger.js';
 import { Bans, type BanPublisher } from './bans.js';
-import { Counters, type CounterFacet } from './counters.js';
+import { Counters } from './counters.js';
 import { Locks } from './locks.js';
 import { Audit, type AuditFacet } from './audit.js';
 import { ClusterMetrics } from './metrics.js';
-import { Sessions, type SessionFacet } from './sessions.js';
-import type { BanFacet, ClusterStore, LocalState, SharedBackend, StoreHealth } from './types.js';
+import { Sessions } from './sessions.js';
+import type { ClusterStore, LocalState, SharedBackend, StoreHealth } from './types.js';
 
 /** How often expired bans and old tombstones are dropped from memory. */
 const SWEEP_MS = 30_000;
@@ -22,14 +22,13 @@ export const METRICS_FLUSH_MS = 5_000;
  */
 export class NodeStore implements ClusterStore {
   readonly ledger: BanLedger;
-  readonly bans: BanFacet;
-  readonly counters: CounterFacet;
+  readonly bans: Bans;
+  readonly counters: Counters;
   readonly locks: Locks;
-  readonly sessions: SessionFacet;
+  readonly sessions: Sessions;
   readonly metrics: ClusterMetrics;
   readonly audit: AuditFacet;
   private readonly auditTrail: Audit;
-  private readonly banFacet: Bans;
   private readonly flusher: NodeJS.Timeout;
   /** This node's identity in leases for leader-only jobs. */
   private readonly leaderToken = randomUUID();
@@ -43,8 +42,7 @@ export class NodeStore implements ClusterStore {
     this.ledger = new BanLedger(nodeName, now);
     this.auditTrail = new Audit(() => this.shared?.backend.audit, auditLength);
     this.audit = this.auditTrail;
-    this.banFacet = new Bans(this.ledger, () => this.publisher(), this.auditTrail, now);
-    this.bans = this.banFacet;
+    this.bans = new Bans(this.ledger, () => this.publisher(), this.auditTrail, now);
     this.counters = new Counters(() => this.shared?.backend.counters, now);
     this.locks = new Locks(() => this.shared?.backend.locks, now);
     this.sessions = new Sessions(() => this.shared?.backend.sessions, now);
@@ -59,14 +57,14 @@ export class NodeStore implements ClusterStore {
   sweep(): void {
     const expired = this.ledger.sweep();
     // In a cluster the lease holder's Redis sweep records expiries, once for everyone.
-    if (!this.shared) this.banFacet.expired(expired);
+    if (!this.shared) this.bans.expired(expired);
   }
 
   /** What a shared backend needs of this node to sync it. */
   get local(): LocalState {
     return {
       bans: this.ledger,
-      expired: (targets) => this.banFacet.expired(targets.map((target) => ({ target }))),
+      expired: (targets) => this.bans.expired(targets.map((target) => ({ target }))),
       reassertAudit: () => this.auditTrail.reassert(),
       flushAudit: () => this.auditTrail.flush(),
     };

@@ -55,28 +55,51 @@ export interface ShareOptions {
   waitMs?: number;
 }
 
-/** The ban facet. `match` is synchronous and never leaves the process. */
+/** What enforcement needs of a ban: every process of a node holds these. */
+export interface BanEntry {
+  /** Canonical IP or network. */
+  readonly target: string;
+  /** Epoch milliseconds, or null for a permanent ban. */
+  readonly expiresAt: number | null;
+}
+
+/**
+ * The ban facet plugins and the ban gate see, in every process of a node. `match` is
+ * synchronous and never leaves the process. With workers (`WORKERS`), a worker holds only
+ * entries; records, hit counts and the audit trail live in the primary ({@link BanRecords}).
+ */
 export interface BanFacet {
   /** The active ban covering `ip` (exact or a containing network), if any. O(1) / O(prefixes). */
-  match(ip: string): Ban | undefined;
+  match(ip: string): BanEntry | undefined;
+  /** The active ban stored under exactly `target` (canonical IP or CIDR), if any. */
+  get(target: string): BanEntry | undefined;
+  /** Bans held by this process (an expired one until the next sweep, at most 30 s). */
+  count(): number;
   /**
-   * Adds or replaces the ban on `target` and records it in the audit trail. Enforced on this
-   * node before it resolves; resolves once the other nodes have it too, or after the admin
-   * budget (~1 s) with the change {@link pending}.
+   * Adds or replaces the ban on `target` and records it in the audit trail. Enforced in this
+   * process before it resolves; resolves once the other nodes have it too, or after the
+   * admin budget (~1 s) with the change pending.
    */
   add(request: BanRequest, options?: ShareOptions): Promise<Ban>;
   /** Lifts the ban on `target` (audited, same budget); resolves to false when there was none. */
   remove(target: string, actor: string, options?: ShareOptions): Promise<boolean>;
-  /** True while a change to `target` made on this node waits to reach the other nodes. */
-  pending(target: string): boolean;
+  /**
+   * Calls `listener` for every change applied on this node, from here or from another node.
+   * In a worker, for changes that reach it after it loaded its bans.
+   */
+  onChange(listener: (change: BanChange) => void): () => void;
+}
+
+/** The node's full ban records, where its store lives (the admin API reads them). */
+export interface BanRecords extends BanFacet {
+  match(ip: string): Ban | undefined;
+  get(target: string): Ban | undefined;
   /** Every active ban on this node. */
   list(): Ban[];
-  /** The active ban stored under exactly `target` (canonical IP or CIDR), if any. */
-  get(target: string): Ban | undefined;
+  /** True while a change to `target` made on this node waits to reach the other nodes. */
+  pending(target: string): boolean;
   /** Requests refused on this node because of the ban on `target` (canonical). */
   hits(target: string): number;
-  /** Calls `listener` for every change applied on this node, from here or from another node. */
-  onChange(listener: (change: BanChange) => void): () => void;
 }
 
 /** How the store is doing, as `/readyz` reports it. */
@@ -87,6 +110,7 @@ export interface StoreHealth {
   detail?: string;
 }
 
+/** The state plugins share, in every process of a node. */
 export interface ClusterStore {
   readonly bans: BanFacet;
   readonly counters: import('./counters.js').CounterFacet;

@@ -75,6 +75,8 @@ beforeAll(async () => {
     REVERSE_PROXY_HOST: upstream.url,
     NODE_NAME: 'pipeline',
     LOG_LEVEL: 'silent',
+    // Plugins defined here exist in this process only.
+    WORKERS: '0',
   });
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
   node = await startNode({ settings: loaded.settings, plugins: [phases, strict], logDestination: sink });

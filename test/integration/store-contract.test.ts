@@ -5,12 +5,15 @@ import { startRedis, stopAllRedis, type RedisServer } from '../helpers/redis.js'
 import { startRedisCluster, type RedisClusterUnderTest } from '../helpers/redis-cluster.js';
 import { startSentinelCluster } from '../helpers/sentinel.js';
 import { describeStoreContract } from '../helpers/store-contract.js';
+import { attachWorker, type AttachedWorker } from '../helpers/worker-store.js';
 
 /** The store contract against each Redis backend directly: two stores sharing one Redis each way, and the fallback of one whose Redis is down. */
 const stores: BackendStore[] = [];
 let standalone: [BackendStore, BackendStore];
 let sentinel: [BackendStore, BackendStore];
 let fallback: BackendStore;
+/** A worker of each standalone node: workers of two nodes share through primaries and Redis. */
+let workers: [AttachedWorker, AttachedWorker];
 let onCluster: [BackendStore, BackendStore];
 let redis: RedisServer;
 let redisCluster: RedisClusterUnderTest;
@@ -36,6 +39,7 @@ beforeAll(async () => {
   await down.stop();
   fallback = await startBackendStore({ NODE_NAME: 'contract-fallback', REDIS_HOST: '127.0.0.1', REDIS_PORT: String(down.port), REDIS_TIMEOUT: '500ms' });
   stores.push(...standalone, ...sentinel, ...onCluster, fallback);
+  workers = [await attachWorker(standalone[0].store), await attachWorker(standalone[1].store)];
   expect([...standalone, ...sentinel, ...onCluster].every((s) => s.store.readiness().ready)).toBe(true);
 }, 120_000);
 
@@ -47,6 +51,7 @@ afterAll(async () => {
     // Masters hold every key; a replica answers MOVED to reads.
     if ((await client.info('replication')).includes('role:master')) problems.push(...(await keyHygieneViolations(client)));
   }
+  await Promise.all(workers.map((w) => w.close()));
   await Promise.all(stores.map((s) => s.close()));
   await stopAllRedis();
   expect(problems).toEqual([]);
@@ -55,4 +60,16 @@ afterAll(async () => {
 describeStoreContract('Redis standalone', () => ({ one: standalone[0].store, other: standalone[1].store, flushMetrics: () => flushAll(standalone) }), { shared: true });
 describeStoreContract('Redis behind Sentinel', () => ({ one: sentinel[0].store, other: sentinel[1].store, flushMetrics: () => flushAll(sentinel) }), { shared: true });
 describeStoreContract('Redis Cluster', () => ({ one: onCluster[0].store, other: onCluster[1].store, flushMetrics: () => flushAll(onCluster) }), { shared: true });
+describeStoreContract(
+  'workers of two nodes on Redis standalone',
+  () => ({
+    one: workers[0].store,
+    other: workers[1].store,
+    flushMetrics: async () => {
+      await Promise.all(workers.map((w) => w.store.report()));
+      await flushAll(standalone);
+    },
+  }),
+  { shared: true },
+);
 describeStoreContract('local fallback of a store whose Redis is down', () => ({ one: fallback.store, locksGranted: false, flushMetrics: () => flushAll([fallback]) }), { shared: false });

@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { PluginHost, HookFailure } from '../../src/plugin/host.js';
+import { HookFailure, PluginHost, type HostDependencies } from '../../src/plugin/host.js';
 import type { PluginDefinition, PluginHooks, RequestContext } from '../../src/plugin/types.js';
 import { deny } from '../../src/plugin/verdict.js';
 import type { PluginManifest } from '../../src/settings/manifest.js';
@@ -15,15 +15,49 @@ function plugin(id: string, provision: PluginDefinition['provision'], extra: Par
   return { manifest: manifest(id, extra), provision };
 }
 
-function hostFor(plugins: PluginDefinition[], settings: Record<string, unknown> = {}) {
+function hostFor(plugins: PluginDefinition[], settings: Record<string, unknown> = {}, extra: Partial<HostDependencies> = {}) {
   const { log, lines } = memoryLogger();
-  const host = new PluginHost(plugins, { settings, log, store: new NodeStore('n1'), metrics: new Registry(), nodeName: 'n1' });
+  const host = new PluginHost(plugins, { settings, log, store: new NodeStore('n1'), metrics: new Registry(), nodeName: 'n1', nodeSeed: 'seed-1', ...extra });
   return { host, lines };
 }
 
 const ctx = { id: 'r1', clientIp: '192.0.2.1', method: 'GET', path: '/', locals: new Map() } as unknown as RequestContext;
 
 describe('PluginHost', () => {
+  it('runs jobs and accepts a shared store only where the node is held; node secrets agree across processes', async () => {
+    const seen: Record<string, { every: boolean; secret: string; other: string; share: string }> = {};
+    const probe = (name: string): PluginDefinition =>
+      plugin(name, (ctx) => {
+        let ran = false;
+        ctx.every(60_000, () => void (ran = true), { name: 'probe', immediate: true });
+        let share = 'accepted';
+        try {
+          ctx.shareStore(() => ({ health: () => ({ mode: 'shared' }) }));
+        } catch (error) {
+          share = (error as Error).message;
+        }
+        seen[name] = { every: ran, secret: ctx.nodeSecret('sessions'), other: ctx.nodeSecret('antibot'), share };
+        return {};
+      });
+    const worker = hostFor([probe('w')], {}, { duties: { node: false, requests: true } });
+    let shared = 0;
+    const primary = hostFor([probe('p')], {}, { duties: { node: true, requests: false }, shareStore: () => void shared++ });
+    await worker.host.provision();
+    await primary.host.provision();
+    expect(seen.w!.every).toBe(false);
+    expect(seen.p!.every).toBe(true);
+    expect(seen.w!.share).toMatch(/does not hold the node's store/);
+    expect(seen.p!.share).toBe('accepted');
+    expect(shared).toBe(1);
+    expect(seen.w!.secret).toBe(seen.p!.secret);
+    expect(seen.w!.secret).not.toBe(seen.w!.other);
+    expect(seen.w!.secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const elsewhere = hostFor([probe('x')], {}, { nodeSeed: 'seed-2' });
+    await elsewhere.host.provision();
+    expect(seen.x!.secret).not.toBe(seen.w!.secret);
+    await Promise.all([worker.host.close(), primary.host.close(), elsewhere.host.close()]);
+  });
+
   it('runs onRequest hooks in list order and stops at the first verdict', async () => {
     const calls: string[] = [];
     const hooks = (id: string, verdict?: ReturnType<typeof deny>): PluginHooks => ({

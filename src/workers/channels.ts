@@ -1,0 +1,76 @@
+import type { Worker } from 'node:cluster';
+import { isWireMessage, type Channel, type WireMessage } from './protocol.js';
+
+/** A channel that counts its messages (the IPC cost the bench reports per request). */
+export interface CountedChannel extends Channel {
+  readonly sent: number;
+  readonly received: number;
+}
+
+/** A worker's channel to its primary: `process.send` and `process.on('message')`. */
+export function primaryChannel(): CountedChannel {
+  let sent = 0;
+  let received = 0;
+  return {
+    get sent() {
+      return sent;
+    },
+    get received() {
+      return received;
+    },
+    send(message, written) {
+      // The primary is gone: nothing to tell it (the worker is about to exit).
+      if (!process.connected) return;
+      sent++;
+      process.send!(message, undefined, undefined, written ? () => written() : undefined);
+    },
+    onMessage(handler) {
+      const listener = (message: unknown): void => {
+        if (!isWireMessage(message)) return;
+        received++;
+        handler(message);
+      };
+      process.on('message', listener);
+      return () => void process.off('message', listener);
+    },
+  };
+}
+
+/** The primary's channel to one worker. */
+export function workerChannel(worker: Worker): Channel {
+  return {
+    send(message, written) {
+      if (worker.isConnected()) worker.send(message as object, undefined, written ? () => written() : undefined);
+    },
+    onMessage(handler) {
+      const listener = (message: unknown): void => {
+        if (isWireMessage(message)) handler(message);
+      };
+      worker.on('message', listener);
+      return () => void worker.off('message', listener);
+    },
+  };
+}
+
+/**
+ * Two connected channels in one process, delivering in order on a later turn through a JSON
+ * round trip, as IPC does: the worker side of the store can be tested against a real node
+ * store without forking.
+ */
+export function channelPair(): [Channel, Channel] {
+  const handlers: [Set<(message: WireMessage) => void>, Set<(message: WireMessage) => void>] = [new Set(), new Set()];
+  const end = (mine: 0 | 1): Channel => ({
+    send(message, written) {
+      const copy = JSON.parse(JSON.stringify(message)) as WireMessage;
+      setImmediate(() => {
+        for (const handler of handlers[1 - mine]!) handler(copy);
+        written?.();
+      });
+    },
+    onMessage(handler) {
+      handlers[mine].add(handler);
+      return () => void handlers[mine].delete(handler);
+    },
+  });
+  return [end(0), end(1)];
+}

@@ -1,0 +1,259 @@
+import cluster, { type Worker } from 'node:cluster';
+import { existsSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import type { Logger } from 'pino';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { PalisadeError, coded, errorCodes, type ErrorCode } from '../errors.js';
+import { describeError } from '../log.js';
+import type { NodeStore } from '../store/store.js';
+import { workerChannel } from './channels.js';
+import type { WireMessage, WorkerInit } from './protocol.js';
+import { StoreService } from './store-service.js';
+
+/** A worker that lived at least this long was not crash-looping: its replacement starts at once. */
+const HEALTHY_LIFETIME_MS = 10_000;
+const FIRST_RETRY_MS = 250;
+const MAX_RETRY_MS = 30_000;
+/** Longest a scrape waits for a worker's metrics. */
+const SCRAPE_TIMEOUT_MS = 2_000;
+/** A worker not ready after this long is counted as failed to start. */
+const START_TIMEOUT_MS = 60_000;
+
+export interface PoolOptions {
+  count: number;
+  store: NodeStore;
+  log: Logger;
+  registry: Registry;
+  /** What a worker of `slot` is told (settings, upstream, …). */
+  init(slot: number): WorkerInit;
+  /** How long draining workers may take (SHUTDOWN_TIMEOUT). */
+  shutdownTimeoutMs: number;
+}
+
+/** A slot as `GET /api/workers` shows it. */
+export interface WorkerView {
+  slot: number;
+  pid: number | null;
+  /** `waiting`: its replacement is held back (it kept dying young). */
+  state: 'ready' | 'starting' | 'leaving' | 'waiting';
+  startedAt: string | null;
+  /** Times this slot's worker ended unexpectedly and was replaced. */
+  restarts: number;
+}
+
+/** One slot's current process. */
+interface Member {
+  readonly slot: number;
+  readonly worker: Worker;
+  readonly service: StoreService;
+  readonly startedAt: number;
+  ready: boolean;
+  /** Asked to stop (drain, replacement): its exit is expected. */
+  leaving: boolean;
+  readonly exited: Promise<void>;
+}
+
+/**
+ * The node's workers (`node:cluster`): starts one per slot, serves each from the node's
+ * store ({@link StoreService}), replaces a worker that dies (at once, then with a growing
+ * delay while replacements die young), sums their metrics on a scrape, and drains them at
+ * shutdown. The node is ready while every slot has a ready worker.
+ */
+export class WorkerPool {
+  private readonly members = new Map<number, Member>();
+  private readonly retries = new Map<number, { failures: number; timer?: NodeJS.Timeout }>();
+  private stopping = false;
+  private scrapeId = 0;
+  private readonly restarts: Counter<'slot'>;
+  private readonly restartCounts = new Map<number, number>();
+
+  constructor(private readonly options: PoolOptions) {
+    cluster.setupPrimary({ exec: cliPath(), args: ['start'], silent: false, serialization: 'json' });
+    this.restarts = new Counter({
+      name: 'palisade_worker_restarts_total',
+      help: 'Workers that ended unexpectedly and were replaced, by slot.',
+      labelNames: ['slot'] as const,
+      registers: [options.registry],
+    });
+    const members = this.members;
+    new Gauge({
+      name: 'palisade_workers',
+      help: 'Worker slots of this node, by state (ready, starting).',
+      labelNames: ['state'] as const,
+      registers: [options.registry],
+      collect() {
+        let ready = 0;
+        for (const member of members.values()) if (member.ready) ready++;
+        this.set({ state: 'ready' }, ready);
+        this.set({ state: 'starting' }, options.count - ready);
+      },
+    });
+  }
+
+  /**
+   * Starts every worker and resolves with the proxy address once all are ready. When one
+   * cannot start, every worker is stopped and the error says why (the worker's own code).
+   */
+  async start(): Promise<AddressInfo> {
+    const slots = Array.from({ length: this.options.count }, (_, i) => i + 1);
+    const started = await Promise.allSettled(slots.map((slot) => this.spawn(slot).ready));
+    const failed = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failed) {
+      await this.drain();
+      throw failed.reason;
+    }
+    return (started[0] as PromiseFulfilledResult<AddressInfo>).value;
+  }
+
+  /** Ready when every slot has a ready worker; otherwise which are missing. */
+  readiness(): { ready: true } | { ready: false; reason: string } {
+    const missing: number[] = [];
+    for (let slot = 1; slot <= this.options.count; slot++) if (!this.members.get(slot)?.ready) missing.push(slot);
+    return missing.length === 0 ? { ready: true } : { ready: false, reason: `worker${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not ready` };
+  }
+
+  /** Each slot's current worker, for `GET /api/workers`. */
+  describe(): WorkerView[] {
+    const views: WorkerView[] = [];
+    for (let slot = 1; slot <= this.options.count; slot++) {
+      const member = this.members.get(slot);
+      const retry = this.retries.get(slot);
+      views.push({
+        slot,
+        pid: member?.worker.process.pid ?? null,
+        state: member === undefined ? (retry?.timer ? 'waiting' : 'starting') : member.ready ? 'ready' : member.leaving ? 'leaving' : 'starting',
+        startedAt: member ? new Date(member.startedAt).toISOString() : null,
+        restarts: this.restartCounts.get(slot) ?? 0,
+      });
+    }
+    return views;
+  }
+
+  /** Every ready worker's metrics (`getMetricsAsJSON`), for the primary to sum. */
+  async scrape(): Promise<unknown[][]> {
+    const id = ++this.scrapeId;
+    const ready = [...this.members.values()].filter((member) => member.ready && !member.leaving);
+    return (
+      await Promise.all(
+        ready.map(
+          (member) =>
+            new Promise<unknown[] | undefined>((resolve) => {
+              const timer = setTimeout(() => done(undefined), SCRAPE_TIMEOUT_MS);
+              const stop = workerChannel(member.worker).onMessage((message) => {
+                if (message.t === 'scraped' && message.id === id) done(message.metrics);
+              });
+              function done(metrics: unknown[] | undefined): void {
+                clearTimeout(timer);
+                stop();
+                resolve(metrics);
+              }
+              member.worker.send({ t: 'scrape', id } satisfies WireMessage);
+            }),
+        ),
+      )
+    ).filter((metrics): metrics is unknown[] => metrics !== undefined);
+  }
+
+  /** Asks every worker to drain and waits for them; true when all left within SHUTDOWN_TIMEOUT. */
+  async drain(): Promise<boolean> {
+    this.stopping = true;
+    for (const retry of this.retries.values()) clearTimeout(retry.timer);
+    const members = [...this.members.values()];
+    for (const member of members) this.askToLeave(member);
+    let timer: NodeJS.Timeout | undefined;
+    const inTime = await Promise.race([
+      Promise.all(members.map((member) => member.exited)).then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), this.options.shutdownTimeoutMs + 5_000))),
+    ]);
+    clearTimeout(timer);
+    for (const member of this.members.values()) member.worker.process.kill('SIGKILL');
+    await Promise.all([...this.members.values()].map((member) => member.exited));
+    return inTime;
+  }
+
+  /** Forks the worker of `slot`; `ready` resolves with its proxy address, or rejects when it cannot start. */
+  private spawn(slot: number): { member: Member; ready: Promise<AddressInfo> } {
+    const worker = cluster.fork();
+    const channel = workerChannel(worker);
+    const service = new StoreService(this.options.store, channel, this.options.log.child({ worker: slot }));
+    let markExited!: () => void;
+    const member: Member = { slot, worker, service, startedAt: Date.now(), ready: false, leaving: false, exited: new Promise((resolve) => (markExited = resolve)) };
+    this.members.set(slot, member);
+    const ready = new Promise<AddressInfo>((resolve, reject) => {
+      let settled = false;
+      const fail = (code: ErrorCode, message: string): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(startTimer);
+        // A worker's own reason (a port taken, a plugin failing) is the node's: say it as is.
+        reject(new PalisadeError(code, code === 'PAL_WORKER_START_FAILED' || code === 'PAL_INTERNAL' ? `worker ${slot} could not start: ${message}` : message));
+        // It says it failed and exits by itself; one that hangs is stopped here.
+        if (!member.leaving) worker.process.kill('SIGKILL');
+      };
+      const startTimer = setTimeout(() => fail('PAL_WORKER_START_FAILED', `not ready after ${START_TIMEOUT_MS / 1000} s`), START_TIMEOUT_MS);
+      channel.onMessage((message) => {
+        if (message.t === 'up') channel.send({ t: 'init', init: this.options.init(slot) } satisfies WireMessage);
+        else if (message.t === 'ready') {
+          member.ready = true;
+          settled = true;
+          clearTimeout(startTimer);
+          this.options.log.debug({ worker: slot, pid: worker.process.pid }, 'worker ready');
+          resolve(message.address as AddressInfo);
+        } else if (message.t === 'failed') fail(message.code in errorCodes ? (message.code as ErrorCode) : 'PAL_WORKER_START_FAILED', message.message);
+      });
+      worker.on('exit', (code, signal) => {
+        service.close();
+        if (this.members.get(slot) === member) this.members.delete(slot);
+        fail('PAL_WORKER_START_FAILED', `exited with ${signal ?? `code ${code}`} before it was ready`);
+        // A ready worker that dies is replaced here; one that never got ready, by whoever waited for it.
+        if (member.ready && !member.leaving && !this.stopping) this.replace(member, code, signal);
+        markExited();
+      });
+    });
+    return { member, ready };
+  }
+
+  /** A worker died on its own: log it, count it, start another in its slot (with a delay when they keep dying). */
+  private replace(member: Member, code: number | null, signal: string | null): void {
+    const lived = Date.now() - member.startedAt;
+    const retry = this.retries.get(member.slot) ?? { failures: 0 };
+    retry.failures = lived >= HEALTHY_LIFETIME_MS ? 0 : retry.failures + 1;
+    this.retries.set(member.slot, retry);
+    const delayMs = retry.failures === 0 ? 0 : Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** (retry.failures - 1));
+    this.restarts.labels(String(member.slot)).inc();
+    this.restartCounts.set(member.slot, (this.restartCounts.get(member.slot) ?? 0) + 1);
+    this.options.log.error(
+      coded('PAL_WORKER_EXITED', { worker: member.slot, pid: member.worker.process.pid, exitCode: code, signal, livedMs: lived, restartInMs: delayMs }),
+      `worker ${member.slot} ended unexpectedly; ${delayMs === 0 ? 'replacing it now' : `replacing it in ${delayMs} ms (it keeps dying young)`}`,
+    );
+    retry.timer = setTimeout(() => {
+      retry.timer = undefined;
+      if (this.stopping) return;
+      const next = this.spawn(member.slot);
+      next.ready.catch(async (error: unknown) => {
+        this.options.log.warn({ worker: member.slot, err: describeError(error) }, 'replacement worker failed to start');
+        await next.member.exited;
+        if (!this.stopping) this.replace(next.member, null, null);
+      });
+    }, delayMs);
+  }
+
+  private askToLeave(member: Member): void {
+    member.leaving = true;
+    member.ready = false;
+    if (member.worker.isConnected()) member.worker.send({ t: 'drain' } satisfies WireMessage);
+    else member.worker.process.kill('SIGTERM');
+  }
+}
+
+/** `bin/palisade` of this package (workers run `palisade start` and see they are workers). */
+function cliPath(): string {
+  let dir = import.meta.dirname;
+  while (!existsSync(join(dir, 'bin', 'palisade'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('bin/palisade not found above the code');
+    dir = parent;
+  }
+  return join(dir, 'bin', 'palisade');
+}

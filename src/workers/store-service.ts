@@ -1,0 +1,157 @@
+import type { Logger } from 'pino';
+import { describeError } from '../log.js';
+import type { NodeStore } from '../store/store.js';
+import type { BanChange, StoreHealth } from '../store/types.js';
+import { PalisadeError } from '../errors.js';
+import type { Call, CallError, Calls, Channel, Method, Result } from './protocol.js';
+
+/** Ban entries per message of a worker's initial load. */
+const ENTRIES_PER_MESSAGE = 5_000;
+/** How often the store's health is compared and, when it changed, told to the worker. */
+const HEALTH_MS = 1_000;
+
+type Handlers = { [M in Method]: (...args: Parameters<Calls[M]>) => ReturnType<Calls[M]> | Promise<ReturnType<Calls[M]>> };
+
+/**
+ * The primary's side of one worker: answers its calls from the node's store (answers of one
+ * turn in one message), streams it every ban once it asks, then every change in order, and
+ * takes its ban hit counts. Changes made while the initial load is under way are held and
+ * sent after it, so the worker ends on the newest state of every target.
+ */
+export class StoreService {
+  private readonly handlers: Handlers;
+  private results: Result[] = [];
+  private changes: BanChange[] | undefined;
+  /** Changes held while the initial load streams; undefined before the worker asked for it. */
+  private heldChanges: BanChange[] | undefined;
+  private loading = false;
+  private health: StoreHealth;
+  private readonly stops: Array<() => void> = [];
+
+  constructor(
+    private readonly store: NodeStore,
+    private readonly channel: Channel,
+    private readonly log: Logger,
+  ) {
+    this.health = store.health();
+    this.handlers = {
+      rate: (path, limit, periodMs) => store.counters.byPath.rate(path, limit, periodMs),
+      increment: (path, windowMs, by) => store.counters.byPath.increment(path, windowMs, by),
+      reset: async (path) => (await store.counters.byPath.reset(path), null),
+      'session.get': async (id, touchIdleMs) => (await store.sessions.get(id, touchIdleMs ?? undefined)) ?? null,
+      'session.set': async (id, record, ttlMs) => (await store.sessions.set(id, record, ttlMs), null),
+      'session.destroy': async (id) => (await store.sessions.destroy(id), null),
+      'lock.acquire': (name, token, ttlMs) => store.locks.byToken.acquire(name, token, ttlMs),
+      'lock.release': async (name, token) => (await store.locks.byToken.release(name, token), null),
+      'metrics.push': async (deltas) => (await store.metrics.asRemote.push(new Map(deltas)), null),
+      'metrics.totals': async () => [...(await store.metrics.asRemote.totals())],
+      'ban.add': (request, waitMs) => store.bans.add(request, waitMs === null ? {} : { waitMs }),
+      'ban.remove': (target, actor, waitMs) => store.bans.remove(target, actor, waitMs === null ? {} : { waitMs }),
+      'audit.list': (limit) => store.audit.list(limit),
+    };
+    this.stops.push(
+      channel.onMessage((message) => {
+        if (message.t === 'calls') this.answer(message.c);
+        else if (message.t === 'load') this.startLoad();
+        else if (message.t === 'hits') for (const [target, count] of message.h) store.bans.addHits(target, count);
+      }),
+    );
+    const timer = setInterval(() => this.checkHealth(), HEALTH_MS);
+    timer.unref();
+    this.stops.push(() => clearInterval(timer));
+  }
+
+  /** Stops serving this worker (it exited or is being replaced). */
+  close(): void {
+    for (const stop of this.stops.splice(0)) stop();
+  }
+
+  private answer(calls: Call[]): void {
+    for (const [id, method, args] of calls) {
+      let value: unknown;
+      try {
+        value = (this.handlers[method] as (...a: unknown[]) => unknown)(...args);
+      } catch (error) {
+        this.reply([id, 0, callError(error)]);
+        continue;
+      }
+      if (value instanceof Promise) {
+        value.then(
+          (settled: unknown) => this.reply([id, 1, settled ?? null]),
+          (error: unknown) => this.reply([id, 0, callError(error)]),
+        );
+      } else this.reply([id, 1, value ?? null]);
+    }
+  }
+
+  /** Queues one answer; the answers of a turn leave together. */
+  private reply(result: Result): void {
+    this.results.push(result);
+    if (this.results.length === 1) setImmediate(this.sendResults);
+  }
+
+  private readonly sendResults = (): void => {
+    const results = this.results;
+    this.results = [];
+    if (results.length > 0) this.channel.send({ t: 'results', r: results });
+  };
+
+  /** Streams every active ban, paced by the channel, then whatever changed meanwhile. */
+  private startLoad(): void {
+    if (this.loading || this.heldChanges !== undefined) return;
+    this.loading = true;
+    this.heldChanges = [];
+    this.stops.push(this.store.bans.onChange((change) => this.push(change)));
+    const bans = this.store.bans.list();
+    let offset = 0;
+    const next = (): void => {
+      if (offset >= bans.length) {
+        this.channel.send({ t: 'loaded' });
+        this.loading = false;
+        const held = this.heldChanges ?? [];
+        this.heldChanges = [];
+        if (held.length > 0) this.channel.send({ t: 'changes', c: held });
+        this.log.debug({ bans: bans.length }, 'worker loaded its bans');
+        return;
+      }
+      const chunk = bans.slice(offset, offset + ENTRIES_PER_MESSAGE).map((ban): [string, number | null] => [ban.target, ban.expiresAt]);
+      offset += ENTRIES_PER_MESSAGE;
+      this.channel.send({ t: 'entries', e: chunk }, next);
+    };
+    next();
+  }
+
+  /** A change on the node: to the worker with the other changes of this turn. */
+  private push(change: BanChange): void {
+    if (this.loading) {
+      this.heldChanges!.push(change);
+      return;
+    }
+    if (this.changes === undefined) {
+      this.changes = [];
+      setImmediate(this.sendChanges);
+    }
+    this.changes.push(change);
+  }
+
+  private readonly sendChanges = (): void => {
+    const changes = this.changes;
+    this.changes = undefined;
+    if (changes && changes.length > 0) this.channel.send({ t: 'changes', c: changes });
+  };
+
+  private checkHealth(): void {
+    const health = this.store.health();
+    if (health.mode === this.health.mode && health.detail === this.health.detail) return;
+    this.health = health;
+    try {
+      this.channel.send({ t: 'health', health });
+    } catch (error) {
+      this.log.debug({ err: describeError(error) }, 'health not sent to a worker');
+    }
+  }
+}
+
+function callError(error: unknown): CallError {
+  return error instanceof PalisadeError ? { code: error.code, message: error.message } : { message: describeError(error) };
+}

@@ -1,0 +1,235 @@
+import http from 'node:http';
+import { Client } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPalisade, type PalisadeProcess } from '../helpers/palisade.js';
+import { startRedis, stopAllRedis, type RedisServer } from '../helpers/redis.js';
+import { stopAfterEach } from '../helpers/stop-after-each.js';
+import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { waitFor } from '../helpers/wait.js';
+
+let upstream: TestUpstream;
+let redis: RedisServer;
+const nodes = stopAfterEach<PalisadeProcess>();
+
+beforeAll(async () => {
+  upstream = await startUpstream((req, res) => {
+    const delay = req.url?.startsWith('/slow') ? 600 : 0;
+    setTimeout(() => {
+      res.writeHead(req.url?.startsWith('/missing') ? 404 : 200, { 'content-type': 'text/plain' });
+      res.end('upstream');
+    }, delay);
+  });
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await stopAllRedis();
+  await upstream.close();
+});
+
+/** A node with `WORKERS` workers in front of the test upstream, trusting 127.0.0.1 to name clients. */
+async function node(env: Record<string, string> = {}): Promise<PalisadeProcess> {
+  const started = await startPalisade({
+    WORKERS: '2',
+    REVERSE_PROXY_HOST: upstream.url,
+    USE_REAL_IP: 'yes',
+    REAL_IP_FROM: '127.0.0.1/32',
+    ...env,
+  });
+  nodes.push(started);
+  return started;
+}
+
+const redisEnv = (): Record<string, string> => ({ USE_REDIS: 'yes', REDIS_HOST: '127.0.0.1', REDIS_PORT: String(redis.port) });
+
+/** One request on a new connection (the primary hands connections to workers in turn); which worker answered, from its access line. */
+async function send(palisade: PalisadeProcess, ip: string, path = '/'): Promise<{ status: number; worker: number }> {
+  const { status, requestId } = await new Promise<{ status: number; requestId: string }>((resolve, reject) => {
+    const req = http.get(`${palisade.proxyUrl}${path}`, { agent: false, headers: { 'x-forwarded-for': ip } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, requestId: String(res.headers['x-request-id']) }));
+    });
+    req.on('error', reject);
+  });
+  const line = await waitFor(() => palisade.logs.find((l) => l.msg === 'request' && l.reqId === requestId), 'the access line');
+  return { status, worker: Number(line.worker) };
+}
+
+async function admin(palisade: PalisadeProcess, path: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(`${palisade.adminUrl}${path}`, init);
+}
+
+async function workers(palisade: PalisadeProcess): Promise<Array<{ slot: number; pid: number; state: string; restarts: number }>> {
+  return ((await (await admin(palisade, '/api/workers')).json()) as { workers: Array<{ slot: number; pid: number; state: string; restarts: number }> }).workers;
+}
+
+/** The value of one sample of `/metrics`, summed over the node's processes. */
+async function metric(palisade: PalisadeProcess, pattern: RegExp): Promise<number> {
+  const text = await (await admin(palisade, '/metrics')).text();
+  return text
+    .split('\n')
+    .filter((line) => pattern.test(line))
+    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+}
+
+describe('workers of one node (WORKERS=2)', () => {
+  it('serves from both workers, sums their metrics, names the worker in access lines, and limits exactly across them', async () => {
+    const palisade = await node({ LIMIT_REQ_RATE: '10r/m' });
+    const results = [];
+    for (let i = 0; i < 16; i++) results.push(await send(palisade, '198.51.100.10'));
+    expect(new Set(results.map((r) => r.worker))).toEqual(new Set([1, 2]));
+    // One count for the node: the tenth request is the last allowed, whichever worker took it.
+    expect(results.map((r) => r.status)).toEqual([...Array(10).fill(200), ...Array(6).fill(429)]);
+    expect(await metric(palisade, /^palisade_http_requests_total\{/)).toBe(16);
+    expect(await metric(palisade, /^palisade_workers\{state="ready"/)).toBe(2);
+    // One node: the primary's and the workers' process metrics add up to one series.
+    expect((await (await admin(palisade, '/metrics')).text()).match(/^process_resident_memory_bytes\{/gm)).toHaveLength(1);
+    expect((await workers(palisade)).map((w) => [w.slot, w.state])).toEqual([
+      [1, 'ready'],
+      [2, 'ready'],
+    ]);
+  });
+
+  it('enforces a ban made by the API, or by one worker, on every worker', async () => {
+    const palisade = await node({ USE_LIMIT_REQ: 'no' });
+    const created = await admin(palisade, '/api/bans', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ip: '203.0.113.0/24', duration: '1h', reason: 'test' }) });
+    expect(created.status).toBe(201);
+    const banned = [];
+    for (let i = 0; i < 6; i++) banned.push(await send(palisade, `203.0.113.${i + 1}`));
+    expect(banned.map((r) => r.status)).toEqual(Array(6).fill(403));
+    expect(new Set(banned.map((r) => r.worker))).toEqual(new Set([1, 2]));
+
+    // Bad behaviour seen by both workers is counted once for the node; the ban one worker makes holds on the other.
+    const ip = '198.51.100.66';
+    for (let i = 0; i < 10; i++) expect((await send(palisade, ip, `/missing/${i}`)).status).toBe(404);
+    await waitFor(async () => ((await (await admin(palisade, `/api/bans?ip=${ip}`)).json()) as { bans: unknown[] }).bans.length === 1, 'the bad-behaviour ban');
+    const after = [];
+    for (let i = 0; i < 4; i++) after.push(await send(palisade, ip));
+    expect(after.map((r) => r.status)).toEqual(Array(4).fill(403));
+    expect(new Set(after.map((r) => r.worker))).toEqual(new Set([1, 2]));
+    // Hits counted in the workers reach the ban's record in the primary.
+    await waitFor(async () => {
+      const body = (await (await admin(palisade, `/api/bans?ip=${ip}`)).json()) as { bans: Array<{ hits: number }> };
+      return body.bans[0]?.hits === 4;
+    }, 'the hits of both workers');
+  });
+});
+
+describe('workers of two nodes on one Redis', () => {
+  it('hold a limit across 2 nodes × 2 workers, and a ban made on one node on every worker of the other', async () => {
+    const a = await node({ ...redisEnv(), NODE_NAME: 'w-a', LIMIT_REQ_RATE: '10r/m' });
+    const b = await node({ ...redisEnv(), NODE_NAME: 'w-b', LIMIT_REQ_RATE: '10r/m' });
+    const statuses = [];
+    for (let i = 0; i < 16; i++) statuses.push((await send(i % 2 === 0 ? a : b, '198.51.100.20')).status);
+    expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(11);
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(10);
+
+    const created = await admin(a, '/api/bans', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ip: '192.0.2.55', duration: '1h', reason: 'test' }) });
+    expect(created.status).toBe(201);
+    await waitFor(async () => {
+      const seen = [await send(b, '192.0.2.55'), await send(b, '192.0.2.55')];
+      return seen.every((r) => r.status === 403) && new Set(seen.map((r) => r.worker)).size === 2;
+    }, 'the ban on both workers of B');
+  });
+
+  it('keeps as many Redis connections with WORKERS=2 as with WORKERS=1', async () => {
+    const count = async (name: string): Promise<number> =>
+      String(await redis.client().call('CLIENT', 'LIST'))
+        .split('\n')
+        .filter((line) => line.includes(`name=palisade:${name}:`)).length;
+    await node({ ...redisEnv(), NODE_NAME: 'conn-1', WORKERS: '1' });
+    await node({ ...redisEnv(), NODE_NAME: 'conn-2', WORKERS: '2' });
+    const one = await count('conn-1');
+    expect(one).toBeGreaterThan(0);
+    expect(await count('conn-2')).toBe(one);
+  });
+});
+
+describe('worker failures and shutdown', () => {
+  it('replaces a worker killed with -9 under load: only its own connections fail, the replacement has every ban before it serves', async () => {
+    const palisade = await node({ USE_LIMIT_REQ: 'no', USE_BAD_BEHAVIOR: 'no' });
+    const bans = Array.from({ length: 200 }, (_, i) => ({ ip: `10.77.${i >> 8}.${i & 255}`, duration: '1h', reason: 'before the kill' }));
+    for (const ban of bans) {
+      const response = await admin(palisade, '/api/bans', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ban) });
+      expect(response.status).toBe(201);
+    }
+    const [victim] = await workers(palisade);
+    // Eight keep-alive connections; which worker holds each is learnt from its first answer.
+    const clients = await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        const client = new Client(palisade.proxyUrl, { pipelining: 1 });
+        const response = await client.request({ path: '/', method: 'GET', headers: { 'x-forwarded-for': '198.51.100.30' } });
+        await response.body.text();
+        const requestId = String(response.headers['x-request-id']);
+        const line = await waitFor(() => palisade.logs.find((l) => l.msg === 'request' && l.reqId === requestId), 'the first access line');
+        return { client, worker: Number(line.worker), failed: 0, ok: 0 };
+      }),
+    );
+    expect(clients.some((c) => c.worker === victim!.slot)).toBe(true);
+    let running = true;
+    const loops = clients.map(async (entry) => {
+      while (running) {
+        try {
+          const response = await entry.client.request({ path: '/', method: 'GET', headers: { 'x-forwarded-for': '198.51.100.30' } });
+          await response.body.text();
+          if (response.statusCode === 200) entry.ok++;
+          else entry.failed++;
+        } catch {
+          entry.failed++;
+          // The connection is gone; a new one goes to a live worker.
+        }
+      }
+    });
+    await waitFor(() => clients.every((c) => c.ok > 5), 'traffic on every connection');
+    process.kill(victim!.pid, 'SIGKILL');
+    await waitFor(async () => (await workers(palisade)).find((w) => w.slot === victim!.slot && w.state === 'ready' && w.pid !== victim!.pid), 'the replacement', 15_000);
+    const okBefore = clients.map((c) => c.ok);
+    await waitFor(() => clients.every((c, i) => c.ok > okBefore[i]! + 5), 'traffic after the replacement');
+    running = false;
+    await Promise.all(loops);
+    await Promise.all(clients.map((c) => c.client.close()));
+    // The other worker's connections saw no failure; the victim's lost at most the request in flight.
+    for (const entry of clients) expect(entry.failed).toBeLessThanOrEqual(entry.worker === victim!.slot ? 1 : 0);
+    expect(palisade.logs.some((l) => l.code === 'PAL_WORKER_EXITED' && l.worker === victim!.slot)).toBe(true);
+    expect(await metric(palisade, new RegExp(`^palisade_worker_restarts_total\\{slot="${victim!.slot}"`))).toBe(1);
+    // The replacement enforces every ban from its first request on.
+    const checked = [];
+    for (let i = 0; i < 40; i++) checked.push(await send(palisade, bans[i * 5]!.ip));
+    expect(checked.every((r) => r.status === 403)).toBe(true);
+    expect(new Set(checked.map((r) => r.worker))).toEqual(new Set([1, 2]));
+  });
+
+  it('backs off a worker that keeps dying young, and is not ready while a slot is empty', async () => {
+    const palisade = await node({ USE_LIMIT_REQ: 'no' });
+    const delays: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      const current = (await workers(palisade)).find((w) => w.slot === 1)!;
+      process.kill(current.pid, 'SIGKILL');
+      const line = await waitFor(() => palisade.logs.filter((l) => l.code === 'PAL_WORKER_EXITED' && l.worker === 1)[round], 'the exit line');
+      delays.push(Number(line.restartInMs));
+      if (round === 2) {
+        // Waiting before the third replacement: the node says it is not ready, and why.
+        const ready = await admin(palisade, '/readyz');
+        expect(ready.status).toBe(503);
+        expect(await ready.json()).toMatchObject({ status: 'starting', reason: expect.stringMatching(/worker 1 not ready/) });
+      }
+      await waitFor(async () => (await workers(palisade)).find((w) => w.slot === 1 && w.state === 'ready' && w.pid !== current.pid), 'the replacement', 15_000);
+    }
+    expect(delays[0]).toBeGreaterThan(0);
+    expect(delays[1]).toBeGreaterThan(delays[0]!);
+    expect(delays[2]).toBeGreaterThan(delays[1]!);
+    expect(await metric(palisade, /^palisade_worker_restarts_total\{slot="1"/)).toBe(3);
+    expect((await admin(palisade, '/readyz')).status).toBe(200);
+  });
+
+  it('drains every worker on SIGTERM: requests in flight on both finish, then the node exits 0', async () => {
+    const palisade = await node({ USE_LIMIT_REQ: 'no' });
+    const inFlight = Array.from({ length: 4 }, () => send(palisade, '198.51.100.40', '/slow'));
+    await waitFor(() => upstream.seen.filter((r) => r.url === '/slow').length >= 4, 'the slow requests upstream');
+    const stopped = palisade.stop('SIGTERM');
+    const answers = await Promise.all(inFlight);
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);
+    expect(new Set(answers.map((a) => a.worker))).toEqual(new Set([1, 2]));
+    expect(await stopped).toBe(0);
+    expect(palisade.logs.filter((l) => l.msg === 'worker draining').map((l) => l.worker).sort()).toEqual([1, 2]);
+  });
+});
