@@ -138,6 +138,14 @@ export const errorCodes = {
     status: 0,
     summary: 'A worker could not start (its own code, such as `PAL_LISTEN_FAILED`, is in the message). At boot the node stops with it; on a reload the old workers keep serving.',
   },
+  PAL_RELOAD_REJECTED: {
+    status: 0,
+    summary: 'A reload (`SIGHUP`, `palisade reload`) was not applied: the settings re-read are invalid (every error listed with its variable) or a new worker could not start. The node keeps serving with its previous settings.',
+  },
+  PAL_RELOAD_NEEDS_RESTART: {
+    status: 0,
+    summary: 'A reload changed settings that only a restart applies (the primary\'s own: `NODE_NAME`, `REDIS_*`, `ADMIN_LISTEN`, …); they are named, the rest of the reload is applied.',
+  },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 /** A code from the registry. */

@@ -32,7 +32,7 @@ export async function main(): Promise<void> {
   }
   let node;
   try {
-    node = await startNode({ settings: loaded.settings, secrets: loaded.secrets });
+    node = await startNode({ settings: loaded.settings, secrets: loaded.secrets, readSettings: () => loadSettings(settingsSpec(), readEnvironment(process.env, process.cwd())) });
   } catch (error) {
     const code = error instanceof PalisadeError ? error.code : 'PAL_INTERNAL';
     process.stderr.write(`palisade: ${describeError(error)} [${code}]\n`);
@@ -63,4 +63,9 @@ export async function main(): Promise<void> {
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
+  // SIGHUP re-reads .env and every *_FILE; the outcome is logged (and counted) by the node.
+  process.on('SIGHUP', () => {
+    node.log.info('SIGHUP: reloading');
+    void node.reload();
+  });
 }

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
-import { AggregatorRegistry } from 'prom-client';
+import { AggregatorRegistry, Counter } from 'prom-client';
 import type { DestinationStream, Logger } from 'pino';
 import { builtinPlugins } from '../plugins/index.js';
-import { BanPolicy } from './admin/ban-policy.js';
-import { AdminAuth } from './admin/auth.js';
+import { BanPolicy, type BanPolicyOptions } from './admin/ban-policy.js';
+import { AdminAuth, bearerMatches } from './admin/auth.js';
 import { banRoutes, createBanService } from './admin/bans-api.js';
 import { banPageRoutes } from './admin/bans-page.js';
 import { AdminServer } from './admin/server.js';
@@ -14,11 +14,14 @@ import { createLogger, describeError, flushLogger } from './log.js';
 import { createRegistry, registerClusterTotals } from './metrics.js';
 import { PluginHost } from './plugin/host.js';
 import type { PluginDefinition } from './plugin/types.js';
-import { createClientResolver } from './proxy/client-facts.js';
+import { createClientResolver, type ClientResolver } from './proxy/client-facts.js';
 import { startDemoUpstream } from './proxy/demo-upstream.js';
 import { listenOrExplain, serveRequests, type RequestSide } from './proxy/serve-requests.js';
 import { parseListenAddress, parseWorkerCount } from './settings/formats.js';
-import type { Settings } from './settings/load.js';
+import type { LoadResult, Settings } from './settings/load.js';
+import { settingsSpec } from './settings/catalog.js';
+import { formatSettingError } from './settings/errors.js';
+import { planReload } from './reload.js';
 import type { CoreSettings } from './settings/types.generated.js';
 import { NodeStore } from './store/store.js';
 import { stdoutLog } from './stdout-log.js';
@@ -34,7 +37,18 @@ export interface RunningNode {
   readonly store: NodeStore;
   /** Drains and closes everything; resolves true when in-flight requests finished in time. */
   stop(): Promise<boolean>;
+  /**
+   * Re-reads the settings and applies them (`SIGHUP`, `palisade reload`): invalid ones are
+   * refused and the node keeps its settings; otherwise workers are replaced one at a time
+   * and the primary applies its own (see {@link ReloadOutcome}). Reloads run one at a time.
+   */
+  reload(): Promise<ReloadOutcome>;
 }
+
+/** What a reload did. */
+export type ReloadOutcome =
+  | { applied: true; changed: string[]; restartNeeded: string[] }
+  | { applied: false; errors: Array<{ name: string; message: string }> };
 
 export interface NodeOptions {
   settings: Settings;
@@ -42,6 +56,8 @@ export interface NodeOptions {
   /** Plugins instead of the built-in ones (tests); only with `WORKERS=0`. */
   plugins?: readonly PluginDefinition<any>[];
   logDestination?: DestinationStream;
+  /** Reads the settings again (the environment, `.env`, every `*_FILE`), for reloads. */
+  readSettings?: () => LoadResult;
 }
 
 /**
@@ -75,12 +91,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
 
   try {
     // Who the client is, decided once for the proxy and the ban API alike.
-    const clients = createClientResolver({
-      useRealIp: settings.USE_REAL_IP,
-      trusted: settings.REAL_IP_FROM,
-      header: settings.REAL_IP_HEADER,
-      recursive: settings.REAL_IP_RECURSIVE,
-    });
+    let clients = clientResolverFor(settings);
     const store = new NodeStore(settings.NODE_NAME, Date.now, settings.AUDIT_LOG_LENGTH);
     const registry = createRegistry(settings.NODE_NAME);
     registerClusterTotals(registry, store.metrics);
@@ -105,6 +116,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     await host.provision();
 
     let upstream: URL;
+    // The upstream a worker forwards to: the setting, or the demo upstream when it is empty.
+    const upstreamOf = (s: Settings): string => (String(s.REVERSE_PROXY_HOST) === '' ? upstream.href : String(s.REVERSE_PROXY_HOST));
     if (settings.REVERSE_PROXY_HOST === '') {
       const demo = await startDemoUpstream();
       releases.push(() => demo.close());
@@ -123,18 +136,17 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
             log,
             registry,
             shutdownTimeoutMs: settings.SHUTDOWN_TIMEOUT,
-            init: (slot) => ({ slot, settings: { ...options.settings }, secrets: [...(options.secrets ?? [])], upstream: upstream.href, nodeSeed, health: store.health() }),
+            init: (slot) => ({ slot, settings: { ...options.settings }, secrets: [...(options.secrets ?? [])], upstream: upstreamOf(options.settings), nodeSeed, health: store.health() }),
           });
     let draining = false;
-    const banService = createBanService(
-      store,
-      new BanPolicy({
-        minPrefixV4: settings.BAN_MIN_PREFIX_IPV4,
-        minPrefixV6: settings.BAN_MIN_PREFIX_IPV6,
-        holdsTrustedProxy: (target) => clients.holdsTrustedProxy(target),
-        protector: (target) => host.protector(target),
-      }),
-    );
+    const policyFor = (s: CoreSettings): BanPolicyOptions => ({
+      minPrefixV4: s.BAN_MIN_PREFIX_IPV4,
+      minPrefixV6: s.BAN_MIN_PREFIX_IPV6,
+      holdsTrustedProxy: (target) => clients.holdsTrustedProxy(target),
+      protector: (target) => host.protector(target),
+    });
+    const policy = new BanPolicy(policyFor(settings));
+    const banService = createBanService(store, policy);
     const adminAuth = new AdminAuth(settings.ADMIN_TOKEN, store.sessions);
     const admin = new AdminServer({
       log,
@@ -152,6 +164,23 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         ...banRoutes(store, banService),
         ...banPageRoutes(banService, store.audit, adminAuth, settings.NODE_NAME),
         { method: 'GET', path: '/api/workers', handle: () => ({ json: { workers: pool?.describe() ?? [] } }) },
+        {
+          method: 'POST',
+          path: '/api/reload',
+          // The token in force, or the one the re-read settings carry: after a rotation the
+          // caller (palisade reload) only knows the new one.
+          public: true,
+          handle: async (request) => {
+            if (!request.authorized) {
+              const fresh = options.readSettings?.();
+              if (!fresh?.ok || !bearerMatches(request.headers.authorization, String(fresh.settings.ADMIN_TOKEN))) {
+                return { status: 401, headers: { 'www-authenticate': 'Bearer' }, json: { error: 'missing or wrong bearer token', code: 'PAL_ADMIN_UNAUTHORIZED' } };
+              }
+            }
+            const outcome = await reload();
+            return outcome.applied ? { json: outcome } : { status: 422, json: { error: 'reload rejected: the node keeps its previous settings', code: 'PAL_RELOAD_REJECTED', errors: outcome.errors } };
+          },
+        },
       ],
     });
     const adminAddress = parseListenAddress(settings.ADMIN_LISTEN)!;
@@ -174,8 +203,68 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       'palisade is listening',
     );
 
+    let current = { settings: options.settings, secrets: [...(options.secrets ?? [])] };
+    const reloads = new Counter({
+      name: 'palisade_reloads_total',
+      help: 'Reloads (SIGHUP, palisade reload), by result: applied, unchanged, rejected.',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    });
+    const refuse = (errors: Array<{ name: string; message: string }>): ReloadOutcome => {
+      reloads.labels('rejected').inc();
+      return { applied: false, errors };
+    };
+    const runReload = async (): Promise<ReloadOutcome> => {
+      const loaded = options.readSettings?.();
+      if (!loaded) return refuse([{ name: '', message: 'this node cannot re-read its settings' }]);
+      if (!loaded.ok) {
+        for (const error of loaded.errors) {
+          log.error(coded('PAL_RELOAD_REJECTED', { setting: error.name, error: formatSettingError(error) }), 'reload rejected: invalid setting; the node keeps its previous settings');
+        }
+        return refuse(loaded.errors.map((error) => ({ name: error.name, message: formatSettingError(error) })));
+      }
+      const plan = planReload(current.settings, loaded.settings, settingsSpec(options.plugins ?? builtinPlugins).manifests, workers);
+      if (plan.restartNeeded.length > 0) {
+        log.warn(coded('PAL_RELOAD_NEEDS_RESTART', { settings: plan.restartNeeded }), `reload: ${plan.restartNeeded.join(', ')} changed and take effect at the next start`);
+      }
+      const applying = plan.changed.filter((name) => !plan.restartNeeded.includes(name));
+      if (applying.length === 0) {
+        log.info({ restartNeeded: plan.restartNeeded }, 'reload: nothing to apply');
+        reloads.labels('unchanged').inc();
+        return { applied: true, changed: [], restartNeeded: plan.restartNeeded };
+      }
+      const next = plan.effective;
+      const secrets = [...loaded.secrets];
+      if (pool) {
+        try {
+          await pool.replaceAll((slot) => ({ slot, settings: { ...next }, secrets, upstream: upstreamOf(next), nodeSeed, health: store.health() }));
+        } catch (error) {
+          log.error(coded('PAL_RELOAD_REJECTED', { err: describeError(error) }), 'reload rejected: a worker could not start with the new settings; the node keeps its previous settings');
+          return refuse([{ name: '', message: describeError(error) }]);
+        }
+      }
+      const s = next as unknown as CoreSettings;
+      log.level = s.LOG_LEVEL;
+      adminAuth.rotate(s.ADMIN_TOKEN);
+      clients = clientResolverFor(s);
+      policy.update(policyFor(s));
+      try {
+        await host.reconfigure(next, new Set(applying));
+      } catch (error) {
+        log.error(coded('PAL_PLUGIN_PROVISION_FAILED', { err: describeError(error) }), 'a plugin failed with the reloaded settings and keeps its previous ones');
+      }
+      current = { settings: next, secrets };
+      log.info({ changed: applying, restartNeeded: plan.restartNeeded, workers }, 'reloaded');
+      reloads.labels('applied').inc();
+      return { applied: true, changed: applying, restartNeeded: plan.restartNeeded };
+    };
+    let reloading: Promise<ReloadOutcome> = Promise.resolve({ applied: true, changed: [], restartNeeded: [] });
+    // One at a time; a reload asked for during another re-reads the files after it.
+    const reload = (): Promise<ReloadOutcome> => (reloading = reloading.then(runReload, runReload));
+
     let stopping: Promise<boolean> | undefined;
     return {
+      reload,
       proxy: proxyBound,
       admin: adminBound,
       upstream,
@@ -207,4 +296,13 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
 export function workerCount(setting: string): number {
   const parsed = parseWorkerCount(setting);
   return parsed === 'auto' ? availableParallelism() : (parsed ?? 0);
+}
+
+function clientResolverFor(settings: CoreSettings): ClientResolver {
+  return createClientResolver({
+    useRealIp: settings.USE_REAL_IP,
+    trusted: settings.REAL_IP_FROM,
+    header: settings.REAL_IP_HEADER,
+    recursive: settings.REAL_IP_RECURSIVE,
+  });
 }

@@ -25,6 +25,16 @@ function storeKey(sessionId: string): string {
   return `${SESSION_PREFIX}${createHash('sha256').update(sessionId).digest('base64url')}`;
 }
 
+function fingerprintOf(token: string): string {
+  return token === '' ? '' : createHmac('sha256', token).update('palisade-admin-session').digest('base64url');
+}
+
+/** True when `bearer` (an `Authorization` header) carries `token`; never true for an empty token. */
+export function bearerMatches(header: string | undefined, token: string): boolean {
+  const bearer = /^Bearer\s+(.+)$/i.exec(header ?? '');
+  return token !== '' && bearer !== null && equal((bearer[1] as string).trim(), token);
+}
+
 function equal(a: string, b: string): boolean {
   const x = createHash('sha256').update(a).digest();
   const y = createHash('sha256').update(b).digest();
@@ -47,17 +57,23 @@ interface AdminSessionData {
  * once; a node whose token changed refuses sessions opened with the old one.
  */
 export class AdminAuth {
-  private readonly fingerprint: string;
+  private fingerprint: string;
   /** Without a token there are no sessions; the page's forms still carry a value. */
   private readonly openCsrf = randomBytes(24).toString('base64url');
   private readonly revoked = new Set<string>();
 
   constructor(
-    private readonly token: string,
+    private token: string,
     private readonly sessions: SessionFacet,
     private readonly now: () => number = Date.now,
   ) {
-    this.fingerprint = token === '' ? '' : createHmac('sha256', token).update('palisade-admin-session').digest('base64url');
+    this.fingerprint = fingerprintOf(token);
+  }
+
+  /** A new token (a reload after rotation): the old one and every session opened with it stop working. */
+  rotate(token: string): void {
+    this.token = token;
+    this.fingerprint = fingerprintOf(token);
   }
 
   get enabled(): boolean {
@@ -67,8 +83,7 @@ export class AdminAuth {
   /** The caller's identity, or undefined when it proved nothing. */
   async identify(req: IncomingMessage): Promise<AdminIdentity | undefined> {
     if (!this.enabled) return { via: 'open', csrf: this.openCsrf };
-    const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
-    if (bearer && equal((bearer[1] as string).trim(), this.token)) return { via: 'bearer' };
+    if (bearerMatches(req.headers.authorization, this.token)) return { via: 'bearer' };
     const sessionId = /(?:^|;\s*)palisade_admin=([A-Za-z0-9_-]{16,128})(?:;|$)/.exec(req.headers.cookie ?? '')?.[1];
     if (sessionId === undefined || !sessionId.startsWith(SESSION_PREFIX) || this.revoked.has(sessionId)) return undefined;
     const record = await this.sessions.get(storeKey(sessionId), SESSION_IDLE_MS);

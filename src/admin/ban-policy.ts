@@ -33,7 +33,12 @@ export interface BanPolicyOptions {
  * addresses, whose ban would lock out the infrastructure or contradict the whitelist.
  */
 export class BanPolicy {
-  constructor(private readonly options: BanPolicyOptions) {}
+  constructor(private options: BanPolicyOptions) {}
+
+  /** New rules from a reload (the settings they come from changed). */
+  update(options: BanPolicyOptions): void {
+    this.options = options;
+  }
 
   check(input: unknown): ValidBan | BanRefusal {
     if (typeof input !== 'object' || input === null || Array.isArray(input)) return invalid('expected an object with ip, duration and reason');

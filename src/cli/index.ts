@@ -4,6 +4,7 @@ import { main, loadFromProcess } from '../main.js';
 import { describeEffective, formatEffective, settingsReference } from './config.js';
 import { registerBanCommands } from './bans.js';
 import { doctorCommand } from './doctor.js';
+import { registerReloadCommand } from './reload.js';
 
 const program = new Command('palisade')
   .description('Cluster-aware reverse proxy and WAF')
@@ -41,6 +42,7 @@ program
   });
 
 registerBanCommands(program);
+registerReloadCommand(program);
 
 program
   .command('settings')

@@ -78,6 +78,9 @@ export class PluginHost {
   private protectHooks: Bound<NonNullable<PluginHooks['protectsFromBans']>>[] = [];
   private readonly routeTable = new Map<string, AdminRoute[]>();
   private readonly active: string[] = [];
+  /** Each provisioned plugin's hooks, and the metric names it registered (removed when it closes). */
+  private readonly provisioned = new Map<string, { hooks: PluginHooks; closed: boolean; metrics: string[] }>();
+  private settings: Settings;
   private closed = false;
 
   constructor(
@@ -85,6 +88,7 @@ export class PluginHost {
     private readonly deps: HostDependencies,
   ) {
     this.scheduler = new Scheduler(deps.log, deps.isLeader);
+    this.settings = deps.settings;
   }
 
   /** Ids of the plugins that were provisioned, in order. */
@@ -119,18 +123,45 @@ export class PluginHost {
       }
     }
     for (const definition of enabled) {
-      const id = definition.manifest.id;
       try {
-        const hooks = await definition.provision(this.contextFor(id));
-        this.bind(id, definition.manifest.onFailure === 'closed', hooks);
-        this.active.push(id);
+        await this.provisionOne(definition);
       } catch (error) {
         await this.close();
-        // A plugin's own code (PAL_REDIS_TLS…) says more than the generic one: keep it.
-        const code = error instanceof PalisadeError ? error.code : 'PAL_PLUGIN_PROVISION_FAILED';
-        throw new PalisadeError(code, `plugin ${id} failed to start: ${describeError(error)}`, { cause: error });
+        throw error;
       }
     }
+    this.rebind();
+  }
+
+  /**
+   * A reload: provisions again, with `settings`, every plugin whose own settings are among
+   * `changed` — enabling or closing those whose `USE_*` changed — in plugin order, and
+   * leaves the others running. A plugin whose manifest says `reload: restart` is never
+   * touched (its settings wait for a restart). When one fails with the new values it is
+   * provisioned again with the old ones and the error is thrown. Returns the ids touched.
+   */
+  async reconfigure(settings: Settings, changed: ReadonlySet<string>): Promise<string[]> {
+    const previous = this.settings;
+    const touched: string[] = [];
+    for (const definition of this.definitions) {
+      const { id } = definition.manifest;
+      if (definition.manifest.reload === 'restart' || !Object.keys(definition.manifest.settings).some((name) => changed.has(name) || isNumberedOf(name, changed))) continue;
+      touched.push(id);
+      const wasActive = this.provisioned.has(id);
+      if (wasActive) await this.closeOne(id);
+      this.settings = settings;
+      try {
+        if (this.isEnabled(definition)) await this.provisionOne(definition);
+      } catch (error) {
+        this.settings = previous;
+        if (wasActive) await this.provisionOne(definition).catch(() => undefined);
+        this.rebind();
+        throw error;
+      }
+    }
+    this.settings = settings;
+    this.rebind();
+    return touched;
   }
 
   /** Runs `onRequest` hooks in order from `from`; the first verdict stops the chain. */
@@ -209,7 +240,7 @@ export class PluginHost {
 
   private isEnabled(definition: PluginDefinition<any>): boolean {
     const flag = definition.manifest.enabledBy;
-    return flag === undefined || this.deps.settings[flag] === true;
+    return flag === undefined || this.settings[flag] === true;
   }
 
   private contextFor(id: string): PluginContext<any> {
@@ -217,7 +248,7 @@ export class PluginHost {
     const duties = this.deps.duties ?? BOTH_DUTIES;
     return {
       id,
-      settings: this.deps.settings as unknown as Readonly<CoreSettings>,
+      settings: this.settings as unknown as Readonly<CoreSettings>,
       log,
       store: this.deps.store,
       metrics: this.deps.metrics,
@@ -239,15 +270,72 @@ export class PluginHost {
     };
   }
 
-  private bind(plugin: string, closed: boolean, hooks: PluginHooks): void {
-    const wrap = <F>(fn: F | undefined): Bound<F>[] => (fn ? [{ plugin, closed, fn }] : []);
-    this.onRequestHooks.push(...wrap(hooks.onRequest?.bind(hooks)));
-    this.preProxyHooks.push(...wrap(hooks.preProxy?.bind(hooks)));
-    this.onSendHooks.push(...wrap(hooks.onSend?.bind(hooks)));
-    this.onResponseHooks.push(...wrap(hooks.onResponse?.bind(hooks)));
-    this.exemptHooks.push(...wrap(hooks.exemptFromBans?.bind(hooks)));
-    this.protectHooks.push(...wrap(hooks.protectsFromBans?.bind(hooks)));
-    if (hooks.routes?.length) this.routeTable.set(plugin, hooks.routes);
+  /** Provisions one plugin and records its hooks and the metrics it registered. */
+  private async provisionOne(definition: PluginDefinition<any>): Promise<void> {
+    const { id } = definition.manifest;
+    const before = new Set(this.deps.metrics.getMetricsAsArray().map((metric) => metric.name));
+    try {
+      const hooks = await definition.provision(this.contextFor(id));
+      const metrics = this.deps.metrics.getMetricsAsArray().map((metric) => metric.name).filter((name) => !before.has(name));
+      this.provisioned.set(id, { hooks, closed: definition.manifest.onFailure === 'closed', metrics });
+      this.active.push(id);
+      this.active.sort((a, b) => this.order(a) - this.order(b));
+    } catch (error) {
+      await this.closeOne(id);
+      // A plugin's own code (PAL_REDIS_TLS…) says more than the generic one: keep it.
+      const code = error instanceof PalisadeError ? error.code : 'PAL_PLUGIN_PROVISION_FAILED';
+      throw new PalisadeError(code, `plugin ${id} failed to start: ${describeError(error)}`, { cause: error });
+    }
+  }
+
+  /** Runs one plugin's releases (newest first) and forgets its hooks and metrics. */
+  private async closeOne(id: string): Promise<void> {
+    for (let i = this.releases.length - 1; i >= 0; i--) {
+      const entry = this.releases[i]!;
+      if (entry.plugin !== id) continue;
+      this.releases.splice(i, 1);
+      try {
+        await entry.release();
+      } catch (error) {
+        this.deps.log.warn({ plugin: id, err: describeError(error) }, 'plugin release failed');
+      }
+    }
+    for (const name of this.provisioned.get(id)?.metrics ?? []) this.deps.metrics.removeSingleMetric(name);
+    this.provisioned.delete(id);
+    const at = this.active.indexOf(id);
+    if (at !== -1) this.active.splice(at, 1);
+  }
+
+  private order(id: string): number {
+    return this.definitions.findIndex((definition) => definition.manifest.id === id);
+  }
+
+  /** Rebuilds the hook lists from the provisioned plugins, in plugin order. */
+  private rebind(): void {
+    const onRequest: Bound<GateHook>[] = [];
+    const preProxy: Bound<GateHook>[] = [];
+    const onSend: Bound<NonNullable<PluginHooks['onSend']>>[] = [];
+    const onResponse: Bound<NonNullable<PluginHooks['onResponse']>>[] = [];
+    const exempt: Bound<NonNullable<PluginHooks['exemptFromBans']>>[] = [];
+    const protect: Bound<NonNullable<PluginHooks['protectsFromBans']>>[] = [];
+    this.routeTable.clear();
+    for (const plugin of this.active) {
+      const { hooks, closed } = this.provisioned.get(plugin)!;
+      const wrap = <F>(fn: F | undefined): Bound<F>[] => (fn ? [{ plugin, closed, fn }] : []);
+      onRequest.push(...wrap(hooks.onRequest?.bind(hooks)));
+      preProxy.push(...wrap(hooks.preProxy?.bind(hooks)));
+      onSend.push(...wrap(hooks.onSend?.bind(hooks)));
+      onResponse.push(...wrap(hooks.onResponse?.bind(hooks)));
+      exempt.push(...wrap(hooks.exemptFromBans?.bind(hooks)));
+      protect.push(...wrap(hooks.protectsFromBans?.bind(hooks)));
+      if (hooks.routes?.length) this.routeTable.set(plugin, hooks.routes);
+    }
+    this.onRequestHooks = onRequest;
+    this.preProxyHooks = preProxy;
+    this.onSendHooks = onSend;
+    this.onResponseHooks = onResponse;
+    this.exemptHooks = exempt;
+    this.protectHooks = protect;
   }
 
   /**
@@ -288,4 +376,10 @@ export class PluginHost {
     );
     return hook.closed ? new HookFailure(hook.plugin, error) : undefined;
   }
+}
+
+/** True when `name` is a numbered setting (`LIMIT_REQ_URL_1`) and a variant of it changed. */
+function isNumberedOf(name: string, changed: ReadonlySet<string>): boolean {
+  for (const candidate of changed) if (candidate.startsWith(`${name}_`) && /^\d{1,2}$/.test(candidate.slice(name.length + 1))) return true;
+  return false;
 }

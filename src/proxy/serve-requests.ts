@@ -25,8 +25,8 @@ export interface RequestSide {
   readonly address: AddressInfo;
   /** Requests being handled right now. */
   readonly active: number;
-  /** Stops accepting, lets in-flight requests finish up to `timeoutMs`; true when they all did. */
-  drain(timeoutMs: number): Promise<boolean>;
+  /** Stops accepting, lets in-flight requests finish up to `timeoutMs`; true when they all did (`gentle`: see `ProxyServer.drain`). */
+  drain(timeoutMs: number, gentle?: boolean): Promise<boolean>;
   /** Closes the upstream connections (after {@link drain}). */
   close(): Promise<void>;
 }
@@ -58,7 +58,7 @@ export async function serveRequests(options: RequestSideOptions): Promise<Reques
     get active() {
       return proxy.active;
     },
-    drain: (timeoutMs) => proxy.drain(timeoutMs),
+    drain: (timeoutMs, gentle) => proxy.drain(timeoutMs, gentle),
     close: () => forwarder.close(),
   };
 }

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { coded } from '../errors.js';
@@ -55,14 +55,21 @@ export class ProxyServer {
   /**
    * Stops accepting, lets in-flight requests finish (answers carry `Connection: close`),
    * and after `timeoutMs` cuts what is left. Resolves true when everything finished in time.
+   * `gentle` (a reload, while other workers serve): idle keep-alive connections are not
+   * closed under a client that may be sending on them; they end at their keep-alive
+   * timeout, which clients know from the `Keep-Alive` header, or with their next answer.
    */
-  async drain(timeoutMs: number): Promise<boolean> {
+  async drain(timeoutMs: number, gentle = false): Promise<boolean> {
     this.pipeline.draining = true;
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeIdleConnections();
+    const closed = new Promise<void>((resolve) => {
+      // http.Server#close also closes idle connections; net.Server#close only stops accepting.
+      if (gentle) net.Server.prototype.close.call(this.server, () => resolve());
+      else this.server.close(() => resolve());
+    });
+    if (!gentle) this.server.closeIdleConnections();
     let timer: NodeJS.Timeout | undefined;
     const inTime = await Promise.race([
-      this.pipeline.whenIdle().then(() => true),
+      (gentle ? closed : this.pipeline.whenIdle()).then(() => true),
       new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
     ]);
     clearTimeout(timer);

@@ -25,11 +25,12 @@ export function generatedFiles(spec: SettingsSpec, readme: string): Map<string, 
 export function renderSettingsTable(manifests: readonly SettingsManifest[]): string {
   const lines: string[] = [];
   for (const manifest of manifests) {
-    lines.push(`#### ${manifest.name} (\`${manifest.id}\`)`, '', manifest.description, '');
+    const atStart = (manifest as { reload?: string }).reload === 'restart' ? ' A reload (`SIGHUP`) leaves these settings as they are until the next start.' : '';
+    lines.push(`#### ${manifest.name} (\`${manifest.id}\`)`, '', `${manifest.description}${atStart}`, '');
     lines.push('| Setting | Default | Description |', '|---|---|---|');
     for (const [name, schema] of Object.entries(manifest.settings)) {
       const numbered = schema['x-multiple'] ? ` More as \`${name}_1\`, \`${name}_2\`, …` : '';
-      lines.push(`| \`${name}\` | ${renderDefault(schema)} | ${escapeCell(schema.description)}${numbered}${schema['x-secret'] ? ' Secret: never shown.' : ''} |`);
+      lines.push(`| \`${name}\` | ${renderDefault(schema)} | ${escapeCell(schema.description)}${numbered}${schema['x-secret'] ? ' Secret: never shown.' : ''}${schema['x-restart'] ? ' Read at start: a reload keeps the running value.' : ''} |`);
     }
     lines.push('');
   }

@@ -35,6 +35,8 @@ export interface SettingSchema {
   'x-multiple'?: boolean;
   /** Text for the docs where the default is computed at boot (e.g. the hostname). */
   'x-default-doc'?: string;
+  /** A reload leaves it as it is: a change takes effect at the next start. */
+  'x-restart'?: boolean;
 }
 
 /** The settings part shared by core.json and plugin.json. */
@@ -54,4 +56,10 @@ export interface PluginManifest extends SettingsManifest {
   onFailure: 'open' | 'closed';
   /** The boolean setting that turns the plugin on (`USE_<X>`); absent means always on. */
   enabledBy?: string;
+  /**
+   * What a reload does with this plugin's settings: `live` (the default) provisions it again
+   * with the new values; `restart`: changes wait for a restart (the plugin holds what the
+   * whole node depends on, such as its Redis connections).
+   */
+  reload?: 'live' | 'restart';
 }

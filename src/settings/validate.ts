@@ -5,7 +5,7 @@ import { formats } from './formats.js';
 import { formatSize } from './size.js';
 
 /** Palisade's annotation keywords: ajv must know them to run in strict mode. */
-const ANNOTATIONS = ['x-duration', 'x-size', 'x-service-link', 'x-secret', 'x-default-doc', 'x-plugin', 'x-pattern-message', 'x-multiple'];
+const ANNOTATIONS = ['x-duration', 'x-size', 'x-service-link', 'x-secret', 'x-default-doc', 'x-plugin', 'x-pattern-message', 'x-multiple', 'x-restart'];
 
 /** A failed check on one setting, with the JSON path inside it (array item index). */
 export interface SchemaViolation {

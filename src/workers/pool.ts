@@ -1,11 +1,11 @@
 import cluster, { type Worker } from 'node:cluster';
-import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { PalisadeError, coded, errorCodes, type ErrorCode } from '../errors.js';
 import { describeError } from '../log.js';
+import { packageRoot } from '../paths.js';
 import type { NodeStore } from '../store/store.js';
 import { workerChannel } from './channels.js';
 import type { WireMessage, WorkerInit } from './protocol.js';
@@ -62,6 +62,10 @@ interface Member {
  */
 export class WorkerPool {
   private readonly members = new Map<number, Member>();
+  /** Replacements started by a reload, until they are ready and take their slot. */
+  private readonly joining = new Set<Member>();
+  /** What a new worker is told; a reload changes it. */
+  private init: (slot: number) => WorkerInit;
   private readonly retries = new Map<number, { failures: number; timer?: NodeJS.Timeout }>();
   private stopping = false;
   private scrapeId = 0;
@@ -69,6 +73,7 @@ export class WorkerPool {
   private readonly restartCounts = new Map<number, number>();
 
   constructor(private readonly options: PoolOptions) {
+    this.init = options.init;
     cluster.setupPrimary({ exec: cliPath(), args: ['start'], silent: false, serialization: 'json' });
     this.restarts = new Counter({
       name: 'palisade_worker_restarts_total',
@@ -159,27 +164,32 @@ export class WorkerPool {
   async drain(): Promise<boolean> {
     this.stopping = true;
     for (const retry of this.retries.values()) clearTimeout(retry.timer);
-    const members = [...this.members.values()];
-    for (const member of members) this.askToLeave(member);
+    const members = [...this.members.values(), ...this.joining];
+    for (const member of members) this.askToLeave(member, false);
     let timer: NodeJS.Timeout | undefined;
     const inTime = await Promise.race([
       Promise.all(members.map((member) => member.exited)).then(() => true),
       new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), this.options.shutdownTimeoutMs + 5_000))),
     ]);
     clearTimeout(timer);
-    for (const member of this.members.values()) member.worker.process.kill('SIGKILL');
-    await Promise.all([...this.members.values()].map((member) => member.exited));
+    for (const member of members) member.worker.process.kill('SIGKILL');
+    await Promise.all(members.map((member) => member.exited));
     return inTime;
   }
 
-  /** Forks the worker of `slot`; `ready` resolves with its proxy address, or rejects when it cannot start. */
-  private spawn(slot: number): { member: Member; ready: Promise<AddressInfo> } {
+  /**
+   * Forks the worker of `slot`; `ready` resolves with its proxy address, or rejects when it
+   * cannot start. A replacement (`takeOver`) takes the slot only once it is ready, so the
+   * worker it replaces serves until then.
+   */
+  private spawn(slot: number, takeOver = false): { member: Member; ready: Promise<AddressInfo> } {
     const worker = cluster.fork();
     const channel = workerChannel(worker);
     const service = new StoreService(this.options.store, channel, this.options.log.child({ worker: slot }));
     let markExited!: () => void;
     const member: Member = { slot, worker, service, startedAt: Date.now(), ready: false, leaving: false, exited: new Promise((resolve) => (markExited = resolve)) };
-    this.members.set(slot, member);
+    if (!takeOver) this.members.set(slot, member);
+    else this.joining.add(member);
     const ready = new Promise<AddressInfo>((resolve, reject) => {
       let settled = false;
       const fail = (code: ErrorCode, message: string): void => {
@@ -193,9 +203,13 @@ export class WorkerPool {
       };
       const startTimer = setTimeout(() => fail('PAL_WORKER_START_FAILED', `not ready after ${START_TIMEOUT_MS / 1000} s`), START_TIMEOUT_MS);
       channel.onMessage((message) => {
-        if (message.t === 'up') channel.send({ t: 'init', init: this.options.init(slot) } satisfies WireMessage);
+        if (message.t === 'up') channel.send({ t: 'init', init: this.init(slot) } satisfies WireMessage);
         else if (message.t === 'ready') {
           member.ready = true;
+          if (takeOver) {
+            this.joining.delete(member);
+            this.members.set(slot, member);
+          }
           settled = true;
           clearTimeout(startTimer);
           this.options.log.debug({ worker: slot, pid: worker.process.pid }, 'worker ready');
@@ -204,6 +218,7 @@ export class WorkerPool {
       });
       worker.on('exit', (code, signal) => {
         service.close();
+        this.joining.delete(member);
         if (this.members.get(slot) === member) this.members.delete(slot);
         fail('PAL_WORKER_START_FAILED', `exited with ${signal ?? `code ${code}`} before it was ready`);
         // A ready worker that dies is replaced here; one that never got ready, by whoever waited for it.
@@ -239,21 +254,61 @@ export class WorkerPool {
     }, delayMs);
   }
 
-  private askToLeave(member: Member): void {
+  /**
+   * A reload: starts a worker with `init` for each slot in turn; once it is ready the old
+   * one drains gently (it stops taking connections, answers what comes on the ones it has
+   * with `Connection: close`, and lets idle ones reach their keep-alive timeout, which
+   * clients know from the `Keep-Alive` header) while the next slot is replaced. When a new
+   * worker cannot start, the slots already replaced get the old settings back and the
+   * error is thrown: the node serves as before the reload. Resolves once every slot has a
+   * new worker; the old ones finish their connections after that.
+   */
+  async replaceAll(init: (slot: number) => WorkerInit): Promise<void> {
+    const previous = this.init;
+    this.init = init;
+    const leaving: Member[] = [];
+    let replaced = 0;
+    try {
+      for (let slot = 1; slot <= this.options.count; slot++) {
+        const old = this.members.get(slot);
+        await this.spawn(slot, true).ready;
+        replaced = slot;
+        if (old) {
+          this.askToLeave(old, true);
+          leaving.push(old);
+        }
+      }
+    } catch (error) {
+      this.init = previous;
+      for (let slot = 1; slot <= replaced; slot++) {
+        const current = this.members.get(slot);
+        await this.spawn(slot, true).ready.catch(() => undefined);
+        if (current && this.members.get(slot) !== current) this.askToLeave(current, true);
+      }
+      await this.settle(leaving);
+      throw error;
+    }
+    // The old workers finish in the background: the new settings serve from here on.
+    void this.settle(leaving);
+  }
+
+  /** Waits for leaving workers, cutting those still there after SHUTDOWN_TIMEOUT (+5 s). */
+  private async settle(leaving: Member[]): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(leaving.map((member) => member.exited)), new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.shutdownTimeoutMs + 5_000)))]);
+    clearTimeout(timer);
+    for (const member of leaving) member.worker.process.kill('SIGKILL');
+  }
+
+  private askToLeave(member: Member, gentle: boolean): void {
     member.leaving = true;
     member.ready = false;
-    if (member.worker.isConnected()) member.worker.send({ t: 'drain' } satisfies WireMessage);
+    if (member.worker.isConnected()) member.worker.send({ t: 'drain', gentle } satisfies WireMessage);
     else member.worker.process.kill('SIGTERM');
   }
 }
 
 /** `bin/palisade` of this package (workers run `palisade start` and see they are workers). */
 function cliPath(): string {
-  let dir = import.meta.dirname;
-  while (!existsSync(join(dir, 'bin', 'palisade'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('bin/palisade not found above the code');
-    dir = parent;
-  }
-  return join(dir, 'bin', 'palisade');
+  return join(packageRoot, 'bin', 'palisade');
 }

@@ -75,7 +75,8 @@ export type WireMessage =
   | { t: 'changes'; c: BanChange[] }
   | { t: 'health'; health: StoreHealth }
   | { t: 'scrape'; id: number }
-  | { t: 'drain' };
+  /** `gentle` (a reload): idle keep-alive connections are left to time out instead of being closed. */
+  | { t: 'drain'; gentle: boolean };
 
 /** True for a message of this protocol (cluster delivers others too). */
 export function isWireMessage(message: unknown): message is WireMessage {

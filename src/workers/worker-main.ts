@@ -45,10 +45,10 @@ export async function runWorker(): Promise<void> {
   });
   let side: RequestSide | undefined;
   let stopping: Promise<void> | undefined;
-  const stop = (why: string): Promise<void> =>
+  const stop = (why: string, gentle = false): Promise<void> =>
     (stopping ??= (async () => {
       log.info({ why, inFlight: side?.active ?? 0 }, 'worker draining');
-      const inTime = side ? await side.drain(settings.SHUTDOWN_TIMEOUT) : true;
+      const inTime = side ? await side.drain(settings.SHUTDOWN_TIMEOUT, gentle) : true;
       if (!inTime) log.warn(coded('PAL_SHUTDOWN_TIMEOUT'), 'in-flight requests cut at SHUTDOWN_TIMEOUT');
       await store.report().catch(() => undefined); // the last metric deltas and hits
       await host.close();
@@ -59,7 +59,7 @@ export async function runWorker(): Promise<void> {
     })());
 
   channel.onMessage((message) => {
-    if (message.t === 'drain') void stop('asked by the primary');
+    if (message.t === 'drain') void stop(message.gentle ? 'replaced by a reload' : 'asked by the primary', message.gentle);
     else if (message.t === 'scrape') {
       void registry.getMetricsAsJSON().then((metrics) => channel.send({ t: 'scraped', id: message.id, metrics }));
     }
@@ -68,6 +68,8 @@ export async function runWorker(): Promise<void> {
   process.on('disconnect', () => void stop('the primary is gone'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  // A reload is the primary's to run (SIGHUP to the whole group, a closed terminal): not an exit.
+  process.on('SIGHUP', () => undefined);
   process.on('uncaughtException', (error) => {
     log.fatal(coded('PAL_INTERNAL', { err: error }), 'uncaught exception in a worker');
     flushLogger(log);

@@ -1,4 +1,4 @@
-import { Registry } from 'prom-client';
+import { Counter, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { HookFailure, PluginHost, type HostDependencies } from '../../src/plugin/host.js';
 import type { PluginDefinition, PluginHooks, RequestContext } from '../../src/plugin/types.js';
@@ -24,6 +24,36 @@ function hostFor(plugins: PluginDefinition[], settings: Record<string, unknown> 
 const ctx = { id: 'r1', clientIp: '192.0.2.1', method: 'GET', path: '/', locals: new Map() } as unknown as RequestContext;
 
 describe('PluginHost', () => {
+  it('reconfigures a plugin whose settings changed: new hooks, routes and metrics; the old ones released; a failure restores it', async () => {
+    const events: string[] = [];
+    const limited = plugin(
+      'limited',
+      (ctx) => {
+        const level = String(ctx.settings.LIMITED_LEVEL);
+        if (level === 'broken') throw new Error('cannot work at level broken');
+        events.push(`provision ${level}`);
+        ctx.onClose(() => void events.push(`close ${level}`));
+        new Counter({ name: 'limited_total', help: 'a plugin metric', registers: [ctx.metrics] });
+        return { onRequest: () => deny(429, `limited.${level}`), routes: [{ method: 'GET', path: `/${level}`, handle: () => ({ json: {} }) }] };
+      },
+      { settings: { LIMITED_LEVEL: { type: 'string', default: 'one', description: 'x' } } },
+    );
+    const other = plugin('other', () => (events.push('provision other'), {}), { settings: { OTHER_LEVEL: { type: 'string', default: 'a', description: 'x' } } });
+    const registry = new Registry();
+    const { host } = hostFor([limited, other], { LIMITED_LEVEL: 'one', OTHER_LEVEL: 'a' }, { metrics: registry });
+    await host.provision();
+    expect(await host.onRequest(ctx)).toMatchObject({ verdict: { reason: 'limited.one' } });
+    expect(await host.reconfigure({ LIMITED_LEVEL: 'two', OTHER_LEVEL: 'a' }, new Set(['LIMITED_LEVEL']))).toEqual(['limited']);
+    expect(events).toEqual(['provision one', 'provision other', 'close one', 'provision two']);
+    expect(await host.onRequest(ctx)).toMatchObject({ verdict: { reason: 'limited.two' } });
+    expect(host.routes.get('limited')?.map((r) => r.path)).toEqual(['/two']);
+    expect(registry.getMetricsAsArray().filter((m) => m.name === 'limited_total')).toHaveLength(1);
+    await expect(host.reconfigure({ LIMITED_LEVEL: 'broken', OTHER_LEVEL: 'a' }, new Set(['LIMITED_LEVEL']))).rejects.toThrow(/cannot work at level broken/);
+    expect(await host.onRequest(ctx)).toMatchObject({ verdict: { reason: 'limited.two' } });
+    expect(host.plugins).toEqual(['limited', 'other']);
+    await host.close();
+  });
+
   it('runs jobs and accepts a shared store only where the node is held; node secrets agree across processes', async () => {
     const seen: Record<string, { every: boolean; secret: string; other: string; share: string }> = {};
     const probe = (name: string): PluginDefinition =>
