@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 
 /** Linux's USER_HZ: /proc reports CPU time in these ticks. */
 const TICKS_PER_SECOND = 100;
@@ -19,4 +19,25 @@ export function cpuSeconds(pid: number | undefined): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * `pid` and every process below it (a Palisade primary and its workers), from
+ * /proc/<pid>/task/<tid>/children; just `[pid]` where /proc does not say.
+ */
+export function processTree(pid: number | undefined): Array<number | undefined> {
+  if (pid === undefined) return [undefined];
+  const tree: number[] = [pid];
+  for (let i = 0; i < tree.length; i++) {
+    try {
+      const current = tree[i]!;
+      for (const task of readdirSync(`/proc/${current}/task`)) {
+        const children = readFileSync(`/proc/${current}/task/${task}/children`, 'utf8').trim();
+        if (children !== '') tree.push(...children.split(' ').map(Number));
+      }
+    } catch {
+      // gone, or no /proc: what was found so far
+    }
+  }
+  return tree;
 }

@@ -26,7 +26,7 @@ function baseEnv(): NodeJS.ProcessEnv {
 }
 
 /** Starts targets.js in `role` (see there) and waits for its readiness line. */
-export async function startTarget(role: 'upstream' | 'bare', upstream?: URL): Promise<Server> {
+export async function startTarget(role: 'upstream' | 'bare' | 'ceiling', upstream?: URL): Promise<Server> {
   const script = join(import.meta.dirname, 'targets.js');
   const args = upstream ? [script, role, upstream.origin] : [script, role];
   const tracked = spawnTracked(role, process.execPath, args, { env: baseEnv(), stdin: 'pipe', stdout: 'pipe' });

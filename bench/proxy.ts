@@ -1,20 +1,25 @@
 /**
- * `npm run bench`: req/s and p99 latency of Palisade (default plugins, access log on) with
- * the local store and with `USE_REDIS=yes`, next to a bare http-proxy, all in front of the
- * same trivial upstream, on 127.0.0.1, each in its own process. Clients are spread over many
- * IPs so limits do not trigger. The ratio to bare is taken per round (each target against
- * bare's run of the same round) and the median of those is reported; CPU time per request
- * of each target's processes (Redis's too) is reported beside it: a neighbour taking the
- * CPU away changes req/s, not the work per request. Prints a table, then one JSON line (the
- * last line of stdout); progress goes to stderr. BENCH_REDIS=no skips the Redis targets, BENCH_CLUSTER=no the Redis Cluster one (3 masters, no replicas); BENCH_PALISADE_ENV adds
- * settings to the Palisade targets (e.g. `LOG_LEVEL=warn` to size the access log's cost).
+ * `npm run bench`: req/s and p99 latency of Palisade (default plugins, access log on) next to
+ * a bare http-proxy and to the ceiling — a plain http.createServer forwarding through an
+ * undici Pool, Node's best for this work — all in front of the same trivial upstream, on
+ * 127.0.0.1, each in its own processes: Palisade with the local store, with `USE_REDIS=yes`
+ * (one worker, and two), and on a Redis Cluster (one worker). Clients are spread over many
+ * IPs so limits do not trigger. Ratios are taken per round (each target against bare's and
+ * the ceiling's runs of the same round) and their median reported; CPU time per request of
+ * each target's processes (the primary, its workers, and redis-server, shown apart) beside
+ * it: a neighbour taking the CPU away changes req/s, not the work per request. Also Redis
+ * round trips and worker messages per request. Prints a table, then one JSON line (the last
+ * line of stdout); progress goes to stderr. BENCH_REDIS=no skips the Redis targets,
+ * BENCH_CLUSTER=no the Redis Cluster one (3 masters, no replicas); BENCH_PALISADE_ENV adds
+ * settings to the Palisade targets (e.g. `LOG_LEVEL=warn` to size the access log's cost);
+ * BENCH_ONLY (a comma-separated list of targets) measures those next to bare and the ceiling.
  *
  * Environment: BENCH_DURATION (seconds per measured run, 8), BENCH_CONNECTIONS (50),
  * BENCH_WARMUP (seconds, once per target, 2), BENCH_ROUNDS (3), BENCH_TOOL (auto | wrk |
  * autocannon; auto takes wrk when it is on PATH).
  */
 import { runBench } from './children.js';
-import { cpuSeconds } from './cpu.js';
+import { cpuSeconds, processTree } from './cpu.js';
 import { checkAnswersOk, getOnce, startPalisade, startTarget, type Server } from './launch.js';
 import { findOnPath, pickTool, runLoad, type LoadResult } from './load.js';
 import { startBenchCluster, startBenchRedis } from './redis-server.js';
@@ -52,18 +57,24 @@ export function readConfig(env: NodeJS.ProcessEnv): BenchConfig {
 
 const progress = (message: string): void => void process.stderr.write(`bench: ${message}\n`);
 
-/** A measured target: its label, server, and every process whose CPU its requests cost. */
-type Target = { name: string; server: Server; pids: Array<number | undefined> };
+/**
+ * A measured target: its label, server, the processes whose CPU its requests cost (a
+ * Palisade primary and its workers, read again at each measurement), and redis-server's.
+ */
+type Target = { name: string; server: Server; pids: () => Array<number | undefined>; redisPids: Array<number | undefined> };
+
+/** The Palisade targets: which store, how many workers. */
+const PALISADE_TARGETS = ['palisade', 'palisade+redis', 'palisade+redis 2 workers', 'palisade+cluster'] as const;
 
 async function main(): Promise<void> {
   const config = readConfig(process.env);
   const tool = pickTool(config.tool);
   if (tool.name === 'autocannon' && config.tool === 'auto') progress('wrk is not on PATH: falling back to autocannon');
   const withRedis = process.env.BENCH_REDIS !== 'no' && findOnPath('redis-server') !== undefined;
-  if (!withRedis) progress('no redis-server (or BENCH_REDIS=no): skipping the USE_REDIS=yes target');
+  if (!withRedis) progress('no redis-server (or BENCH_REDIS=no): skipping the USE_REDIS=yes targets');
   const withCluster = withRedis && process.env.BENCH_CLUSTER !== 'no' && findOnPath('redis-cli') !== undefined;
   if (withRedis && !withCluster) progress('no redis-cli (or BENCH_CLUSTER=no): skipping the Redis Cluster target');
-  progress('starting upstream, bare http-proxy and palisade');
+  progress('starting upstream, bare http-proxy, the undici ceiling and palisade');
   const upstream = await startTarget('upstream');
   const redis = withRedis ? await startBenchRedis() : undefined;
   const cluster = withCluster ? await startBenchCluster() : undefined;
@@ -75,32 +86,39 @@ async function main(): Promise<void> {
       .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
   );
   if (Object.keys(extra).length > 0) progress(`palisade targets run with ${JSON.stringify(extra)}`);
-  const redisEnv = redis
-    ? { USE_REDIS: 'yes', REDIS_HOST: '127.0.0.1', REDIS_PORT: String(redis.port), SESSIONS_SECRET: 'bench-sessions-secret-0123456789abcdef', NODE_NAME: 'bench-redis', ...extra }
-    : undefined;
-  const clusterEnv = cluster
-    ? { USE_REDIS: 'yes', REDIS_CLUSTER: 'yes', REDIS_CLUSTER_NODES: cluster.seeds, SESSIONS_SECRET: 'bench-sessions-secret-0123456789abcdef', NODE_NAME: 'bench-cluster', ...extra }
-    : undefined;
-  // allSettled, not all: a failure of one must not leave another starting after the cleanup ran.
-  const started = await Promise.allSettled([
-    startTarget('bare', upstream.url),
-    startPalisade(upstream.url, extra),
-    ...(redisEnv ? [startPalisade(upstream.url, redisEnv, 'shared')] : []),
-    ...(clusterEnv ? [startPalisade(upstream.url, clusterEnv, 'shared')] : []),
-  ]);
-  for (const outcome of started) if (outcome.status === 'rejected') throw outcome.reason;
-  const servers = started.map((outcome) => (outcome as PromiseFulfilledResult<Server>).value);
-  const targets: Target[] = [
-    { name: 'bare', server: servers[0]!, pids: [servers[0]!.process.child.pid] },
-    { name: 'palisade', server: servers[1]!, pids: [servers[1]!.process.child.pid] },
-    // Redis's work for the rate limit is part of what a request costs.
-    ...(servers[2] ? [{ name: 'palisade+redis', server: servers[2], pids: [servers[2].process.child.pid, redis?.process.child.pid] }] : []),
-    ...(servers[3] && cluster ? [{ name: 'palisade+cluster', server: servers[3], pids: [servers[3].process.child.pid, ...cluster.servers.map((s) => s.process.child.pid)] }] : []),
+  const secret = { SESSIONS_SECRET: 'bench-sessions-secret-0123456789abcdef' };
+  // One worker: the per-core figures; the 2-worker target shows what workers cost on top.
+  const redisEnv = (name: string, workers: string) => (redis ? { WORKERS: workers, USE_REDIS: 'yes', REDIS_HOST: '127.0.0.1', REDIS_PORT: String(redis.port), ...secret, NODE_NAME: name, ...extra } : undefined);
+  const clusterEnv = cluster ? { WORKERS: '1', USE_REDIS: 'yes', REDIS_CLUSTER: 'yes', REDIS_CLUSTER_NODES: cluster.seeds, ...secret, NODE_NAME: 'bench-cluster', ...extra } : undefined;
+  const wanted: Array<[string, () => Promise<Server>, Array<number | undefined>]> = [
+    ['bare', () => startTarget('bare', upstream.url), []],
+    ['ceiling', () => startTarget('ceiling', upstream.url), []],
+    ['palisade', () => startPalisade(upstream.url, { WORKERS: '1', ...extra }), []],
   ];
-  /** CPU seconds so far of each of the target's processes; undefined without /proc. */
-  const cpuOf = (target: Target): number[] | undefined => {
-    const seconds = target.pids.map(cpuSeconds);
-    return seconds.some((s) => s === undefined) ? undefined : (seconds as number[]);
+  const redisOne = redisEnv('bench-redis', '1');
+  const redisTwo = redisEnv('bench-redis-2w', '2');
+  if (redisOne && redisTwo) {
+    wanted.push(['palisade+redis', () => startPalisade(upstream.url, redisOne, 'shared'), [redis?.process.child.pid]]);
+    wanted.push(['palisade+redis 2 workers', () => startPalisade(upstream.url, redisTwo, 'shared'), [redis?.process.child.pid]]);
+  }
+  if (clusterEnv && cluster) wanted.push(['palisade+cluster', () => startPalisade(upstream.url, clusterEnv, 'shared'), cluster.servers.map((server) => server.process.child.pid)]);
+  // BENCH_ONLY="palisade+redis,…" measures those next to bare and the ceiling (the ratios' baselines).
+  const only = (process.env.BENCH_ONLY ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '');
+  const chosen = wanted.filter(([name]) => only.length === 0 || name === 'bare' || name === 'ceiling' || only.includes(name));
+  // allSettled, not all: a failure of one must not leave another starting after the cleanup ran.
+  const started = await Promise.allSettled(chosen.map(([, start]) => start()));
+  for (const outcome of started) if (outcome.status === 'rejected') throw outcome.reason;
+  const targets: Target[] = chosen.map(([name, , redisPids], i) => {
+    const server = (started[i] as PromiseFulfilledResult<Server>).value;
+    return { name, server, pids: () => processTree(server.process.child.pid), redisPids };
+  });
+  /** CPU seconds so far of the target's own processes and of redis-server; undefined without /proc. */
+  const cpuOf = (target: Target): { own: number; redis: number } | undefined => {
+    const own = target.pids().map(cpuSeconds);
+    const inRedis = target.redisPids.map(cpuSeconds);
+    if ([...own, ...inRedis].some((seconds) => seconds === undefined)) return undefined;
+    const sum = (list: Array<number | undefined>): number => list.reduce<number>((total, seconds) => total + seconds!, 0);
+    return { own: sum(own), redis: sum(inRedis) };
   };
   for (const { name, server } of targets) await checkAnswersOk(name, server);
 
@@ -115,19 +133,18 @@ async function main(): Promise<void> {
     }
   }
   const runs = new Map<string, LoadResult[]>(targets.map((t) => [t.name, []]));
-  // Per round: each target's req/s over bare's in the same round (paired, so a slow stretch
-  // of the machine hits both), and CPU µs per request.
+  // Per round: each target's req/s over bare's and over the ceiling's in the same round
+  // (paired, so a slow stretch of the machine hits both), and CPU µs per request.
   const roundRatios = new Map<string, number[]>(targets.map((t) => [t.name, []]));
+  const ceilingRatios = new Map<string, number[]>(targets.map((t) => [t.name, []]));
   const cpuPerRequest = new Map<string, number[]>(targets.map((t) => [t.name, []]));
-  /** For palisade+redis and palisade+cluster: the part of its CPU per request spent in redis-server. */
-  const redisCpuPerRequest = new Map<string, number[]>([
-    ['palisade+redis', []],
-    ['palisade+cluster', []],
-  ]);
-  /** Request-path round trips before the rounds, and requests sent, per Redis target. */
-  const tripsBefore = new Map<string, number>();
-  for (const target of targets.slice(2)) tripsBefore.set(target.name, await roundTrips(target.server));
-  const redisRequests = new Map<string, number>();
+  /** The part of a Redis target's CPU per request spent in redis-server. */
+  const redisCpuPerRequest = new Map<string, number[]>(targets.map((t) => [t.name, []]));
+  const palisades = targets.filter((t) => (PALISADE_TARGETS as readonly string[]).includes(t.name));
+  /** Request-path Redis round trips and worker messages before the rounds, and requests sent, per Palisade target. */
+  const countersBefore = new Map<string, { trips: number; messages: number }>();
+  for (const target of palisades) countersBefore.set(target.name, await counters(target.server));
+  const requestsSent = new Map<string, number>();
   for (let round = 0; round < config.rounds; round++) {
     // Rotate the order so a drift in machine load (a neighbour, thermal) hits all alike.
     const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
@@ -138,50 +155,60 @@ async function main(): Promise<void> {
       const result = await load(server, config.durationSec);
       const cpuAfter = cpuOf(target);
       if (cpuBefore !== undefined && cpuAfter !== undefined && result.rps > 0) {
-        const perRequest = (i: number): number => ((cpuAfter[i]! - cpuBefore[i]!) * 1e6) / (result.rps * config.durationSec);
-        cpuPerRequest.get(name)!.push(cpuAfter.reduce((sum, _, i) => sum + perRequest(i), 0));
-        redisCpuPerRequest.get(name)?.push(cpuAfter.slice(1).reduce((sum, _, i) => sum + perRequest(i + 1), 0));
+        const requests = result.rps * config.durationSec;
+        cpuPerRequest.get(name)!.push(((cpuAfter.own - cpuBefore.own + cpuAfter.redis - cpuBefore.redis) * 1e6) / requests);
+        redisCpuPerRequest.get(name)!.push(((cpuAfter.redis - cpuBefore.redis) * 1e6) / requests);
       }
       roundRps.set(name, result.rps);
       runs.get(name)!.push(result);
-      if (tripsBefore.has(name)) redisRequests.set(name, (redisRequests.get(name) ?? 0) + result.rps * config.durationSec);
+      requestsSent.set(name, (requestsSent.get(name) ?? 0) + result.rps * config.durationSec);
       progress(`round ${round + 1}/${config.rounds} ${name}: ${result.rps.toFixed(0)} req/s, p99 ${result.p99Ms.toFixed(2)} ms, ${result.errors} errors${result.errorKinds ? ` (${result.errorKinds})` : ''}`);
     }
     for (const { name } of targets.slice(1)) roundRatios.get(name)!.push(roundRps.get(name)! / roundRps.get('bare')!);
+    for (const { name } of targets) ceilingRatios.get(name)!.push(roundRps.get(name)! / roundRps.get('ceiling')!);
   }
   const tripsPerRequest = new Map<string, number>();
-  for (const target of targets.slice(2)) {
-    const requests = redisRequests.get(target.name) ?? 0;
-    if (requests > 0) tripsPerRequest.set(target.name, ((await roundTrips(target.server)) - tripsBefore.get(target.name)!) / requests);
+  const messagesPerRequest = new Map<string, number>();
+  for (const target of palisades) {
+    const requests = requestsSent.get(target.name) ?? 0;
+    if (requests === 0) continue;
+    const before = countersBefore.get(target.name)!;
+    const after = await counters(target.server);
+    if (target.redisPids.length > 0) tripsPerRequest.set(target.name, (after.trips - before.trips) / requests);
+    messagesPerRequest.set(target.name, (after.messages - before.messages) / requests);
   }
 
   const summaries = targets.map((t) => summarize(t.name, runs.get(t.name)!));
-  const bare = summaries[0]!;
   if (summaries.some((s) => s.errors > 0)) progress('WARNING: errors during the runs; the figures are suspect');
-  // The headline ratio: the median of the per-round (paired) ratios.
+  // The headline ratios: the median of the per-round (paired) ratios.
   const ratios = Object.fromEntries(summaries.slice(1).map((s) => [s.name, median(roundRatios.get(s.name)!)]));
+  const toCeiling = Object.fromEntries(summaries.filter((s) => s.name !== 'ceiling').map((s) => [s.name, median(ceilingRatios.get(s.name)!)]));
   const cpu = Object.fromEntries(targets.flatMap((t) => (cpuPerRequest.get(t.name)!.length === config.rounds ? [[t.name, median(cpuPerRequest.get(t.name)!)]] : [])));
-  const cpuLines = Object.entries(cpu).map(
-    ([name, us]) => {
-      const inRedis = redisCpuPerRequest.get(name) ?? [];
-      return `${name}: ${us.toFixed(1)} µs CPU per request${inRedis.length > 0 ? ` (${median(inRedis).toFixed(1)} of it in redis-server)` : ''}${name === 'bare' || cpu.bare === undefined ? '' : `, bare/${name} ${(cpu.bare / us).toFixed(3)}`}`;
-    },
-  );
+  const cpuLines = Object.entries(cpu).map(([name, us]) => {
+    const inRedis = median(redisCpuPerRequest.get(name)!);
+    const vsCeiling = name === 'ceiling' || cpu.ceiling === undefined ? '' : `, ${(us / cpu.ceiling).toFixed(2)}× the ceiling's`;
+    return `${name}: ${us.toFixed(1)} µs CPU per request${inRedis > 0 ? ` (${inRedis.toFixed(1)} of it in redis-server)` : ''}${vsCeiling}`;
+  });
+  const one = cpu['palisade+redis'];
+  const two = cpu['palisade+redis 2 workers'];
   process.stdout.write(
     `${tool.name}, ${config.connections} connections, ${config.rounds} rounds of ${config.durationSec}s, medians; clients spread over many IPs\n` +
       `${formatTable(summaries, ratios)}\n` +
-      summaries
-        .slice(1)
-        .map((s) => `${s.name}/bare per round: ${roundRatios.get(s.name)!.map((r) => r.toFixed(3)).join(' ')}\n`)
+      Object.entries(toCeiling)
+        .map(([name, ratio]) => `${name}/ceiling req/s: ${ratio.toFixed(3)}\n`)
         .join('') +
       cpuLines.map((line) => `${line}\n`).join('') +
+      (one !== undefined && two !== undefined ? `2 workers cost ${(two / one).toFixed(2)}× the CPU per request of 1 (these 2 cores also run the load generator, the upstream and Redis: throughput cannot scale here)\n` : '') +
       [...tripsPerRequest].map(([name, trips]) => `${name}: ${trips.toFixed(3)} Redis round trips per request\n`).join('') +
+      [...messagesPerRequest].map(([name, messages]) => `${name}: ${messages.toFixed(3)} worker messages per request\n`).join('') +
       `${summaryJson(summaries, ratios, {
         tool: tool.name,
         connections: config.connections,
         duration_s: config.durationSec,
         rounds: config.rounds,
-        ...Object.fromEntries([...tripsPerRequest].map(([name, trips]) => [`${name.replace(/\W+/g, '_')}_round_trips_per_request`, Number(trips.toFixed(3))])),
+        ...Object.fromEntries(Object.entries(toCeiling).map(([name, ratio]) => [`${key(name)}_ceiling_ratio`, Number(ratio.toFixed(3))])),
+        ...Object.fromEntries([...tripsPerRequest].map(([name, trips]) => [`${key(name)}_round_trips_per_request`, Number(trips.toFixed(3))])),
+        ...Object.fromEntries([...messagesPerRequest].map(([name, messages]) => [`${key(name)}_worker_messages_per_request`, Number(messages.toFixed(3))])),
         ...cpuJson(cpu),
       })}\n`,
   );
@@ -189,23 +216,26 @@ async function main(): Promise<void> {
   for (const server of cluster?.servers ?? []) server.client.disconnect();
 }
 
-/** `<target>_cpu_us` (CPU µs per request, median) and `<target>_cpu_ratio` (bare's over the target's). */
+const key = (name: string): string => name.replace(/\W+/g, '_');
+
+/** `<target>_cpu_us` (CPU µs per request, median) and `<target>_cpu_vs_ceiling` (the target's over the ceiling's). */
 function cpuJson(cpu: Record<string, number>): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [name, us] of Object.entries(cpu)) {
-    const key = name.replace(/\W+/g, '_');
-    out[`${key}_cpu_us`] = Number(us.toFixed(1));
-    if (name !== 'bare' && cpu.bare !== undefined) out[`${key}_cpu_ratio`] = Number((cpu.bare / us).toFixed(3));
+    out[`${key(name)}_cpu_us`] = Number(us.toFixed(1));
+    if (name !== 'ceiling' && cpu.ceiling !== undefined) out[`${key(name)}_cpu_vs_ceiling`] = Number((us / cpu.ceiling).toFixed(3));
   }
   return out;
 }
 
-/** Request-path Redis round trips a Palisade counted (sum of its command histogram). */
-async function roundTrips(server: Server): Promise<number> {
+/** What a Palisade counted so far: request-path Redis round trips (its command histogram) and worker messages. */
+async function counters(server: Server): Promise<{ trips: number; messages: number }> {
   const { body } = await getOnce(new URL('/metrics', server.adminUrl));
-  let total = 0;
-  for (const match of body.matchAll(/^palisade_redis_command_duration_seconds_count\{[^}]*\} (\d+)/gm)) total += Number(match[1]);
-  return total;
+  const sum = (pattern: RegExp): number => [...body.matchAll(pattern)].reduce((total, match) => total + Number(match[1]), 0);
+  return {
+    trips: sum(/^palisade_redis_command_duration_seconds_count\{[^}]*\} (\d+)/gm),
+    messages: sum(/^palisade_worker_messages_total\{[^}]*\} (\d+)/gm),
+  };
 }
 
 runBench(main);

@@ -5,11 +5,15 @@
  * - `node targets.js upstream`: answers every request 200 `ok` (keep-alive).
  * - `node targets.js bare <upstream-url>`: the baseline, http-proxy with a keep-alive agent
  *   and an 'error' listener, nothing else.
+ * - `node targets.js ceiling <upstream-url>`: Node's ceiling for this work, a plain
+ *   `http.createServer` forwarding through an undici `Pool` (hop-by-hop headers dropped),
+ *   nothing else.
  *
  * Both listen on 127.0.0.1 port 0 and print one line `{"ready":true,"port":N}` on stdout.
  */
 import http from 'node:http';
 import httpProxy from 'http-proxy';
+import { Pool, type Dispatcher } from 'undici';
 import type { ReadyLine } from './ready.js';
 
 const BODY = Buffer.from('ok');
@@ -35,13 +39,37 @@ function bareProxyServer(target: string): http.Server {
   return http.createServer((req, res) => proxy.web(req, res));
 }
 
+/** Headers a proxy does not pass on (RFC 9110 §7.6.1). */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
+
+function ceilingServer(target: string): http.Server {
+  const pool = new Pool(target, { connections: 256, keepAliveTimeout: 60_000 });
+  return http.createServer((req, res) => {
+    const headers: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(req.headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
+    const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+    pool.request({ path: req.url ?? '/', method: req.method as Dispatcher.HttpMethod, headers, body: hasBody ? req : null }).then(
+      ({ statusCode, headers: answer, body }) => {
+        for (const name of HOP_BY_HOP) delete answer[name];
+        res.writeHead(statusCode, answer as http.OutgoingHttpHeaders);
+        body.pipe(res);
+      },
+      () => {
+        if (!res.headersSent) res.writeHead(502).end();
+        else res.destroy();
+      },
+    );
+  });
+}
+
 function main(): void {
   const [role, target] = process.argv.slice(2);
   let server: http.Server;
   if (role === 'upstream') server = upstreamServer();
   else if (role === 'bare' && target) server = bareProxyServer(target);
+  else if (role === 'ceiling' && target) server = ceilingServer(target);
   else {
-    process.stderr.write('usage: targets.js upstream | bare <upstream-url>\n');
+    process.stderr.write('usage: targets.js upstream | bare <upstream-url> | ceiling <upstream-url>\n');
     process.exit(2);
   }
   server.listen(0, '127.0.0.1', () => {

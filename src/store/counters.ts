@@ -73,7 +73,8 @@ export class Counters implements CounterFacet {
     reset: (path) => this.resetPath(path),
   };
 
-  private checkPath(path: string, limit: number, periodMs: number): RateDecision | Promise<RateDecision> {
+  /** {@link check} by counter path: the decision itself when no round trip is needed. */
+  checkPath(path: string, limit: number, periodMs: number): RateDecision | Promise<RateDecision> {
     const now = this.now();
     const remote = this.remote();
     const known = this.rateWithoutRemote(path, limit, periodMs, now, remote === undefined);

@@ -2,9 +2,12 @@ import { PalisadeError, errorCodes, type ErrorCode } from '../errors.js';
 import type { Call, Calls, Channel, Method, Result, WireMessage } from './protocol.js';
 
 /** Calls on the request path: held while one batch of them is in flight, so batches grow. */
-const HOT: ReadonlySet<Method> = new Set<Method>(['rate', 'increment']);
-/** Longest a hot call waits for the batch before it to come back. */
-const HOLD_MS = 2;
+export const HOT_CALLS: ReadonlySet<Method> = new Set<Method>(['rate', 'increment']);
+/**
+ * Longest a hot call waits for the batch before it to come back: a safety valve only, the
+ * primary answers a batch within its Redis budget.
+ */
+const HOLD_MS = 10;
 /** A call the primary has not answered by then is failed (the caller degrades). */
 const CALL_TIMEOUT_MS = 5_000;
 
@@ -17,9 +20,9 @@ interface Waiting {
 
 /**
  * A worker's calls to its primary: every call of one event-loop turn travels in one
- * message, and while hot calls (rate checks) are in flight the next ones wait for them (at
- * most {@link HOLD_MS}), so under load one message carries many checks. Answers come back
- * batched the same way. A call unanswered after {@link CALL_TIMEOUT_MS} rejects: callers
+ * message, and while hot calls (rate checks) are in flight the next ones wait for them to
+ * come back, so under load one message carries the checks of every request that arrived
+ * during a round trip. The primary answers the hot calls of a batch in one message. A call unanswered after {@link CALL_TIMEOUT_MS} rejects: callers
  * fall back to counting in the worker, as the store does when Redis fails.
  */
 export class PrimaryLink {
@@ -49,7 +52,7 @@ export class PrimaryLink {
   call<M extends Method>(method: M, ...args: Parameters<Calls[M]>): Promise<ReturnType<Calls[M]>> {
     if (this.closed) return Promise.reject(new Error('the link to the primary is closed'));
     const id = this.nextId++;
-    const hot = HOT.has(method);
+    const hot = HOT_CALLS.has(method);
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve: resolve as (value: unknown) => void, reject, hot, sentAt: 0 });
       this.queue.push([id, method, args]);

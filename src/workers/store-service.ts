@@ -3,6 +3,7 @@ import { describeError } from '../log.js';
 import type { NodeStore } from '../store/store.js';
 import type { BanChange, StoreHealth } from '../store/types.js';
 import { PalisadeError } from '../errors.js';
+import { HOT_CALLS } from './primary-link.js';
 import type { Call, CallError, Calls, Channel, Method, Result } from './protocol.js';
 
 /** Ban entries per message of a worker's initial load. */
@@ -35,7 +36,8 @@ export class StoreService {
   ) {
     this.health = store.health();
     this.handlers = {
-      rate: (path, limit, periodMs) => store.counters.byPath.rate(path, limit, periodMs),
+      // Synchronous when no round trip is needed (local store, known offender): answered this turn.
+      rate: (path, limit, periodMs) => store.counters.checkPath(path, limit, periodMs),
       increment: (path, windowMs, by) => store.counters.byPath.increment(path, windowMs, by),
       reset: async (path) => (await store.counters.byPath.reset(path), null),
       'session.get': async (id, touchIdleMs) => (await store.sessions.get(id, touchIdleMs ?? undefined)) ?? null,
@@ -66,22 +68,36 @@ export class StoreService {
     for (const stop of this.stops.splice(0)) stop();
   }
 
+  /**
+   * Answers a batch: hot calls (rate checks) together once they all settled — one message
+   * back per batch — the others as each settles, with whatever else is ready that turn.
+   */
   private answer(calls: Call[]): void {
+    const hot: Array<Result | Promise<Result>> = [];
     for (const [id, method, args] of calls) {
-      let value: unknown;
-      try {
-        value = (this.handlers[method] as (...a: unknown[]) => unknown)(...args);
-      } catch (error) {
-        this.reply([id, 0, callError(error)]);
-        continue;
-      }
-      if (value instanceof Promise) {
-        value.then(
-          (settled: unknown) => this.reply([id, 1, settled ?? null]),
-          (error: unknown) => this.reply([id, 0, callError(error)]),
-        );
-      } else this.reply([id, 1, value ?? null]);
+      const result = this.call(id, method, args);
+      if (HOT_CALLS.has(method)) hot.push(result);
+      else if (result instanceof Promise) void result.then((settled) => this.reply(settled));
+      else this.reply(result);
     }
+    if (hot.length === 0) return;
+    if (hot.every((result) => !(result instanceof Promise))) for (const result of hot as Result[]) this.reply(result);
+    else void Promise.all(hot).then((results) => results.forEach((result) => this.reply(result)));
+  }
+
+  /** One call's result, never a rejection. */
+  private call(id: number, method: Method, args: unknown[]): Result | Promise<Result> {
+    let value: unknown;
+    try {
+      value = (this.handlers[method] as (...a: unknown[]) => unknown)(...args);
+    } catch (error) {
+      return [id, 0, callError(error)];
+    }
+    if (!(value instanceof Promise)) return [id, 1, value ?? null];
+    return value.then(
+      (settled: unknown): Result => [id, 1, settled ?? null],
+      (error: unknown): Result => [id, 0, callError(error)],
+    );
   }
 
   /** Queues one answer; the answers of a turn leave together. */
