@@ -30,20 +30,30 @@ export class AddressTable {
     return this.used;
   }
 
-  /** Inserts or replaces the entry of `key` (the first `words` words of `key` from `at`). */
+  /** Inserts or replaces the entry of `key` (its first `words` words). */
   set(key: ArrayLike<number>, expiresAt: number): void {
     if ((this.used + this.deleted + 1) * 4 > this.capacity * 3) this.rebuild(this.used + 1);
-    let slot = this.slotOf(key);
-    if (slot >= 0) {
-      this.expiries[slot] = expiresAt;
-      return;
+    // One probe: the key's slot if it is there, else the first free slot on its path.
+    const mask = this.capacity - 1;
+    let free = -1;
+    let slot = this.hash(key);
+    for (;;) {
+      const state = this.states[slot];
+      if (state === 0) break;
+      if (state === 1) {
+        if (this.matches(slot, key)) {
+          this.expiries[slot] = expiresAt;
+          return;
+        }
+      } else if (free === -1) free = slot;
+      slot = (slot + 1) & mask;
     }
-    slot = this.freeSlot(key);
-    if (this.states[slot] === 2) this.deleted--;
-    this.states[slot] = 1;
-    const at = slot * this.words;
+    if (free === -1) free = slot;
+    else this.deleted--;
+    this.states[free] = 1;
+    const at = free * this.words;
     for (let i = 0; i < this.words; i++) this.keys[at + i] = key[i]! >>> 0;
-    this.expiries[slot] = expiresAt;
+    this.expiries[free] = expiresAt;
     this.used++;
   }
 

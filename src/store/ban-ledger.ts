@@ -13,8 +13,6 @@ export class BanLedger implements BanReplica {
   readonly table: BanTable;
   /** Lifted bans; an active ban carries its own version, so only these need a second map. */
   private readonly tombstones = new Map<string, Tombstone>();
-  /** Interned label strings: a million bans share a handful of reasons, origins and nodes. */
-  private readonly labels = new Map<string, string>();
   private clock = 0;
   private readonly listeners = new Set<(change: BanChange) => void>();
 
@@ -41,7 +39,7 @@ export class BanLedger implements BanReplica {
     const known = this.stampOf(target);
     if (known && !isNewer(incoming, known)) return false;
     if (change.op === 'ban') {
-      this.table.set(this.intern(change.ban));
+      this.table.set(change.ban);
       this.tombstones.delete(target);
     } else {
       this.table.delete(target);
@@ -57,20 +55,28 @@ export class BanLedger implements BanReplica {
     return () => this.listeners.delete(listener);
   }
 
-  /** The last known change of every target still worth telling others about. */
+  /** The last known change of every target still worth telling others about (for tests and small tables). */
   snapshot(): BanChange[] {
-    const out: BanChange[] = [];
+    return [...this.changes()];
+  }
+
+  /** Bans and tombstones held (an expired ban until the next sweep). */
+  get size(): number {
+    return this.table.size + this.tombstones.size;
+  }
+
+  /** The same, one change at a time: a million bans are never all built at once. */
+  *changes(): Generator<BanChange> {
+    for (const ban of this.table.bans()) yield { op: 'ban', ban };
     const now = this.now();
-    for (const ban of this.table.list()) out.push({ op: 'ban', ban });
     for (const tombstone of this.tombstones.values()) {
-      if (tombstone.at + this.tombstoneTtlMs > now) out.push({ op: 'unban', tombstone });
+      if (tombstone.at + this.tombstoneTtlMs > now) yield { op: 'unban', tombstone };
     }
-    return out;
   }
 
   /** The version stamp of the last change known for `target` (canonical), if any. */
   stampOf(target: string): { version: number; node: string } | undefined {
-    return this.table.get(target) ?? this.tombstones.get(target);
+    return this.table.stampOf(target) ?? this.tombstones.get(target);
   }
 
   /** Forgets expired bans and old tombstones; returns the bans that expired. */
@@ -81,20 +87,6 @@ export class BanLedger implements BanReplica {
       if (tombstone.at + this.tombstoneTtlMs <= now) this.tombstones.delete(target);
     }
     return expired;
-  }
-
-  /** The same ban with its repeated labels shared with other bans. */
-  private intern(ban: Ban): Ban {
-    const label = (text: string): string => {
-      if (text.length > 64) return text;
-      let shared = this.labels.get(text);
-      if (shared === undefined) {
-        if (this.labels.size >= 10_000) this.labels.clear();
-        this.labels.set(text, (shared = text));
-      }
-      return shared;
-    };
-    return { ...ban, reason: label(ban.reason), origin: label(ban.origin), actor: label(ban.actor), node: label(ban.node) };
   }
 }
 

@@ -28,6 +28,14 @@ export class BanMembership {
 
   /** Inserts or replaces `target`'s entry; false when the text is not a canonical target. */
   set(target: string, expiresAt: number | null): boolean {
+    // The common case (an IPv4 address) without allocating.
+    if (!target.includes('/') && !target.includes(':')) {
+      const word = v4Word(target);
+      if (word === undefined) return false;
+      this.word[0] = word;
+      this.v4.set(this.word, expiresAt ?? Infinity);
+      return true;
+    }
     const place = this.place(target, true);
     if (!place) return false;
     place.table.set(place.key, expiresAt ?? Infinity);

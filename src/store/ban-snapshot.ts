@@ -23,6 +23,7 @@ interface Header {
   node: string;
   /** Epoch ms the snapshot was taken. */
   at: number;
+  /** Bans and tombstones the node held when it wrote the file (expired ones not yet swept included). */
   count: number;
   /**
    * True when the node held every ban it should when it wrote this: it had loaded the
@@ -150,20 +151,35 @@ export class BanSnapshot {
       // Opened first: a directory that refuses writes costs no walk over the table.
       const file = await open(temporary, 'w', 0o600);
       try {
-        const changes = this.ledger.snapshot();
-        const header: Header = { palisade: 'bans', version: 1, node: this.ledger.nodeName, at: this.now(), count: changes.length, complete: this.complete() };
+        const count = this.ledger.size;
+        const header: Header = { palisade: 'bans', version: 1, node: this.ledger.nodeName, at: this.now(), count, complete: this.complete() };
         let bytes = 0;
         let written = 0;
-        // In slices: one large string would hold the whole table twice in memory.
+        let slice = '';
+        let sliceBytes = 0;
+        let full = false;
+        // Built and written in slices: the table is never held twice in memory.
         await file.write(`${JSON.stringify(header)}\n`);
-        for (let i = 0; i < changes.length && bytes < MAX_SNAPSHOT_BYTES; i += 10_000) {
-          const slice = changes.slice(i, i + 10_000).map((change) => `${JSON.stringify(change)}\n`).join('');
-          bytes += Buffer.byteLength(slice);
-          written += Math.min(10_000, changes.length - i);
-          await file.write(slice);
+        for (const change of this.ledger.changes()) {
+          const line = `${JSON.stringify(change)}\n`;
+          const lineBytes = Buffer.byteLength(line);
+          if (bytes + sliceBytes + lineBytes > MAX_SNAPSHOT_BYTES) {
+            full = true;
+            break;
+          }
+          slice += line;
+          sliceBytes += lineBytes;
+          written++;
+          if (sliceBytes >= 1_000_000) {
+            await file.write(slice);
+            bytes += sliceBytes;
+            slice = '';
+            sliceBytes = 0;
+          }
         }
-        if (written < changes.length && !this.warnedFull) {
-          this.log.warn({ changes: changes.length, kept: written, maxBytes: MAX_SNAPSHOT_BYTES }, 'ban snapshot full: the rest is only in memory and Redis');
+        if (slice !== '') await file.write(slice);
+        if (full && !this.warnedFull) {
+          this.log.warn({ changes: count, kept: written, maxBytes: MAX_SNAPSHOT_BYTES }, 'ban snapshot full: the rest is only in memory and Redis');
           this.warnedFull = true;
         }
         await file.sync();

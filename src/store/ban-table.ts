@@ -2,82 +2,114 @@ import { canonicalIp, parseCidr } from '../net/ip.js';
 import ipaddr from 'ipaddr.js';
 import type { Ban } from './types.js';
 
+/** Slots the columns start with; they double when full. */
+const INITIAL_SLOTS = 1024;
+
 /**
- * The in-memory table of active bans that the ban gate reads on every request.
- * Exact IPs live in one Map (O(1)); networks live in one Map per prefix length, so a lookup
- * costs one probe per prefix length in use (at most 33 for IPv4, 129 for IPv6).
- * Expired entries are dropped lazily on lookup and by `sweep`.
+ * The node's table of active bans: what the ban gate reads on every request (with
+ * `WORKERS=0`) and the records the admin API lists. A million bans must fit in a node's
+ * memory, so a ban is not kept as an object but as a slot in columns — its times and
+ * version in typed arrays, its reason, origin, actor and node as indexes into a table of
+ * labels shared by every ban (counted, dropped with their last ban), its evidence only
+ * when it has some — and a {@link Ban} is built when one is asked for.
+ *
+ * Exact IPs live in one Map (O(1)); networks in one Map per prefix length, so a lookup costs
+ * one probe per prefix length in use (at most 33 for IPv4, 129 for IPv6). Expired entries
+ * are dropped lazily on lookup and by `sweep`.
  */
 export class BanTable {
-  private readonly exact = new Map<string, Ban>();
-  /** prefix bits → network text → ban, per family. */
-  private readonly v4Networks = new Map<number, Map<string, Ban>>();
-  private readonly v6Networks = new Map<number, Map<string, Ban>>();
+  /** Canonical target → slot. */
+  private readonly exact = new Map<string, number>();
+  /** Prefix bits → network text → slot, per family. */
+  private readonly v4Networks = new Map<number, Map<string, number>>();
+  private readonly v6Networks = new Map<number, Map<string, number>>();
+  private targets: Array<string | undefined> = [];
+  private createdAt = new Float64Array(INITIAL_SLOTS);
+  /** NaN for a permanent ban. */
+  private expiresAt = new Float64Array(INITIAL_SLOTS);
+  private versions = new Float64Array(INITIAL_SLOTS);
+  /** Four label indexes per slot: reason, origin, actor, node. */
+  private labelsOf = new Uint32Array(INITIAL_SLOTS * 4);
+  private readonly evidence = new Map<number, string>();
+  private readonly labels = new Labels();
+  private readonly freeSlots: number[] = [];
+  private used = 0;
 
   constructor(private readonly now: () => number = Date.now) {}
 
   get size(): number {
-    let size = this.exact.size;
-    for (const table of [this.v4Networks, this.v6Networks]) for (const bucket of table.values()) size += bucket.size;
-    return size;
+    return this.used;
   }
 
   /** Inserts or replaces the ban for `ban.target` (canonical IP or CIDR text). */
   set(ban: Ban): void {
-    const slash = ban.target.indexOf('/');
-    if (slash === -1) {
-      this.exact.set(ban.target, ban);
-      return;
+    const place = this.placeOf(ban.target, true);
+    if (!place) throw new TypeError(`not a ban target: ${ban.target}`);
+    // The new labels are taken before the old ones are let go: a renewal keeps its indexes.
+    const reason = this.labels.take(ban.reason);
+    const origin = this.labels.take(ban.origin);
+    const actor = this.labels.take(ban.actor);
+    const node = this.labels.take(ban.node);
+    let slot = place.map.get(place.key);
+    if (slot === undefined) {
+      slot = this.freeSlots.pop() ?? this.targets.length;
+      if (slot >= this.createdAt.length) this.grow();
+      this.targets[slot] = place.key;
+      place.map.set(place.key, slot);
+      this.used++;
+    } else {
+      this.releaseLabels(slot);
     }
-    const cidr = parseCidr(ban.target);
-    if (!cidr) throw new TypeError(`not a ban target: ${ban.target}`);
-    const full = cidr.family === 'ipv4' ? 32 : 128;
-    if (cidr.bits === full) {
-      this.exact.set(cidr.text.slice(0, cidr.text.indexOf('/')), ban);
-      return;
-    }
-    const table = cidr.family === 'ipv4' ? this.v4Networks : this.v6Networks;
-    let bucket = table.get(cidr.bits);
-    if (!bucket) table.set(cidr.bits, (bucket = new Map()));
-    bucket.set(cidr.text, ban);
+    this.createdAt[slot] = ban.createdAt;
+    this.expiresAt[slot] = ban.expiresAt ?? Number.NaN;
+    this.versions[slot] = ban.version;
+    const at = slot * 4;
+    this.labelsOf[at] = reason;
+    this.labelsOf[at + 1] = origin;
+    this.labelsOf[at + 2] = actor;
+    this.labelsOf[at + 3] = node;
+    if (ban.evidence === '') this.evidence.delete(slot);
+    else this.evidence.set(slot, ban.evidence);
   }
 
   /** Removes the ban on `target` (canonical); true when one was there. */
   delete(target: string): boolean {
-    if (!target.includes('/')) return this.exact.delete(target);
-    const cidr = parseCidr(target);
-    if (!cidr) return false;
-    const full = cidr.family === 'ipv4' ? 32 : 128;
-    if (cidr.bits === full) return this.exact.delete(cidr.text.slice(0, cidr.text.indexOf('/')));
-    const table = cidr.family === 'ipv4' ? this.v4Networks : this.v6Networks;
-    const bucket = table.get(cidr.bits);
-    if (!bucket?.delete(cidr.text)) return false;
-    if (bucket.size === 0) table.delete(cidr.bits);
+    const place = this.placeOf(target, false);
+    const slot = place?.map.get(place.key);
+    if (place === undefined || slot === undefined) return false;
+    place.map.delete(place.key);
+    if (place.bucket && place.map.size === 0) place.bucket.delete(place.bits);
+    this.releaseLabels(slot);
+    this.evidence.delete(slot);
+    this.targets[slot] = undefined;
+    this.freeSlots.push(slot);
+    this.used--;
     return true;
   }
 
   /** The ban stored under exactly `target` (canonical; no containment), active or not. */
   get(target: string): Ban | undefined {
-    // A canonical IP is its own key: no parsing on the resync and replication path.
-    if (!target.includes('/')) return this.exact.get(target);
-    const cidr = parseCidr(target);
-    if (!cidr) return undefined;
-    const full = cidr.family === 'ipv4' ? 32 : 128;
-    if (cidr.bits === full) return this.exact.get(cidr.text.slice(0, cidr.text.indexOf('/')));
-    return (cidr.family === 'ipv4' ? this.v4Networks : this.v6Networks).get(cidr.bits)?.get(cidr.text);
+    const slot = this.slotOf(target);
+    return slot === undefined ? undefined : this.banAt(slot);
+  }
+
+  /** The version and node of the ban stored under exactly `target`, without building it. */
+  stampOf(target: string): { version: number; node: string } | undefined {
+    const slot = this.slotOf(target);
+    return slot === undefined ? undefined : { version: this.versions[slot]!, node: this.labels.text(this.labelsOf[slot * 4 + 3]!) };
   }
 
   /** The active ban covering the canonical `ip`, if any. */
   match(ip: string): Ban | undefined {
     const direct = this.exact.get(ip);
-    if (direct && this.active(direct, ip)) return direct;
+    if (direct !== undefined && this.active(direct)) return this.banAt(direct);
     const isV6 = ip.includes(':');
     const table = isV6 ? this.v6Networks : this.v4Networks;
     if (table.size === 0) return undefined;
     const bytes = ipaddr.parse(ip).toByteArray();
     for (const [bits, bucket] of table) {
-      const ban = bucket.get(`${maskedText(bytes, bits)}/${bits}`);
-      if (ban && this.active(ban, ban.target)) return ban;
+      const slot = bucket.get(`${maskedText(bytes, bits)}/${bits}`);
+      if (slot !== undefined && this.active(slot)) return this.banAt(slot);
     }
     return undefined;
   }
@@ -85,31 +117,165 @@ export class BanTable {
   /** Every active ban. */
   list(): Ban[] {
     const out: Ban[] = [];
-    const now = this.now();
-    const keep = (ban: Ban) => (ban.expiresAt === null || ban.expiresAt > now) && out.push(ban);
-    this.exact.forEach(keep);
-    for (const table of [this.v4Networks, this.v6Networks]) for (const bucket of table.values()) bucket.forEach(keep);
+    this.forEachActive((slot) => void out.push(this.banAt(slot)));
     return out;
+  }
+
+  /**
+   * The target and expiry (null: permanent) of every active ban, one at a time, building no
+   * record: a walk that may pause between steps (bans changed meanwhile are seen as they are
+   * when the walk reaches them).
+   */
+  *entries(): Generator<[string, number | null]> {
+    for (let slot = 0; slot < this.targets.length; slot++) {
+      const target = this.targets[slot];
+      if (target === undefined) continue;
+      const expiry = this.expiresAt[slot]!;
+      if (Number.isNaN(expiry)) yield [target, null];
+      else if (expiry > this.now()) yield [target, expiry];
+    }
+  }
+
+  /** Every active ban, built one at a time (see {@link entries}). */
+  *bans(): Generator<Ban> {
+    for (let slot = 0; slot < this.targets.length; slot++) {
+      if (this.targets[slot] === undefined) continue;
+      const expiry = this.expiresAt[slot]!;
+      if (Number.isNaN(expiry) || expiry > this.now()) yield this.banAt(slot);
+    }
   }
 
   /** Drops every expired ban; returns the bans that went. */
   sweep(): Ban[] {
     const removed: Ban[] = [];
     const now = this.now();
-    const expired = (ban: Ban): boolean => ban.expiresAt !== null && ban.expiresAt <= now;
-    for (const ban of [...this.exact.values()]) if (expired(ban) && this.delete(ban.target)) removed.push(ban);
-    for (const table of [this.v4Networks, this.v6Networks]) {
-      for (const bucket of [...table.values()]) {
-        for (const ban of [...bucket.values()]) if (expired(ban) && this.delete(ban.target)) removed.push(ban);
+    for (let slot = 0; slot < this.targets.length; slot++) {
+      const target = this.targets[slot];
+      if (target === undefined) continue;
+      const expiry = this.expiresAt[slot]!;
+      if (!Number.isNaN(expiry) && expiry <= now) {
+        removed.push(this.banAt(slot));
+        this.delete(target);
       }
     }
     return removed;
   }
 
-  private active(ban: Ban, key: string): boolean {
-    if (ban.expiresAt === null || ban.expiresAt > this.now()) return true;
-    this.delete(key);
+  private forEachActive(visit: (slot: number, target: string) => void): void {
+    const now = this.now();
+    for (let slot = 0; slot < this.targets.length; slot++) {
+      const target = this.targets[slot];
+      if (target === undefined) continue;
+      const expiry = this.expiresAt[slot]!;
+      if (Number.isNaN(expiry) || expiry > now) visit(slot, target);
+    }
+  }
+
+  private banAt(slot: number): Ban {
+    const at = slot * 4;
+    const expiry = this.expiresAt[slot]!;
+    return {
+      target: this.targets[slot]!,
+      reason: this.labels.text(this.labelsOf[at]!),
+      origin: this.labels.text(this.labelsOf[at + 1]!),
+      actor: this.labels.text(this.labelsOf[at + 2]!),
+      node: this.labels.text(this.labelsOf[at + 3]!),
+      createdAt: this.createdAt[slot]!,
+      expiresAt: Number.isNaN(expiry) ? null : expiry,
+      evidence: this.evidence.get(slot) ?? '',
+      version: this.versions[slot]!,
+    };
+  }
+
+  /** True when the ban in `slot` is active; an expired one is dropped. */
+  private active(slot: number): boolean {
+    const expiry = this.expiresAt[slot]!;
+    if (Number.isNaN(expiry) || expiry > this.now()) return true;
+    this.delete(this.targets[slot]!);
     return false;
+  }
+
+  private slotOf(target: string): number | undefined {
+    // A canonical IP is its own key: no parsing on the resync and replication path.
+    if (!target.includes('/')) return this.exact.get(target);
+    const place = this.placeOf(target, false);
+    return place?.map.get(place.key);
+  }
+
+  /** Where `target` lives: its map and key (a /32 or /128 is an exact address). */
+  private placeOf(target: string, create: boolean): { map: Map<string, number>; key: string; bucket?: Map<number, Map<string, number>>; bits: number } | undefined {
+    if (!target.includes('/')) return { map: this.exact, key: target, bits: -1 };
+    const cidr = parseCidr(target);
+    if (!cidr) return undefined;
+    const full = cidr.family === 'ipv4' ? 32 : 128;
+    if (cidr.bits === full) return { map: this.exact, key: cidr.text.slice(0, cidr.text.indexOf('/')), bits: -1 };
+    const bucket = cidr.family === 'ipv4' ? this.v4Networks : this.v6Networks;
+    let map = bucket.get(cidr.bits);
+    if (!map) {
+      if (!create) return undefined;
+      bucket.set(cidr.bits, (map = new Map()));
+    }
+    return { map, key: cidr.text, bucket, bits: cidr.bits };
+  }
+
+  private releaseLabels(slot: number): void {
+    const at = slot * 4;
+    for (let i = 0; i < 4; i++) this.labels.release(this.labelsOf[at + i]!);
+  }
+
+  private grow(): void {
+    const size = this.createdAt.length * 2;
+    const widen = <T extends Float64Array | Uint32Array>(old: T, make: (n: number) => T, factor = 1): T => {
+      const next = make(size * factor);
+      next.set(old);
+      return next;
+    };
+    this.createdAt = widen(this.createdAt, (n) => new Float64Array(n));
+    this.expiresAt = widen(this.expiresAt, (n) => new Float64Array(n));
+    this.versions = widen(this.versions, (n) => new Float64Array(n));
+    this.labelsOf = widen(this.labelsOf, (n) => new Uint32Array(n), 4);
+  }
+}
+
+/**
+ * Label strings (reasons, origins, actors, node names) shared by every ban, each counted:
+ * a million bans hold a handful of them, and one no ban uses any more is dropped.
+ */
+class Labels {
+  private readonly texts: Array<string | undefined> = [];
+  private readonly counts: number[] = [];
+  private readonly index = new Map<string, number>();
+  private readonly free: number[] = [];
+
+  /** The index of `text`, counting one more user. */
+  take(text: string): number {
+    let at = this.index.get(text);
+    if (at === undefined) {
+      at = this.free.pop() ?? this.texts.length;
+      this.texts[at] = text;
+      this.counts[at] = 0;
+      this.index.set(text, at);
+    }
+    this.counts[at]!++;
+    return at;
+  }
+
+  /** One user fewer for the label at `at`. */
+  release(at: number): void {
+    const count = this.counts[at];
+    if (count === undefined || count === 0) return;
+    if (count > 1) {
+      this.counts[at] = count - 1;
+      return;
+    }
+    this.counts[at] = 0;
+    this.index.delete(this.texts[at]!);
+    this.texts[at] = undefined;
+    this.free.push(at);
+  }
+
+  text(at: number): string {
+    return this.texts[at] ?? '';
   }
 }
 

@@ -36,8 +36,8 @@ export interface RemoteCounters {
   reset(path: string): Promise<void>;
 }
 
-/** Most counters kept in memory (local mode, degraded mode, over-limit cache). */
-const LOCAL_COUNTERS = 100_000;
+/** Most counters kept in memory by the node's store (local mode, degraded mode, over-limit cache). */
+export const LOCAL_COUNTERS = 100_000;
 
 /**
  * The counter facet: remote when a shared backend offers counters and it answers, local
@@ -46,14 +46,21 @@ const LOCAL_COUNTERS = 100_000;
  * "over the limit until T" cache answers repeat offenders without a round trip.
  */
 export class Counters implements CounterFacet {
-  private readonly tat = new LRUCache<string, number>({ max: LOCAL_COUNTERS });
-  private readonly windows = new LRUCache<string, { index: number; current: number; previous: number }>({ max: LOCAL_COUNTERS });
-  private readonly blockedUntil = new LRUCache<string, number>({ max: LOCAL_COUNTERS });
+  private readonly tat: LRUCache<string, number>;
+  private readonly windows: LRUCache<string, { index: number; current: number; previous: number }>;
+  private readonly blockedUntil: LRUCache<string, number>;
 
   constructor(
     private readonly remote: () => RemoteCounters | undefined,
     private readonly now: () => number = Date.now,
-  ) {}
+    /** Counters kept in memory (a worker, whose local counts are only a fallback, keeps fewer). */
+    capacity = LOCAL_COUNTERS,
+  ) {
+    // lru-cache allocates its whole capacity up front.
+    this.tat = new LRUCache({ max: capacity });
+    this.windows = new LRUCache({ max: capacity });
+    this.blockedUntil = new LRUCache({ max: capacity });
+  }
 
   rate(key: CounterKey, limit: number, periodMs: number): Promise<RateDecision> {
     return Promise.resolve(this.check(key, limit, periodMs));

@@ -34,12 +34,17 @@ const LOCAL_SESSIONS = 100_000;
  * node does not know while degraded is simply absent: the caller re-challenges, never trusts.
  */
 export class Sessions implements SessionFacet {
-  private readonly local = new LRUCache<string, SessionRecord>({ max: LOCAL_SESSIONS, ttlAutopurge: false });
+  private readonly local: LRUCache<string, SessionRecord>;
 
   constructor(
     private readonly remote: () => RemoteSessions | undefined,
     private readonly now: () => number = Date.now,
-  ) {}
+    /** Sessions kept in memory (a worker, whose copy is only a fallback, keeps fewer). */
+    capacity = LOCAL_SESSIONS,
+  ) {
+    // lru-cache allocates its whole capacity up front.
+    this.local = new LRUCache({ max: capacity, ttlAutopurge: false });
+  }
 
   async get(id: string, touchIdleMs?: number): Promise<SessionRecord | undefined> {
     if (!ID.test(id)) return undefined;

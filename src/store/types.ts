@@ -158,8 +158,14 @@ export interface BanReplica {
   readonly tombstoneTtlMs: number;
   /** Applies a change from the shared state; false when it is not newer than what the node knows (ignored). */
   apply(change: BanChange): boolean;
-  /** Every active ban and every tombstone still worth telling others about. */
-  snapshot(): BanChange[];
+  /** The version stamp of the last change the node knows for `target`, if any. */
+  stampOf(target: string): { version: number; node: string } | undefined;
+  /**
+   * Every active ban and every tombstone still worth telling others about, built one at a
+   * time as the walk goes (a fresh walk per call): a million bans are never all in memory
+   * as records.
+   */
+  changes(): Iterable<BanChange>;
 }
 
 /** What a shared backend gets from the store when it is attached. */

@@ -70,7 +70,8 @@ export type WireMessage =
   // primary → worker
   | { t: 'init'; init: WorkerInit }
   | { t: 'results'; r: Result[] }
-  | { t: 'entries'; e: Array<[string, number | null]> }
+  /** Ban entries, one per line: `<target> <expiry epoch ms, or - for permanent>`. */
+  | { t: 'entries'; e: string }
   | { t: 'loaded' }
   | { t: 'changes'; c: BanChange[] }
   | { t: 'health'; health: StoreHealth }

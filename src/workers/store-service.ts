@@ -7,7 +7,9 @@ import { HOT_CALLS } from './primary-link.js';
 import type { Call, CallError, Calls, Channel, Method, Result } from './protocol.js';
 
 /** Ban entries per message of a worker's initial load. */
-const ENTRIES_PER_MESSAGE = 5_000;
+const ENTRIES_PER_MESSAGE = 10_000;
+/** Messages of the initial load on their way at once. */
+const LOAD_WINDOW = 4;
 /** How often the store's health is compared and, when it changed, told to the worker. */
 const HEALTH_MS = 1_000;
 
@@ -112,27 +114,49 @@ export class StoreService {
     if (results.length > 0) this.channel.send({ t: 'results', r: results });
   };
 
-  /** Streams every active ban, paced by the channel, then whatever changed meanwhile. */
+  /**
+   * Streams every active ban's entry, paced by the channel (the next message once the last
+   * one left), then whatever changed meanwhile: the walk over the table builds no record.
+   */
   private startLoad(): void {
     if (this.loading || this.heldChanges !== undefined) return;
     this.loading = true;
     this.heldChanges = [];
     this.stops.push(this.store.bans.onChange((change) => this.push(change)));
-    const bans = this.store.bans.list();
-    let offset = 0;
+    const walk = this.store.ledger.table.entries();
+    let sent = 0;
+    let inFlight = 0;
+    let walked = false;
+    // A few messages on their way at once: the worker parses one while the next is built.
     const next = (): void => {
-      if (offset >= bans.length) {
-        this.channel.send({ t: 'loaded' });
-        this.loading = false;
-        const held = this.heldChanges ?? [];
-        this.heldChanges = [];
-        if (held.length > 0) this.channel.send({ t: 'changes', c: held });
-        this.log.debug({ bans: bans.length }, 'worker loaded its bans');
-        return;
+      while (!walked && inFlight < LOAD_WINDOW) {
+        let lines = '';
+        let count = 0;
+        while (count < ENTRIES_PER_MESSAGE) {
+          const step = walk.next();
+          if (step.done) {
+            walked = true;
+            break;
+          }
+          const [target, expiresAt] = step.value;
+          lines += `${target} ${expiresAt ?? '-'}\n`;
+          count++;
+        }
+        if (count === 0) break;
+        sent += count;
+        inFlight++;
+        this.channel.send({ t: 'entries', e: lines }, () => {
+          inFlight--;
+          next();
+        });
       }
-      const chunk = bans.slice(offset, offset + ENTRIES_PER_MESSAGE).map((ban): [string, number | null] => [ban.target, ban.expiresAt]);
-      offset += ENTRIES_PER_MESSAGE;
-      this.channel.send({ t: 'entries', e: chunk }, next);
+      if (!walked || inFlight > 0 || !this.loading) return;
+      this.channel.send({ t: 'loaded' });
+      this.loading = false;
+      const held = this.heldChanges ?? [];
+      this.heldChanges = [];
+      if (held.length > 0) this.channel.send({ t: 'changes', c: held });
+      this.log.debug({ bans: sent }, 'worker loaded its bans');
     };
     next();
   }

@@ -78,7 +78,9 @@ export async function runWorker(): Promise<void> {
   process.on('unhandledRejection', (reason) => log.error(coded('PAL_INTERNAL', { err: describeError(reason) }), 'unhandled promise rejection'));
 
   try {
+    const loading = Date.now();
     await store.loaded;
+    log.debug({ bans: store.bans.count(), ms: Date.now() - loading }, 'worker loaded the node\'s bans');
     await host.provision();
     side = await serveRequests({ settings, log, store, host, registry, upstream: new URL(init.upstream) });
     channel.send({ t: 'ready', address: side.address });

@@ -11,6 +11,11 @@ import { PrimaryLink } from './primary-link.js';
 
 /** How often a worker hands its metric deltas and ban hit counts to the primary. */
 const REPORT_MS = 1_000;
+/**
+ * Counters and sessions a worker keeps itself: the over-limit cache, and what it counts if
+ * the primary does not answer. The node's store keeps the full amount.
+ */
+const WORKER_CACHE = 10_000;
 /** How often expired entries are dropped from the worker's ban table. */
 const SWEEP_MS = 30_000;
 
@@ -50,13 +55,13 @@ export class WorkerStore implements ClusterStore {
       increment: (path, windowMs, by) => link.call('increment', path, windowMs, by),
       reset: async (path) => void (await link.call('reset', path)),
     };
-    this.counters = new Counters(() => counters, now);
+    this.counters = new Counters(() => counters, now, WORKER_CACHE);
     const sessions: RemoteSessions = {
       get: async (id, touchIdleMs) => (await link.call('session.get', id, touchIdleMs ?? null)) ?? undefined,
       set: async (id, record, ttlMs) => void (await link.call('session.set', id, record, ttlMs)),
       destroy: async (id) => void (await link.call('session.destroy', id)),
     };
-    this.sessions = new Sessions(() => sessions, now);
+    this.sessions = new Sessions(() => sessions, now, WORKER_CACHE);
     const locks: RemoteLocks = {
       acquire: (name, token, ttlMs) => link.call('lock.acquire', name, token, ttlMs),
       release: async (name, token) => void (await link.call('lock.release', name, token)),
@@ -71,7 +76,12 @@ export class WorkerStore implements ClusterStore {
     this.unsubscribe = channel.onMessage((message) => {
       switch (message.t) {
         case 'entries':
-          for (const [target, expiresAt] of message.e) this.bans.table.set(target, expiresAt);
+          for (const line of message.e.split('\n')) {
+            const space = line.indexOf(' ');
+            if (space === -1) continue;
+            const expiry = line.slice(space + 1);
+            this.bans.table.set(line.slice(0, space), expiry === '-' ? null : Number(expiry));
+          }
           break;
         case 'loaded':
           this.loadedResolve();

@@ -48,6 +48,39 @@ describe('BanTable', () => {
     expect(table.size).toBe(1);
   });
 
+  it('gives back each ban as it was set, through replacements, deletions and reused slots', () => {
+    const table = new BanTable(() => 1_000);
+    const first: Ban = { target: '192.0.2.1', reason: 'scan', origin: 'bad-behavior', actor: 'bad-behavior', node: 'n1', createdAt: 10, expiresAt: 5_000, evidence: 'GET /wp-login 404', version: 7 };
+    table.set(first);
+    table.set({ ...first, target: '192.0.2.2', reason: 'other', evidence: '', version: 8 });
+    expect(table.get('192.0.2.1')).toEqual(first);
+    expect(table.stampOf('192.0.2.2')).toEqual({ version: 8, node: 'n1' });
+    // A replacement keeps nothing of the ban it replaces.
+    const renewed: Ban = { ...first, reason: 'renewed', actor: 'api', evidence: '', expiresAt: null, version: 9 };
+    table.set(renewed);
+    expect(table.get('192.0.2.1')).toEqual(renewed);
+    expect(table.size).toBe(2);
+    // A freed slot taken by another ban carries nothing of the one before.
+    expect(table.delete('192.0.2.1')).toBe(true);
+    const next: Ban = { target: '2001:db8::/48', reason: 'scan', origin: 'api', actor: 'zoe', node: 'n2', createdAt: 20, expiresAt: 9_000, evidence: '', version: 10 };
+    table.set(next);
+    expect(table.get('2001:db8::/48')).toEqual(next);
+    expect(table.get('192.0.2.1')).toBeUndefined();
+    expect([...table.entries()].sort()).toEqual([
+      ['192.0.2.2', 5_000],
+      ['2001:db8::/48', 9_000],
+    ]);
+    expect([...table.bans()].map((b) => b.reason).sort()).toEqual(['other', 'scan']);
+  });
+
+  it('holds bans past its first columns and lists them all', () => {
+    const table = new BanTable(() => 1_000);
+    for (let i = 0; i < 5_000; i++) table.set(ban(`10.0.${i >> 8}.${i & 255}`, 2_000 + i));
+    expect(table.size).toBe(5_000);
+    expect(table.get('10.0.19.135')?.expiresAt).toBe(2_000 + 19 * 256 + 135);
+    expect(table.list()).toHaveLength(5_000);
+  });
+
   it('canonicalises targets: full-length networks become IPs, host bits are cleared', () => {
     expect(canonicalTarget('::ffff:192.0.2.1')).toBe('192.0.2.1');
     expect(canonicalTarget('192.0.2.1/32')).toBe('192.0.2.1');

@@ -71,8 +71,8 @@ export class RedisBanSync {
   /** Redis's clock minus this node's, in ms (see {@link setClockOffset}). */
   private clockOffsetMs = 0;
   /** The pass {@link verifyRecords} is walking (taken once per pass), and where it is in it. */
-  private verifyPass: BanChange[] = [];
-  private verifyCursor = 0;
+  /** The current pass over the ledger of {@link verifyRecords}, resumed at each run. */
+  private verifyWalk: Iterator<BanChange> | undefined;
 
   constructor(
     private readonly connections: RedisConnections,
@@ -224,14 +224,19 @@ export class RedisBanSync {
   async verifyRecords(): Promise<number> {
     const client = this.background;
     if (client.status !== 'ready' || this.stopped || !this.synced) return 0;
-    if (this.verifyCursor >= this.verifyPass.length) {
-      this.verifyPass = this.ledger.snapshot();
-      this.verifyCursor = 0;
-    }
+    this.verifyWalk ??= this.ledger.changes()[Symbol.iterator]();
     // A ban about to expire may just have been swept from Redis (clocks differ): left to the sweep.
     const soon = Date.now() + VERIFY_EXPIRY_MARGIN_MS;
-    const slice = this.verifyPass.slice(this.verifyCursor, this.verifyCursor + VERIFY_CHUNK).filter((change) => change.op !== 'ban' || change.ban.expiresAt === null || change.ban.expiresAt > soon);
-    this.verifyCursor += VERIFY_CHUNK;
+    const slice: BanChange[] = [];
+    for (let taken = 0; taken < VERIFY_CHUNK; taken++) {
+      const next = this.verifyWalk.next();
+      if (next.done) {
+        this.verifyWalk = undefined;
+        break;
+      }
+      const change = next.value;
+      if (change.op !== 'ban' || change.ban.expiresAt === null || change.ban.expiresAt > soon) slice.push(change);
+    }
     if (slice.length === 0) return 0;
     const keys = slice.map((change) => (change.op === 'ban' ? this.keys.ban(change.ban.target) : this.keys.tombstone(change.tombstone.target)));
     const missing = await client.palisadeBanMissing(keys.length, ...keys);
@@ -311,7 +316,9 @@ export class RedisBanSync {
     if (client.status !== 'ready') throw new Error('no Redis connection ready');
     const started = Date.now();
     const tail = await client.xrevrange(this.keys.banStream, '+', '-', 'COUNT', 1);
-    const remote = new Map<string, { version: number; node: string }>();
+    // Targets whose newest change Redis holds; those this node knows newer are written back.
+    const current = new Set<string>();
+    let remote = 0;
     let applied = 0;
     for (const index of [this.keys.banIndex, this.keys.tombstoneIndex]) {
       const keyOf = index === this.keys.banIndex ? (t: string) => this.keys.ban(t) : (t: string) => this.keys.tombstone(t);
@@ -322,10 +329,14 @@ export class RedisBanSync {
         for (const raw of records) {
           const change = parseChange(raw);
           if (!change) continue;
+          remote++;
           const body = change.op === 'ban' ? change.ban : change.tombstone;
-          const known = remote.get(body.target);
-          if (!known || isNewer(body, known)) remote.set(body.target, { version: body.version, node: body.node });
-          if (this.ledger.apply(change)) applied++;
+          if (this.ledger.apply(change)) {
+            current.add(body.target);
+            continue;
+          }
+          const known = this.ledger.stampOf(body.target);
+          if (known && !isNewer(known, body)) current.add(body.target);
         }
         if (targets.length < RESYNC_CHUNK) break;
       }
@@ -333,13 +344,11 @@ export class RedisBanSync {
     // Every ban Redis holds is now enforced here, even if writing back fails below.
     this.everSynced = true;
     let reasserted = 0;
-    for (const change of this.ledger.snapshot()) {
-      const body = change.op === 'ban' ? change.ban : change.tombstone;
-      const known = remote.get(body.target);
-      if (!known || isNewer(body, known)) {
-        this.journal.set(body.target, change);
-        reasserted++;
-      }
+    for (const change of this.ledger.changes()) {
+      const target = change.op === 'ban' ? change.ban.target : change.tombstone.target;
+      if (current.has(target)) continue;
+      this.journal.set(target, change);
+      reasserted++;
     }
     this.journalOverflow = false;
     await this.flush();
@@ -347,7 +356,7 @@ export class RedisBanSync {
     await client.set(this.keys.banEpoch, randomUUID(), 'NX');
     this.epoch = (await client.get(this.keys.banEpoch)) ?? undefined;
     this.synced = true;
-    this.log.info({ reason, remote: remote.size, applied, reasserted, ms: Date.now() - started }, 'bans resynced with Redis');
+    this.log.info({ reason, remote, applied, reasserted, ms: Date.now() - started }, 'bans resynced with Redis');
     this.options.onResynced?.();
   }
 
