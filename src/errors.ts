@@ -102,6 +102,10 @@ export const errorCodes = {
     status: 0,
     summary: 'Cluster mode does not match the Redis reached: a Redis Cluster node without `REDIS_CLUSTER=yes`, or `REDIS_CLUSTER=yes` against a server without cluster support. At boot the process exits 1 with the setting to change.',
   },
+  PAL_BANS_DIVERGED: {
+    status: 0,
+    summary: "This node's ban digest differed from Redis's at the same ban stream position on two checks in a row (a change it never received). The node resyncs its bans from Redis by itself; `palisade_ban_resyncs_total{cause=\"digest\"}` counts it and `GET /api/cluster` shows the node as diverged until then.",
+  },
   PAL_BAN_INVALID: {
     status: 400,
     summary: 'A ban request or import row is malformed: bad IP/CIDR, a network wider than `BAN_MIN_PREFIX_*`, bad duration, missing reason or unknown field.',

@@ -138,6 +138,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
             shutdownTimeoutMs: settings.SHUTDOWN_TIMEOUT,
             init: (slot) => ({ slot, settings: { ...options.settings }, secrets: [...(options.secrets ?? [])], upstream: upstreamOf(options.settings), nodeSeed, health: store.health() }),
           });
+    if (pool) store.describeWorkers = () => pool.summary();
     let draining = false;
     const policyFor = (s: CoreSettings): BanPolicyOptions => ({
       minPrefixV4: s.BAN_MIN_PREFIX_IPV4,
@@ -162,8 +163,9 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       auth: adminAuth,
       coreRoutes: [
         ...banRoutes(store, banService),
-        ...banPageRoutes(banService, store.audit, adminAuth, settings.NODE_NAME),
+        ...banPageRoutes(banService, store.audit, adminAuth, settings.NODE_NAME, () => store.clusterView()),
         { method: 'GET', path: '/api/workers', handle: () => ({ json: { workers: pool?.describe() ?? [] } }) },
+        { method: 'GET', path: '/api/cluster', handle: async () => ({ json: await store.clusterView() }) },
         {
           method: 'POST',
           path: '/api/reload',

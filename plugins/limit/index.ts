@@ -43,7 +43,8 @@ function verdictOf(decision: RateDecision) {
 /**
  * Request rate limits per client and rule, shared by every node: one GCRA check in Redis per
  * request, batched with the other checks of its event-loop turn (none for a client already
- * known to be over), local counting while degraded.
+ * known to be over); while Redis is unusable, `LIMIT_REQ_DEGRADED` decides (this node's
+ * share of each limit by default).
  * Past the limit: 429 with `Retry-After`. Infrastructure (loopback, `REAL_IP_FROM`) is not limited.
  */
 export default definePlugin<LimitSettings>({
@@ -61,6 +62,7 @@ export default definePlugin<LimitSettings>({
   provision(ctx) {
     const rules = compileRules(ctx.settings);
     if (rules.length === 0) return {};
+    const degraded = ctx.settings.LIMIT_REQ_DEGRADED;
     return {
       // Synchronous until a rule applies: a request no rule covers costs no promise.
       onRequest(request) {
@@ -70,7 +72,7 @@ export default definePlugin<LimitSettings>({
         const rule = rules.find((r) => r.path === undefined || r.path.test(request.path));
         if (!rule) return undefined;
         // Answered at once when no round trip is needed (local store, known offender): no promise.
-        const decision = ctx.store.counters.check({ plugin: 'limit', rule: rule.id, client: request.clientIp }, rule.limit, rule.periodMs);
+        const decision = ctx.store.counters.check({ plugin: 'limit', rule: rule.id, client: request.clientIp }, rule.limit, rule.periodMs, degraded);
         return decision instanceof Promise ? decision.then(verdictOf) : verdictOf(decision);
       },
     };

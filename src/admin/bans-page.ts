@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { escapeHtml as h } from '../html.js';
 import type { AdminRequest, AdminResponse, AdminRoute } from '../plugin/types.js';
 import type { AuditFacet } from '../store/audit.js';
+import type { ClusterView } from '../store/cluster-view.js';
 import type { AdminAuth } from './auth.js';
 import type { BanService, BanView } from './bans-api.js';
 
@@ -53,6 +54,30 @@ function csrfOf(request: AdminRequest): string {
   return identity && identity.via !== 'bearer' ? identity.csrf : '';
 }
 
+/** `4s ago`, `12m ago`. */
+function ago(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  return seconds < 120 ? `${seconds}s ago` : `${Math.round(seconds / 60)}m ago`;
+}
+
+/** The cluster section: one row per node seen, flagged when its bans differ from Redis's. */
+function clusterSection(view: ClusterView): string {
+  const rows = view.nodes
+    .map((n) => {
+      const agreement = n.diverged ? `<strong>diverged</strong>${n.bans.divergedSince ? ` since ${h(new Date(n.bans.divergedSince).toISOString())}` : ''}` : n.bans.agrees ? 'agrees' : '—';
+      return (
+        `<tr${n.diverged ? ' class="err"' : ''}><td>${h(n.node)}</td><td>${h(n.version)}</td><td>${h(n.store.mode)}</td><td>${n.live ? '' : 'gone, '}${h(ago(n.ageMs))}</td>` +
+        `<td>${n.bans.count}</td><td><code>${h(n.bans.digest)}</code></td><td><code>${h(n.bans.stream ?? '—')}</code></td><td>${agreement}</td><td>${n.bans.repairs}</td>` +
+        `<td>${n.workers ? `${n.workers.ready}/${n.workers.count}` : '—'}</td></tr>`
+      );
+    })
+    .join('\n');
+  const redis = view.redis ? `<p>Redis: digest <code>${h(view.redis.digest)}</code>${view.redis.complete ? '' : ' (incomplete)'}, stream at <code>${h(view.redis.stream)}</code></p>` : '';
+  return `<h2>Cluster</h2><p>${view.summary.live} live node(s) of ${view.summary.seen} seen in the last hour; ${view.summary.diverged} diverged.</p>${redis}
+<table id="cluster"><thead><tr><th>Node</th><th>Version</th><th>Store</th><th>Heartbeat</th><th>Bans</th><th>Digest</th><th>Stream position</th><th>Bans vs Redis</th><th>Repairs</th><th>Workers</th></tr></thead>
+<tbody>${rows}</tbody></table>`;
+}
+
 const back = (message: string, error = false): AdminResponse => ({
   status: 303,
   headers: { location: `/bans?${new URLSearchParams(error ? { err: message } : { msg: message })}` },
@@ -61,11 +86,11 @@ const back = (message: string, error = false): AdminResponse => ({
 /**
  * The ban review page: a server-rendered HTML page on the admin listener (no front-end build,
  * no script) that lists the bans with filters and paging, shows evidence on demand, lifts
- * and adds bans, links the exports and shows the audit trail. Everything it shows is escaped
+ * and adds bans, links the exports, shows the audit trail and every node of the cluster. Everything it shows is escaped
  * (evidence and reasons come from attackers). Signed in by the admin token (a form that sets
  * a SameSite=Strict cookie) or the bearer header; every form carries a CSRF value.
  */
-export function banPageRoutes(service: BanService, audit: AuditFacet, auth: AdminAuth, nodeName: string): AdminRoute[] {
+export function banPageRoutes(service: BanService, audit: AuditFacet, auth: AdminAuth, nodeName: string, cluster: () => Promise<ClusterView>): AdminRoute[] {
   const page = async (request: AdminRequest): Promise<AdminResponse> => {
     if (!request.authorized) return loginPage();
     const q = request.query;
@@ -84,7 +109,7 @@ export function banPageRoutes(service: BanService, audit: AuditFacet, auth: Admi
     const next = 'bans' in listing && listing.next ? `<p><a href="/bans?${h(new URLSearchParams({ ...Object.fromEntries(q), cursor: listing.next }).toString())}">Next page →</a></p>` : '';
     const listError = 'bans' in listing ? '' : `<p class="msg err">${h(listing.message)}</p>`;
     const value = (key: string): string => h(q.get(key) ?? '');
-    const entries = await audit.list(50);
+    const [entries, view] = await Promise.all([audit.list(50), cluster()]);
     const auditRows = entries
       .map((e) => `<tr><td>${h(new Date(e.at).toISOString())}</td><td>${h(e.actor)}</td><td>${h(e.node)}</td><td>${h(e.action)}</td><td>${h(e.target ?? '')}</td><td>${h(e.reason ?? '')}</td><td>${h(e.detail ?? '')}</td></tr>`)
       .join('\n');
@@ -105,6 +130,7 @@ export function banPageRoutes(service: BanService, audit: AuditFacet, auth: Admi
 <p>Export: <a href="/api/bans/export?format=csv">CSV</a> · <a href="/api/bans/export?format=json">JSON</a></p>
 <h2>Audit</h2><table id="audit"><thead><tr><th>When</th><th>Actor</th><th>Node</th><th>Action</th><th>Target</th><th>Reason</th><th>Detail</th></tr></thead>
 <tbody>${auditRows || '<tr><td colspan="7">Nothing yet.</td></tr>'}</tbody></table>
+${clusterSection(view)}
 <form method="post" action="/bans/logout">${csrf}<button type="submit">Sign out</button></form>`,
       ),
     };

@@ -2,35 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { BanView } from '../admin/bans-api.js';
 import { exitCodes } from '../errors.js';
-import { AdminClient, AdminUnreachable, type AdminAnswer } from './admin-client.js';
-
-/** Prints an API refusal as one line and returns exit code 1. */
-function refused(answer: AdminAnswer): number {
-  let message = `HTTP ${answer.status}`;
-  try {
-    const body = JSON.parse(answer.body) as { error?: string; code?: string };
-    if (body.error) message = `${body.error}${body.code ? ` [${body.code}]` : ''}`;
-  } catch {
-    // not JSON: the status says enough
-  }
-  process.stderr.write(`palisade: ${message}\n`);
-  return exitCodes.failure;
-}
-
-/** Runs an action against the admin API; maps unreachable to exit 2. */
-async function run(action: (client: AdminClient) => Promise<number>): Promise<void> {
-  try {
-    process.exitCode = await action(new AdminClient());
-  } catch (error) {
-    if (error instanceof AdminUnreachable) {
-      process.stderr.write(`palisade: ${error.message}\n`);
-      process.exitCode = exitCodes.unreachable;
-      return;
-    }
-    process.stderr.write(`palisade: ${(error as Error).message}\n`);
-    process.exitCode = exitCodes.failure;
-  }
-}
+import { refused, run, table } from './admin-command.js';
 
 /** `3h 12m`, `permanent`. */
 function remaining(seconds: number | null): string {
@@ -38,13 +10,6 @@ function remaining(seconds: number | null): string {
   if (seconds >= 86_400) return `${Math.floor(seconds / 86_400)}d ${Math.floor((seconds % 86_400) / 3600)}h`;
   if (seconds >= 3600) return `${Math.floor(seconds / 3600)}h ${Math.floor((seconds % 3600) / 60)}m`;
   return `${Math.floor(seconds / 60)}m ${seconds % 60}s`;
-}
-
-/** A plain aligned table; control characters in attacker-supplied text are shown as `?`. */
-function table(header: string[], rows: string[][]): string {
-  const clean = rows.map((row) => row.map((cell) => cell.replace(/[\x00-\x1f\x7f]/g, '?')));
-  const widths = header.map((title, i) => Math.max(title.length, ...clean.map((row) => row[i]!.length)));
-  return [header, ...clean].map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }
 
 /** Adds `bans …` and `audit` to the program. */

@@ -3,6 +3,7 @@ import { exitCodes } from '../errors.js';
 import { main, loadFromProcess } from '../main.js';
 import { describeEffective, formatEffective, settingsReference } from './config.js';
 import { registerBanCommands } from './bans.js';
+import { registerClusterCommand } from './cluster.js';
 import { doctorCommand } from './doctor.js';
 import { registerReloadCommand } from './reload.js';
 
@@ -42,6 +43,7 @@ program
   });
 
 registerBanCommands(program);
+registerClusterCommand(program);
 registerReloadCommand(program);
 
 program

@@ -162,6 +162,8 @@ export interface LimitSettings {
   readonly LIMIT_REQ_RATE: string;
   /** Numbered variants of LIMIT_REQ_RATE, when set. */
   readonly [key: `LIMIT_REQ_RATE_${number}`]: string | undefined;
+  /** What limits do while Redis is unusable: `share` (each node allows its share, ceil(rate / live nodes), so the cluster stays within the rate plus one per node), `local` (each node allows the whole rate: up to nodes × rate), `open` (no limit) or `closed` (429 for every limited request). With `share` and `local`, what a node allowed is added to the shared counters once Redis is back. */
+  readonly LIMIT_REQ_DEGRADED: "share" | "local" | "open" | "closed";
 }
 
 /** Settings of Bad behaviour (`bad-behavior`). */

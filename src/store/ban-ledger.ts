@@ -74,6 +74,11 @@ export class BanLedger implements BanReplica {
     }
   }
 
+  /** The digest of the active bans expiring from bucket `from` on. */
+  digest(from: number): number {
+    return this.table.digest.from(from);
+  }
+
   /** The version stamp of the last change known for `target` (canonical), if any. */
   stampOf(target: string): { version: number; node: string } | undefined {
     return this.table.stampOf(target) ?? this.tombstones.get(target);

@@ -1,5 +1,6 @@
 import { canonicalIp, parseCidr } from '../net/ip.js';
 import ipaddr from 'ipaddr.js';
+import { BanDigest } from './ban-digest.js';
 import type { Ban } from './types.js';
 
 /** Slots the columns start with; they double when full. */
@@ -34,6 +35,8 @@ export class BanTable {
   private readonly labels = new Labels();
   private readonly freeSlots: number[] = [];
   private used = 0;
+  /** Kept with every insert and removal: what the cluster view compares with Redis's. */
+  readonly digest = new BanDigest();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -59,7 +62,9 @@ export class BanTable {
       this.used++;
     } else {
       this.releaseLabels(slot);
+      this.digest.toggle(place.key, this.expiryAt(slot));
     }
+    this.digest.toggle(place.key, ban.expiresAt);
     this.createdAt[slot] = ban.createdAt;
     this.expiresAt[slot] = ban.expiresAt ?? Number.NaN;
     this.versions[slot] = ban.version;
@@ -79,6 +84,7 @@ export class BanTable {
     if (place === undefined || slot === undefined) return false;
     place.map.delete(place.key);
     if (place.bucket && place.map.size === 0) place.bucket.delete(place.bits);
+    this.digest.toggle(place.key, this.expiryAt(slot));
     this.releaseLabels(slot);
     this.evidence.delete(slot);
     this.targets[slot] = undefined;
@@ -169,6 +175,11 @@ export class BanTable {
       const expiry = this.expiresAt[slot]!;
       if (Number.isNaN(expiry) || expiry > now) visit(slot, target);
     }
+  }
+
+  private expiryAt(slot: number): number | null {
+    const expiry = this.expiresAt[slot]!;
+    return Number.isNaN(expiry) ? null : expiry;
   }
 
   private banAt(slot: number): Ban {

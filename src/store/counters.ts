@@ -10,6 +10,28 @@ export interface RateDecision {
   remaining: number;
 }
 
+/**
+ * What a rate check decides while the shared counters are unusable (`LIMIT_REQ_DEGRADED`):
+ * `share` allows this node's share of the limit, `ceil(limit / live nodes)`; `local` the
+ * whole limit; `open` everything; `closed` nothing.
+ */
+export type DegradedRate = 'share' | 'local' | 'open' | 'closed';
+
+/** How long a client refused by `closed` is told to wait: Redis may be back by then. */
+const CLOSED_RETRY_MS = 1_000;
+/** Counters charged to the shared ones per round of {@link Counters.settle}. */
+const SETTLE_CHUNK = 500;
+
+/**
+ * True when a remote failure says the call never reached the shared counters (an `unsent`
+ * error: breaker open, no connection). Only such hits are owed to them afterwards: a call
+ * that timed out may have been counted there anyway, and counting it twice would punish
+ * a client for a slow Redis.
+ */
+function neverReached(error: unknown): boolean {
+  return (error as { unsent?: unknown } | undefined)?.unsent === true;
+}
+
 /** Counters shared by the cluster (or local to the node). */
 export interface CounterFacet {
   /**
@@ -22,7 +44,7 @@ export interface CounterFacet {
    * trip: no shared backend, or a client known to be over its limit. The request path's
    * form: most requests then cost no promise at all.
    */
-  check(key: CounterKey, limit: number, periodMs: number): RateDecision | Promise<RateDecision>;
+  check(key: CounterKey, limit: number, periodMs: number, degraded?: DegradedRate): RateDecision | Promise<RateDecision>;
   /** Adds `by` hits and returns the count of the last `windowMs` (sliding window). */
   increment(key: CounterKey, windowMs: number, by?: number): Promise<number>;
   /** Forgets the counter (rate and window) of that key, e.g. when a ban is lifted. */
@@ -31,9 +53,14 @@ export interface CounterFacet {
 
 /** A remote implementation (Redis); every call may throw, the facade then counts locally. */
 export interface RemoteCounters {
-  rate(path: string, limit: number, periodMs: number): Promise<RateDecision>;
+  rate(path: string, limit: number, periodMs: number, degraded?: DegradedRate): Promise<RateDecision>;
   increment(path: string, windowMs: number, by: number): Promise<number>;
   reset(path: string): Promise<void>;
+  /**
+   * Adds `debtMs` of use to the rate counter of `path` (GCRA: moves its arrival time
+   * forward, at most a period past now): what this node allowed while it counted alone.
+   */
+  charge?(path: string, periodMs: number, debtMs: number): Promise<void>;
 }
 
 /** Most counters kept in memory by the node's store (local mode, degraded mode, over-limit cache). */
@@ -41,20 +68,30 @@ export const LOCAL_COUNTERS = 100_000;
 
 /**
  * The counter facet: remote when a shared backend offers counters and it answers, local
- * otherwise. While degraded each node counts alone, so a client can get up to
- * (nodes × limit) per period across the cluster — the documented bound. A local
- * "over the limit until T" cache answers repeat offenders without a round trip.
+ * otherwise. While degraded a rate check follows its {@link DegradedRate}: with `share`
+ * each node allows `ceil(limit / live nodes)`, so the cluster allows at most limit + nodes
+ * per period instead of nodes × limit. What a node counted alone (rates and windows) is
+ * owed to the shared counters and added to them once they answer again — before the
+ * client's next check, and by {@link settle} for the rest — so an outage is no fresh
+ * budget. A local "over the limit until T" cache answers repeat offenders without a round trip.
  */
 export class Counters implements CounterFacet {
   private readonly tat: LRUCache<string, number>;
   private readonly windows: LRUCache<string, { index: number; current: number; previous: number }>;
   private readonly blockedUntil: LRUCache<string, number>;
+  /** Rate counters this node counted alone, by path: the limit it judged with (its share) and the shared one. */
+  private readonly owedRates = new Map<string, { limit: number; periodMs: number; localLimit: number }>();
+  /** Window counts this node added alone, by path. */
+  private readonly owedWindows = new Map<string, { windowMs: number; count: number }>();
+  private settling: Promise<void> | undefined;
 
   constructor(
     private readonly remote: () => RemoteCounters | undefined,
     private readonly now: () => number = Date.now,
     /** Counters kept in memory (a worker, whose local counts are only a fallback, keeps fewer). */
-    capacity = LOCAL_COUNTERS,
+    private readonly capacity = LOCAL_COUNTERS,
+    /** Nodes running in the cluster, as last known (the `share` divisor). */
+    private readonly liveNodes: () => number = () => 1,
   ) {
     // lru-cache allocates its whole capacity up front.
     this.tat = new LRUCache({ max: capacity });
@@ -66,8 +103,8 @@ export class Counters implements CounterFacet {
     return Promise.resolve(this.check(key, limit, periodMs));
   }
 
-  check(key: CounterKey, limit: number, periodMs: number): RateDecision | Promise<RateDecision> {
-    return this.checkPath(counterPath(key), limit, periodMs);
+  check(key: CounterKey, limit: number, periodMs: number, degraded: DegradedRate = 'local'): RateDecision | Promise<RateDecision> {
+    return this.checkPath(counterPath(key), limit, periodMs, degraded);
   }
 
   /**
@@ -75,13 +112,13 @@ export class Counters implements CounterFacet {
    * how the node's counters serve its workers, so every worker counts in one place.
    */
   readonly byPath: RemoteCounters = {
-    rate: (path, limit, periodMs) => Promise.resolve(this.checkPath(path, limit, periodMs)),
+    rate: (path, limit, periodMs, degraded) => Promise.resolve(this.checkPath(path, limit, periodMs, degraded)),
     increment: (path, windowMs, by) => this.incrementPath(path, windowMs, by),
     reset: (path) => this.resetPath(path),
   };
 
   /** {@link check} by counter path: the decision itself when no round trip is needed. */
-  checkPath(path: string, limit: number, periodMs: number): RateDecision | Promise<RateDecision> {
+  checkPath(path: string, limit: number, periodMs: number, degraded: DegradedRate = 'local'): RateDecision | Promise<RateDecision> {
     const now = this.now();
     const remote = this.remote();
     const known = this.rateWithoutRemote(path, limit, periodMs, now, remote === undefined);
@@ -90,14 +127,86 @@ export class Counters implements CounterFacet {
       if (!decision.allowed) this.blockedUntil.set(path, now + decision.retryAfterMs, { ttl: decision.retryAfterMs });
       return decision;
     };
-    // Degraded (the remote failed or is gone): count here. A plain promise chain, not
+    // Degraded (the remote failed or is gone): decide here. A plain promise chain, not
     // async/await: two fewer microtask turns per request on the hot path.
-    const degraded = (): RateDecision => remember(this.localRate(path, limit, periodMs, now));
+    const alone = (error: unknown): RateDecision => remember(this.degradedRate(path, limit, periodMs, now, degraded, neverReached(error)));
     try {
-      return remote!.rate(path, limit, periodMs).then(remember, degraded);
-    } catch {
-      return degraded();
+      // What this node allowed alone goes to the shared counter before the client is judged there.
+      if (this.owedRates.size > 0 && this.owedRates.has(path)) return this.settleRate(path, remote!).then(() => remote!.rate(path, limit, periodMs, degraded)).then(remember, alone);
+      // The policy travels with the check: a worker's check is decided by its node's counters.
+      return remote!.rate(path, limit, periodMs, degraded).then(remember, alone);
+    } catch (error) {
+      return alone(error);
     }
+  }
+
+  /**
+   * Adds what this node counted alone to the shared counters, while they answer (the node's
+   * store runs it every few seconds; a client's next check does its own first).
+   */
+  settle(): Promise<void> {
+    this.settling ??= this.settleAll().finally(() => (this.settling = undefined));
+    return this.settling;
+  }
+
+  private async settleAll(): Promise<void> {
+    const remote = this.remote();
+    if (!remote || (this.owedRates.size === 0 && this.owedWindows.size === 0)) return;
+    try {
+      while (this.owedRates.size > 0) await Promise.all([...this.owedRates.keys()].slice(0, SETTLE_CHUNK).map((path) => this.settleRate(path, remote)));
+      while (this.owedWindows.size > 0) {
+        await Promise.all(
+          [...this.owedWindows].slice(0, SETTLE_CHUNK).map(async ([path, owed]) => {
+            this.owedWindows.delete(path);
+            try {
+              await remote.increment(path, owed.windowMs, owed.count);
+            } catch (error) {
+              this.oweWindow(path, owed.windowMs, owed.count);
+              throw error;
+            }
+          }),
+        );
+      }
+    } catch {
+      // Still unusable: owed until the next round.
+    }
+  }
+
+  /**
+   * Charges the shared counter of `path` with what this node's own GCRA state still holds
+   * ahead of now (the hits it allowed alone, less what time has given back), converted from
+   * its share's interval to the shared limit's. Rejects, keeping the debt, when it fails.
+   */
+  private async settleRate(path: string, remote: RemoteCounters): Promise<void> {
+    const owed = this.owedRates.get(path);
+    if (!owed) return;
+    this.owedRates.delete(path);
+    const ahead = (this.tat.get(path) ?? 0) - this.now();
+    if (ahead <= 0 || !remote.charge) return;
+    const debtMs = (ahead / (owed.periodMs / owed.localLimit)) * (owed.periodMs / owed.limit);
+    try {
+      await remote.charge(path, owed.periodMs, debtMs);
+      this.tat.delete(path);
+    } catch (error) {
+      this.owedRates.set(path, owed);
+      throw error;
+    }
+  }
+
+  /** A rate decision while the shared counters are unusable (see {@link DegradedRate}). */
+  private degradedRate(path: string, limit: number, periodMs: number, now: number, mode: DegradedRate, owed: boolean): RateDecision {
+    if (mode === 'open') return { allowed: true, retryAfterMs: 0, remaining: limit };
+    if (mode === 'closed') return { allowed: false, retryAfterMs: CLOSED_RETRY_MS, remaining: 0 };
+    const localLimit = mode === 'share' ? Math.ceil(limit / Math.max(1, this.liveNodes())) : limit;
+    const decision = this.localRate(path, localLimit, periodMs, now);
+    if (owed && decision.allowed && (this.owedRates.has(path) || this.owedRates.size < this.capacity)) this.owedRates.set(path, { limit, periodMs, localLimit });
+    return decision;
+  }
+
+  private oweWindow(path: string, windowMs: number, count: number): void {
+    const owed = this.owedWindows.get(path);
+    if (owed) owed.count += count;
+    else if (this.owedWindows.size < this.capacity) this.owedWindows.set(path, { windowMs, count });
   }
 
   /** The over-limit cache's answer, or (`local`) this node's count; undefined: ask the remote. */
@@ -121,16 +230,23 @@ export class Counters implements CounterFacet {
   private async incrementPath(path: string, windowMs: number, by: number): Promise<number> {
     const remote = this.remote();
     if (remote) {
+      // What this node counted alone for this counter goes with this increment.
+      const owed = this.owedWindows.get(path);
+      if (owed) this.owedWindows.delete(path);
       try {
-        return await remote.increment(path, windowMs, by);
-      } catch {
-        // degraded: count here
+        return await remote.increment(path, windowMs, by + (owed?.count ?? 0));
+      } catch (error) {
+        // degraded: count here, and owe what surely did not reach the shared counter
+        if (owed) this.oweWindow(path, owed.windowMs, owed.count);
+        if (neverReached(error)) this.oweWindow(path, windowMs, by);
       }
     }
     return this.localIncrement(path, windowMs, by, this.now());
   }
 
   private async resetPath(path: string): Promise<void> {
+    this.owedRates.delete(path);
+    this.owedWindows.delete(path);
     this.tat.delete(path);
     this.windows.delete(path);
     this.blockedUntil.delete(path);

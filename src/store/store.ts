@@ -8,11 +8,18 @@ import { Locks } from './locks.js';
 import { Audit, type AuditFacet } from './audit.js';
 import { ClusterMetrics } from './metrics.js';
 import { Sessions } from './sessions.js';
+import { comparableFrom, digestText } from './ban-digest.js';
+import { buildClusterView, type ClusterView, type NodeReport } from './cluster-view.js';
 import type { ClusterStore, LocalState, SharedBackend, StoreHealth } from './types.js';
+import { readPackageJson } from '../paths.js';
+
+/** This build's version, as every node reports it. */
+const VERSION = readPackageJson<{ version: string }>('package.json').version;
+
 
 /** How often expired bans and old tombstones are dropped from memory. */
 const SWEEP_MS = 30_000;
-/** How often metric deltas are pushed to the shared backend. */
+/** How often metric deltas are pushed to the shared backend, and counts made alone added to the shared counters. */
 export const METRICS_FLUSH_MS = 5_000;
 
 /**
@@ -37,17 +44,28 @@ export class NodeStore implements ClusterStore {
   /** True when a snapshot gave this node its bans at start. */
   private snapshotLoaded = false;
   private readonly sweeper: NodeJS.Timeout;
+  private readonly startedAt: number;
+  /** The node's workers, when it has some (set by the node once its pool exists). */
+  describeWorkers: (() => { count: number; ready: number }) | undefined;
 
-  constructor(nodeName: string, now: () => number = Date.now, auditLength = 10_000) {
+  constructor(
+    nodeName: string,
+    private readonly now: () => number = Date.now,
+    auditLength = 10_000,
+  ) {
+    this.startedAt = now();
     this.ledger = new BanLedger(nodeName, now);
     this.auditTrail = new Audit(() => this.shared?.backend.audit, auditLength);
     this.audit = this.auditTrail;
     this.bans = new Bans(this.ledger, () => this.publisher(), this.auditTrail, now);
-    this.counters = new Counters(() => this.shared?.backend.counters, now);
+    this.counters = new Counters(() => this.shared?.backend.counters, now, undefined, () => this.liveNodes());
     this.locks = new Locks(() => this.shared?.backend.locks, now);
     this.sessions = new Sessions(() => this.shared?.backend.sessions, now);
     this.metrics = new ClusterMetrics(() => this.shared?.backend.metrics);
-    this.flusher = setInterval(() => void this.metrics.flush(), METRICS_FLUSH_MS);
+    this.flusher = setInterval(() => {
+      void this.metrics.flush();
+      void this.counters.settle();
+    }, METRICS_FLUSH_MS);
     this.flusher.unref();
     this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
     this.sweeper.unref();
@@ -67,7 +85,35 @@ export class NodeStore implements ClusterStore {
       expired: (targets) => this.bans.expired(targets.map((target) => ({ target }))),
       reassertAudit: () => this.auditTrail.reassert(),
       flushAudit: () => this.auditTrail.flush(),
+      report: () => this.report(),
     };
+  }
+
+  /** What this node says about itself (its heartbeat, its line in the cluster view). */
+  report(): NodeReport {
+    const at = this.now();
+    const agreement = this.shared?.backend.cluster?.agreement() ?? { stream: null, agrees: null, divergedSince: null, repairs: 0 };
+    return {
+      node: this.ledger.nodeName,
+      version: VERSION,
+      startedAt: this.startedAt,
+      at,
+      store: this.health(),
+      bans: { count: this.ledger.table.size, digest: digestText(this.ledger.digest(comparableFrom(at))), ...agreement },
+      workers: this.describeWorkers?.() ?? null,
+    };
+  }
+
+  /** Every node seen and how its bans compare (just this node without a shared backend). */
+  async clusterView(): Promise<ClusterView> {
+    const cluster = this.shared?.backend.cluster;
+    const seen = cluster ? await cluster.reports() : { reports: [], redis: null, now: this.now() };
+    return buildClusterView(this.report(), seen.reports, seen.redis, seen.now);
+  }
+
+  /** Nodes running in the cluster as of the last heartbeat read (1 without a shared backend). */
+  liveNodes(): number {
+    return Math.max(1, this.shared?.backend.cluster?.liveNodes() ?? 1);
   }
 
   /** The shared backend's side of ban changes, when it has one. */

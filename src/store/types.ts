@@ -145,6 +145,8 @@ export interface SharedBackend {
   sessions?: import('./sessions.js').RemoteSessions;
   audit?: import('./audit.js').RemoteAudit;
   metrics?: import('./metrics.js').RemoteMetrics;
+  /** Every node's heartbeat report, and how this node's bans compare with the shared ones. */
+  cluster?: import('./cluster-view.js').RemoteCluster;
 }
 
 /**
@@ -166,6 +168,8 @@ export interface BanReplica {
    * as records.
    */
   changes(): Iterable<BanChange>;
+  /** The digest of the active bans expiring from bucket `from` on (see `ban-digest.ts`). */
+  digest(from: number): number;
 }
 
 /** What a shared backend gets from the store when it is attached. */
@@ -177,4 +181,6 @@ export interface LocalState {
   reassertAudit(): Promise<void>;
   /** Retries audit entries the shared trail has not taken yet. */
   flushAudit(): Promise<void>;
+  /** What this node says about itself in its heartbeat. */
+  report(): import('./cluster-view.js').NodeReport;
 }

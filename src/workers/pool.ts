@@ -118,6 +118,13 @@ export class WorkerPool {
     return missing.length === 0 ? { ready: true } : { ready: false, reason: `worker${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not ready` };
   }
 
+  /** How many workers the node runs and how many of them serve (its line in the cluster view). */
+  summary(): { count: number; ready: number } {
+    let ready = 0;
+    for (let slot = 1; slot <= this.options.count; slot++) if (this.members.get(slot)?.ready) ready++;
+    return { count: this.options.count, ready };
+  }
+
   /** Each slot's current worker, for `GET /api/workers`. */
   describe(): WorkerView[] {
     const views: WorkerView[] = [];

@@ -1,4 +1,4 @@
-import type { RateDecision } from '../store/counters.js';
+import type { DegradedRate, RateDecision } from '../store/counters.js';
 import type { AuditEntry } from '../store/audit.js';
 import type { SessionRecord } from '../store/sessions.js';
 import type { Ban, BanChange, BanRequest, StoreHealth } from '../store/types.js';
@@ -18,7 +18,7 @@ export interface Channel {
 
 /** The calls a worker makes, with their arguments and answers. */
 export interface Calls {
-  rate(path: string, limit: number, periodMs: number): RateDecision;
+  rate(path: string, limit: number, periodMs: number, degraded: DegradedRate): RateDecision;
   increment(path: string, windowMs: number, by: number): number;
   reset(path: string): null;
   'session.get'(id: string, touchIdleMs: number | null): SessionRecord | null;

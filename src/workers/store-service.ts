@@ -39,7 +39,7 @@ export class StoreService {
     this.health = store.health();
     this.handlers = {
       // Synchronous when no round trip is needed (local store, known offender): answered this turn.
-      rate: (path, limit, periodMs) => store.counters.checkPath(path, limit, periodMs),
+      rate: (path, limit, periodMs, degraded) => store.counters.checkPath(path, limit, periodMs, degraded),
       increment: (path, windowMs, by) => store.counters.byPath.increment(path, windowMs, by),
       reset: async (path) => (await store.counters.byPath.reset(path), null),
       'session.get': async (id, touchIdleMs) => (await store.sessions.get(id, touchIdleMs ?? undefined)) ?? null,

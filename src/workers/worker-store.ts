@@ -51,7 +51,7 @@ export class WorkerStore implements ClusterStore {
     const link = this.link;
     this.bans = new ReplicaBans(link, now);
     const counters: RemoteCounters = {
-      rate: (path, limit, periodMs) => link.call('rate', path, limit, periodMs),
+      rate: (path, limit, periodMs, degraded = 'local') => link.call('rate', path, limit, periodMs, degraded),
       increment: (path, windowMs, by) => link.call('increment', path, windowMs, by),
       reset: async (path) => void (await link.call('reset', path)),
     };

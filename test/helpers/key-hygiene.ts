@@ -10,6 +10,8 @@ const KEY_PATTERNS: Array<{ pattern: RegExp; ttl: 'required' | 'none' }> = [
   { pattern: /^palisade:(?:\{bans\}:)?unbans:index$/, ttl: 'none' },
   { pattern: /^palisade:(?:\{bans\}:)?bans:stream$/, ttl: 'none' },
   { pattern: /^palisade:(?:\{bans\}:)?bans:epoch$/, ttl: 'none' },
+  { pattern: /^palisade:(?:\{bans\}:)?bans:digest$/, ttl: 'none' },
+  { pattern: /^palisade:cluster:nodes$/, ttl: 'required' },
   { pattern: /^palisade:audit:trail$/, ttl: 'none' },
   { pattern: /^palisade:lock:[a-z0-9:._-]+$/, ttl: 'required' },
   { pattern: /^palisade:session:[A-Za-z0-9_-]{16,128}$/, ttl: 'required' },

@@ -8,6 +8,8 @@ import type { RateDecision } from '../../src/store/counters.js';
 import { RedisCounters } from '../../src/store/redis/counters.js';
 import { RedisAudit } from '../../src/store/redis/audit.js';
 import { RedisKeys } from '../../src/store/redis/keys.js';
+import { BanTable } from '../../src/store/ban-table.js';
+import { comparableFrom, foldRedisDigest } from '../../src/store/ban-digest.js';
 import { TEST_SESSIONS_SECRET } from '../helpers/palisade.js';
 import { startRedis, stopAllRedis, type RedisServer } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
@@ -52,15 +54,50 @@ describe('request-path connections', () => {
       const keys = new RedisKeys('palisade');
       const apply = (target: string, expiresAt: number) => {
         const ban = { target, reason: 'r', origin: 'api', actor: 'a', node: 'n', createdAt: 1, expiresAt, evidence: '', version: 1 };
-        return connections.run((c) => c.palisadeBanApply(keys.ban(target), keys.banIndex, keys.tombstone(target), keys.tombstoneIndex, keys.banStream, 'ban', target, 1, 'n', JSON.stringify({ op: 'ban', ban }), expiresAt, 1000, 100));
+        return connections.run((c) => c.palisadeBanApply(keys.ban(target), keys.banIndex, keys.tombstone(target), keys.tombstoneIndex, keys.banStream, keys.banDigest, 'ban', target, 1, 'n', JSON.stringify({ op: 'ban', ban }), expiresAt, 1000, 100));
       };
       await apply('192.0.2.1', Date.now() - 1_000);
       await apply('192.0.2.2', Date.now() + 3_600_000);
-      const swept = await connections.run((c) => c.palisadeBanSweep(keys.banIndex, keys.tombstoneIndex, keys.banRecordPrefix, 100));
+      const swept = await connections.run((c) => c.palisadeBanSweep(keys.banIndex, keys.tombstoneIndex, keys.banDigest, keys.banRecordPrefix, 100));
       expect(swept).toEqual(['192.0.2.1']);
       const check = redis.client();
       expect(await check.exists(keys.ban('192.0.2.1'), keys.ban('192.0.2.2'))).toBe(1);
       expect(await check.zrange(keys.banIndex, '0', '-1')).toEqual(['192.0.2.2']);
+    }));
+
+  it('keeps the same ban digest as a node, through bans, renewals, lifts and a rebuild from the index', () =>
+    withConnections('digest', async (connections, redis) => {
+      const keys = new RedisKeys('palisade');
+      const table = new BanTable();
+      const hour = Date.now() + 3_600_000;
+      let version = 0;
+      const change = (op: 'ban' | 'unban', target: string, expiresAt: number | null) => {
+        version++;
+        const ban = { target, reason: 'r', origin: 'api', actor: 'a', node: 'n', createdAt: 1, expiresAt, evidence: '', version };
+        const body = op === 'ban' ? { op, ban } : { op, tombstone: { target, version, node: 'n', actor: 'a', at: Date.now() } };
+        if (op === 'ban') table.set(ban);
+        else table.delete(target);
+        return connections.run((c) => c.palisadeBanApply(keys.ban(target), keys.banIndex, keys.tombstone(target), keys.tombstoneIndex, keys.banStream, keys.banDigest, op, target, version, 'n', JSON.stringify(body), expiresAt ?? 'inf', 60_000, 100));
+      };
+      for (let i = 0; i < 50; i++) await change('ban', `198.51.100.${i}`, i % 5 === 0 ? null : hour + i * 90_000);
+      await change('ban', '2001:db8::/48', hour);
+      await change('ban', '198.51.100.3', hour + 7_200_000); // renewed to another minute
+      await change('unban', '198.51.100.4', null);
+      await change('ban', '198.51.100.5', hour); // a permanent ban made temporary
+      const from = comparableFrom(Date.now());
+      const live = await redis.client().hgetall(keys.banDigest);
+      expect(foldRedisDigest(live, from)).toBe(table.digest.from(from));
+      expect(foldRedisDigest(live, from)).not.toBe(0);
+      // Lost, then rebuilt from the index: the same digest, now marked complete.
+      await redis.client().del(keys.banDigest);
+      expect(await connections.run((c) => c.palisadeBanDigestRebuild(keys.banIndex, keys.banDigest, 1_000))).toBe(50);
+      const rebuilt = await redis.client().hgetall(keys.banDigest);
+      expect(rebuilt.complete).toBe('1');
+      expect(foldRedisDigest(rebuilt, from)).toBe(table.digest.from(from));
+      // Over the limit, nothing is done.
+      await redis.client().del(keys.banDigest);
+      expect(await connections.run((c) => c.palisadeBanDigestRebuild(keys.banIndex, keys.banDigest, 10))).toBe(-1);
+      expect(await redis.client().exists(keys.banDigest)).toBe(0);
     }));
 
   it('fails fast with RedisUnavailable, opens the breaker, and closes it once Redis answers again', () =>

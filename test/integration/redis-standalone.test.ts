@@ -128,7 +128,7 @@ describe('redis plugin, standalone', () => {
     const acl =
       'user palisade on >acl-secret-pw resetkeys ~palisade:* resetchannels &palisade:* -@all +hello +auth +ping +info +role +select +client|setname ' +
       '+get +set +del +exists +mget +incr +incrby +expire +pexpire +ttl +pttl +hset +hget +hgetall +hincrby +hdel +hkeys +zadd +zrem +zrange +zrangebyscore ' +
-      '+zremrangebyscore +zcard +xadd +xread +xrange +xrevrange +xtrim +evalsha +eval +script|load +multi +exec +publish +subscribe +unsubscribe';
+      '+zremrangebyscore +zcard +zscore +xadd +xread +xrange +xrevrange +xtrim +evalsha +eval +script|load +multi +exec +publish +subscribe +unsubscribe';
     const weak = 'user weak on >weak-secret-pw resetkeys ~palisade:* -@all +hello +auth +ping +info +role +select +client|setname +get +set +del';
     const redis = await startRedis({ config: ['user default off', acl, weak], username: 'palisade', password: 'acl-secret-pw' });
     const env = { USE_REDIS: 'yes', REDIS_HOST: '127.0.0.1', REDIS_PORT: String(redis.port), REDIS_USERNAME: 'palisade', REDIS_PASSWORD: 'acl-secret-pw' };

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startInProcessCluster } from '../helpers/cluster.js';
-import type { InProcessNode } from '../helpers/in-process.js';
+import { clusterNodeEnv, startInProcessCluster } from '../helpers/cluster.js';
+import { startInProcessNode, type InProcessNode } from '../helpers/in-process.js';
 import { startRedis, stopAllRedis, type RedisServer } from '../helpers/redis.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait.js';
@@ -91,15 +91,33 @@ describe('limit', () => {
     expect((await get(a!, '198.51.100.91', '/home')).status).toBe(200);
   });
 
-  it('enforces each node\'s own limit while Redis is down', async () => {
+  it('enforces each node\'s whole limit while Redis is down with LIMIT_REQ_DEGRADED=local', async () => {
     const own = await startRedis();
-    const started = await startInProcessCluster(['lim-a', 'lim-b'], upstream.url, own.port, { LIMIT_REQ_RATE: '10r/m', USE_BAD_BEHAVIOR: 'no' });
+    const started = await startInProcessCluster(['lim-a', 'lim-b'], upstream.url, own.port, { LIMIT_REQ_RATE: '10r/m', USE_BAD_BEHAVIOR: 'no', LIMIT_REQ_DEGRADED: 'local' });
     nodes.push(...started);
     await own.stop();
     await waitFor(async () => ((await (await fetch(`${started[0]!.adminUrl}/readyz`)).json()) as { store: string }).store === 'degraded', 'degraded');
     const statuses: number[] = [];
     for (let i = 0; i < 30; i++) statuses.push((await get(started[i % 2]!, '198.51.100.92')).status);
     expect(statuses.filter((s) => s === 200)).toHaveLength(20);
+  });
+
+  it('refuses every limited request while Redis is down with LIMIT_REQ_DEGRADED=closed, and limits nothing with open', async () => {
+    const own = await startRedis();
+    const started = await startInProcessCluster(['lim-closed'], upstream.url, own.port, { LIMIT_REQ_RATE: '10r/m', USE_BAD_BEHAVIOR: 'no', LIMIT_REQ_DEGRADED: 'closed' });
+    nodes.push(...started);
+    const open = await startInProcessNode(clusterNodeEnv('lim-open-2', upstream.url, own.port, { LIMIT_REQ_RATE: '10r/m', USE_BAD_BEHAVIOR: 'no', LIMIT_REQ_DEGRADED: 'open' }));
+    nodes.push(open);
+    await own.stop();
+    await waitFor(() => started[0]!.store.health().mode === 'degraded' && open.store.health().mode === 'degraded', 'degraded');
+    const closed: number[] = [];
+    const opened: number[] = [];
+    for (let i = 0; i < 15; i++) {
+      closed.push((await get(started[0]!, '198.51.100.93')).status);
+      opened.push((await get(open, '198.51.100.93')).status);
+    }
+    expect(closed.every((s) => s === 429)).toBe(true);
+    expect(opened.every((s) => s === 200)).toBe(true);
   });
 });
 

@@ -13,13 +13,15 @@ const paths = ['limit:0:198.51.100.7', 'limit:2:2001:db8:1::/64', 'bad-behavior:
  * share one slot, or Redis answers CROSSSLOT. Every script of scripts.ts needs its case here.
  */
 const scriptKeys: Record<string, string[][]> = {
-  palisadeBanApply: targets.map((t) => [keys.ban(t), keys.banIndex, keys.tombstone(t), keys.tombstoneIndex, keys.banStream]),
+  palisadeBanApply: targets.map((t) => [keys.ban(t), keys.banIndex, keys.tombstone(t), keys.tombstoneIndex, keys.banStream, keys.banDigest]),
   // The sweep also deletes records it builds from the prefix: the same slot as its indexes.
-  palisadeBanSweep: [[keys.banIndex, keys.tombstoneIndex, ...targets.map((t) => keys.banRecordPrefix + t)]],
+  palisadeBanSweep: [[keys.banIndex, keys.tombstoneIndex, keys.banDigest, ...targets.map((t) => keys.banRecordPrefix + t)]],
+  palisadeBanDigestRebuild: [[keys.banIndex, keys.banDigest]],
   palisadeBanMissing: [[...targets.map((t) => keys.ban(t)), ...targets.map((t) => keys.tombstone(t))]],
   // One call per slot: a client's keys; the batcher groups by slot (counters.ts).
   palisadeGcra: paths.map((p) => [keys.rate(p)]),
   palisadeWindowCount: paths.map((p) => [keys.window(p)]),
+  palisadeGcraCharge: paths.map((p) => [keys.rate(p)]),
   palisadeSessionGet: [[keys.session('adm_0123456789abcdef0123456789abcdef')]],
   palisadeLockAcquire: [[keys.lock('job:redis.ban-sweep')]],
   palisadeLockRelease: [[keys.lock('job:redis.ban-sweep')]],

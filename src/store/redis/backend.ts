@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import { PalisadeError, coded, type ErrorCode } from '../../errors.js';
 import { describeError } from '../../log.js';
 import type { RedisSettings } from '../../settings/types.generated.js';
+import { HEARTBEAT_MS } from '../cluster-view.js';
 import type { LocalState, SharedBackend } from '../types.js';
 import { RedisAudit } from './audit.js';
 import { RedisBanSync } from './ban-sync.js';
@@ -12,13 +13,14 @@ import { RedisCounters } from './counters.js';
 import { snapshotFromInfo, type RedisInfoSnapshot } from './info.js';
 import { RedisKeys } from './keys.js';
 import { RedisMetrics } from './metrics.js';
+import { NodeReports } from './node-reports.js';
 import { checkPermissions, describePermissionReport } from './permissions.js';
 import { registerRedisMetrics, type RedisMetrics as CommandMetrics } from './prometheus.js';
 import type { ScriptedRedis } from './scripts.js';
 import { RedisSessions } from './sessions.js';
 
-/** How often a node writes its heartbeat; the key lives three beats. */
-export const HEARTBEAT_MS = 2_000;
+/** The longest the cluster view waits on Redis before answering from the last read. */
+const ADMIN_READ_MS = 1_000;
 /** How often Redis-side gauges are read from INFO. */
 export const INFO_INTERVAL_MS = 15_000;
 /** How often the leader removes expired bans from Redis. */
@@ -74,6 +76,7 @@ export class RedisBackend {
   private info: RedisInfoSnapshot | undefined;
   private bans: RedisBanSync | undefined;
   private local: LocalState | undefined;
+  private nodeReports: NodeReports | undefined;
   private readonly beatOnReady = (): void => void this.heartbeat().catch(() => undefined);
   private readonly commandMetrics: CommandMetrics;
 
@@ -82,7 +85,7 @@ export class RedisBackend {
     private readonly options: RedisBackendOptions,
   ) {
     this.keys = new RedisKeys(options.settings.REDIS_KEY_PREFIX, options.settings.REDIS_CLUSTER);
-    this.commandMetrics = registerRedisMetrics(options.registry, connections, () => this.info);
+    this.commandMetrics = registerRedisMetrics(options.registry, connections, () => this.info, () => this.nodeReports);
   }
 
   /**
@@ -164,9 +167,12 @@ export class RedisBackend {
       journalLimit: JOURNAL_LIMIT,
       onResynced: () => void local.reassertAudit(),
       onPropagated: (seconds) => this.commandMetrics.propagated(seconds),
+      onResync: (cause) => this.commandMetrics.resynced(cause),
     });
+    const nodeReports = new NodeReports(() => background, this.keys, () => bans.redisNow());
     this.bans = bans;
     this.local = local;
+    this.nodeReports = nodeReports;
     bans.start();
     // A new master (failover, restart) learns about this node at once, not a beat later.
     background.on('ready', this.beatOnReady);
@@ -186,6 +192,11 @@ export class RedisBackend {
       sessions: new RedisSessions(connections, keys),
       audit: new RedisAudit(connections, keys, this.options.auditLength),
       metrics: new RedisMetrics(connections, keys, nodeName),
+      cluster: {
+        agreement: () => bans.agreement(),
+        liveNodes: () => nodeReports.liveNodes,
+        reports: async () => ({ reports: await nodeReports.latest(ADMIN_READ_MS), redis: bans.redisState ?? null, now: bans.redisNow() }),
+      },
       locks: {
         async acquire(name, token, ttlMs) {
           if (background.status !== 'ready') return false;
@@ -233,7 +244,7 @@ export class RedisBackend {
         immediate: false,
         run: async () => {
           if (background.status !== 'ready') return;
-          this.local?.expired(await background.palisadeBanSweep(keys.banIndex, keys.tombstoneIndex, keys.banRecordPrefix, 1_000));
+          this.local?.expired(await background.palisadeBanSweep(keys.banIndex, keys.tombstoneIndex, keys.banDigest, keys.banRecordPrefix, 1_000));
         },
       },
       // Records Redis lost (evicted, deleted) while the nodes hold them are put back by one node.
@@ -264,6 +275,7 @@ export class RedisBackend {
       this.connections.writeFailed('heartbeat', error as Error);
     }
     await this.bans?.check();
+    if (this.local) await this.nodeReports?.beat(this.local.report());
     await this.local?.flushAudit();
   }
 

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { coded } from '../../errors.js';
 import { describeError } from '../../log.js';
+import { comparableFrom, digestText, DIGEST_COMPLETE_FIELD, foldRedisDigest } from '../ban-digest.js';
 import { isNewer } from '../ban-versions.js';
+import type { BanAgreement } from '../cluster-view.js';
 import type { BanChange, BanReplica } from '../types.js';
 import type { RedisConnections } from './connections.js';
 import type { RedisKeys } from './keys.js';
@@ -18,6 +20,13 @@ const VERIFY_CHUNK = 5_000;
 const VERIFY_EXPIRY_MARGIN_MS = 60_000;
 /** Waits between failed resyncs: doubling from the first, up to the last. */
 const RESYNC_BACKOFF_MS = [2_000, 60_000] as const;
+/** Checks in a row a digest must differ before the node resyncs (one could be a race with a change in flight). */
+const DIVERGED_CHECKS = 2;
+/** Most bans Redis's digest is rebuilt over in one script call (a longer call would stall Redis). */
+export const DIGEST_REBUILD_LIMIT = 200_000;
+
+/** Why a full resync ran (the `cause` label of `palisade_ban_resyncs_total`). */
+export type ResyncCause = 'start' | 'master' | 'epoch' | 'trimmed' | 'digest';
 
 export interface BanSyncOptions {
   /** Approximate length the stream is trimmed to (`XADD … MAXLEN ~ N`). */
@@ -31,6 +40,8 @@ export interface BanSyncOptions {
    * stream entry (Redis's clock at XADD) to now on Redis's clock, in seconds.
    */
   onPropagated?: (seconds: number) => void;
+  /** Sees every full resync as it starts, with its cause. */
+  onResync?: (cause: ResyncCause) => void;
 }
 
 /** Compares two stream IDs (`ms-seq`). */
@@ -50,7 +61,8 @@ export function compareStreamIds(a: string, b: string): number {
  *  - a full resync (read every record and tombstone through the indexes, apply what is
  *    newer, re-assert what Redis lacks) runs at start, when the master changes, when the
  *    epoch marker is gone or changed (Redis restarted empty, FLUSHDB) and when the stream
- *    was trimmed past this node's position.
+ *    was trimmed past this node's position, and when this node's ban digest differs from
+ *    Redis's at the same stream position twice in a row (a change it never received);
  * Versions make every step idempotent: nothing older ever overwrites anything newer.
  */
 export class RedisBanSync {
@@ -73,6 +85,14 @@ export class RedisBanSync {
   /** The pass {@link verifyRecords} is walking (taken once per pass), and where it is in it. */
   /** The current pass over the ledger of {@link verifyRecords}, resumed at each run. */
   private verifyWalk: Iterator<BanChange> | undefined;
+  /** Whether this node's bans matched Redis's at the last comparable check (null: not compared yet). */
+  private agrees: boolean | null = null;
+  private divergedSince: number | null = null;
+  private divergedChecks = 0;
+  private repairs = 0;
+  /** Redis's digest and stream position, as read at the last check. */
+  private redisDigest: { digest: number; from: number; stream: string; complete: boolean } | undefined;
+  private rebuildRefused = false;
 
   constructor(
     private readonly connections: RedisConnections,
@@ -84,6 +104,17 @@ export class RedisBanSync {
 
   private get background(): ScriptedRedis {
     return this.connections.dedicatedClient('background') as ScriptedRedis;
+  }
+
+  /** How this node's bans compare with Redis's (see {@link check}). */
+  agreement(): BanAgreement {
+    return { stream: this.lastId, agrees: this.agrees, divergedSince: this.divergedSince, repairs: this.repairs };
+  }
+
+  /** Redis's digest and stream tail as of the last check (undefined before one). */
+  get redisState(): { digest: string; stream: string; complete: boolean } | undefined {
+    const seen = this.redisDigest;
+    return seen && { digest: digestText(seen.digest), stream: seen.stream, complete: seen.complete };
   }
 
   /** True once a full resync completed since the last master change. */
@@ -109,6 +140,11 @@ export class RedisBanSync {
     this.clockOffsetMs = ms;
   }
 
+  /** Redis's clock now, as estimated from this node's (see {@link setClockOffset}). */
+  redisNow(): number {
+    return Date.now() + this.clockOffsetMs;
+  }
+
   /** True while a change to `target` waits for Redis. */
   isPending(target: string): boolean {
     return this.journal.has(target);
@@ -125,10 +161,10 @@ export class RedisBanSync {
   start(): void {
     this.connections.on('master', () => {
       this.synced = false;
-      void this.resync('master changed');
+      void this.resync('master', 'master changed');
     });
-    if (this.background.status === 'ready') void this.resync('start');
-    else this.background.once('ready', () => void this.resync('start'));
+    if (this.background.status === 'ready') void this.resync('start', 'start');
+    else this.background.once('ready', () => void this.resync('start', 'start'));
     this.reader = this.readLoop();
   }
 
@@ -142,7 +178,8 @@ export class RedisBanSync {
 
   /**
    * Periodic check (runs with the heartbeat): delivers the journal, and resyncs when the
-   * epoch marker changed or vanished, or the stream was trimmed past our position.
+   * epoch marker changed or vanished, the stream was trimmed past our position, or this
+   * node's ban digest stays different from Redis's at the same stream position.
    */
   async check(): Promise<void> {
     const client = this.background;
@@ -150,19 +187,64 @@ export class RedisBanSync {
     const [epoch, first] = await Promise.all([client.get(this.keys.banEpoch), client.xrange(this.keys.banStream, '-', '+', 'COUNT', 1)]);
     if (epoch !== this.epoch) {
       if (Date.now() < this.retryAt) return; // backing off after failed resyncs
-      await this.resync(epoch === null ? 'ban state missing in Redis (restarted empty or flushed)' : 'ban state replaced in Redis');
+      await this.resync('epoch', epoch === null ? 'ban state missing in Redis (restarted empty or flushed)' : 'ban state replaced in Redis');
       return;
     }
     const firstId = first[0]?.[0];
     if (firstId && this.lastId !== '0-0' && compareStreamIds(firstId, this.lastId) > 0) {
-      await this.resync('stream trimmed past this node');
+      await this.resync('trimmed', 'stream trimmed past this node');
       return;
     }
     if (this.journal.size > 0) await this.flush();
+    await this.compareDigests(client);
+  }
+
+  /**
+   * Compares this node's ban digest with Redis's, read with the stream's last entry in one
+   * transaction (the script that changes one also appends the other). Only when this node
+   * has applied that very entry and holds nothing Redis lacks: then both sides must hold
+   * the same bans. A difference twice in a row is a change this node never received: it
+   * resyncs. An incomplete digest in Redis is rebuilt first (see ban_digest_rebuild.lua).
+   */
+  private async compareDigests(client: ScriptedRedis): Promise<void> {
+    const replies = await client.multi().hgetall(this.keys.banDigest).xrevrange(this.keys.banStream, '+', '-', 'COUNT', 1).exec();
+    const fields = (replies?.[0]?.[1] ?? {}) as Record<string, string>;
+    const tail = (replies?.[1]?.[1] ?? []) as Array<[string, string[]]>;
+    const stream = tail[0]?.[0] ?? '0-0';
+    if (fields[DIGEST_COMPLETE_FIELD] !== '1') {
+      this.redisDigest = { digest: 0, from: 0, stream, complete: false };
+      this.agrees = null;
+      const rebuilt = await client.palisadeBanDigestRebuild(this.keys.banIndex, this.keys.banDigest, DIGEST_REBUILD_LIMIT);
+      if (rebuilt < 0 && !this.rebuildRefused) {
+        this.log.warn({ limit: DIGEST_REBUILD_LIMIT }, 'Redis holds no complete ban digest and too many bans to rebuild it at once: nodes are not compared with Redis until the ban state is rebuilt (a Redis restart without data, or deleting the ban keys, lets the nodes re-assert it)');
+      }
+      this.rebuildRefused = rebuilt < 0;
+      return;
+    }
+    const from = comparableFrom(Date.now());
+    const theirs = foldRedisDigest(fields, from);
+    this.redisDigest = { digest: theirs, from, stream, complete: true };
+    if (stream !== this.lastId || this.journal.size > 0 || this.resyncing) return; // not comparable now
+    if (this.ledger.digest(from) === theirs) {
+      this.agrees = true;
+      this.divergedSince = null;
+      this.divergedChecks = 0;
+      return;
+    }
+    this.agrees = false;
+    this.divergedSince ??= Date.now();
+    if (++this.divergedChecks < DIVERGED_CHECKS) return;
+    this.log.warn(coded('PAL_BANS_DIVERGED', { stream, mine: digestText(this.ledger.digest(from)), redis: digestText(theirs) }), 'this node\'s bans differ from Redis\'s at the same stream position: resyncing');
+    this.repairs++;
+    await this.resync('digest', 'ban digest differs from Redis');
+    this.divergedChecks = 0;
+    this.agrees = null;
+    this.divergedSince = null;
   }
 
   /** Runs a full resync (coalesced: at most one at a time, one more queued). */
-  resync(reason: string): Promise<void> {
+  resync(cause: ResyncCause, reason: string): Promise<void> {
+    this.options.onResync?.(cause);
     if (this.resyncing) {
       this.resyncAgain = true;
       return this.resyncing;
@@ -300,6 +382,7 @@ export class RedisBanSync {
       this.keys.tombstone(target),
       this.keys.tombstoneIndex,
       this.keys.banStream,
+      this.keys.banDigest,
       change.op,
       target,
       body.version,

@@ -19,6 +19,9 @@ export type WriteKind = 'heartbeat' | 'bans' | 'audit';
 
 /** A request-path call found Redis unusable; the caller falls back to local state. */
 export class RedisUnavailable extends Error {
+  /** The command was never sent: nothing of it reached Redis (see `neverReached` in counters.ts). */
+  readonly unsent = true;
+
   constructor(reason: string) {
     super(reason);
     this.name = 'RedisUnavailable';

@@ -38,6 +38,10 @@ export class RedisCounters implements RemoteCounters {
     return this.timed('window', () => this.connections.run((client) => client.palisadeWindowCount(this.keys.window(path), windowMs, by)));
   }
 
+  async charge(path: string, periodMs: number, debtMs: number): Promise<void> {
+    await this.timed('gcra_charge', () => this.connections.run((client) => client.palisadeGcraCharge(this.keys.rate(path), periodMs, Math.round(debtMs))));
+  }
+
   async reset(path: string): Promise<void> {
     await this.connections.run((client) => client.del(this.keys.rate(path), this.keys.window(path)));
   }

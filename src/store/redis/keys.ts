@@ -10,10 +10,12 @@
  *   <prefix>:unbans:index                zset target → tombstone expiry ms
  *   <prefix>:bans:stream                 stream of ban changes, MAXLEN ~ REDIS_BAN_STREAM_LENGTH
  *   <prefix>:bans:epoch                  random marker; gone or changed = Redis lost state
+ *   <prefix>:bans:digest                 hash expiry minute (or p) → XOR of target hashes (ban-digest.ts)
  *   <prefix>:lock:<name>                 lease (token), TTL = lease
  *   <prefix>:audit:trail                 zset of audit entries (JSON with ids) by time, ~AUDIT_LOG_LENGTH
  *   <prefix>:session:<id>                session (JSON), TTL = min(idle, absolute left)
- *   <prefix>:nodes                       zset node → last heartbeat ms, TTL refreshed by beats
+ *   <prefix>:nodes                       zset node → last metrics push ms, TTL refreshed by pushes
+ *   <prefix>:cluster:nodes               hash node → its last heartbeat report (JSON), pruned after 1 h, TTL 1 h
  *   <prefix>:metrics:<node>              hash of a node's counter totals, TTL 1 h
  *   <prefix>:<plugin>:<rule>:<client>:gcra (or :w)   a counter, with a TTL
  *
@@ -21,7 +23,8 @@
  * together carry one hash tag, so they live in one slot (no CROSSSLOT can happen):
  *
  *   <prefix>:{bans}:ban:<target>, <prefix>:{bans}:bans:index, <prefix>:{bans}:unban:<target>,
- *   <prefix>:{bans}:unbans:index, <prefix>:{bans}:bans:stream, <prefix>:{bans}:bans:epoch
+ *   <prefix>:{bans}:unbans:index, <prefix>:{bans}:bans:stream, <prefix>:{bans}:bans:epoch,
+ *   <prefix>:{bans}:bans:digest
  *                                        all ban state in one slot (scripts, MGET, the stream)
  *   <prefix>:<plugin>:<rule>:{<client>}:gcra (or :w)   a client's counters together; clients
  *                                        spread over the masters
@@ -94,6 +97,16 @@ export class RedisKeys {
 
   get banEpoch(): string {
     return `${this.bans}bans:epoch`;
+  }
+
+  /** Redis's digest of the ban index, kept by `ban_apply.lua`. */
+  get banDigest(): string {
+    return `${this.bans}bans:digest`;
+  }
+
+  /** Every node's last heartbeat report, for the cluster view. */
+  get nodeReports(): string {
+    return `${this.prefix}:cluster:nodes`;
   }
 
   session(id: string): string {

@@ -35,6 +35,7 @@ function probes(keys: RedisKeys, node: string): Array<[command: string, args: Ar
     ['zrange', [zset, 0, -1]],
     ['zrangebyscore', [zset, '-inf', '+inf']],
     ['zcard', [zset]],
+    ['zscore', [zset, 'm']],
     ['zrem', [zset, 'm']],
     ['zremrangebyscore', [zset, '-inf', '+inf']],
     ['xadd', [stream, 'MAXLEN', '~', 10, '*', 'f', '1']],

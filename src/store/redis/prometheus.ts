@@ -1,6 +1,8 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { RedisConnections } from './connections.js';
+import type { ResyncCause } from './ban-sync.js';
 import type { RedisInfoSnapshot } from './info.js';
+import type { NodeReports } from './node-reports.js';
 
 /** Records what the request path asks of Redis. */
 export interface RedisMetrics {
@@ -8,13 +10,15 @@ export interface RedisMetrics {
   command(name: string, seconds: number, outcome: 'ok' | 'error' | 'unavailable'): void;
   /** Observes how long a ban change from another node took to reach this one. */
   propagated(seconds: number): void;
+  /** Counts a full ban resync by its cause. */
+  resynced(cause: ResyncCause): void;
 }
 
 /**
  * Registers the Redis backend's metrics. Gauges read the connections' state when scraped,
  * so nothing is updated per request except the command histogram.
  */
-export function registerRedisMetrics(registry: Registry, connections: RedisConnections, info: () => RedisInfoSnapshot | undefined): RedisMetrics {
+export function registerRedisMetrics(registry: Registry, connections: RedisConnections, info: () => RedisInfoSnapshot | undefined, nodes: () => NodeReports | undefined): RedisMetrics {
   const gauge = (name: string, help: string, read: () => number | undefined): void => {
     new Gauge({
       name,
@@ -37,6 +41,14 @@ export function registerRedisMetrics(registry: Registry, connections: RedisConne
   gauge('palisade_redis_keyspace_hit_ratio', 'keyspace_hits / (hits + misses), from INFO.', () => info()?.keyspaceHitRatio);
   gauge('palisade_redis_connected_replicas', 'Replicas connected to the master, from INFO.', () => info()?.connectedReplicas);
   gauge('palisade_redis_replication_lag_seconds', 'Largest replica lag the master reports, from INFO.', () => info()?.replicationLagSeconds);
+  gauge('palisade_cluster_nodes', 'Nodes whose heartbeat is fresh (within three beats), as of this node\'s last beat.', () => nodes()?.liveNodes);
+  gauge('palisade_cluster_nodes_diverged', 'Live nodes that found their bans different from Redis\'s and have not repaired them yet.', () => nodes()?.divergedNodes);
+  const resyncs = new Counter({
+    name: 'palisade_ban_resyncs_total',
+    help: 'Full ban resyncs with Redis, by cause: start, master (changed), epoch (Redis lost its state), trimmed (stream), digest (this node had diverged).',
+    labelNames: ['cause'] as const,
+    registers: [registry],
+  });
   const failovers = new Counter({
     name: 'palisade_redis_failovers_total',
     help: 'Times the pool found a different server behind it (failover or address change).',
@@ -64,6 +76,9 @@ export function registerRedisMetrics(registry: Registry, connections: RedisConne
     },
     propagated(seconds) {
       propagation.observe(seconds);
+    },
+    resynced(cause) {
+      resyncs.labels(cause).inc();
     },
   };
 }

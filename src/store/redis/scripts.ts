@@ -4,15 +4,18 @@ import type { RedisClient } from './clients.js';
 import { packageRoot } from '../../paths.js';
 
 /**
- * The Lua scripts, by command name: file under src/store/redis/scripts and its key count
- * (undefined: the caller passes the count first).
+ * The Lua scripts, by command name: file under src/store/redis/scripts, its key count
+ * (undefined: the caller passes the count first) and the files put in front of it (Lua
+ * scripts cannot import: a function two scripts need is written once and prepended).
  */
-export const SCRIPTS: Record<string, { file: string; keys: number | undefined }> = {
+export const SCRIPTS: Record<string, { file: string; keys: number | undefined; prelude?: readonly string[] }> = {
   palisadeGcra: { file: 'gcra.lua', keys: undefined },
   palisadeWindowCount: { file: 'window_count.lua', keys: 1 },
+  palisadeGcraCharge: { file: 'gcra_charge.lua', keys: 1 },
   palisadeSessionGet: { file: 'session_get.lua', keys: 1 },
-  palisadeBanApply: { file: 'ban_apply.lua', keys: 5 },
-  palisadeBanSweep: { file: 'ban_sweep.lua', keys: 2 },
+  palisadeBanApply: { file: 'ban_apply.lua', keys: 6, prelude: ['fnv.lua'] },
+  palisadeBanSweep: { file: 'ban_sweep.lua', keys: 3 },
+  palisadeBanDigestRebuild: { file: 'ban_digest_rebuild.lua', keys: 2, prelude: ['fnv.lua'] },
   palisadeLockAcquire: { file: 'lock_acquire.lua', keys: 1 },
   palisadeLockRelease: { file: 'lock_release.lua', keys: 1 },
   palisadeAuditAppend: { file: 'audit_append.lua', keys: 1 },
@@ -24,9 +27,12 @@ export type ScriptedRedis = RedisClient & {
   /** `numKeys, key_1 … key_n, r, period_1, limit_1 … [rate of key_1 …]`: one answer per key (see gcra.lua). */
   palisadeGcra(numKeys: number, ...keysThenArgs: Array<string | number>): Promise<number[]>;
   palisadeWindowCount(key: string, windowMs: number, by: number): Promise<number>;
+  palisadeGcraCharge(key: string, periodMs: number, debtMs: number): Promise<number>;
   palisadeSessionGet(key: string, touchIdleMs: number): Promise<string | null>;
   palisadeBanApply(...args: Array<string | number>): Promise<number>;
-  palisadeBanSweep(banIndex: string, tombstoneIndex: string, recordPrefix: string, batch: number): Promise<string[]>;
+  palisadeBanSweep(banIndex: string, tombstoneIndex: string, digest: string, recordPrefix: string, batch: number): Promise<string[]>;
+  /** Rebuilds the digest from the index when it holds at most `limit` bans: their number, or -1 when it holds more. */
+  palisadeBanDigestRebuild(banIndex: string, digest: string, limit: number): Promise<number>;
   palisadeLockAcquire(key: string, token: string, leaseMs: number): Promise<number>;
   palisadeLockRelease(key: string, token: string): Promise<number>;
   palisadeAuditAppend(trail: string, length: number, ...scoresAndEntries: Array<string | number>): Promise<number>;
@@ -36,10 +42,14 @@ export type ScriptedRedis = RedisClient & {
 
 let sources: Map<string, { lua: string; keys: number | undefined }> | undefined;
 
+function readScript(file: string): string {
+  return readFileSync(join(packageRoot, 'src/store/redis/scripts', file), 'utf8');
+}
+
 /** Reads every script once per process. */
 function load(): Map<string, { lua: string; keys: number | undefined }> {
   sources ??= new Map(
-    Object.entries(SCRIPTS).map(([name, s]) => [name, { lua: readFileSync(join(packageRoot, 'src/store/redis/scripts', s.file), 'utf8'), keys: s.keys }]),
+    Object.entries(SCRIPTS).map(([name, s]) => [name, { lua: [...(s.prelude ?? []), s.file].map(readScript).join('\n'), keys: s.keys }]),
   );
   return sources;
 }

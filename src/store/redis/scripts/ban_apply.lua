@@ -4,12 +4,24 @@
 --
 -- KEYS[1] ban record   KEYS[2] ban index (zset, score = expiry ms, +inf = permanent)
 -- KEYS[3] tombstone    KEYS[4] tombstone index (zset, score = tombstone expiry ms)
--- KEYS[5] stream
+-- KEYS[5] stream      KEYS[6] ban digest (hash: expiry minute or 'p' → XOR of target hashes)
 -- ARGV[1] 'ban' | 'unban'   ARGV[2] target   ARGV[3] version   ARGV[4] node
 -- ARGV[5] the change as JSON   ARGV[6] ban expiry ms or 'inf'   ARGV[7] tombstone TTL ms
 -- ARGV[8] stream max length (approximate)
 -- Returns 1 when applied, 0 when Redis already had this change or a newer one.
+--
+-- The digest is the one src/store/ban-digest.ts keeps on every node: FNV-1a (32 bits) of
+-- each banned target, XORed per minute of its expiry, over the ban index. It changes here,
+-- with the index and the stream entry, so a stream position and a digest read together
+-- always agree. (It follows the index, not the record: a record lost to eviction leaves
+-- the index, and so the digest, as they were.) `fnv` comes from fnv.lua, prepended.
 local version = tonumber(ARGV[3])
+local function toggle(target, expiry)
+  local bucket = 'p'
+  if expiry ~= 'inf' then bucket = tostring(math.floor(tonumber(expiry) / 60000)) end
+  local value = bit.bxor(tonumber(redis.call('HGET', KEYS[6], bucket) or '0'), fnv(target))
+  if value == 0 then redis.call('HDEL', KEYS[6], bucket) else redis.call('HSET', KEYS[6], bucket, value) end
+end
 local node = ARGV[4]
 local function stamp(raw)
   if not raw then return nil end
@@ -26,7 +38,10 @@ end
 if current_version and (current_version > version or (current_version == version and current_node >= node)) then
   return 0
 end
+local indexed = redis.call('ZSCORE', KEYS[2], ARGV[2])
+if indexed then toggle(ARGV[2], indexed) end
 if ARGV[1] == 'ban' then
+  toggle(ARGV[2], ARGV[6])
   redis.call('SET', KEYS[1], ARGV[5])
   redis.call('ZADD', KEYS[2], ARGV[6], ARGV[2])
   redis.call('DEL', KEYS[3])

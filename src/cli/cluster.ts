@@ -1,0 +1,46 @@
+import type { Command } from 'commander';
+import { exitCodes } from '../errors.js';
+import type { ClusterView } from '../store/cluster-view.js';
+import { refused, run, table } from './admin-command.js';
+
+/** `4s`, `12m`. */
+function age(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  return seconds < 120 ? `${seconds}s` : `${Math.round(seconds / 60)}m`;
+}
+
+/** The table `palisade cluster` prints. */
+export function formatClusterView(view: ClusterView): string {
+  const rows = view.nodes.map((n) => [
+    n.node,
+    n.version,
+    n.store.mode,
+    `${n.live ? '' : 'gone '}${age(n.ageMs)}`,
+    String(n.bans.count),
+    n.bans.digest,
+    n.bans.stream ?? '-',
+    n.diverged ? 'DIVERGED' : n.bans.agrees ? 'agrees' : '-',
+    String(n.bans.repairs),
+    n.workers ? `${n.workers.ready}/${n.workers.count}` : '-',
+  ]);
+  const redis = view.redis ? `redis: digest ${view.redis.digest}${view.redis.complete ? '' : ' (incomplete)'}, stream at ${view.redis.stream}\n` : '';
+  const summary = `${view.summary.live} live of ${view.summary.seen} seen, ${view.summary.diverged} diverged (asked ${view.node})`;
+  return `${table(['NODE', 'VERSION', 'STORE', 'HEARTBEAT', 'BANS', 'DIGEST', 'STREAM', 'VS REDIS', 'REPAIRS', 'WORKERS'], rows)}\n${redis}${summary}\n`;
+}
+
+/** Adds `cluster` to the program: exit 0, or 1 when a live node's bans differ from Redis's. */
+export function registerClusterCommand(program: Command): void {
+  program
+    .command('cluster')
+    .description("show every node of the cluster (store mode, bans, digest, stream position); exit 1 when a node's bans differ from Redis's")
+    .option('--json', 'print JSON')
+    .action((options: { json?: boolean }) =>
+      run(async (client) => {
+        const answer = await client.call('GET', '/api/cluster');
+        if (answer.status !== 200) return refused(answer);
+        const view = JSON.parse(answer.body) as ClusterView;
+        process.stdout.write(options.json ? `${JSON.stringify(view, null, 2)}\n` : formatClusterView(view));
+        return view.summary.diverged > 0 ? exitCodes.failure : exitCodes.ok;
+      }),
+    );
+}
