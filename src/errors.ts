@@ -32,7 +32,7 @@ export const errorCodes = {
   },
   PAL_BAD_REQUEST: {
     status: 400,
-    summary: 'The request is malformed: two `Host` headers, a `Host` that is not `host[:port]`, an absolute-form target naming another host, or anything Node\'s parser rejects. Never forwarded.',
+    summary: 'The request is malformed: two `Host` headers, a `Host` that is not `host[:port]`, an absolute-form target naming another host, or anything Node\'s parser rejects (never forwarded); on the admin API, a query that is not what the route takes (`GET /api/explain` without an IP address).',
   },
   PAL_HEADERS_TOO_LARGE: {
     status: 431,
@@ -64,7 +64,11 @@ export const errorCodes = {
   },
   PAL_ADMIN_UNAUTHORIZED: {
     status: 401,
-    summary: 'An admin route was called without the right `Authorization: Bearer <ADMIN_TOKEN>`.',
+    summary: 'An admin route was called without a known identity: no `Authorization: Bearer` with a token of `ADMIN_TOKEN` or `ADMIN_TOKENS`, no page session, no user named by the auth proxy.',
+  },
+  PAL_ADMIN_FORBIDDEN: {
+    status: 403,
+    summary: "The caller is known but its role does not allow the request: viewers read, operators also ban, lift, import and reload (or an auth-proxy user `ADMIN_AUTH_PROXY_ROLES` grants no role). The refusal is in the audit trail (action `refused`) and the log.",
   },
   PAL_ADMIN_CSRF: {
     status: 403,

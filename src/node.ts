@@ -5,7 +5,9 @@ import { AggregatorRegistry, Counter } from 'prom-client';
 import type { DestinationStream, Logger } from 'pino';
 import { builtinPlugins } from '../plugins/index.js';
 import { BanPolicy, type BanPolicyOptions } from './admin/ban-policy.js';
-import { AdminAuth, bearerMatches } from './admin/auth.js';
+import { AdminAuth, type AdminAuthConfig } from './admin/auth.js';
+import { parseCredentials } from './admin/credentials.js';
+import { createExplainer } from './admin/explain.js';
 import { banRoutes, createBanService } from './admin/bans-api.js';
 import { banPageRoutes } from './admin/bans-page.js';
 import { AdminServer } from './admin/server.js';
@@ -148,7 +150,17 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     });
     const policy = new BanPolicy(policyFor(settings));
     const banService = createBanService(store, policy);
-    const adminAuth = new AdminAuth(settings.ADMIN_TOKEN, store.sessions);
+    const adminAuth = new AdminAuth(adminAuthConfig(settings), store.sessions);
+    // The settings in force (a reload replaces them).
+    let live = settings;
+    const explain = createExplainer({
+      bans: store.bans,
+      view: (ban) => banService.view(ban),
+      findings: (client) => host.explain(client),
+      trustedProxy: (ip) => clients.holdsTrustedProxy(ip),
+      settings: () => ({ mode: live.SECURITY_MODE, denyStatus: live.DENY_HTTP_STATUS }),
+      nodeName: settings.NODE_NAME,
+    });
     const admin = new AdminServer({
       log,
       scrape: pool ? async () => AggregatorRegistry.aggregate([await registry.getMetricsAsJSON(), ...(await pool.scrape())] as never).metrics() : () => registry.metrics(),
@@ -161,22 +173,42 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       isDraining: () => draining,
       pluginRoutes: host.routes,
       auth: adminAuth,
+      recordRefusal: (refusal) => store.recordRefusal(refusal),
       coreRoutes: [
         ...banRoutes(store, banService),
-        ...banPageRoutes(banService, store.audit, adminAuth, settings.NODE_NAME, () => store.clusterView()),
+        ...banPageRoutes({
+          service: banService,
+          audit: store.audit,
+          auth: adminAuth,
+          nodeName: settings.NODE_NAME,
+          bans: () => store.bans.list(),
+          cluster: () => store.clusterView(),
+          explain,
+        }),
         { method: 'GET', path: '/api/workers', handle: () => ({ json: { workers: pool?.describe() ?? [] } }) },
         { method: 'GET', path: '/api/cluster', handle: async () => ({ json: await store.clusterView() }) },
         {
+          method: 'GET',
+          path: '/api/explain',
+          handle: async (request) => {
+            const answer = await explain(request.query.get('ip') ?? '');
+            return answer ? { json: answer } : { status: 400, json: { error: 'ip must be an IP address, like 198.51.100.23 or 2001:db8::1', code: 'PAL_BAD_REQUEST' } };
+          },
+        },
+        {
           method: 'POST',
           path: '/api/reload',
-          // The token in force, or the one the re-read settings carry: after a rotation the
-          // caller (palisade reload) only knows the new one.
+          // An operator's token in force, or one the re-read settings carry: after a rotation
+          // the caller (palisade reload) only knows the new one.
           public: true,
+          role: 'operator',
           handle: async (request) => {
             if (!request.authorized) {
               const fresh = options.readSettings?.();
-              if (!fresh?.ok || !bearerMatches(request.headers.authorization, String(fresh.settings.ADMIN_TOKEN))) {
-                return { status: 401, headers: { 'www-authenticate': 'Bearer' }, json: { error: 'missing or wrong bearer token', code: 'PAL_ADMIN_UNAUTHORIZED' } };
+              const bearer = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')?.[1]?.trim();
+              const known = fresh?.ok && bearer !== undefined ? new AdminAuth(adminAuthConfig(fresh.settings as unknown as CoreSettings), store.sessions).checkToken(bearer) : undefined;
+              if (known?.role !== 'operator') {
+                return { status: 401, headers: { 'www-authenticate': 'Bearer' }, json: { error: 'missing or wrong bearer token (an operator\'s)', code: 'PAL_ADMIN_UNAUTHORIZED' } };
               }
             }
             const outcome = await reload();
@@ -246,8 +278,9 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         }
       }
       const s = next as unknown as CoreSettings;
+      live = s;
       log.level = s.LOG_LEVEL;
-      adminAuth.rotate(s.ADMIN_TOKEN);
+      adminAuth.rotate(adminAuthConfig(s));
       clients = clientResolverFor(s);
       policy.update(policyFor(s));
       try {
@@ -298,6 +331,18 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
 export function workerCount(setting: string): number {
   const parsed = parseWorkerCount(setting);
   return parsed === 'auto' ? availableParallelism() : (parsed ?? 0);
+}
+
+function adminAuthConfig(settings: CoreSettings): AdminAuthConfig {
+  return {
+    credentials: parseCredentials(settings.ADMIN_TOKENS, settings.ADMIN_TOKEN).credentials,
+    proxyFrom: settings.ADMIN_AUTH_PROXY_FROM,
+    proxyRoles: settings.ADMIN_AUTH_PROXY_ROLES,
+    proxyUserHeader: settings.ADMIN_AUTH_PROXY_USER_HEADER,
+    proxyGroupsHeader: settings.ADMIN_AUTH_PROXY_GROUPS_HEADER,
+    // The session secret the nodes already share (required with USE_REDIS).
+    csrfSecret: String((settings as unknown as Record<string, unknown>).SESSIONS_SECRET ?? ''),
+  };
 }
 
 function clientResolverFor(settings: CoreSettings): ClientResolver {

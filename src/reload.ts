@@ -4,6 +4,11 @@ import type { SettingsManifest } from './settings/manifest.js';
 /** Core settings the primary applies to itself on a reload, whatever `WORKERS` is. */
 export const APPLIED_BY_PRIMARY: ReadonlySet<string> = new Set([
   'ADMIN_TOKEN',
+  'ADMIN_TOKENS',
+  'ADMIN_AUTH_PROXY_FROM',
+  'ADMIN_AUTH_PROXY_ROLES',
+  'ADMIN_AUTH_PROXY_USER_HEADER',
+  'ADMIN_AUTH_PROXY_GROUPS_HEADER',
   'LOG_LEVEL',
   'BAN_MIN_PREFIX_IPV4',
   'BAN_MIN_PREFIX_IPV6',

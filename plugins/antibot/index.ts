@@ -119,6 +119,14 @@ export default definePlugin<AntibotSettings>({
         const returnTo = request.req.url?.startsWith('/') && !request.req.url.startsWith('//') ? request.req.url : '/';
         return issue(session, returnTo);
       },
+      // Challenges are passed per browser session (a cookie), not per address.
+      explain: () => [
+        {
+          effect: 'info' as const,
+          rule: 'USE_ANTIBOT',
+          detail: `a request without a session that solved the ${mode} challenge in the last ${Math.round(s.ANTIBOT_TIME_VALID / 1000)} s is sent to ${uri} first (per browser session, not per address)`,
+        },
+      ],
     };
   },
 });

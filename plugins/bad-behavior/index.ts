@@ -50,6 +50,21 @@ export default definePlugin<BadBehaviorSettings>({
     };
 
     return {
+      async explain(client) {
+        if (client.infrastructure) return [{ effect: 'info' as const, rule: 'USE_BAD_BEHAVIOR', detail: 'infrastructure (loopback or REAL_IP_FROM): never counted' }];
+        const [count, offences] = await Promise.all([
+          ctx.store.counters.increment(statusKey(client.ip), s.BAD_BEHAVIOR_COUNT_TIME, 0),
+          ctx.store.counters.increment({ plugin: 'bad-behavior', rule: 'offences', client: client.ip }, OFFENCE_MEMORY_MS, 0),
+        ]);
+        const seconds = Math.round(s.BAD_BEHAVIOR_COUNT_TIME / 1000);
+        return [
+          {
+            effect: 'watch' as const,
+            rule: 'BAD_BEHAVIOR_THRESHOLD',
+            detail: `${count} of ${s.BAD_BEHAVIOR_THRESHOLD} error responses (${[...statuses].join(', ')}) in the last ${seconds} s; banned at ${s.BAD_BEHAVIOR_THRESHOLD}${offences > 0 ? `; banned ${offences} time(s) in the last 30 days` : ''}`,
+          },
+        ];
+      },
       onResponse(request, outcome) {
         if (request.exempt || request.infrastructure || outcome.verdict === 'ban' || !statuses.has(outcome.status)) return;
         const ip = request.clientIp;

@@ -13,7 +13,7 @@ const DOWNLOAD_TIMEOUT_MS = 30_000;
  * Lists from `BLACKLIST_IP_URLS` are downloaded by one node at a time (a lease) and enforced
  * on every node as bans (origin `blacklist`) lasting two refresh periods, so an address
  * dropped from a list is freed after at most two periods and a failed download changes
- * nothing for a while.
+ * nothing for a while (an explanation shows them as bans).
  */
 export default definePlugin<BlacklistSettings>({
   manifest: loadManifest('blacklist'),
@@ -54,6 +54,10 @@ export default definePlugin<BlacklistSettings>({
         const matched = list.match(request);
         return matched ? deny(`blacklist.${matched}`) : undefined;
       },
+      explain: (client) => [
+        ...(list.hasIp(client.ip) ? [{ effect: 'deny' as const, rule: 'BLACKLIST_IP', detail: `${client.ip} is blacklisted: every request is refused` }] : []),
+        ...(list.byRequest ? [{ effect: 'info' as const, rule: 'BLACKLIST_USER_AGENT / BLACKLIST_URI', detail: 'requests whose User-Agent or path match are refused, whatever the address' }] : []),
+      ],
     };
   },
 });

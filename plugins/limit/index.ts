@@ -75,6 +75,20 @@ export default definePlugin<LimitSettings>({
         const decision = ctx.store.counters.check({ plugin: 'limit', rule: rule.id, client: request.clientIp }, rule.limit, rule.periodMs, degraded);
         return decision instanceof Promise ? decision.then(verdictOf) : verdictOf(decision);
       },
+      async explain(client) {
+        if (client.infrastructure) return [{ effect: 'info' as const, rule: 'LIMIT_REQ_RATE', detail: 'infrastructure (loopback or REAL_IP_FROM): never limited' }];
+        return Promise.all(
+          rules.map(async (rule) => {
+            const name = rule.id === '0' ? 'LIMIT_REQ_RATE' : `LIMIT_REQ_RATE_${rule.id}`;
+            const where = rule.path ? `paths matching ${rule.path.source}` : 'every path';
+            const scope = rule.path ? { scope: `paths matching ${rule.path.source}` } : {};
+            const now = await ctx.store.counters.peek({ plugin: 'limit', rule: rule.id, client: client.ip }, rule.limit, rule.periodMs);
+            return now.allowed
+              ? { effect: 'watch' as const, rule: name, ...scope, detail: `${now.remaining + 1} of ${rule.limit} requests left on ${where}` }
+              : { effect: 'limit' as const, rule: name, status: 429, ...scope, detail: `over ${rule.limit} requests on ${where}: allowed again in ${Math.ceil(now.retryAfterMs / 1000)} s` };
+          }),
+        );
+      },
     };
   },
 });

@@ -203,7 +203,8 @@ function spreadsheetRestored(cell: string): string {
   return cell.startsWith("'") ? cell.slice(1) : cell;
 }
 
-type Sort = 'created' | 'expires' | 'ip';
+const SORTS = ['created', 'expires', 'ip', 'reason', 'origin', 'actor', 'node'] as const;
+type Sort = (typeof SORTS)[number];
 
 type Refusal = { status: number; code: string; message: string };
 const refuse = (message: string): Refusal => ({ status: 400, code: 'PAL_BAN_INVALID', message });
@@ -211,7 +212,7 @@ const refuse = (message: string): Refusal => ({ status: 400, code: 'PAL_BAN_INVA
 /** Filters, a sort, and cursor pagination over the node's active bans. */
 function list(store: BanState, q: URLSearchParams, view: (ban: Ban) => BanView): { bans: BanView[]; next: string | null } | Refusal {
   const sort = (q.get('sort') ?? 'created') as Sort;
-  if (!['created', 'expires', 'ip'].includes(sort)) return refuse('sort must be created, expires or ip');
+  if (!SORTS.includes(sort)) return refuse(`sort must be one of ${SORTS.join(', ')}`);
   const limit = Number(q.get('limit') ?? 50);
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return refuse('limit must be 1 to 1000');
   let bans = store.bans.list();
@@ -221,7 +222,7 @@ function list(store: BanState, q: URLSearchParams, view: (ban: Ban) => BanView):
     if (!cidr) return refuse('ip must be an IP address or CIDR');
     bans = bans.filter((ban) => overlaps(ban.target, cidr.text));
   }
-  for (const field of ['reason', 'origin', 'node'] as const) {
+  for (const field of ['reason', 'origin', 'actor', 'node'] as const) {
     const wanted = q.get(field);
     if (wanted) bans = bans.filter((ban) => ban[field] === wanted);
   }
@@ -232,7 +233,7 @@ function list(store: BanState, q: URLSearchParams, view: (ban: Ban) => BanView):
     bans = bans.filter((ban) => ban.expiresAt !== null && ban.expiresAt < at);
   }
   const key = (ban: Ban): [number | string, string] =>
-    sort === 'created' ? [-ban.createdAt, ban.target] : sort === 'expires' ? [ban.expiresAt ?? Number.MAX_SAFE_INTEGER, ban.target] : [ban.target, ban.target];
+    sort === 'created' ? [-ban.createdAt, ban.target] : sort === 'expires' ? [ban.expiresAt ?? Number.MAX_SAFE_INTEGER, ban.target] : sort === 'ip' ? [ban.target, ban.target] : [ban[sort], ban.target];
   const compare = (a: [number | string, string], b: [number | string, string]): number => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0);
   bans.sort((a, b) => compare(key(a), key(b)));
   const cursor = q.get('cursor');

@@ -8,6 +8,7 @@ import { describeError } from '../log.js';
 import type { AdminIdentity, AdminRequest, AdminResponse, AdminRoute } from '../plugin/types.js';
 import type { StoreHealth } from '../store/types.js';
 import { AdminAuth } from './auth.js';
+import { roleAllows, type AdminRole } from './credentials.js';
 
 /** Largest admin request body accepted. */
 export const MAX_ADMIN_BODY_BYTES = 1024 * 1024;
@@ -28,6 +29,8 @@ export interface AdminDependencies {
   coreRoutes?: AdminRoute[];
   /** Shared with routes that sign browsers in (the review page). */
   auth: AdminAuth;
+  /** Records a request refused for its caller's role in the audit trail. */
+  recordRefusal?(refusal: { actor: string; method: string; path: string; role: AdminRole | null; target?: string }): void;
 }
 
 /** Methods that change state: the ones a cross-site page must not be able to send. */
@@ -37,7 +40,8 @@ class BodyTooLarge extends Error {}
 
 /**
  * The admin listener: `/livez` and `/readyz` (open), `/metrics` and every other route behind
- * the bearer token when one is set. It is a separate listener: nothing here is reachable
+ * an identity when credentials are set (see {@link AdminAuth}), each within its role:
+ * reading needs `viewer`, changing needs `operator` (a route may say otherwise). It is a separate listener: nothing here is reachable
  * through the proxy port. Errors are JSON `{ error, code }`, never a stack trace.
  */
 export class AdminServer {
@@ -86,12 +90,13 @@ export class AdminServer {
       return sendError(res, 'PAL_ADMIN_CSRF', `Host ${JSON.stringify((req.headers.host ?? '').slice(0, 100))} is not this admin listener; without ADMIN_TOKEN it answers only to its loopback address`);
     }
     const identity = await this.auth.identify(req);
-    const authorized = identity !== undefined;
+    const authorized = identity !== undefined && identity.role !== null;
     const route = this.findRoute(method, url.pathname);
     // Public routes (the review page and its sign-in) decide for themselves what to show.
-    if (!authorized && !route?.route.public) {
+    if (identity === undefined && !route?.route.public) {
       return sendError(res, 'PAL_ADMIN_UNAUTHORIZED', 'missing or wrong bearer token', { 'www-authenticate': 'Bearer' });
     }
+    // A forged request is refused before anything is said about its caller's role.
     if (UNSAFE_METHODS.has(method)) {
       const forged = forgeryRefusal(req, identity, route?.route);
       if (forged) {
@@ -104,6 +109,19 @@ export class AdminServer {
         return sendError(res, 'PAL_UNSUPPORTED_MEDIA_TYPE', `the body must be ${accepts.join(' or ')} (got ${mediaType === '' ? 'no Content-Type' : JSON.stringify(mediaType.slice(0, 64))})`);
       }
     }
+    // A known caller may still not be allowed this: viewers read, operators also change.
+    const needed: AdminRole = route?.route.role ?? (UNSAFE_METHODS.has(method) ? 'operator' : 'viewer');
+    const routed = route !== undefined || (method === 'GET' && url.pathname === '/metrics');
+    if (routed && identity !== undefined && (!route?.route.public || route.route.role !== undefined) && (identity.role === null || !roleAllows(identity.role, needed))) {
+      const why =
+        identity.role === null
+          ? `${identity.name} has no role on this admin listener (ADMIN_AUTH_PROXY_ROLES grants it none)`
+          : `${identity.name} is a ${identity.role}: ${method} ${url.pathname.slice(0, 200)} needs the ${needed} role (viewers read; operators also ban, lift, import and reload)`;
+      this.deps.log.warn(coded('PAL_ADMIN_FORBIDDEN', { actor: identity.name, role: identity.role, method, path: url.pathname.slice(0, 200) }), 'admin request refused for its role');
+      // Refusals of existing routes only, bounded: the trail is for decisions, not for noise.
+      this.deps.recordRefusal?.({ actor: identity.name, method, path: url.pathname.slice(0, 200), role: identity.role, ...(route?.param !== undefined ? { target: route.param.slice(0, 200) } : {}) });
+      return sendError(res, 'PAL_ADMIN_FORBIDDEN', why);
+    }
     if (method === 'GET' && url.pathname === '/metrics') {
       const body = await this.deps.scrape();
       res.writeHead(200, { 'content-type': Registry.PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' });
@@ -115,7 +133,7 @@ export class AdminServer {
       method,
       path: route.relativePath,
       ...(route.param !== undefined ? { param: route.param } : {}),
-      actor: actorOf(req),
+      actor: identity?.name ?? 'anonymous',
       authorized,
       identity,
       query: url.searchParams,
@@ -202,9 +220,9 @@ function forgeryRefusal(req: IncomingMessage, identity: AdminIdentity | undefine
   if (origin !== undefined && origin !== `http://${host}` && origin !== `https://${host}`) return `cross-origin request refused (Origin ${JSON.stringify(origin.slice(0, 100))} is not this admin listener)`;
   const site = req.headers['sec-fetch-site'];
   if (site === 'cross-site' || site === 'same-site') return `cross-origin request refused (Sec-Fetch-Site: ${site})`;
-  if (identity.via === 'session' && !route?.form) {
+  if ((identity.via === 'session' || identity.via === 'proxy') && !route?.form) {
     const proof = req.headers['x-csrf-token'];
-    if (typeof proof !== 'string' || !safeEqual(proof, identity.csrf)) return 'a request signed in by cookie must carry the page\'s CSRF value in X-CSRF-Token (scripts: use Authorization: Bearer)';
+    if (typeof proof !== 'string' || !safeEqual(proof, identity.csrf)) return 'a request signed in by cookie or through the auth proxy must carry the page\'s CSRF value in X-CSRF-Token (scripts: use Authorization: Bearer)';
   }
   return undefined;
 }
@@ -213,13 +231,6 @@ function safeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
-}
-
-/** The actor named by `X-Actor` (printable, at most 64 characters), or `admin`. */
-function actorOf(req: IncomingMessage): string {
-  const header = req.headers['x-actor'];
-  const value = typeof header === 'string' ? header.trim() : '';
-  return /^[\x20-\x7e]{1,64}$/.test(value) ? value : 'admin';
 }
 
 function writeAnswer(res: ServerResponse, answer: AdminResponse): void {

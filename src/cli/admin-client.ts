@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { userInfo } from 'node:os';
 import { parseListenAddress } from '../settings/formats.js';
 import { readEnvironment } from '../settings/environment.js';
 
@@ -15,26 +14,20 @@ export class AdminUnreachable extends Error {}
 
 /**
  * Talks to a node's admin API: `PALISADE_ADMIN_URL`, or the local `ADMIN_LISTEN` (wildcard
- * addresses mean this machine), with `ADMIN_TOKEN` (or `ADMIN_TOKEN_FILE`) as bearer token
- * and `PALISADE_ACTOR` (default `cli:<user>`) as the actor in the audit trail.
+ * addresses mean this machine), with `PALISADE_ADMIN_TOKEN` (one of the node's `ADMIN_TOKENS`)
+ * or else `ADMIN_TOKEN` (or their `_FILE`) as bearer token. The audit trail names the
+ * token's owner: who acts is what the token proves, not what the caller says.
  */
 export class AdminClient {
   readonly base: string;
   private readonly token: string;
-  private readonly actor: string;
 
   constructor(env: Record<string, string> = readEnvironment(process.env, process.cwd())) {
     const listen = parseListenAddress(env.ADMIN_LISTEN || '127.0.0.1:9901');
     const host = !listen || listen.host === '0.0.0.0' ? '127.0.0.1' : listen.host === '::' ? '[::1]' : listen.host.includes(':') ? `[${listen.host}]` : listen.host;
     this.base = (env.PALISADE_ADMIN_URL || `http://${host}:${listen?.port ?? 9901}`).replace(/\/$/, '');
-    this.token = env.ADMIN_TOKEN || (env.ADMIN_TOKEN_FILE ? readFileSync(env.ADMIN_TOKEN_FILE, 'utf8').trim() : '');
-    let user = 'unknown';
-    try {
-      user = userInfo().username;
-    } catch {
-      // No passwd entry (some containers): keep "unknown".
-    }
-    this.actor = env.PALISADE_ACTOR || `cli:${user}`;
+    const fromFile = (name: string): string => (env[name] ? readFileSync(env[name], 'utf8').trim() : '');
+    this.token = env.PALISADE_ADMIN_TOKEN || fromFile('PALISADE_ADMIN_TOKEN_FILE') || env.ADMIN_TOKEN || fromFile('ADMIN_TOKEN_FILE');
   }
 
   async call(method: string, path: string, body?: { text: string; contentType: string }): Promise<AdminAnswer> {
@@ -43,7 +36,6 @@ export class AdminClient {
       response = await fetch(`${this.base}${path}`, {
         method,
         headers: {
-          'x-actor': this.actor,
           ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
           ...(body ? { 'content-type': body.contentType } : {}),
         },

@@ -11,7 +11,7 @@ export function describeEffective(result: Extract<LoadResult, { ok: true }>): Ar
   const { schemas } = composeSettings(settingsSpec().manifests);
   return [...schemas].map(([name, schema]) => {
     let value = result.settings[name];
-    if (result.secrets.has(name)) value = value === '' ? '' : SECRET_MASK;
+    if (result.secrets.has(name)) value = value === '' || (Array.isArray(value) && value.length === 0) ? value : SECRET_MASK;
     else if (schema['x-duration'] && typeof value === 'number') value = formatDuration(value);
     else if (schema['x-size'] && typeof value === 'number') value = formatSize(value);
     return { name, value, source: result.sources.get(name) ?? 'default' };

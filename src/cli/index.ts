@@ -4,6 +4,7 @@ import { main, loadFromProcess } from '../main.js';
 import { describeEffective, formatEffective, settingsReference } from './config.js';
 import { registerBanCommands } from './bans.js';
 import { registerClusterCommand } from './cluster.js';
+import { registerExplainCommand } from './explain.js';
 import { doctorCommand } from './doctor.js';
 import { registerReloadCommand } from './reload.js';
 
@@ -44,6 +45,7 @@ program
 
 registerBanCommands(program);
 registerClusterCommand(program);
+registerExplainCommand(program);
 registerReloadCommand(program);
 
 program

@@ -14,6 +14,8 @@ import type {
   PluginDefinition,
   PluginHooks,
   ProcessDuties,
+  ExplainClient,
+  ExplainFinding,
   RequestContext,
   RequestOutcome,
   UpstreamResponse,
@@ -184,6 +186,24 @@ export class PluginHost {
       }
     }
     return false;
+  }
+
+  /**
+   * Every plugin's findings about `client`, in plugin order (the order the request path
+   * runs them). A plugin that fails says so as an `info` finding.
+   */
+  async explain(client: ExplainClient): Promise<Array<ExplainFinding & { plugin: string }>> {
+    const found: Array<ExplainFinding & { plugin: string }> = [];
+    for (const plugin of this.active) {
+      const hooks = this.provisioned.get(plugin)?.hooks;
+      if (!hooks?.explain) continue;
+      try {
+        for (const finding of await hooks.explain(client)) found.push({ plugin, ...finding });
+      } catch (error) {
+        found.push({ plugin, effect: 'info', rule: '', detail: `could not answer: ${describeError(error)}` });
+      }
+    }
+    return found;
   }
 
   /** The plugin that protects `target` from manual bans (whitelist), if any. */

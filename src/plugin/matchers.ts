@@ -28,6 +28,11 @@ export class RequestMatcher {
     return this.ips.has(ip);
   }
 
+  /** True when some rule looks at the User-Agent or the path (not the address alone). */
+  get byRequest(): boolean {
+    return this.agents.length > 0 || this.paths.length > 0;
+  }
+
   /** True when the network `cidr` and one of the listed networks share an address. */
   overlaps(cidr: string): boolean {
     return this.ips.overlaps(cidr);

@@ -68,9 +68,9 @@ export interface AdminRequest {
   path: string;
   /** For a route declared as `/prefix/*`: the decoded rest of the path. */
   param?: string;
-  /** Who is acting: `X-Actor` (sanitised) or `admin`. */
+  /** Who is acting, as the audit trail names them: the identity's name. */
   actor: string;
-  /** True when the request carried the admin token (or the page's sign-in cookie). */
+  /** True when the caller proved an identity (a token, the page's sign-in cookie, the auth proxy) with a role. */
   authorized: boolean;
   /** How the caller proved itself, when it did. */
   identity: AdminIdentity | undefined;
@@ -80,13 +80,19 @@ export interface AdminRequest {
   body(): Promise<Buffer>;
 }
 
-/** Who is calling the admin API, and how they proved it. */
-export type AdminIdentity =
+/**
+ * Who is calling the admin API, how they proved it, and their role (`null`: an auth-proxy
+ * user no `ADMIN_AUTH_PROXY_ROLES` grant covers — known, allowed nothing).
+ */
+export type AdminIdentity = { name: string; role: import('../admin/credentials.js').AdminRole | null } & (
   | { via: 'bearer' }
   /** The review page's sign-in: a server-side session; `csrf` is its per-session value. */
   | { via: 'session'; sessionId: string; csrf: string }
-  /** No `ADMIN_TOKEN` (loopback-only admin, enforced at boot): anyone local. */
-  | { via: 'open'; csrf: string };
+  /** A user the trusted auth proxy (`ADMIN_AUTH_PROXY_FROM`) names; `csrf` is derived from the name. */
+  | { via: 'proxy'; csrf: string }
+  /** No credential configured (loopback-only admin, enforced at boot): anyone local, as an operator named `local`. */
+  | { via: 'open'; csrf: string }
+);
 
 /** What an admin route answers. Exactly one of `json`, `text` or `html` is used. */
 export interface AdminResponse {
@@ -104,6 +110,8 @@ export interface AdminRoute {
   path: string;
   /** Reached without the token; the handler checks `request.authorized` itself. */
   public?: boolean;
+  /** The least role that may call it; by default `viewer` for GET and `operator` for every other method. */
+  role?: import('../admin/credentials.js').AdminRole;
   /**
    * An HTML form action of a page: it checks the page's CSRF value in its form fields
    * itself. Other state-changing routes reached with the sign-in cookie need the value in
@@ -113,6 +121,32 @@ export interface AdminRoute {
   /** Media types the body may have (`application/json`, `text/csv`); others get 415. */
   accepts?: readonly string[];
   handle(request: AdminRequest): MaybePromise<AdminResponse>;
+}
+
+/** The client an explanation is asked for (`GET /api/explain`). */
+export interface ExplainClient {
+  /** Canonical IP. */
+  ip: string;
+  /** Loopback or in `REAL_IP_FROM`: never limited, counted or banned automatically. */
+  infrastructure: boolean;
+}
+
+/** One rule of a plugin that bears on a client, and what it would do now. */
+export interface ExplainFinding {
+  /**
+   * `exempt`: the client skips bans and checks; `deny`, `limit`: its next request is refused
+   * (with `status` when not the deny status); `challenge`: it is challenged; `watch`: counted
+   * towards a refusal, not there yet; `info`: a rule that depends on the request (its path,
+   * its User-Agent, its session), not on the address.
+   */
+  effect: 'exempt' | 'deny' | 'limit' | 'challenge' | 'watch' | 'info';
+  /** The setting behind it (`WHITELIST_IP`, `LIMIT_REQ_RATE_1`). */
+  rule: string;
+  /** For people: what it matched and what it would do. */
+  detail: string;
+  status?: number;
+  /** The paths it bears on, when not every path (a refusal there does not refuse the client everywhere). */
+  scope?: string;
 }
 
 /** What a plugin contributes once provisioned. Every hook is optional. */
@@ -127,6 +161,11 @@ export interface PluginHooks {
   onResponse?(ctx: RequestContext, outcome: RequestOutcome): MaybePromise<void>;
   /** True when this client must skip the ban gate (whitelists). Synchronous. */
   exemptFromBans?(ctx: RequestContext): boolean;
+  /**
+   * What this plugin would do with `client` now and why (`GET /api/explain`): its rules that
+   * match the address, and its counts. Reads only: counts nothing, changes nothing.
+   */
+  explain?(client: ExplainClient): MaybePromise<ExplainFinding[]>;
   /** True when `target` (canonical IP or CIDR) may never be banned by hand or import. */
   protectsFromBans?(target: string): boolean;
   routes?: AdminRoute[];

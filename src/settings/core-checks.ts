@@ -3,17 +3,29 @@ import { parseListenAddress } from './formats.js';
 import type { SettingError } from './errors.js';
 import type { Settings } from './load.js';
 import { isLoopback } from '../net/ip.js';
+import { parseCredentials } from '../admin/credentials.js';
 
 /** Rules between core settings, run after each value was checked on its own. */
 export function coreChecks(settings: Settings, valid: (name: string) => boolean): SettingError[] {
   const errors: SettingError[] = [];
   const admin = parseListenAddress(String(settings.ADMIN_LISTEN));
   const loopback = admin !== undefined && (admin.host === 'localhost' || isLoopback(admin.host));
-  if (admin && valid('ADMIN_LISTEN') && !loopback && settings.ADMIN_TOKEN === '') {
+  const tokens = settings.ADMIN_TOKENS as string[];
+  const proxies = settings.ADMIN_AUTH_PROXY_FROM as string[];
+  if (admin && valid('ADMIN_LISTEN') && !loopback && settings.ADMIN_TOKEN === '' && tokens.length === 0 && proxies.length === 0) {
     errors.push({
       name: 'ADMIN_TOKEN',
-      message: `required when ADMIN_LISTEN is not a loopback address (ADMIN_LISTEN is ${String(settings.ADMIN_LISTEN)})`,
+      message: `required when ADMIN_LISTEN is not a loopback address (ADMIN_LISTEN is ${String(settings.ADMIN_LISTEN)}); or set ADMIN_TOKENS, or ADMIN_AUTH_PROXY_FROM`,
     });
+  }
+  // Named after the entry, never its token.
+  for (const problem of parseCredentials(tokens, valid('ADMIN_TOKEN') ? String(settings.ADMIN_TOKEN) : '').problems) errors.push({ name: 'ADMIN_TOKENS', message: problem });
+  const groupsHeader = String(settings.ADMIN_AUTH_PROXY_GROUPS_HEADER);
+  if (groupsHeader !== '' && !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(groupsHeader)) {
+    errors.push({ name: 'ADMIN_AUTH_PROXY_GROUPS_HEADER', message: 'must be an HTTP header name like X-Forwarded-Groups, or empty', got: groupsHeader });
+  }
+  if ((settings.ADMIN_AUTH_PROXY_ROLES as string[]).length > 0 && proxies.length === 0) {
+    errors.push({ name: 'ADMIN_AUTH_PROXY_ROLES', message: 'needs ADMIN_AUTH_PROXY_FROM (the proxy whose users these roles are for)' });
   }
   if (valid('HEADER_TIMEOUT') && valid('REQUEST_TIMEOUT') && Number(settings.HEADER_TIMEOUT) > Number(settings.REQUEST_TIMEOUT)) {
     errors.push({

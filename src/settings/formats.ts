@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { parseCidr } from '../net/ip.js';
+import { ROLE_GRANT } from '../admin/credentials.js';
 
 /** A string format a setting may declare, with the check and the message shown when it fails. */
 interface Format {
@@ -123,6 +124,10 @@ export const formats: Record<string, Format> = {
   'worker-count': {
     validate: (v) => parseWorkerCount(v) !== undefined,
     message: `must be auto or a number from 0 to ${MAX_WORKERS}`,
+  },
+  'role-grant': {
+    validate: (v) => ROLE_GRANT.test(v),
+    message: 'must be user=role, group:name=role or *=role, with role viewer or operator',
   },
   'header-name': {
     validate: (v) => /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(v),

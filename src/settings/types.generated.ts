@@ -22,8 +22,18 @@ export interface CoreSettings {
   readonly SECURITY_MODE: "block" | "detect";
   /** Address of the admin listener (health, metrics, plugin routes) as `host:port`; `[::1]:9901` for IPv6. */
   readonly ADMIN_LISTEN: string;
-  /** Bearer token for the admin listener (16 characters or more). Required when `ADMIN_LISTEN` is not a loopback address. */
+  /** Bearer token for the admin listener (16 characters or more): an operator named `admin`. `ADMIN_TOKEN`, `ADMIN_TOKENS` or `ADMIN_AUTH_PROXY_FROM` is required when `ADMIN_LISTEN` is not a loopback address. */
   readonly ADMIN_TOKEN: string;
+  /** Named admin credentials, `name:role:token` separated by commas or new lines (read them from `ADMIN_TOKENS_FILE`). Roles: `viewer` reads bans, the audit trail, the cluster and explanations; `operator` also bans, lifts, imports and reloads. Tokens of 16 characters or more. The name is the actor in the audit trail. */
+  readonly ADMIN_TOKENS: readonly string[];
+  /** Networks of a trusted authenticating proxy in front of the admin listener (oauth2-proxy, Pomerium): from these peers only, the identity is the header `ADMIN_AUTH_PROXY_USER_HEADER` and its groups `ADMIN_AUTH_PROXY_GROUPS_HEADER`; from any other peer these headers are ignored. The proxy must set (overwrite) both on every request. */
+  readonly ADMIN_AUTH_PROXY_FROM: readonly string[];
+  /** The header in which the auth proxy names the user (`X-Forwarded-Email`, or `X-Forwarded-User` for oauth2-proxy's user id). */
+  readonly ADMIN_AUTH_PROXY_USER_HEADER: string;
+  /** The header in which the auth proxy lists the user's groups, comma-separated; empty: groups are not used (only user grants apply). */
+  readonly ADMIN_AUTH_PROXY_GROUPS_HEADER: string;
+  /** Roles of the proxy's users: `alice@example.com=operator`, `group:secops=operator`, `*=viewer` (everyone else), separated by commas. The highest matching grant wins; a user no grant matches gets 403. */
+  readonly ADMIN_AUTH_PROXY_ROLES: readonly string[];
   /** Name of this node in logs, metrics and shared state. */
   readonly NODE_NAME: string;
   /** Log level. */

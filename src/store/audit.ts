@@ -9,8 +9,9 @@ export interface AuditEntry {
   /** The person or token behind an API change, the plugin id for an automatic one, `system` for an expiry. */
   actor: string;
   node: string;
-  action: 'ban' | 'unban' | 'import' | 'expire';
-  /** IP or CIDR. */
+  /** `refused`: an admin request its caller's role does not allow. */
+  action: 'ban' | 'unban' | 'import' | 'expire' | 'refused';
+  /** IP or CIDR ('' for a refused request that named none). */
   target: string;
   reason?: string;
   /** Who decided the ban: a plugin id, `api` or `import`. */
@@ -38,7 +39,8 @@ export interface RemoteAudit {
 const APPEND_BATCH = 500;
 
 /**
- * The one audit writer, owned by the ban facet (nothing else records). Every entry is
+ * The one audit writer, owned by the store: the ban facet records every ban change, the
+ * admin listener the requests it refused for their role (nothing else records). Every entry is
  * kept on this node (its own, newest last, up to the trail's length) and delivered to the
  * shared trail when there is one: what Redis did not take is retried by {@link flush}, and
  * {@link reassert} writes the node's entries again after Redis lost its state — entries

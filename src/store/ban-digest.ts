@@ -55,13 +55,6 @@ export function foldBuckets(buckets: Iterable<[string, number]>, from: number): 
   return digest;
 }
 
-/** The digest of Redis's hash (`HGETALL`), from bucket `from` on; the completeness field is skipped. */
-export function foldRedisDigest(fields: Record<string, string>, from: number): number {
-  const buckets: Array<[string, number]> = [];
-  for (const [field, value] of Object.entries(fields)) if (field !== DIGEST_COMPLETE_FIELD) buckets.push([field, Number(value) | 0]);
-  return foldBuckets(buckets, from);
-}
-
 /** The digest of one ban table, kept as the table changes. */
 export class BanDigest {
   private readonly buckets = new Map<string, number>();

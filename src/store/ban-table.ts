@@ -120,6 +120,21 @@ export class BanTable {
     return undefined;
   }
 
+  /** Every active ban covering the canonical `ip`: its exact ban, then each network holding it, narrowest first. */
+  covering(ip: string): Ban[] {
+    const found: Ban[] = [];
+    const direct = this.exact.get(ip);
+    if (direct !== undefined && this.active(direct)) found.push(this.banAt(direct));
+    const table = ip.includes(':') ? this.v6Networks : this.v4Networks;
+    if (table.size === 0) return found;
+    const bytes = ipaddr.parse(ip).toByteArray();
+    for (const bits of [...table.keys()].sort((a, b) => b - a)) {
+      const slot = table.get(bits)!.get(`${maskedText(bytes, bits)}/${bits}`);
+      if (slot !== undefined && this.active(slot)) found.push(this.banAt(slot));
+    }
+    return found;
+  }
+
   /** Every active ban. */
   list(): Ban[] {
     const out: Ban[] = [];

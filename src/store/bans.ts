@@ -46,6 +46,10 @@ export class Bans implements BanRecords {
     return ban;
   }
 
+  covering(ip: string): Ban[] {
+    return this.ledger.table.covering(ip);
+  }
+
   hits(target: string): number {
     return this.hitCounts.get(target) ?? 0;
   }

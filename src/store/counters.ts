@@ -32,6 +32,18 @@ function neverReached(error: unknown): boolean {
   return (error as { unsent?: unknown } | undefined)?.unsent === true;
 }
 
+/**
+ * GCRA's answer for one more hit at `now` on a bucket whose theoretical arrival time is
+ * `tat` (same unit as `now`): what gcra.lua decides, and what a peek reads.
+ */
+export function gcraAnswer(tat: number, limit: number, periodMs: number, now: number): RateDecision {
+  const interval = periodMs / limit;
+  const next = Math.max(tat, now) + interval;
+  const allowAt = next - periodMs;
+  if (allowAt > now) return { allowed: false, retryAfterMs: Math.ceil(allowAt - now), remaining: 0 };
+  return { allowed: true, retryAfterMs: 0, remaining: Math.floor((periodMs - (next - now)) / interval) };
+}
+
 /** Counters shared by the cluster (or local to the node). */
 export interface CounterFacet {
   /**
@@ -45,8 +57,10 @@ export interface CounterFacet {
    * form: most requests then cost no promise at all.
    */
   check(key: CounterKey, limit: number, periodMs: number, degraded?: DegradedRate): RateDecision | Promise<RateDecision>;
-  /** Adds `by` hits and returns the count of the last `windowMs` (sliding window). */
+  /** Adds `by` hits (0: only reads) and returns the count of the last `windowMs` (sliding window). */
   increment(key: CounterKey, windowMs: number, by?: number): Promise<number>;
+  /** What {@link rate} would answer for one more hit now, without counting it (explanations). */
+  peek(key: CounterKey, limit: number, periodMs: number): Promise<RateDecision>;
   /** Forgets the counter (rate and window) of that key, e.g. when a ban is lifted. */
   reset(key: CounterKey): Promise<void>;
 }
@@ -61,6 +75,8 @@ export interface RemoteCounters {
    * forward, at most a period past now): what this node allowed while it counted alone.
    */
   charge?(path: string, periodMs: number, debtMs: number): Promise<void>;
+  /** What `rate` would answer now, counting nothing. */
+  peek?(path: string, limit: number, periodMs: number): Promise<RateDecision>;
 }
 
 /** Most counters kept in memory by the node's store (local mode, degraded mode, over-limit cache). */
@@ -161,7 +177,7 @@ export class Counters implements CounterFacet {
             try {
               await remote.increment(path, owed.windowMs, owed.count);
             } catch (error) {
-              this.oweWindow(path, owed.windowMs, owed.count);
+              if (neverReached(error)) this.oweWindow(path, owed.windowMs, owed.count);
               throw error;
             }
           }),
@@ -181,16 +197,21 @@ export class Counters implements CounterFacet {
     const owed = this.owedRates.get(path);
     if (!owed) return;
     this.owedRates.delete(path);
-    const ahead = (this.tat.get(path) ?? 0) - this.now();
+    const tat = this.tat.get(path) ?? 0;
+    const ahead = tat - this.now();
     if (ahead <= 0 || !remote.charge) return;
     const debtMs = (ahead / (owed.periodMs / owed.localLimit)) * (owed.periodMs / owed.limit);
     try {
       await remote.charge(path, owed.periodMs, debtMs);
-      this.tat.delete(path);
     } catch (error) {
-      this.owedRates.set(path, owed);
+      // Owed again only when surely not charged: a charge that timed out may have landed.
+      if (neverReached(error)) this.owedRates.set(path, owed);
       throw error;
     }
+    // What was charged leaves this node's state; hits counted alone meanwhile stay (and are owed).
+    const now = this.tat.get(path);
+    if (now === tat) this.tat.delete(path);
+    else if (now !== undefined) this.tat.set(path, now - ahead, { ttl: Math.max(1, Math.ceil(now - ahead - this.now())) });
   }
 
   /** A rate decision while the shared counters are unusable (see {@link DegradedRate}). */
@@ -219,6 +240,22 @@ export class Counters implements CounterFacet {
     return decision;
   }
 
+  async peek(key: CounterKey, limit: number, periodMs: number): Promise<RateDecision> {
+    const path = counterPath(key);
+    const now = this.now();
+    const until = this.blockedUntil.get(path);
+    if (until !== undefined && until > now) return { allowed: false, retryAfterMs: until - now, remaining: 0 };
+    const remote = this.remote();
+    if (remote?.peek) {
+      try {
+        return await remote.peek(path, limit, periodMs);
+      } catch {
+        // unusable: this node's own count is the best answer
+      }
+    }
+    return gcraAnswer(this.tat.get(path) ?? 0, limit, periodMs, now);
+  }
+
   increment(key: CounterKey, windowMs: number, by = 1): Promise<number> {
     return this.incrementPath(counterPath(key), windowMs, by);
   }
@@ -230,15 +267,17 @@ export class Counters implements CounterFacet {
   private async incrementPath(path: string, windowMs: number, by: number): Promise<number> {
     const remote = this.remote();
     if (remote) {
-      // What this node counted alone for this counter goes with this increment.
-      const owed = this.owedWindows.get(path);
+      // What this node counted alone for this counter goes with this increment (not with a read).
+      const owed = by > 0 ? this.owedWindows.get(path) : undefined;
       if (owed) this.owedWindows.delete(path);
       try {
         return await remote.increment(path, windowMs, by + (owed?.count ?? 0));
       } catch (error) {
         // degraded: count here, and owe what surely did not reach the shared counter
-        if (owed) this.oweWindow(path, owed.windowMs, owed.count);
-        if (neverReached(error)) this.oweWindow(path, windowMs, by);
+        if (neverReached(error) && by > 0) {
+          if (owed) this.oweWindow(path, owed.windowMs, owed.count);
+          this.oweWindow(path, windowMs, by);
+        }
       }
     }
     return this.localIncrement(path, windowMs, by, this.now());
@@ -255,13 +294,13 @@ export class Counters implements CounterFacet {
 
   /** The same GCRA as gcra.lua, on this node's clock. */
   private localRate(path: string, limit: number, periodMs: number, now: number): RateDecision {
-    const interval = periodMs / limit;
-    const tat = Math.max(this.tat.get(path) ?? 0, now);
-    const next = tat + interval;
-    const allowAt = next - periodMs;
-    if (allowAt > now) return { allowed: false, retryAfterMs: Math.ceil(allowAt - now), remaining: 0 };
-    this.tat.set(path, next, { ttl: Math.ceil(next - now) });
-    return { allowed: true, retryAfterMs: 0, remaining: Math.floor((periodMs - (next - now)) / interval) };
+    const held = this.tat.get(path) ?? 0;
+    const decision = gcraAnswer(held, limit, periodMs, now);
+    if (decision.allowed) {
+      const next = Math.max(held, now) + periodMs / limit;
+      this.tat.set(path, next, { ttl: Math.ceil(next - now) });
+    }
+    return decision;
   }
 
   /** The same sliding window as window_count.lua, on this node's clock. */
@@ -271,7 +310,8 @@ export class Counters implements CounterFacet {
     if (!state || state.index < index - 1) state = { index, current: 0, previous: 0 };
     else if (state.index === index - 1) state = { index, current: 0, previous: state.current };
     state.current += by;
-    this.windows.set(path, state, { ttl: windowMs * 2 });
+    // A read (by 0) leaves no trace.
+    if (by > 0) this.windows.set(path, state, { ttl: windowMs * 2 });
     const overlap = (windowMs - (now - index * windowMs)) / windowMs;
     return state.current + Math.floor(state.previous * overlap);
   }

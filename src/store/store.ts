@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import { BanSnapshot } from './ban-snapshot.js';
 import { BanLedger } from './ban-ledger.js';
@@ -45,6 +46,8 @@ export class NodeStore implements ClusterStore {
   private snapshotLoaded = false;
   private readonly sweeper: NodeJS.Timeout;
   private readonly startedAt: number;
+  /** The minute each recent refusal (caller, method, path) was last recorded. */
+  private readonly refusalsSeen = new LRUCache<string, number>({ max: 1_000 });
   /** The node's workers, when it has some (set by the node once its pool exists). */
   describeWorkers: (() => { count: number; ready: number }) | undefined;
 
@@ -109,6 +112,26 @@ export class NodeStore implements ClusterStore {
     const cluster = this.shared?.backend.cluster;
     const seen = cluster ? await cluster.reports() : { reports: [], redis: null, now: this.now() };
     return buildClusterView(this.report(), seen.reports, seen.redis, seen.now);
+  }
+
+  /**
+   * Records an admin request refused for its caller's role (the audit trail's `refused`
+   * entries): once a minute per caller, method and path, so a caller hammering a route it
+   * may not use cannot push the real decisions out of the trail.
+   */
+  recordRefusal(refusal: { actor: string; method: string; path: string; role: string | null; target?: string }): void {
+    const key = `${refusal.actor}\n${refusal.method}\n${refusal.path}`;
+    const minute = Math.floor(this.now() / 60_000);
+    if (this.refusalsSeen.get(key) === minute) return;
+    this.refusalsSeen.set(key, minute);
+    this.auditTrail.record({
+      at: this.now(),
+      actor: refusal.actor,
+      node: this.ledger.nodeName,
+      action: 'refused',
+      target: refusal.target ?? '',
+      detail: `${refusal.method} ${refusal.path} (${refusal.role ?? 'no role'})`,
+    });
   }
 
   /** Nodes running in the cluster as of the last heartbeat read (1 without a shared backend). */

@@ -96,6 +96,8 @@ export interface BanRecords extends BanFacet {
   get(target: string): Ban | undefined;
   /** Every active ban on this node. */
   list(): Ban[];
+  /** Every active ban covering `ip` (canonical): exact, then networks narrowest first. Counts no hit. */
+  covering(ip: string): Ban[];
   /** True while a change to `target` made on this node waits to reach the other nodes. */
   pending(target: string): boolean;
   /** Requests refused on this node because of the ban on `target` (canonical). */

@@ -10,6 +10,7 @@ import { waitFor } from '../helpers/wait.js';
  * an entry, visible on every node, and the trail survives Redis restarting empty.
  */
 const TOKEN = 'audit-trail-token-0123456789';
+const ERIN = 'audit-trail-erin-token-01234';
 let upstream: TestUpstream;
 let redis: RedisServer;
 let a: PalisadeProcess;
@@ -31,7 +32,7 @@ beforeAll(async () => {
     res.end();
   });
   redis = await startRedis();
-  const env = (name: string): Record<string, string> => clusterNodeEnv(name, upstream.url, redis.port, { ADMIN_TOKEN: TOKEN, USE_LIMIT_REQ: 'no', BAD_BEHAVIOR_THRESHOLD: '3' });
+  const env = (name: string): Record<string, string> => clusterNodeEnv(name, upstream.url, redis.port, { ADMIN_TOKENS: `dana:operator:${TOKEN},erin:operator:${ERIN}`, USE_LIMIT_REQ: 'no', BAD_BEHAVIOR_THRESHOLD: '3' });
   [a, b] = [await startPalisade(env('audit-a')), await startPalisade(env('audit-b'))];
 }, 60_000);
 
@@ -57,7 +58,7 @@ describe('audit trail', () => {
   it('records each address of an import, and a lift with who did it', async () => {
     const imported = await fetch(`${a.adminUrl}/api/bans/import`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', 'x-actor': 'dana' },
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
       body: JSON.stringify(['203.0.113.71', '203.0.113.72', '203.0.113.73'].map((ip) => ({ ip, duration: '1h', reason: 'imported' }))),
     });
     expect(await imported.json()).toEqual({ accepted: 3, rejected: [] });
@@ -68,7 +69,7 @@ describe('audit trail', () => {
     expect(entries.map((e) => e.target).sort()).toEqual(['203.0.113.71', '203.0.113.72', '203.0.113.73']);
     expect(entries.every((e) => e.actor === 'dana' && e.origin === 'import')).toBe(true);
 
-    const lifted = await fetch(`${b.adminUrl}/api/bans/203.0.113.72`, { method: 'DELETE', headers: { authorization: `Bearer ${TOKEN}`, 'x-actor': 'erin' } });
+    const lifted = await fetch(`${b.adminUrl}/api/bans/203.0.113.72`, { method: 'DELETE', headers: { authorization: `Bearer ${ERIN}` } });
     expect(lifted.status).toBe(204);
     const lift = await waitFor(async () => (await audit(a)).find((e) => e.action === 'unban' && e.target === '203.0.113.72'), 'the lift on A');
     expect(lift).toMatchObject({ actor: 'erin', node: 'audit-b', reason: 'imported' });

@@ -9,6 +9,7 @@ import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait.js';
 
 const TOKEN = 'ban-page-admin-token-0123456';
+const CAROL = 'ban-page-carol-token-0123456';
 let upstream: TestUpstream;
 let a: PalisadeProcess;
 let b: PalisadeProcess;
@@ -22,7 +23,7 @@ beforeAll(async () => {
   const redis = await startRedis();
   const env = (name: string): Record<string, string> =>
     clusterNodeEnv(name, upstream.url, redis.port, {
-      ADMIN_TOKEN: TOKEN,
+      ADMIN_TOKENS: `dave:operator:${TOKEN},carol:operator:${CAROL}`,
       USE_LIMIT_REQ: 'no',
     });
   [a, b] = [await startPalisade(env('page-a')), await startPalisade(env('page-b'))];
@@ -39,7 +40,7 @@ afterAll(async () => {
 async function banViaApi(node: PalisadeProcess, ip: string, reason: string): Promise<void> {
   const response = await fetch(`${node.adminUrl}/api/bans`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', 'x-actor': 'carol' },
+    headers: { authorization: `Bearer ${CAROL}`, 'content-type': 'application/json' },
     body: JSON.stringify({ ip, duration: '2h', reason }),
   });
   expect(response.status).toBe(201);
@@ -78,7 +79,7 @@ describe('ban review page in headless Chromium', () => {
 
     // Filter down to one address.
     await page.fill('input[name=ip]', '203.0.113.22');
-    await page.click('form[method=get] button[type=submit]');
+    await page.click('form:has(input[name=ip]) button[type=submit]');
     await page.waitForURL(/ip=203\.0\.113\.22/);
     expect(await page.locator('#bans tbody tr').count()).toBe(1);
 
@@ -87,7 +88,7 @@ describe('ban review page in headless Chromium', () => {
     await page.waitForURL(/msg=/);
     expect(await page.textContent('.msg')).toBe('Lifted 203.0.113.22.');
     expect(await page.locator('#bans').textContent()).not.toContain('203.0.113.22');
-    expect(await page.locator('#audit tbody tr', { hasText: '203.0.113.22' }).first().textContent()).toMatch(/web.*page-a.*unban.*203\.0\.113\.22.*scraper/);
+    expect(await page.locator('#audit tbody tr', { hasText: '203.0.113.22' }).first().textContent()).toMatch(/dave.*page-a.*unban.*203\.0\.113\.22.*scraper/);
     await waitFor(async () => {
       const response = await fetch(`${b.proxyUrl}/`, { headers: { 'x-forwarded-for': '203.0.113.22' } });
       return response.status === 200;

@@ -10,6 +10,7 @@ import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait.js';
 
 const TOKEN = 'ban-review-admin-token-0123';
+const BOB = 'ban-review-bob-token-012345';
 let upstream: TestUpstream;
 let a: PalisadeProcess;
 let b: PalisadeProcess;
@@ -19,7 +20,7 @@ beforeAll(async () => {
   const redis = await startRedis();
   const env = (name: string): Record<string, string> =>
     clusterNodeEnv(name, upstream.url, redis.port, {
-      ADMIN_TOKEN: TOKEN,
+      ADMIN_TOKENS: `alice:operator:${TOKEN},bob:operator:${BOB}`,
       REAL_IP_FROM: '127.0.0.1 10.10.0.0/16',
       WHITELIST_IP: '198.51.100.250',
       USE_LIMIT_REQ: 'no',
@@ -37,7 +38,7 @@ afterAll(async () => {
 async function api(node: PalisadeProcess, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
   const response = await fetch(`${node.adminUrl}${path}`, {
     method,
-    headers: { authorization: `Bearer ${TOKEN}`, 'x-actor': 'alice', ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    headers: { authorization: `Bearer ${TOKEN}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await response.text();
@@ -172,7 +173,7 @@ describe('ban review API', () => {
 
 describe('palisade bans / audit (CLI)', () => {
   const cli = (args: string[], extra: Record<string, string> = {}) =>
-    runCli(args, { PALISADE_ADMIN_URL: a.adminUrl, ADMIN_TOKEN: TOKEN, PALISADE_ACTOR: 'bob', ...extra });
+    runCli(args, { PALISADE_ADMIN_URL: a.adminUrl, PALISADE_ADMIN_TOKEN: BOB, ...extra });
 
   it('adds, lists, removes, exports, imports and shows the audit trail, with documented exit codes', async () => {
     const added = await cli(['bans', 'add', '198.51.100.44', '--duration', '2h', '--reason', 'scanner']);
@@ -206,7 +207,7 @@ describe('palisade bans / audit (CLI)', () => {
 
     const unreachable = await runCli(['bans', 'list'], { PALISADE_ADMIN_URL: 'http://127.0.0.1:9', ADMIN_TOKEN: TOKEN });
     expect(unreachable.code).toBe(2);
-    const wrongToken = await cli(['bans', 'list'], { ADMIN_TOKEN: 'wrong-token-wrong-token' });
+    const wrongToken = await cli(['bans', 'list'], { PALISADE_ADMIN_TOKEN: 'wrong-token-wrong-token' });
     expect([wrongToken.code, wrongToken.stderr]).toEqual([1, 'palisade: missing or wrong bearer token [PAL_ADMIN_UNAUTHORIZED]\n']);
   });
 });

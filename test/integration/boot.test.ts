@@ -40,7 +40,7 @@ describe('boot', () => {
       'HTTP_PORT: must be a whole number (got "abc")',
       'REAL_IP_FROM: must be an IP or a CIDR like 10.0.0.0/8 or 2001:db8::/32 (got "10.0.0.0/33")',
       'DENY_HTTP_STATUS: must be at least 400 (got "99")',
-      `ADMIN_TOKEN: required when ADMIN_LISTEN is not a loopback address (ADMIN_LISTEN is 0.0.0.0:${port})`,
+      `ADMIN_TOKEN: required when ADMIN_LISTEN is not a loopback address (ADMIN_LISTEN is 0.0.0.0:${port}); or set ADMIN_TOKENS, or ADMIN_AUTH_PROXY_FROM`,
     ]);
     expect(result.stdout).toBe('');
     expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace

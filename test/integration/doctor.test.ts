@@ -43,7 +43,7 @@ describe('palisade doctor', () => {
 
   it('passes a careful managed-style Redis where CONFIG is forbidden, saying what it could not check (exit 0)', async () => {
     const user =
-      'user palisade on >doctor-secret-pw resetkeys ~palisade:* resetchannels &palisade:* -@all +hello +auth +ping +info +role +select +client|setname ' +
+      'user palisade on >doctor-secret-pw resetkeys ~palisade:* resetchannels &palisade:* -@all +hello +auth +ping +info +role +time +select +client|setname ' +
       '+get +set +del +exists +mget +incr +incrby +expire +pexpire +ttl +pttl +hset +hget +hgetall +hincrby +hdel +hkeys +zadd +zrem +zrange +zrangebyscore ' +
       '+zremrangebyscore +zcard +zscore +xadd +xread +xrange +xrevrange +xtrim +evalsha +eval +script|load +multi +exec';
     const master = await startRedis({

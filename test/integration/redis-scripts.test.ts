@@ -9,7 +9,7 @@ import { RedisCounters } from '../../src/store/redis/counters.js';
 import { RedisAudit } from '../../src/store/redis/audit.js';
 import { RedisKeys } from '../../src/store/redis/keys.js';
 import { BanTable } from '../../src/store/ban-table.js';
-import { comparableFrom, foldRedisDigest } from '../../src/store/ban-digest.js';
+import { comparableFrom } from '../../src/store/ban-digest.js';
 import { TEST_SESSIONS_SECRET } from '../helpers/palisade.js';
 import { startRedis, stopAllRedis, type RedisServer } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
@@ -85,18 +85,20 @@ describe('request-path connections', () => {
       await change('unban', '198.51.100.4', null);
       await change('ban', '198.51.100.5', hour); // a permanent ban made temporary
       const from = comparableFrom(Date.now());
-      const live = await redis.client().hgetall(keys.banDigest);
-      expect(foldRedisDigest(live, from)).toBe(table.digest.from(from));
-      expect(foldRedisDigest(live, from)).not.toBe(0);
-      // Lost, then rebuilt from the index: the same digest, now marked complete.
+      const read = () => connections.run((c) => c.palisadeBanDigestRead(keys.banDigest, keys.banStream, from));
+      const tail = (await redis.client().xrevrange(keys.banStream, '+', '-', 'COUNT', 1))[0]![0];
+      // Started on an empty index: complete from the first ban.
+      const [complete, digest, stream] = await read();
+      expect([complete, digest, stream]).toEqual([1, table.digest.from(from), tail]);
+      expect(digest).not.toBe(0);
+      // Lost, then rebuilt from the index: the same digest, complete again.
       await redis.client().del(keys.banDigest);
-      expect(await connections.run((c) => c.palisadeBanDigestRebuild(keys.banIndex, keys.banDigest, 1_000))).toBe(50);
-      const rebuilt = await redis.client().hgetall(keys.banDigest);
-      expect(rebuilt.complete).toBe('1');
-      expect(foldRedisDigest(rebuilt, from)).toBe(table.digest.from(from));
+      expect((await read())[0]).toBe(0);
+      expect(await connections.run((c) => c.palisadeBanDigestRebuild(keys.banIndex, keys.banDigest, 1_000, 0))).toBe(50);
+      expect(await read()).toEqual([1, table.digest.from(from), tail]);
       // Over the limit, nothing is done.
       await redis.client().del(keys.banDigest);
-      expect(await connections.run((c) => c.palisadeBanDigestRebuild(keys.banIndex, keys.banDigest, 10))).toBe(-1);
+      expect(await connections.run((c) => c.palisadeBanDigestRebuild(keys.banIndex, keys.banDigest, 10, 1))).toBe(-1);
       expect(await redis.client().exists(keys.banDigest)).toBe(0);
     }));
 

@@ -126,7 +126,7 @@ describe('redis plugin, standalone', () => {
 
   it('works with the least-privilege ACL user, and refuses to start naming a missing permission', async () => {
     const acl =
-      'user palisade on >acl-secret-pw resetkeys ~palisade:* resetchannels &palisade:* -@all +hello +auth +ping +info +role +select +client|setname ' +
+      'user palisade on >acl-secret-pw resetkeys ~palisade:* resetchannels &palisade:* -@all +hello +auth +ping +info +role +time +select +client|setname ' +
       '+get +set +del +exists +mget +incr +incrby +expire +pexpire +ttl +pttl +hset +hget +hgetall +hincrby +hdel +hkeys +zadd +zrem +zrange +zrangebyscore ' +
       '+zremrangebyscore +zcard +zscore +xadd +xread +xrange +xrevrange +xtrim +evalsha +eval +script|load +multi +exec +publish +subscribe +unsubscribe';
     const weak = 'user weak on >weak-secret-pw resetkeys ~palisade:* -@all +hello +auth +ping +info +role +select +client|setname +get +set +del';
@@ -135,10 +135,15 @@ describe('redis plugin, standalone', () => {
     const n = await node({ ...env, NODE_NAME: 'acl' });
     expect((await json(`${n.adminUrl}/readyz`)).body.store).toBe('shared');
     expect(n.stderr()).toBe('');
+    // The scripts run under this user too (Redis checks the commands inside them: TIME).
+    const banned = await fetch(`${n.adminUrl}/api/bans`, { method: 'POST', headers: { ...ADMIN, 'content-type': 'application/json' }, body: JSON.stringify({ ip: '192.0.2.77', duration: '1h', reason: 'acl' }) });
+    expect(banned.status).toBe(201);
+    expect((await fetch(`${n.adminUrl}/api/bans/192.0.2.77`, { method: 'DELETE', headers: ADMIN })).status).toBe(204);
+    expect(await redis.client().exists('palisade:unban:192.0.2.77')).toBe(1);
 
     const refused = await runCli(['start'], { ...env, REDIS_USERNAME: 'weak', REDIS_PASSWORD: 'weak-secret-pw', ...(await ports()) });
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain('Redis user "weak" may not run: mget, exists, incr');
+    expect(refused.stderr).toContain('Redis user "weak" may not run: time, mget, exists, incr');
     expect(refused.stderr).toContain('+xadd');
     expect(refused.stderr).toContain('[PAL_REDIS_PERMISSION]');
     expect(refused.stderr).not.toContain('weak-secret-pw');

@@ -17,11 +17,13 @@ const scriptKeys: Record<string, string[][]> = {
   // The sweep also deletes records it builds from the prefix: the same slot as its indexes.
   palisadeBanSweep: [[keys.banIndex, keys.tombstoneIndex, keys.banDigest, ...targets.map((t) => keys.banRecordPrefix + t)]],
   palisadeBanDigestRebuild: [[keys.banIndex, keys.banDigest]],
+  palisadeBanDigestRead: [[keys.banDigest, keys.banStream]],
   palisadeBanMissing: [[...targets.map((t) => keys.ban(t)), ...targets.map((t) => keys.tombstone(t))]],
   // One call per slot: a client's keys; the batcher groups by slot (counters.ts).
   palisadeGcra: paths.map((p) => [keys.rate(p)]),
   palisadeWindowCount: paths.map((p) => [keys.window(p)]),
   palisadeGcraCharge: paths.map((p) => [keys.rate(p)]),
+  palisadeGcraPeek: paths.map((p) => [keys.rate(p)]),
   palisadeSessionGet: [[keys.session('adm_0123456789abcdef0123456789abcdef')]],
   palisadeLockAcquire: [[keys.lock('job:redis.ban-sweep')]],
   palisadeLockRelease: [[keys.lock('job:redis.ban-sweep')]],

@@ -139,7 +139,7 @@ describe('loadSettings', () => {
       'HTTP_PORT: must be a whole number (got "abc")',
       'REAL_IP_FROM: must be an IP or a CIDR like 10.0.0.0/8 or 2001:db8::/32 (got "10.0.0.0/33")',
       'DENY_HTTP_STATUS: must be at least 400 (got "99")',
-      'ADMIN_TOKEN: required when ADMIN_LISTEN is not a loopback address (ADMIN_LISTEN is 0.0.0.0:9901)',
+      'ADMIN_TOKEN: required when ADMIN_LISTEN is not a loopback address (ADMIN_LISTEN is 0.0.0.0:9901); or set ADMIN_TOKENS, or ADMIN_AUTH_PROXY_FROM',
       'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent (got "loud")',
       'HEADER_TIMEOUT: must be a duration like 500ms, 60s, 10m, 24h, 7d or bare seconds (got "soon")',
     ]);

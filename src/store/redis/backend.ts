@@ -274,8 +274,9 @@ export class RedisBackend {
     } catch (error) {
       this.connections.writeFailed('heartbeat', error as Error);
     }
-    await this.bans?.check();
-    if (this.local) await this.nodeReports?.beat(this.local.report());
+    // Each step on its own: one failing does not keep the others from running.
+    await this.bans?.check().catch((error: unknown) => this.options.log.debug({ err: describeError(error) }, 'ban check failed; tried again at the next beat'));
+    if (this.local) await this.nodeReports?.beat(this.local.report()).catch((error: unknown) => this.options.log.debug({ err: describeError(error) }, 'node report not written; tried again at the next beat'));
     await this.local?.flushAudit();
   }
 

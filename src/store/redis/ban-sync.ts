@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { coded } from '../../errors.js';
 import { describeError } from '../../log.js';
-import { comparableFrom, digestText, DIGEST_COMPLETE_FIELD, foldRedisDigest } from '../ban-digest.js';
+import { comparableFrom, digestText } from '../ban-digest.js';
 import { isNewer } from '../ban-versions.js';
 import type { BanAgreement } from '../cluster-view.js';
 import type { BanChange, BanReplica } from '../types.js';
@@ -22,8 +22,11 @@ const VERIFY_EXPIRY_MARGIN_MS = 60_000;
 const RESYNC_BACKOFF_MS = [2_000, 60_000] as const;
 /** Checks in a row a digest must differ before the node resyncs (one could be a race with a change in flight). */
 const DIVERGED_CHECKS = 2;
-/** Most bans Redis's digest is rebuilt over in one script call (a longer call would stall Redis). */
-export const DIGEST_REBUILD_LIMIT = 200_000;
+/** Most bans Redis's digest is rebuilt over in one script call (about 0.2 s of Redis's time; a longer call would stall it). */
+export const DIGEST_REBUILD_LIMIT = 50_000;
+/** Waits between digest repairs that did not end the difference: doubling from the first to the last. */
+const FIRST_REPAIR_BACKOFF_MS = 4_000;
+const MAX_REPAIR_BACKOFF_MS = 600_000;
 
 /** Why a full resync ran (the `cause` label of `palisade_ban_resyncs_total`). */
 export type ResyncCause = 'start' | 'master' | 'epoch' | 'trimmed' | 'digest';
@@ -90,6 +93,10 @@ export class RedisBanSync {
   private divergedSince: number | null = null;
   private divergedChecks = 0;
   private repairs = 0;
+  /** The last digest repair was a resync of this node: if it still differs, Redis's digest is suspected next. */
+  private suspectRedis = false;
+  private repairBackoffMs = 0;
+  private repairAfter = 0;
   /** Redis's digest and stream position, as read at the last check. */
   private redisDigest: { digest: number; from: number; stream: string; complete: boolean } | undefined;
   private rebuildRefused = false;
@@ -201,45 +208,67 @@ export class RedisBanSync {
 
   /**
    * Compares this node's ban digest with Redis's, read with the stream's last entry in one
-   * transaction (the script that changes one also appends the other). Only when this node
-   * has applied that very entry and holds nothing Redis lacks: then both sides must hold
-   * the same bans. A difference twice in a row is a change this node never received: it
-   * resyncs. An incomplete digest in Redis is rebuilt first (see ban_digest_rebuild.lua).
+   * script (the script that changes one also appends the other). Only when this node has
+   * applied that very entry and holds nothing Redis lacks: then both sides must hold the
+   * same bans. A difference twice in a row is a change this node never received: it
+   * resyncs (not awaited: the heartbeat goes on). Still different after that, Redis's
+   * digest is suspected (written by a node that does not keep it, or kept over a lost
+   * index): it is rebuilt; then the node again — each round waiting twice as long, up to
+   * {@link MAX_REPAIR_BACKOFF_MS}. An incomplete digest in Redis is rebuilt first (see
+   * ban_digest_rebuild.lua). Never throws.
    */
   private async compareDigests(client: ScriptedRedis): Promise<void> {
-    const replies = await client.multi().hgetall(this.keys.banDigest).xrevrange(this.keys.banStream, '+', '-', 'COUNT', 1).exec();
-    const fields = (replies?.[0]?.[1] ?? {}) as Record<string, string>;
-    const tail = (replies?.[1]?.[1] ?? []) as Array<[string, string[]]>;
-    const stream = tail[0]?.[0] ?? '0-0';
-    if (fields[DIGEST_COMPLETE_FIELD] !== '1') {
-      this.redisDigest = { digest: 0, from: 0, stream, complete: false };
-      this.agrees = null;
-      const rebuilt = await client.palisadeBanDigestRebuild(this.keys.banIndex, this.keys.banDigest, DIGEST_REBUILD_LIMIT);
-      if (rebuilt < 0 && !this.rebuildRefused) {
-        this.log.warn({ limit: DIGEST_REBUILD_LIMIT }, 'Redis holds no complete ban digest and too many bans to rebuild it at once: nodes are not compared with Redis until the ban state is rebuilt (a Redis restart without data, or deleting the ban keys, lets the nodes re-assert it)');
+    try {
+      const from = comparableFrom(this.redisNow());
+      const [complete, theirs, stream] = await client.palisadeBanDigestRead(this.keys.banDigest, this.keys.banStream, from);
+      if (complete !== 1) {
+        this.redisDigest = { digest: 0, from, stream, complete: false };
+        this.agrees = null;
+        await this.rebuildDigest(client);
+        return;
       }
-      this.rebuildRefused = rebuilt < 0;
-      return;
-    }
-    const from = comparableFrom(Date.now());
-    const theirs = foldRedisDigest(fields, from);
-    this.redisDigest = { digest: theirs, from, stream, complete: true };
-    if (stream !== this.lastId || this.journal.size > 0 || this.resyncing) return; // not comparable now
-    if (this.ledger.digest(from) === theirs) {
-      this.agrees = true;
-      this.divergedSince = null;
+      this.redisDigest = { digest: theirs, from, stream, complete: true };
+      if (stream !== this.lastId || this.journal.size > 0 || this.resyncing) return; // not comparable now
+      const mine = this.ledger.digest(from);
+      if (mine === theirs) {
+        this.agrees = true;
+        this.divergedSince = null;
+        this.divergedChecks = 0;
+        this.repairBackoffMs = 0;
+        this.suspectRedis = false;
+        return;
+      }
+      this.agrees = false;
+      this.divergedSince ??= Date.now();
+      if (++this.divergedChecks < DIVERGED_CHECKS || Date.now() < this.repairAfter) return;
       this.divergedChecks = 0;
-      return;
+      this.repairBackoffMs = Math.min(MAX_REPAIR_BACKOFF_MS, Math.max(FIRST_REPAIR_BACKOFF_MS, this.repairBackoffMs * 2));
+      this.repairAfter = Date.now() + this.repairBackoffMs;
+      if (this.suspectRedis) {
+        this.suspectRedis = false;
+        this.log.warn({ stream, mine: digestText(mine), redis: digestText(theirs) }, "this node's bans still differ from Redis's after a resync: rebuilding Redis's ban digest from its index");
+        await this.rebuildDigest(client, 1);
+        return;
+      }
+      this.log.warn(coded('PAL_BANS_DIVERGED', { stream, mine: digestText(mine), redis: digestText(theirs) }), "this node's bans differ from Redis's at the same stream position: resyncing");
+      this.repairs++;
+      this.suspectRedis = true;
+      void this.resync('digest', 'ban digest differs from Redis').then(() => {
+        this.agrees = null;
+        this.divergedSince = null;
+      });
+    } catch (error) {
+      this.log.debug({ err: describeError(error) }, 'ban digest check failed; tried again at the next beat');
     }
-    this.agrees = false;
-    this.divergedSince ??= Date.now();
-    if (++this.divergedChecks < DIVERGED_CHECKS) return;
-    this.log.warn(coded('PAL_BANS_DIVERGED', { stream, mine: digestText(this.ledger.digest(from)), redis: digestText(theirs) }), 'this node\'s bans differ from Redis\'s at the same stream position: resyncing');
-    this.repairs++;
-    await this.resync('digest', 'ban digest differs from Redis');
-    this.divergedChecks = 0;
-    this.agrees = null;
-    this.divergedSince = null;
+  }
+
+  /** Rebuilds Redis's digest from its ban index when it is small enough to do at once (see ban_digest_rebuild.lua). */
+  private async rebuildDigest(client: ScriptedRedis, force: 0 | 1 = 0): Promise<void> {
+    const rebuilt = await client.palisadeBanDigestRebuild(this.keys.banIndex, this.keys.banDigest, DIGEST_REBUILD_LIMIT, force);
+    if (rebuilt < 0 && !this.rebuildRefused) {
+      this.log.warn({ limit: DIGEST_REBUILD_LIMIT }, 'Redis holds no complete ban digest and more bans than can be hashed at once: nodes are not compared with Redis until Redis restarts empty (the nodes re-assert their bans, and the digest with them)');
+    }
+    this.rebuildRefused = rebuilt < 0;
   }
 
   /** Runs a full resync (coalesced: at most one at a time, one more queued). */

@@ -1,5 +1,5 @@
 import calculateSlot from 'cluster-key-slot';
-import type { RateDecision, RemoteCounters } from '../counters.js';
+import { gcraAnswer, type RateDecision, type RemoteCounters } from '../counters.js';
 import type { Cluster } from 'ioredis';
 import type { ScriptedRedis } from './scripts.js';
 import type { RedisConnections } from './connections.js';
@@ -38,8 +38,15 @@ export class RedisCounters implements RemoteCounters {
     return this.timed('window', () => this.connections.run((client) => client.palisadeWindowCount(this.keys.window(path), windowMs, by)));
   }
 
+  /** The debt goes in microseconds, the unit of the bucket: fast rates owe fractions of a millisecond per hit. */
   async charge(path: string, periodMs: number, debtMs: number): Promise<void> {
-    await this.timed('gcra_charge', () => this.connections.run((client) => client.palisadeGcraCharge(this.keys.rate(path), periodMs, Math.round(debtMs))));
+    await this.timed('gcra_charge', () => this.connections.run((client) => client.palisadeGcraCharge(this.keys.rate(path), periodMs, Math.round(debtMs * 1_000))));
+  }
+
+  async peek(path: string, limit: number, periodMs: number): Promise<RateDecision> {
+    const [now, held] = await this.connections.run((client) => client.palisadeGcraPeek(this.keys.rate(path)));
+    // Microseconds on Redis's clock.
+    return gcraAnswer(held < 0 ? 0 : held / 1_000, limit, periodMs, now / 1_000);
   }
 
   async reset(path: string): Promise<void> {

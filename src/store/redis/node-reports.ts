@@ -71,11 +71,26 @@ export class NodeReports {
   }
 }
 
-/** A report as written by {@link NodeReports.beat}; undefined for anything else. */
+/** A report as written by {@link NodeReports.beat}; undefined for anything else (what Redis holds is not trusted). */
 function parseReport(text: string): NodeReport | undefined {
   try {
-    const report = JSON.parse(text) as NodeReport;
-    return typeof report.node === 'string' && typeof report.at === 'number' && typeof report.bans === 'object' && report.bans !== null ? report : undefined;
+    const r = JSON.parse(text) as NodeReport;
+    const bans = r.bans as Partial<NodeReport['bans']> | undefined;
+    const workers = r.workers as NodeReport['workers'] | undefined;
+    const ok =
+      typeof r.node === 'string' &&
+      typeof r.version === 'string' &&
+      typeof r.at === 'number' &&
+      typeof r.startedAt === 'number' &&
+      typeof r.store?.mode === 'string' &&
+      typeof bans?.count === 'number' &&
+      typeof bans.digest === 'string' &&
+      typeof bans.repairs === 'number' &&
+      (bans.stream === null || typeof bans.stream === 'string') &&
+      (bans.agrees === null || typeof bans.agrees === 'boolean') &&
+      (bans.divergedSince === null || typeof bans.divergedSince === 'number') &&
+      (workers === null || (typeof workers?.count === 'number' && typeof workers.ready === 'number'));
+    return ok ? r : undefined;
   } catch {
     return undefined;
   }

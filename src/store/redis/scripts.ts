@@ -12,10 +12,12 @@ export const SCRIPTS: Record<string, { file: string; keys: number | undefined; p
   palisadeGcra: { file: 'gcra.lua', keys: undefined },
   palisadeWindowCount: { file: 'window_count.lua', keys: 1 },
   palisadeGcraCharge: { file: 'gcra_charge.lua', keys: 1 },
+  palisadeGcraPeek: { file: 'gcra_peek.lua', keys: 1 },
   palisadeSessionGet: { file: 'session_get.lua', keys: 1 },
   palisadeBanApply: { file: 'ban_apply.lua', keys: 6, prelude: ['fnv.lua'] },
   palisadeBanSweep: { file: 'ban_sweep.lua', keys: 3 },
   palisadeBanDigestRebuild: { file: 'ban_digest_rebuild.lua', keys: 2, prelude: ['fnv.lua'] },
+  palisadeBanDigestRead: { file: 'ban_digest_read.lua', keys: 2 },
   palisadeLockAcquire: { file: 'lock_acquire.lua', keys: 1 },
   palisadeLockRelease: { file: 'lock_release.lua', keys: 1 },
   palisadeAuditAppend: { file: 'audit_append.lua', keys: 1 },
@@ -28,11 +30,14 @@ export type ScriptedRedis = RedisClient & {
   palisadeGcra(numKeys: number, ...keysThenArgs: Array<string | number>): Promise<number[]>;
   palisadeWindowCount(key: string, windowMs: number, by: number): Promise<number>;
   palisadeGcraCharge(key: string, periodMs: number, debtMs: number): Promise<number>;
+  palisadeGcraPeek(key: string): Promise<[number, number]>;
   palisadeSessionGet(key: string, touchIdleMs: number): Promise<string | null>;
   palisadeBanApply(...args: Array<string | number>): Promise<number>;
   palisadeBanSweep(banIndex: string, tombstoneIndex: string, digest: string, recordPrefix: string, batch: number): Promise<string[]>;
-  /** Rebuilds the digest from the index when it holds at most `limit` bans: their number, or -1 when it holds more. */
-  palisadeBanDigestRebuild(banIndex: string, digest: string, limit: number): Promise<number>;
+  /** Rebuilds the digest from the index (a complete one only when `force` is 1) when it holds at most `limit` bans: their number, or -1 when it holds more. */
+  palisadeBanDigestRebuild(banIndex: string, digest: string, limit: number, force: 0 | 1): Promise<number>;
+  /** `[complete (1/0), the digest from bucket `from` on, the stream's last id]`. */
+  palisadeBanDigestRead(digest: string, stream: string, from: number): Promise<[number, number, string]>;
   palisadeLockAcquire(key: string, token: string, leaseMs: number): Promise<number>;
   palisadeLockRelease(key: string, token: string): Promise<number>;
   palisadeAuditAppend(trail: string, length: number, ...scoresAndEntries: Array<string | number>): Promise<number>;

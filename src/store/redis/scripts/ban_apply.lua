@@ -38,6 +38,9 @@ end
 if current_version and (current_version > version or (current_version == version and current_node >= node)) then
   return 0
 end
+-- A digest started on an empty index covers every ban from the first one (Redis restarted
+-- empty and the nodes re-assert their bans, or a new cluster): complete from the start.
+if redis.call('EXISTS', KEYS[6]) == 0 and redis.call('ZCARD', KEYS[2]) == 0 then redis.call('HSET', KEYS[6], 'complete', '1') end
 local indexed = redis.call('ZSCORE', KEYS[2], ARGV[2])
 if indexed then toggle(ARGV[2], indexed) end
 if ARGV[1] == 'ban' then

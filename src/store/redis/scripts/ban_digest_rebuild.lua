@@ -2,10 +2,12 @@
 -- or was never complete (evicted, or Redis kept bans written before it existed), and marks
 -- it complete. In one call, so no change can slip between reading the index and writing the
 -- digest; above ARGV[1] bans that call would hold Redis too long and nothing is done.
--- KEYS[1] ban index   KEYS[2] ban digest   ARGV[1] most bans rebuilt at once
+-- A complete digest is left alone unless ARGV[2] is 1 (a node suspects it); a refused
+-- rebuild changes nothing, so a digest too big to rebuild stays as it was.
+-- KEYS[1] ban index   KEYS[2] ban digest   ARGV[1] most bans rebuilt at once   ARGV[2] 1: even a complete one
 -- Returns the number of bans hashed, or -1 when the index holds more than ARGV[1].
 -- `fnv` comes from fnv.lua, prepended.
-if redis.call('HGET', KEYS[2], 'complete') == '1' then return redis.call('ZCARD', KEYS[1]) end
+if ARGV[2] ~= '1' and redis.call('HGET', KEYS[2], 'complete') == '1' then return redis.call('ZCARD', KEYS[1]) end
 local size = redis.call('ZCARD', KEYS[1])
 if size > tonumber(ARGV[1]) then return -1 end
 local buckets = {}

@@ -1,0 +1,119 @@
+import { escapeHtml as h } from '../html.js';
+import type { AuditEntry } from '../store/audit.js';
+import type { ClusterView } from '../store/cluster-view.js';
+import type { Ban } from '../store/types.js';
+import type { Explanation } from './explain.js';
+
+/** `12s ago`, `5m ago`, `3h ago`, `2d ago`; `in 4h` for a time ahead. */
+export function relative(ms: number, now: number): string {
+  const delta = Math.round((now - ms) / 1000);
+  const size = Math.abs(delta);
+  const text = size < 120 ? `${size}s` : size < 7_200 ? `${Math.round(size / 60)}m` : size < 172_800 ? `${Math.round(size / 3_600)}h` : `${Math.round(size / 86_400)}d`;
+  return delta >= 0 ? `${text} ago` : `in ${text}`;
+}
+
+/** A time shown relative to now, the exact time on hover (and for machines). */
+export function timeCell(ms: number | null, now: number, never = 'never'): string {
+  if (ms === null) return never;
+  const iso = new Date(ms).toISOString();
+  return `<time datetime="${iso}" title="${iso}">${relative(ms, now)}</time>`;
+}
+
+/** How a ban came to be, for the totals: a plugin's own decision, a person, an import, a downloaded list. */
+export function originGroup(origin: string): 'automatic' | 'API' | 'import' | 'lists' {
+  if (origin === 'api' || origin === 'cli') return 'API';
+  if (origin === 'import') return 'import';
+  if (origin === 'blacklist') return 'lists';
+  return 'automatic';
+}
+
+/** Counts of `keys`, largest first (ties by name), at most `top`. */
+function countBy(keys: Iterable<string>, top = Infinity): Array<[string, number]> {
+  const counts = new Map<string, number>();
+  for (const key of keys) counts.set(key, (counts.get(key) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, top);
+}
+
+/** Totals over every active ban: how many, by origin group, by reason (the ten most common). */
+export function totalsSection(bans: readonly Ban[]): string {
+  const groups = new Map(countBy(bans.map((ban) => originGroup(ban.origin))));
+  const origin = (['automatic', 'API', 'import', 'lists'] as const).map((group) => `<li><span class="n" data-origin="${group}">${groups.get(group) ?? 0}</span> ${group}</li>`).join('');
+  const reasons = countBy(bans.map((ban) => ban.reason), 10)
+    .map(([reason, count]) => `<li><span class="n">${count}</span> <a href="/bans?${h(new URLSearchParams({ reason }).toString())}">${h(reason)}</a></li>`)
+    .join('');
+  return `<section id="totals" class="cards">
+<div class="card"><h2>Active bans</h2><p class="big" id="total-bans">${bans.length}</p></div>
+<div class="card"><h2>By origin</h2><ul class="counts">${origin}</ul></div>
+<div class="card"><h2>By reason</h2><ul class="counts">${reasons || '<li>none</li>'}</ul></div>
+</section>`;
+}
+
+/**
+ * Bans created per hour over the last 24 hours, from the audit trail (lifted and expired
+ * ones included), as an inline SVG bar chart: no script, no external asset. `entries` are
+ * the newest first, at most `limit` of them: a chart they do not cover says it is partial.
+ */
+export function chartSection(entries: readonly AuditEntry[], now: number, limit: number): string {
+  const hourMs = 3_600_000;
+  const end = Math.floor(now / hourMs) * hourMs + hourMs;
+  const counts = new Array<number>(24).fill(0);
+  for (const entry of entries) {
+    // An imported ban is audited as `import`: created all the same.
+    if (entry.action !== 'ban' && entry.action !== 'import') continue;
+    const slot = 23 - Math.floor((end - 1 - entry.at) / hourMs);
+    if (slot >= 0 && slot < 24) counts[slot]!++;
+  }
+  const most = Math.max(1, ...counts);
+  const width = 24 * 20;
+  const height = 100;
+  const bars = counts
+    .map((count, i) => {
+      const barHeight = Math.round((count / most) * (height - 16));
+      const from = new Date(end - (24 - i) * hourMs).toISOString().slice(11, 16);
+      return `<rect class="bar" data-count="${count}" x="${i * 20 + 2}" y="${height - barHeight}" width="16" height="${barHeight}"><title>${from} UTC: ${count} ban(s)</title></rect>`;
+    })
+    .join('');
+  const total = counts.reduce((sum, count) => sum + count, 0);
+  // The trail read holds `limit` entries at most: when they do not reach back 24 h, say so.
+  const oldest = entries.at(-1)?.at;
+  const partial = entries.length >= limit && oldest !== undefined && oldest > end - 24 * hourMs ? ` — partial: the audit entries read reach back to ${new Date(oldest).toISOString().slice(11, 16)} UTC only` : '';
+  return `<section id="per-hour"><h2>Bans created per hour, last 24 h <small>(${total}; busiest hour ${most === 1 && total === 0 ? 0 : most}${h(partial)})</small></h2>
+<svg role="img" aria-label="Bans created per hour over the last 24 hours" width="${width}" height="${height + 14}" viewBox="0 0 ${width} ${height + 14}">
+<line x1="0" y1="${height}" x2="${width}" y2="${height}" stroke="#999"/>${bars}
+<text x="0" y="${height + 12}" font-size="10">−24 h</text><text x="${width - 24}" y="${height + 12}" font-size="10">now</text></svg></section>`;
+}
+
+/** The cluster section: one row per node seen, flagged when its bans differ from Redis's. */
+export function clusterSection(view: ClusterView, now: number): string {
+  const rows = view.nodes
+    .map((n) => {
+      const agreement = n.diverged ? `<strong>diverged</strong>${n.bans.divergedSince ? ` since ${timeCell(n.bans.divergedSince, now)}` : ''}` : n.bans.agrees ? 'agrees' : '—';
+      return (
+        `<tr${n.diverged ? ' class="err"' : ''}><td>${h(n.node)}</td><td>${h(n.version)}</td><td>${h(n.store.mode)}</td><td>${n.live ? '' : 'gone, '}${h(relative(now - n.ageMs, now))}</td>` +
+        `<td>${h(String(n.bans.count))}</td><td><code>${h(n.bans.digest)}</code></td><td><code>${h(n.bans.stream ?? '—')}</code></td><td>${agreement}</td><td>${h(String(n.bans.repairs))}</td>` +
+        `<td>${n.workers ? h(`${n.workers.ready}/${n.workers.count}`) : '—'}</td></tr>`
+      );
+    })
+    .join('\n');
+  const redis = view.redis ? `<p>Redis: digest <code>${h(view.redis.digest)}</code>${view.redis.complete ? '' : ' (incomplete)'}, stream at <code>${h(view.redis.stream)}</code></p>` : '';
+  return `<h2>Cluster</h2><p>${h(String(view.summary.live))} live node(s) of ${h(String(view.summary.seen))} seen in the last hour; ${h(String(view.summary.diverged))} diverged.</p>${redis}
+<table id="cluster"><thead><tr><th>Node</th><th>Version</th><th>Store</th><th>Heartbeat</th><th>Bans</th><th>Digest</th><th>Stream position</th><th>Bans vs Redis</th><th>Repairs</th><th>Workers</th></tr></thead>
+<tbody>${rows}</tbody></table>`;
+}
+
+/** The answer to "why is this client blocked?" (the page's explain form). */
+export function explainSection(answer: Explanation, now: number): string {
+  const verdict = `${answer.verdict.action}${answer.verdict.status !== null ? ` (${answer.verdict.status})` : ''}`;
+  const infrastructure = answer.infrastructure.loopback ? 'loopback' : answer.infrastructure.trustedProxy ? 'a trusted proxy (REAL_IP_FROM)' : '';
+  const bans = answer.bans
+    .map((b) => `<tr><td>${h(b.ip)}</td><td>${h(b.reason)}</td><td>${h(b.origin)}</td><td>${h(b.actor)}</td><td>${h(b.node)}</td><td>${timeCell(Date.parse(b.created), now)}</td><td>${timeCell(b.expires === null ? null : Date.parse(b.expires), now)}</td><td>${b.applies ? 'yes' : 'no (whitelisted)'}</td></tr>`)
+    .join('');
+  const findings = answer.findings
+    .map((f) => `<tr><td>${h(f.plugin)}</td><td>${h(f.rule)}</td><td>${h(f.effect)}</td><td>${h(f.detail)}</td><td>${f.applies ? 'yes' : 'no (whitelisted)'}</td></tr>`)
+    .join('');
+  return `<section id="explain-answer"><h2>Why: ${h(answer.ip)}</h2>
+<p class="msg${answer.verdict.action === 'pass' ? '' : ' err'}"><strong id="explain-verdict">${h(verdict)}</strong>: ${h(answer.verdict.because)}</p>
+${infrastructure ? `<p>${h(answer.ip)} is ${h(infrastructure)}: never limited, counted or banned automatically.</p>` : ''}
+<h3>Bans covering it</h3><table><thead><tr><th>Target</th><th>Reason</th><th>Origin</th><th>Actor</th><th>Node</th><th>Created</th><th>Expires</th><th>Applies</th></tr></thead><tbody>${bans || '<tr><td colspan="8">None.</td></tr>'}</tbody></table>
+<h3>Rules</h3><table><thead><tr><th>Plugin</th><th>Rule</th><th>Effect</th><th>Detail</th><th>Applies</th></tr></thead><tbody>${findings || '<tr><td colspan="5">No rule bears on this address.</td></tr>'}</tbody></table></section>`;
+}
