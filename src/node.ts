@@ -181,7 +181,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
           audit: store.audit,
           auth: adminAuth,
           nodeName: settings.NODE_NAME,
-          bans: () => store.bans.list(),
+          tally: () => store.bans.tally(),
           cluster: () => store.clusterView(),
           explain,
         }),

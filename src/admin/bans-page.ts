@@ -3,7 +3,6 @@ import { escapeHtml as h } from '../html.js';
 import type { AdminRequest, AdminResponse, AdminRoute } from '../plugin/types.js';
 import type { AuditFacet } from '../store/audit.js';
 import type { ClusterView } from '../store/cluster-view.js';
-import type { Ban } from '../store/types.js';
 import type { AdminAuth } from './auth.js';
 import type { BanService, BanView } from './bans-api.js';
 import type { Explanation } from './explain.js';
@@ -15,8 +14,8 @@ export interface BanPageSources {
   audit: AuditFacet;
   auth: AdminAuth;
   nodeName: string;
-  /** Every active ban (the totals). */
-  bans(): Ban[];
+  /** How many active bans, by origin and by reason (the totals). */
+  tally(): { total: number; byOrigin: Map<string, number>; byReason: Map<string, number> };
   cluster(): Promise<ClusterView>;
   explain(ip: string): Promise<Explanation | undefined>;
   now?: () => number;
@@ -152,7 +151,7 @@ export function banPageRoutes(sources: BanPageSources): AdminRoute[] {
         'Palisade bans',
         `<div class="who">Signed in as <strong id="identity">${h(identity.name)}</strong> (<span id="role">${h(identity.role)}</span>) ${signOut}</div>
 <h1>Palisade bans <small>(node ${h(nodeName)})</small></h1>${message}${listError}
-${totalsSection(sources.bans())}
+${totalsSection(sources.tally())}
 ${chartSection(chartEntries, at, CHART_ENTRIES)}
 <form method="get" action="/bans"><fieldset><legend>Why is this client blocked?</legend>
 <label>IP address <input name="explain" value="${value('explain')}" required></label> <button type="submit">Explain</button></fieldset></form>

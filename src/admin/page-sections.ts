@@ -1,7 +1,6 @@
 import { escapeHtml as h } from '../html.js';
 import type { AuditEntry } from '../store/audit.js';
 import type { ClusterView } from '../store/cluster-view.js';
-import type { Ban } from '../store/types.js';
 import type { Explanation } from './explain.js';
 
 /** `12s ago`, `5m ago`, `3h ago`, `2d ago`; `in 4h` for a time ahead. */
@@ -27,22 +26,21 @@ export function originGroup(origin: string): 'automatic' | 'API' | 'import' | 'l
   return 'automatic';
 }
 
-/** Counts of `keys`, largest first (ties by name), at most `top`. */
-function countBy(keys: Iterable<string>, top = Infinity): Array<[string, number]> {
-  const counts = new Map<string, number>();
-  for (const key of keys) counts.set(key, (counts.get(key) ?? 0) + 1);
+/** `counts` largest first (ties by name), at most `top`. */
+function largest(counts: ReadonlyMap<string, number>, top = Infinity): Array<[string, number]> {
   return [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, top);
 }
 
 /** Totals over every active ban: how many, by origin group, by reason (the ten most common). */
-export function totalsSection(bans: readonly Ban[]): string {
-  const groups = new Map(countBy(bans.map((ban) => originGroup(ban.origin))));
+export function totalsSection(tally: { total: number; byOrigin: ReadonlyMap<string, number>; byReason: ReadonlyMap<string, number> }): string {
+  const groups = new Map<string, number>();
+  for (const [origin, count] of tally.byOrigin) groups.set(originGroup(origin), (groups.get(originGroup(origin)) ?? 0) + count);
   const origin = (['automatic', 'API', 'import', 'lists'] as const).map((group) => `<li><span class="n" data-origin="${group}">${groups.get(group) ?? 0}</span> ${group}</li>`).join('');
-  const reasons = countBy(bans.map((ban) => ban.reason), 10)
+  const reasons = largest(tally.byReason, 10)
     .map(([reason, count]) => `<li><span class="n">${count}</span> <a href="/bans?${h(new URLSearchParams({ reason }).toString())}">${h(reason)}</a></li>`)
     .join('');
   return `<section id="totals" class="cards">
-<div class="card"><h2>Active bans</h2><p class="big" id="total-bans">${bans.length}</p></div>
+<div class="card"><h2>Active bans</h2><p class="big" id="total-bans">${tally.total}</p></div>
 <div class="card"><h2>By origin</h2><ul class="counts">${origin}</ul></div>
 <div class="card"><h2>By reason</h2><ul class="counts">${reasons || '<li>none</li>'}</ul></div>
 </section>`;

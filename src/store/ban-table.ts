@@ -135,6 +135,29 @@ export class BanTable {
     return found;
   }
 
+  /**
+   * How many active bans there are by origin and by reason, read from the label columns:
+   * a million bans are counted without building one record.
+   */
+  tally(): { total: number; byOrigin: Map<string, number>; byReason: Map<string, number> } {
+    const origins = new Map<number, number>();
+    const reasons = new Map<number, number>();
+    let total = 0;
+    this.forEachActive((slot) => {
+      total++;
+      const reason = this.labelsOf[slot * 4]!;
+      const origin = this.labelsOf[slot * 4 + 1]!;
+      reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+      origins.set(origin, (origins.get(origin) ?? 0) + 1);
+    });
+    const named = (counts: Map<number, number>): Map<string, number> => {
+      const out = new Map<string, number>();
+      for (const [label, count] of counts) out.set(this.labels.text(label), (out.get(this.labels.text(label)) ?? 0) + count);
+      return out;
+    };
+    return { total, byOrigin: named(origins), byReason: named(reasons) };
+  }
+
   /** Every active ban. */
   list(): Ban[] {
     const out: Ban[] = [];

@@ -50,6 +50,10 @@ export class Bans implements BanRecords {
     return this.ledger.table.covering(ip);
   }
 
+  tally(): { total: number; byOrigin: Map<string, number>; byReason: Map<string, number> } {
+    return this.ledger.table.tally();
+  }
+
   hits(target: string): number {
     return this.hitCounts.get(target) ?? 0;
   }

@@ -98,6 +98,8 @@ export interface BanRecords extends BanFacet {
   list(): Ban[];
   /** Every active ban covering `ip` (canonical): exact, then networks narrowest first. Counts no hit. */
   covering(ip: string): Ban[];
+  /** How many active bans, by origin and by reason (without building the records). */
+  tally(): { total: number; byOrigin: Map<string, number>; byReason: Map<string, number> };
   /** True while a change to `target` made on this node waits to reach the other nodes. */
   pending(target: string): boolean;
   /** Requests refused on this node because of the ban on `target` (canonical). */

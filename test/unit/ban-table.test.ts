@@ -81,6 +81,18 @@ describe('BanTable', () => {
     expect(table.list()).toHaveLength(5_000);
   });
 
+  it('counts active bans by origin and reason without the expired, and finds every ban covering an address', () => {
+    let now = 1_000;
+    const table = new BanTable(() => now);
+    table.set({ ...ban('192.0.2.1'), origin: 'api', reason: 'scan' });
+    table.set({ ...ban('192.0.2.0/24'), origin: 'api', reason: 'scan' });
+    table.set({ ...ban('192.0.0.0/16', 5_000), origin: 'bad-behavior', reason: 'bad-behavior' });
+    table.set({ ...ban('198.51.100.1', 2_000), origin: 'import', reason: 'scan' });
+    expect(table.covering('192.0.2.1').map((b) => b.target)).toEqual(['192.0.2.1', '192.0.2.0/24', '192.0.0.0/16']);
+    now = 3_000;
+    expect(table.tally()).toEqual({ total: 3, byOrigin: new Map([['api', 2], ['bad-behavior', 1]]), byReason: new Map([['scan', 2], ['bad-behavior', 1]]) });
+  });
+
   it('canonicalises targets: full-length networks become IPs, host bits are cleared', () => {
     expect(canonicalTarget('::ffff:192.0.2.1')).toBe('192.0.2.1');
     expect(canonicalTarget('192.0.2.1/32')).toBe('192.0.2.1');
