@@ -16,7 +16,7 @@ import { createLogger, describeError, flushLogger } from './log.js';
 import { createRegistry, registerClusterTotals } from './metrics.js';
 import { PluginHost } from './plugin/host.js';
 import type { PluginDefinition } from './plugin/types.js';
-import { createClientResolver, type ClientResolver } from './proxy/client-facts.js';
+import { clientResolverFor, type ClientResolver } from './proxy/client-facts.js';
 import { startDemoUpstream } from './proxy/demo-upstream.js';
 import { listenOrExplain, serveRequests, type RequestSide } from './proxy/serve-requests.js';
 import { parseListenAddress, parseWorkerCount } from './settings/formats.js';
@@ -94,6 +94,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   try {
     // Who the client is, decided once for the proxy and the ban API alike.
     let clients = clientResolverFor(settings);
+    // What the request side of a one-process node reads: the resolver in force, across reloads.
+    const liveClients: ClientResolver = { resolve: (req) => clients.resolve(req), holdsTrustedProxy: (target) => clients.holdsTrustedProxy(target) };
     const store = new NodeStore(settings.NODE_NAME, Date.now, settings.AUDIT_LOG_LENGTH);
     const registry = createRegistry(settings.NODE_NAME);
     registerClusterTotals(registry, store.metrics);
@@ -145,7 +147,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const policyFor = (s: CoreSettings): BanPolicyOptions => ({
       minPrefixV4: s.BAN_MIN_PREFIX_IPV4,
       minPrefixV6: s.BAN_MIN_PREFIX_IPV6,
-      holdsTrustedProxy: (target) => clients.holdsTrustedProxy(target),
+      holdsTrustedProxy: (target) => liveClients.holdsTrustedProxy(target),
       protector: (target) => host.protector(target),
     });
     const policy = new BanPolicy(policyFor(settings));
@@ -157,7 +159,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       bans: store.bans,
       view: (ban) => banService.view(ban),
       findings: (client) => host.explain(client),
-      trustedProxy: (ip) => clients.holdsTrustedProxy(ip),
+      trustedProxy: (ip) => liveClients.holdsTrustedProxy(ip),
       settings: () => ({ mode: live.SECURITY_MODE, denyStatus: live.DENY_HTTP_STATUS }),
       nodeName: settings.NODE_NAME,
     });
@@ -227,7 +229,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       // Stopped (drained) by stop() before the releases run; a failed start stops its own.
       proxyBound = await pool.start();
     } else {
-      side = await serveRequests({ settings, log, store, host, registry, upstream });
+      side = await serveRequests({ settings, log, store, host, registry, upstream, clients: liveClients });
       const served = side;
       releases.push(() => served.close());
       proxyBound = side.address;
@@ -343,13 +345,4 @@ function adminAuthConfig(settings: CoreSettings): AdminAuthConfig {
     // The session secret the nodes already share (required with USE_REDIS).
     csrfSecret: String((settings as unknown as Record<string, unknown>).SESSIONS_SECRET ?? ''),
   };
-}
-
-function clientResolverFor(settings: CoreSettings): ClientResolver {
-  return createClientResolver({
-    useRealIp: settings.USE_REAL_IP,
-    trusted: settings.REAL_IP_FROM,
-    header: settings.REAL_IP_HEADER,
-    recursive: settings.REAL_IP_RECURSIVE,
-  });
 }

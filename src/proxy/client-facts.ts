@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { CidrSet, canonicalIp, isLoopback } from '../net/ip.js';
+import type { CoreSettings } from '../settings/types.generated.js';
 
 /** What the core knows about the client of one request, resolved once before any plugin runs. */
 export interface ClientFacts {
@@ -53,6 +54,11 @@ const NO_CHAIN: readonly string[] = Object.freeze([]);
  * garbage never becomes a client IP. Requests from an untrusted peer — most traffic — cost
  * one property read: their facts are resolved once per connection.
  */
+/** The resolver the settings describe (`USE_REAL_IP`, `REAL_IP_FROM`, `REAL_IP_HEADER`, `REAL_IP_RECURSIVE`). */
+export function clientResolverFor(settings: Pick<CoreSettings, 'USE_REAL_IP' | 'REAL_IP_FROM' | 'REAL_IP_HEADER' | 'REAL_IP_RECURSIVE'>): ClientResolver {
+  return createClientResolver({ useRealIp: settings.USE_REAL_IP, trusted: settings.REAL_IP_FROM, header: settings.REAL_IP_HEADER, recursive: settings.REAL_IP_RECURSIVE });
+}
+
 export function createClientResolver(options: ClientResolverOptions): ClientResolver {
   const trusted = CidrSet.from(options.trusted);
   const headerName = options.header.toLowerCase();

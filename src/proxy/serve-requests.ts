@@ -7,7 +7,7 @@ import { createRequestMetrics } from '../metrics.js';
 import type { PluginHost } from '../plugin/host.js';
 import type { CoreSettings } from '../settings/types.generated.js';
 import type { ClusterStore } from '../store/types.js';
-import { createClientResolver } from './client-facts.js';
+import { clientResolverFor, type ClientResolver } from './client-facts.js';
 import { createForwarder } from './forward.js';
 import { ProxyServer } from './server.js';
 
@@ -18,6 +18,8 @@ export interface RequestSideOptions {
   host: PluginHost;
   registry: Registry;
   upstream: URL;
+  /** Who the client is (default: from `settings`); a one-process node passes its own, which reloads change. */
+  clients?: ClientResolver;
 }
 
 /** A process serving the proxy port. */
@@ -37,12 +39,7 @@ export interface RequestSide {
  */
 export async function serveRequests(options: RequestSideOptions): Promise<RequestSide> {
   const { settings, log, store, host } = options;
-  const clients = createClientResolver({
-    useRealIp: settings.USE_REAL_IP,
-    trusted: settings.REAL_IP_FROM,
-    header: settings.REAL_IP_HEADER,
-    recursive: settings.REAL_IP_RECURSIVE,
-  });
+  const clients = options.clients ?? clientResolverFor(settings);
   const metrics = createRequestMetrics(options.registry, store.metrics);
   const forwarder = createForwarder(options.upstream, settings.UPSTREAM_TIMEOUT, settings.MAX_CLIENT_SIZE);
   const proxy = new ProxyServer({ settings, host, store, metrics, log, forwarder, clients });

@@ -146,15 +146,18 @@ describe('reload', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('with WORKERS=0 applies the token and plugin settings, and names the core settings that need a restart', async () => {
-    const { dir, tokenFile, writeEnv } = workdir({});
-    const palisade = await node(dir, tokenFile, { WORKERS: '0' });
-    writeEnv({ BLACKLIST_IP: '203.0.113.0/24', DENY_HTTP_STATUS: '451' });
+  it('with WORKERS=0 applies the token, the trusted proxies and plugin settings, and names the core settings that need a restart', async () => {
+    // REAL_IP_FROM from .env only: at first the test's address is not a trusted proxy.
+    const { dir, tokenFile, writeEnv } = workdir({ REAL_IP_FROM: '10.0.0.0/8' });
+    const palisade = await startPalisade({ WORKERS: '0', REVERSE_PROXY_HOST: upstream.url, ADMIN_TOKEN_FILE: tokenFile, USE_REAL_IP: 'yes' }, dir);
+    nodes.push(palisade);
+    writeEnv({ REAL_IP_FROM: '127.0.0.1/32', BLACKLIST_IP: '203.0.113.0/24', DENY_HTTP_STATUS: '451' });
     writeFileSync(tokenFile, `${NEW_TOKEN}\n`);
     const answer = await withToken(palisade, NEW_TOKEN, '/api/reload', { method: 'POST' });
     expect(answer.status).toBe(200);
-    expect(await answer.json()).toEqual({ applied: true, changed: ['ADMIN_TOKEN', 'BLACKLIST_IP'], restartNeeded: ['DENY_HTTP_STATUS'] });
-    expect(await status(palisade, '203.0.113.70')).toBe(403);
+    expect(await answer.json()).toEqual({ applied: true, changed: ['ADMIN_TOKEN', 'BLACKLIST_IP', 'REAL_IP_FROM'], restartNeeded: ['DENY_HTTP_STATUS'] });
+    // The proxy believes X-Forwarded-For from the test now: the blacklisted client is refused.
+    expect(await freshStatus(palisade, '203.0.113.70')).toBe(403);
     expect((await withToken(palisade, OLD_TOKEN, '/api/workers')).status).toBe(401);
     rmSync(dir, { recursive: true, force: true });
   });
