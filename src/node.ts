@@ -5,7 +5,7 @@ import { AggregatorRegistry, Counter } from 'prom-client';
 import type { DestinationStream, Logger } from 'pino';
 import { builtinPlugins } from '../plugins/index.js';
 import { BanPolicy, type BanPolicyOptions } from './admin/ban-policy.js';
-import { AdminAuth, type AdminAuthConfig } from './admin/auth.js';
+import { AdminAuth, bearerToken, credentialFor, type AdminAuthConfig } from './admin/auth.js';
 import { parseCredentials } from './admin/credentials.js';
 import { createExplainer } from './admin/explain.js';
 import { banRoutes, createBanService } from './admin/bans-api.js';
@@ -207,8 +207,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
           handle: async (request) => {
             if (!request.authorized) {
               const fresh = options.readSettings?.();
-              const bearer = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')?.[1]?.trim();
-              const known = fresh?.ok && bearer !== undefined ? new AdminAuth(adminAuthConfig(fresh.settings as unknown as CoreSettings), store.sessions).checkToken(bearer) : undefined;
+              const bearer = bearerToken(request.headers.authorization);
+              const known = fresh?.ok && bearer !== undefined ? credentialFor(adminAuthConfig(fresh.settings as unknown as CoreSettings).credentials, bearer) : undefined;
               if (known?.role !== 'operator') {
                 return { status: 401, headers: { 'www-authenticate': 'Bearer' }, json: { error: 'missing or wrong bearer token (an operator\'s)', code: 'PAL_ADMIN_UNAUTHORIZED' } };
               }

@@ -31,10 +31,16 @@ function fingerprintOf(token: string): string {
   return token === '' ? '' : createHmac('sha256', token).update('palisade-admin-session').digest('base64url');
 }
 
-/** True when `bearer` (an `Authorization` header) carries `token`; never true for an empty token. */
-export function bearerMatches(header: string | undefined, token: string): boolean {
-  const bearer = /^Bearer\s+(.+)$/i.exec(header ?? '');
-  return token !== '' && bearer !== null && equal((bearer[1] as string).trim(), token);
+/** The token of an `Authorization: Bearer …` header, if it carries one. */
+export function bearerToken(header: string | undefined): string | undefined {
+  return /^Bearer\s+(.+)$/i.exec(header ?? '')?.[1]?.trim();
+}
+
+/** The credential whose token `token` is: every one compared in constant time, so the timing says nothing of which. */
+export function credentialFor(credentials: readonly AdminCredential[], token: string): AdminCredential | undefined {
+  let found: AdminCredential | undefined;
+  for (const credential of credentials) if (equal(token, credential.token) && found === undefined) found = credential;
+  return found;
 }
 
 function equal(a: string, b: string): boolean {
@@ -119,9 +125,9 @@ export class AdminAuth {
   async identify(req: IncomingMessage): Promise<AdminIdentity | undefined> {
     if (!this.enabled) return { via: 'open', csrf: this.openCsrf, name: 'local', role: 'operator' };
     const proxied = this.fromProxy(req);
-    const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1]?.trim();
+    const bearer = bearerToken(req.headers.authorization);
     if (bearer !== undefined) {
-      const credential = this.credentialFor(bearer);
+      const credential = credentialFor(this.credentials, bearer);
       if (credential) return { via: 'bearer', name: credential.name, role: credential.role };
       // A proxy may pass its user's own token along: the proxy's word decides then.
       return proxied;
@@ -139,7 +145,7 @@ export class AdminAuth {
 
   /** The credential whose token `given` is (the page's sign-in form), if any. */
   checkToken(given: string): AdminCredential | undefined {
-    return this.enabled ? this.credentialFor(given) : undefined;
+    return this.enabled ? credentialFor(this.credentials, given) : undefined;
   }
 
   /** Opens a session for `credential`; returns the `Set-Cookie` value that carries it. */
@@ -159,13 +165,6 @@ export class AdminAuth {
       await this.sessions.destroy(storeKey(identity.sessionId));
     }
     return `${ADMIN_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict`;
-  }
-
-  /** Every credential compared (in constant time each): which one matches says nothing by its timing. */
-  private credentialFor(token: string): AdminCredential | undefined {
-    let found: AdminCredential | undefined;
-    for (const credential of this.credentials) if (equal(token, credential.token) && found === undefined) found = credential;
-    return found;
   }
 
   /** The auth proxy's user, when the request comes from it and names one. */

@@ -47,9 +47,15 @@ class BodyTooLarge extends Error {}
 export class AdminServer {
   readonly server: http.Server;
   readonly auth: AdminAuth;
+  /** The core routes, `/metrics` (for viewers and up) among them. */
+  private readonly coreRoutes: AdminRoute[];
 
   constructor(private readonly deps: AdminDependencies) {
     this.auth = deps.auth;
+    this.coreRoutes = [
+      { method: 'GET', path: '/metrics', handle: async () => ({ text: await deps.scrape(), headers: { 'content-type': Registry.PROMETHEUS_CONTENT_TYPE } }) },
+      ...(deps.coreRoutes ?? []),
+    ];
     this.server = http.createServer({ headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => {
       this.handle(req, res).catch((error: unknown) => {
         deps.log.error({ err: describeError(error), path: req.url }, 'admin route failed');
@@ -111,22 +117,15 @@ export class AdminServer {
     }
     // A known caller may still not be allowed this: viewers read, operators also change.
     const needed: AdminRole = route?.route.role ?? (UNSAFE_METHODS.has(method) ? 'operator' : 'viewer');
-    const routed = route !== undefined || (method === 'GET' && url.pathname === '/metrics');
-    if (routed && identity !== undefined && (!route?.route.public || route.route.role !== undefined) && (identity.role === null || !roleAllows(identity.role, needed))) {
+    if (route !== undefined && identity !== undefined && (!route.route.public || route.route.role !== undefined) && (identity.role === null || !roleAllows(identity.role, needed))) {
       const why =
         identity.role === null
           ? `${identity.name} has no role on this admin listener (ADMIN_AUTH_PROXY_ROLES grants it none)`
           : `${identity.name} is a ${identity.role}: ${method} ${url.pathname.slice(0, 200)} needs the ${needed} role (viewers read; operators also ban, lift, import and reload)`;
       this.deps.log.warn(coded('PAL_ADMIN_FORBIDDEN', { actor: identity.name, role: identity.role, method, path: url.pathname.slice(0, 200) }), 'admin request refused for its role');
       // Refusals of existing routes only, bounded: the trail is for decisions, not for noise.
-      this.deps.recordRefusal?.({ actor: identity.name, method, path: url.pathname.slice(0, 200), role: identity.role, ...(route?.param !== undefined ? { target: route.param.slice(0, 200) } : {}) });
+      this.deps.recordRefusal?.({ actor: identity.name, method, path: url.pathname.slice(0, 200), role: identity.role, ...(route.param !== undefined ? { target: route.param.slice(0, 200) } : {}) });
       return sendError(res, 'PAL_ADMIN_FORBIDDEN', why);
-    }
-    if (method === 'GET' && url.pathname === '/metrics') {
-      const body = await this.deps.scrape();
-      res.writeHead(200, { 'content-type': Registry.PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' });
-      res.end(body);
-      return;
     }
     if (!route) return sendError(res, 'PAL_ADMIN_NOT_FOUND', `no route for ${method} ${url.pathname}`);
     const request: AdminRequest = {
@@ -181,7 +180,7 @@ export class AdminServer {
   }
 
   private findRoute(method: string, pathname: string): { route: AdminRoute; relativePath: string; param?: string } | undefined {
-    for (const route of this.deps.coreRoutes ?? []) {
+    for (const route of this.coreRoutes) {
       if (route.method !== method) continue;
       if (route.path === pathname) return { route, relativePath: pathname };
       // `/prefix/*` takes one more path segment (URL-encoded: a CIDR's slash is %2F).

@@ -1,13 +1,8 @@
 import type { Command } from 'commander';
 import { exitCodes } from '../errors.js';
 import type { ClusterView } from '../store/cluster-view.js';
+import { relative } from '../relative-time.js';
 import { refused, run, table } from './admin-command.js';
-
-/** `4s`, `12m`. */
-function age(ms: number): string {
-  const seconds = Math.round(ms / 1000);
-  return seconds < 120 ? `${seconds}s` : `${Math.round(seconds / 60)}m`;
-}
 
 /** The table `palisade cluster` prints. */
 export function formatClusterView(view: ClusterView): string {
@@ -15,7 +10,7 @@ export function formatClusterView(view: ClusterView): string {
     n.node,
     n.version,
     n.store.mode,
-    `${n.live ? '' : 'gone '}${age(n.ageMs)}`,
+    `${n.live ? '' : 'gone, '}${relative(view.at - n.ageMs, view.at)}`,
     String(n.bans.count),
     n.bans.digest,
     n.bans.stream ?? '-',

@@ -1,9 +1,8 @@
-import type { Redis } from 'ioredis';
 import { describeError } from '../log.js';
 import { isLoopback } from '../net/ip.js';
 import { parseInfo } from '../store/redis/info.js';
 import { RedisKeys } from '../store/redis/keys.js';
-import { createDoctorClient, createSentinelClient, describeTarget, usesSentinel } from '../store/redis/clients.js';
+import { createDoctorClient, createSentinelClient, describeTarget, usesSentinel, type ServerClient } from '../store/redis/clients.js';
 import { checkPermissions, describePermissionReport } from '../store/redis/permissions.js';
 import { parseHostPort } from '../settings/formats.js';
 import type { RedisSettings } from '../settings/types.generated.js';
@@ -15,7 +14,7 @@ export type DoctorResult = { reachable: false; reason: string } | { reachable: t
 const NOT_ALLOWED = /NOPERM|unknown command|ERR unknown|not allowed/i;
 
 /** `CONFIG GET name`, or undefined when CONFIG is forbidden or renamed (managed Redis). */
-async function configGet(client: Redis, name: string): Promise<string | undefined> {
+async function configGet(client: ServerClient, name: string): Promise<string | undefined> {
   try {
     const reply = (await client.call('CONFIG', 'GET', name)) as string[];
     return reply[1];
@@ -58,7 +57,7 @@ type ClusterShard = [number, number, ...Array<[string, number, string, ...unknow
  * the failure-detection timeout; then, on every master, the single-server checks (version,
  * persistence, eviction policy, auth, TLS, ACL…), each message naming its node.
  */
-async function inspectCluster(seed: Redis, settings: Readonly<RedisSettings>, nodeName: string): Promise<Finding[]> {
+async function inspectCluster(seed: ServerClient, settings: Readonly<RedisSettings>, nodeName: string): Promise<Finding[]> {
   const findings: Finding[] = [];
   const add = (finding: Finding): void => void findings.push(finding);
   let clusterText: string;
@@ -117,7 +116,7 @@ async function inspectCluster(seed: Redis, settings: Readonly<RedisSettings>, no
 }
 
 /** The checks of one server; `clusterMaster` leaves out what the cluster checks cover (replicas, sentinels). */
-async function inspect(client: Redis, settings: Readonly<RedisSettings>, nodeName: string, clusterMaster = false): Promise<Finding[]> {
+async function inspect(client: ServerClient, settings: Readonly<RedisSettings>, nodeName: string, clusterMaster = false): Promise<Finding[]> {
   const findings: Finding[] = [];
   const add = (finding: Finding): void => void findings.push(finding);
   const couldNot = (check: string, what: string): void => add({ check, severity: 'info', message: `could not check ${what}: CONFIG is not allowed for this user` });
@@ -192,7 +191,7 @@ async function checkAuthentication(settings: Readonly<RedisSettings>, nodeName: 
   }
 }
 
-async function checkSharing(client: Redis, settings: Readonly<RedisSettings>): Promise<Finding> {
+async function checkSharing(client: ServerClient, settings: Readonly<RedisSettings>): Promise<Finding> {
   try {
     const size = await client.dbsize();
     const prefix = `${settings.REDIS_KEY_PREFIX}:`;

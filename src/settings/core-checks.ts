@@ -1,5 +1,5 @@
 import { accessSync, constants, statSync } from 'node:fs';
-import { parseListenAddress } from './formats.js';
+import { formats, parseListenAddress } from './formats.js';
 import type { SettingError } from './errors.js';
 import type { Settings } from './load.js';
 import { isLoopback } from '../net/ip.js';
@@ -21,8 +21,8 @@ export function coreChecks(settings: Settings, valid: (name: string) => boolean)
   // Named after the entry, never its token.
   for (const problem of parseCredentials(tokens, valid('ADMIN_TOKEN') ? String(settings.ADMIN_TOKEN) : '').problems) errors.push({ name: 'ADMIN_TOKENS', message: problem });
   const groupsHeader = String(settings.ADMIN_AUTH_PROXY_GROUPS_HEADER);
-  if (groupsHeader !== '' && !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(groupsHeader)) {
-    errors.push({ name: 'ADMIN_AUTH_PROXY_GROUPS_HEADER', message: 'must be an HTTP header name like X-Forwarded-Groups, or empty', got: groupsHeader });
+  if (groupsHeader !== '' && !formats['header-name']!.validate(groupsHeader)) {
+    errors.push({ name: 'ADMIN_AUTH_PROXY_GROUPS_HEADER', message: `${formats['header-name']!.message}, or empty`, got: groupsHeader });
   }
   if ((settings.ADMIN_AUTH_PROXY_ROLES as string[]).length > 0 && proxies.length === 0) {
     errors.push({ name: 'ADMIN_AUTH_PROXY_ROLES', message: 'needs ADMIN_AUTH_PROXY_FROM (the proxy whose users these roles are for)' });

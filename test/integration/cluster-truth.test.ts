@@ -90,8 +90,8 @@ describe('cluster view', () => {
     const cli = await runCli(['cluster'], { PALISADE_ADMIN_URL: a.adminUrl });
     expect(cli.code, cli.stderr).toBe(0);
     expect(cli.stdout).toMatch(/^NODE +VERSION +STORE/m);
-    expect(cli.stdout).toMatch(/^node-a +\S+ +shared +\S+ +4 +[0-9a-f]{8} +\d+-\d+ +agrees +0 +-$/m);
-    expect(cli.stdout).toMatch(/^node-b +\S+ +shared +\S+ +4 +[0-9a-f]{8} +\d+-\d+ +agrees +1 +-$/m);
+    expect(cli.stdout).toMatch(/^node-a +\S+ +shared +\d+s ago +4 +[0-9a-f]{8} +\d+-\d+ +agrees +0 +-$/m);
+    expect(cli.stdout).toMatch(/^node-b +\S+ +shared +\d+s ago +4 +[0-9a-f]{8} +\d+-\d+ +agrees +1 +-$/m);
     expect(cli.stdout).toContain('2 live of 2 seen, 0 diverged (asked node-a)');
     const page = await (await fetch(`${b.adminUrl}/bans`)).text();
     expect(page).toContain('<h2>Cluster</h2>');

@@ -15,6 +15,10 @@ export type ConnectionRole = `pool-${number}` | 'stream' | 'background' | 'docto
 
 /** A connection to Redis: one server (standalone, or the master a sentinel names), or a whole Redis Cluster. */
 export type RedisClient = Redis | Cluster;
+/** One Redis server's client (standalone, Sentinel's master, or one node of a cluster). */
+export type ServerClient = Redis;
+/** A Redis Cluster client. */
+export type ClusterClient = Cluster;
 
 /** True when `client` speaks to a Redis Cluster. */
 export function isCluster(client: RedisClient): client is Cluster {

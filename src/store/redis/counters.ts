@@ -1,6 +1,6 @@
 import calculateSlot from 'cluster-key-slot';
 import { gcraAnswer, type RateDecision, type RemoteCounters } from '../counters.js';
-import type { Cluster } from 'ioredis';
+import type { ClusterClient } from './clients.js';
 import type { ScriptedRedis } from './scripts.js';
 import type { RedisConnections } from './connections.js';
 import type { RedisKeys } from './keys.js';
@@ -23,7 +23,7 @@ export class RedisCounters implements RemoteCounters {
       ? new RateBatcher(
           (batch, args) =>
             this.timed('gcra', () =>
-              connections.run((client) => gcraBySlot(client as ScriptedRedis & Cluster, batch, args, (pending) => connections.withinBudget(pending)), { budgeted: true }),
+              connections.run((client) => gcraBySlot(client as ScriptedRedis & ClusterClient, batch, args, (pending) => connections.withinBudget(pending)), { budgeted: true }),
             ),
           true,
         )
@@ -91,7 +91,7 @@ class BySlot<T> {
  * the pipelines are built by hand.)
  */
 async function gcraBySlot(
-  client: ScriptedRedis & Cluster,
+  client: ScriptedRedis & ClusterClient,
   keys: string[],
   args: number[],
   withinBudget: <T>(pending: Promise<T>) => Promise<T>,
@@ -126,7 +126,7 @@ async function gcraBySlot(
         void pipeline.palisadeGcra(indexes.length, ...indexes.map((i) => keys[i]!), ...groupArgs);
       }
       try {
-        const results = (await withinBudget((pipeline as unknown as ReturnType<Cluster['pipeline']>).exec())) ?? [];
+        const results = (await withinBudget((pipeline as unknown as ReturnType<ClusterClient['pipeline']>).exec())) ?? [];
         results.forEach(([error, reply], g) => {
           if (error) throw error;
           groups[g]!.forEach((i, j) => (replies[i] = (reply as number[])[j]!));

@@ -32,10 +32,10 @@ export class NodeReports {
 
   /** Writes this node's report, then reads everyone's (which refreshes the live count). */
   async beat(report: NodeReport): Promise<void> {
-    const client = this.client();
-    await client.hset(this.keys.nodeReports, report.node, JSON.stringify({ ...report, at: this.redisNow() }));
-    // A cluster whose nodes are all gone leaves nothing behind.
-    await client.pexpire(this.keys.nodeReports, NODE_REPORT_TTL_MS);
+    // One round trip; a cluster whose nodes are all gone leaves nothing behind (the TTL).
+    const results = await this.client().pipeline().hset(this.keys.nodeReports, report.node, JSON.stringify({ ...report, at: this.redisNow() })).pexpire(this.keys.nodeReports, NODE_REPORT_TTL_MS).exec();
+    const failed = results?.find(([error]) => error);
+    if (failed) throw failed[0];
     await this.read();
   }
 
