@@ -7,10 +7,19 @@ export interface CountedChannel extends Channel {
   readonly received: number;
 }
 
-/** A worker's channel to its primary: `process.send` and `process.on('message')`. */
+/**
+ * A worker's channel to its primary: `process.send` and `process.on('message')`. One process
+ * listener counts each message once and hands it to every subscriber.
+ */
 export function primaryChannel(): CountedChannel {
   let sent = 0;
   let received = 0;
+  const handlers = new Set<(message: WireMessage) => void>();
+  process.on('message', (message: unknown) => {
+    if (!isWireMessage(message)) return;
+    received++;
+    for (const handler of handlers) handler(message);
+  });
   return {
     get sent() {
       return sent;
@@ -25,13 +34,10 @@ export function primaryChannel(): CountedChannel {
       process.send!(message, undefined, undefined, written ? () => written() : undefined);
     },
     onMessage(handler) {
-      const listener = (message: unknown): void => {
-        if (!isWireMessage(message)) return;
-        received++;
-        handler(message);
-      };
-      process.on('message', listener);
-      return () => void process.off('message', listener);
+      // A wrapper per subscription, so one handler subscribed twice is called twice, as with `process.on`.
+      const subscription = (message: WireMessage): void => handler(message);
+      handlers.add(subscription);
+      return () => void handlers.delete(subscription);
     },
   };
 }

@@ -81,6 +81,12 @@ describe('workers of one node (WORKERS=2)', () => {
     expect(results.map((r) => r.status)).toEqual([...Array(10).fill(200), ...Array(6).fill(429)]);
     expect(await metric(palisade, /^palisade_http_requests_total\{/)).toBe(16);
     expect(await metric(palisade, /^palisade_workers\{state="ready"/)).toBe(2);
+    // Each message counted once: every message a worker receives (results, its start) answers
+    // one it sent, but for the scrape being answered (one per worker, its answer not sent yet).
+    const scrape = await (await admin(palisade, '/metrics')).text();
+    const messages = (direction: string): number => Number(new RegExp(`^palisade_worker_messages_total\\{direction="${direction}"[^}]*\\} (\\d+)`, 'm').exec(scrape)?.[1]);
+    expect(messages('received')).toBeGreaterThanOrEqual(16);
+    expect(messages('received')).toBeLessThanOrEqual(messages('sent') + 2);
     // One node: the primary's and the workers' process metrics add up to one series.
     expect((await (await admin(palisade, '/metrics')).text()).match(/^process_resident_memory_bytes\{/gm)).toHaveLength(1);
     expect((await workers(palisade)).map((w) => [w.slot, w.state])).toEqual([
