@@ -108,7 +108,7 @@ export interface RedisSettings {
   readonly REDIS_SENTINEL_PASSWORD: string;
   /** Name of the master the sentinels monitor. */
   readonly REDIS_SENTINEL_MASTER: string;
-  /** Redis Cluster: the nodes are found from the seeds (`REDIS_HOST:REDIS_PORT` and `REDIS_CLUSTER_NODES`), `MOVED`/`ASK` are followed and the slot map refreshed; keys carry hash tags so each script touches one slot. Not with Sentinel, database 0 only. */
+  /** Redis Cluster: the nodes are found from the seeds (`REDIS_HOST:REDIS_PORT` and `REDIS_CLUSTER_NODES`), `MOVED`/`ASK` are followed and the slot map refreshed; keys carry hash tags so each script's declared keys share one slot. Not with Sentinel, database 0 only. */
   readonly REDIS_CLUSTER: boolean;
   /** Cluster seed nodes as space-separated `host[:port]` (port 6379 by default; IPv6 as `[::1]:6379`), next to `REDIS_HOST:REDIS_PORT`. Any reachable node is enough: the others are learnt from it. */
   readonly REDIS_CLUSTER_NODES: readonly string[];

@@ -34,7 +34,7 @@ function neverReached(error: unknown): boolean {
 
 /**
  * GCRA's answer for one more hit at `now` on a bucket whose theoretical arrival time is
- * `tat` (same unit as `now`): what gcra.lua decides, and what a peek reads.
+ * `tat` (same unit as `now`): what gcra_core.lua decides, and what a peek reads.
  */
 export function gcraAnswer(tat: number, limit: number, periodMs: number, now: number): RateDecision {
   const interval = periodMs / limit;
@@ -292,7 +292,7 @@ export class Counters implements CounterFacet {
     await this.remote()?.reset(path).catch(() => undefined);
   }
 
-  /** The same GCRA as gcra.lua, on this node's clock. */
+  /** The same GCRA as gcra_core.lua, on this node's clock. */
   private localRate(path: string, limit: number, periodMs: number, now: number): RateDecision {
     const held = this.tat.get(path) ?? 0;
     const decision = gcraAnswer(held, limit, periodMs, now);

@@ -2,9 +2,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import calculateSlot from 'cluster-key-slot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pino from 'pino';
 import { packageRoot } from '../../src/paths.js';
+import { settingsSpec } from '../../src/settings/catalog.js';
+import { loadSettings } from '../../src/settings/load.js';
+import type { RedisSettings } from '../../src/settings/types.generated.js';
+import { RedisConnections } from '../../src/store/redis/connections.js';
+import { RedisCounters } from '../../src/store/redis/counters.js';
+import { RedisKeys } from '../../src/store/redis/keys.js';
 import { startInProcessNode, type InProcessNode } from '../helpers/in-process.js';
-import { runCli } from '../helpers/palisade.js';
+import { TEST_SESSIONS_SECRET, runCli } from '../helpers/palisade.js';
 import { freePort } from '../helpers/ports.js';
 import { startRedis, stopAllRedis } from '../helpers/redis.js';
 import { startRedisCluster, type RedisClusterUnderTest } from '../helpers/redis-cluster.js';
@@ -95,7 +102,7 @@ describe('Palisade on a Redis Cluster', () => {
     expect(statuses.filter((s) => s === 429)).toHaveLength(15 - passed);
   });
 
-  it('sends the rate checks of one turn for many clients to Redis: one script per slot, one pipeline per master, no error', async () => {
+  it('sends the rate checks of one turn for many clients to Redis without error, every bucket on its own slot', async () => {
     const before = await gcraCounts(a);
     // The 10r/m rule: its buckets live a minute, long enough to be looked at.
     const statuses = await Promise.all(Array.from({ length: 100 }, (_, i) => statusAs(a, `100.65.${Math.floor(i / 250)}.${(i % 250) + 1}`, '/limited')));
@@ -111,6 +118,57 @@ describe('Palisade on a Redis Cluster', () => {
       async () => (await Promise.all(Array.from({ length: 100 }, (_, i) => check.exists(`palisade:limit:1:{100.65.${Math.floor(i / 250)}.${(i % 250) + 1}}:gcra`)))).every((n) => n === 1),
       'every client\'s bucket in the cluster',
     );
+  });
+
+  it('checks a batch spread over every master in one call per master, and a bucket whose slot moved again on its own slot', async () => {
+    const loaded = loadSettings(settingsSpec(), { USE_REDIS: 'yes', REDIS_CLUSTER: 'yes', REDIS_CLUSTER_NODES: cluster.seeds, REDIS_KEEPALIVE_POOL: '1', SESSIONS_SECRET: TEST_SESSIONS_SECRET });
+    if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
+    const connections = new RedisConnections(loaded.settings as unknown as RedisSettings, 'batch-test', pino({ level: 'silent' }));
+    connections.connect();
+    try {
+      expect((await connections.firstConnect(10_000)).state).toBe('ready');
+      const keys = new RedisKeys('palisade', true);
+      const calls: string[] = [];
+      const counters = new RedisCounters(connections, keys, (command) => calls.push(command));
+      const clients = Array.from({ length: 30 }, (_, i) => `100.66.0.${i + 1}`);
+      const bucket = (ip: string): string => keys.rate(`limit:9:${ip}`);
+      const masters = new Set(await Promise.all(clients.map(async (ip) => (await cluster.masterOf(bucket(ip))).port)));
+      expect(masters.size).toBe(3);
+      // Script calls the servers ran (a replica runs none: it gets the writes).
+      const scriptCalls = async (): Promise<number> => {
+        const stats = await Promise.all(cluster.servers.map((server) => server.client().info('commandstats')));
+        return stats.reduce((sum, text) => sum + [...text.matchAll(/^cmdstat_eval(?:sha)?:calls=(\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0), 0);
+      };
+      // Loads the scripts on every master (a first call may be NOSCRIPT, then EVAL).
+      await Promise.all(clients.map((ip) => counters.rate(`limit:8:${ip}`, 2, 60_000)));
+      const before = await scriptCalls();
+      calls.length = 0;
+      // One turn: every client once, the first twice more (limit 2: the last refused).
+      const first = await Promise.all([...clients, clients[0]!, clients[0]!].map((ip) => counters.rate(`limit:9:${ip}`, 2, 60_000)));
+      expect(first.map((d) => d.allowed)).toEqual([...clients.map(() => true), true, false]);
+      expect(calls).toHaveLength(3);
+      expect((await scriptCalls()) - before).toBe(3);
+
+      // The client's map says a slot is on another master (as after a failover or a reshard it
+      // has not seen yet): the call of that master meets a bucket it does not hold, leaves it
+      // untouched, and the bucket is checked again on its own slot: one more call.
+      const client = (await connections.run(async (c) => c)) as unknown as { slots: string[][] };
+      const masterOf = (ip: string): string => client.slots[calculateSlot(bucket(ip))]![0]!;
+      const moved = clients.find((ip) => masterOf(ip) !== masterOf(clients[0]!))!;
+      const slot = calculateSlot(bucket(moved));
+      const own = client.slots[slot]!;
+      // Onto the master of the first client: its call, led by the first client's bucket, carries the moved one.
+      client.slots[slot] = client.slots[calculateSlot(bucket(clients[0]!))]!;
+      calls.length = 0;
+      const second = await Promise.all(clients.map((ip) => counters.rate(`limit:9:${ip}`, 2, 60_000)));
+      client.slots[slot] = own;
+      expect(second.map((d) => [d.allowed, d.remaining])).toEqual(clients.map((ip) => (ip === clients[0] ? [false, 0] : [true, 0])));
+      expect(calls).toHaveLength(4);
+      // Counted once: its next hit is refused (limit 2, two hits so far).
+      expect((await counters.rate(`limit:9:${moved}`, 2, 60_000)).allowed).toBe(false);
+    } finally {
+      await connections.close();
+    }
   });
 
   it('shares sessions between the nodes', async () => {

@@ -21,6 +21,8 @@ const scriptKeys: Record<string, string[][]> = {
   palisadeBanMissing: [[...targets.map((t) => keys.ban(t)), ...targets.map((t) => keys.tombstone(t))]],
   // One call per slot: a client's keys; the batcher groups by slot (counters.ts).
   palisadeGcra: paths.map((p) => [keys.rate(p)]),
+  // Declares the first bucket only; the others ride in ARGV, on its master (tested on a real cluster).
+  palisadeGcraLocal: paths.map((p) => [keys.rate(p)]),
   palisadeWindowCount: paths.map((p) => [keys.window(p)]),
   palisadeGcraCharge: paths.map((p) => [keys.rate(p)]),
   palisadeGcraPeek: paths.map((p) => [keys.rate(p)]),

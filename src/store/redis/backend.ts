@@ -188,7 +188,7 @@ export class RedisBackend {
       publishBan: (change) => bans.publish(change),
       isBanPending: (target) => bans.isPending(target),
       bansLoaded: () => bans.hasLoaded,
-      counters: new RedisCounters(connections, keys, (command, seconds, outcome) => this.commandMetrics.command(command, seconds, outcome)),
+      counters: new RedisCounters(connections, keys, (command, seconds, outcome) => this.commandMetrics.command(command, seconds, outcome), log),
       sessions: new RedisSessions(connections, keys),
       audit: new RedisAudit(connections, keys, this.options.auditLength),
       metrics: new RedisMetrics(connections, keys, nodeName),

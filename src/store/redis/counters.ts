@@ -1,4 +1,6 @@
 import calculateSlot from 'cluster-key-slot';
+import type { Logger } from 'pino';
+import { describeError } from '../../log.js';
 import { gcraAnswer, type RateDecision, type RemoteCounters } from '../counters.js';
 import type { ClusterClient } from './clients.js';
 import type { ScriptedRedis } from './scripts.js';
@@ -13,20 +15,17 @@ import { RateBatcher } from './rate-batch.js';
  */
 export class RedisCounters implements RemoteCounters {
   private readonly rates: RateBatcher;
+  /** A cluster that refused a call reaching other slots of its master: one call per slot from then on. */
+  private clusterPerSlot = false;
 
   constructor(
     private readonly connections: RedisConnections,
     private readonly keys: RedisKeys,
     private readonly observe: (command: string, seconds: number, outcome: 'ok' | 'error' | 'unavailable') => void = () => undefined,
+    private readonly log?: Logger,
   ) {
     this.rates = keys.cluster
-      ? new RateBatcher(
-          (batch, args) =>
-            this.timed('gcra', () =>
-              connections.run((client) => gcraBySlot(client as ScriptedRedis & ClusterClient, batch, args, (pending) => connections.withinBudget(pending)), { budgeted: true }),
-            ),
-          true,
-        )
+      ? new RateBatcher((batch, args) => this.timed('gcra', () => connections.run((client) => this.clusterBatch(client as ClusterScripts, batch, args), { budgeted: true })), true)
       : new RateBatcher((batch, args) => this.timed('gcra', () => connections.run((client) => client.palisadeGcra(batch.length, ...batch, ...args))));
   }
 
@@ -53,6 +52,23 @@ export class RedisCounters implements RemoteCounters {
     await this.connections.run((client) => client.del(this.keys.rate(path), this.keys.window(path)));
   }
 
+  private async clusterBatch(client: ClusterScripts, keys: string[], args: number[]): Promise<BySlot<Array<number | undefined>>> {
+    const withinBudget: Budget = (pending) => this.connections.withinBudget(pending);
+    try {
+      return await gcraByMaster(client, keys, args, withinBudget, this.clusterPerSlot);
+    } catch (error) {
+      // A server's own refusal ("ERR …", not OOM, BUSY or a redirect) of the one call per
+      // master: some Cluster offerings refuse a script reaching keys it did not declare.
+      if (this.clusterPerSlot || (error as Error).name !== 'ReplyError' || !/^ERR /.test((error as Error).message)) throw error;
+      this.clusterPerSlot = true;
+      this.log?.warn(
+        { err: describeError(error) },
+        'the Redis Cluster refused one rate-check call per master: sending one call per slot from now on (more Redis work per request, the same decisions)',
+      );
+      throw error;
+    }
+  }
+
   /** Runs `run`, observing one command per round trip it made (a cluster batch: one per master). */
   private async timed<T>(command: string, run: () => Promise<T | BySlot<T>>): Promise<T> {
     const started = process.hrtime.bigint();
@@ -72,7 +88,7 @@ export class RedisCounters implements RemoteCounters {
   }
 }
 
-/** A cluster batch's answer, with how many masters (round trips) it took. */
+/** A cluster batch's answer, with how many round trips it took (one per master, and any retried slot). */
 class BySlot<T> {
   constructor(
     readonly value: T,
@@ -80,57 +96,52 @@ class BySlot<T> {
   ) {}
 }
 
+type ClusterScripts = ScriptedRedis & ClusterClient;
+type Budget = <T>(pending: Promise<T>) => Promise<T>;
+
 /**
- * A batch of rate checks on a Redis Cluster: one script call per slot (a script's keys must
- * share one), and the calls bound for one master in one pipeline — one round trip per master,
- * each within the request budget on its own: a master that does not answer fails only its
- * clients' checks (they count locally), never the others'. The whole batch fails (and counts
- * against the breaker) only when no master answered. `args` is the batch's (see gcra.lua):
- * the rates once, then each key's rate when there are several — cut to each slot's keys.
- * (ioredis's auto-pipelining would route a script by its first argument, here the key count:
- * the pipelines are built by hand.)
+ * A batch of rate checks on a Redis Cluster: one script call per master (gcra_local.lua: its
+ * first bucket routes it, the others ride along, in any slot that master holds), each within
+ * the request budget on its own: a master that does not answer fails only its clients'
+ * checks (they count locally), never the others'. A bucket the master did not hold after all
+ * (a slot moved since the client's map was read) comes back unanswered and untouched, and is
+ * checked again in a call of its own slot, which the cluster client routes and redirects.
+ * The whole batch fails (and counts against the breaker) only when no master answered.
+ * `args` is the batch's (see gcra_core.lua): the rates once, then each key's rate when there
+ * are several — cut to each call's keys. `perSlot` (a cluster that refused a call reaching
+ * other slots) sends one script call per slot instead, the calls of a master in one pipeline.
  */
-async function gcraBySlot(
-  client: ScriptedRedis & ClusterClient,
-  keys: string[],
-  args: number[],
-  withinBudget: <T>(pending: Promise<T>) => Promise<T>,
-): Promise<BySlot<Array<number | undefined>>> {
+async function gcraByMaster(client: ClusterScripts, keys: string[], args: number[], withinBudget: Budget, perSlot: boolean): Promise<BySlot<Array<number | undefined>>> {
   const rateCount = args[0]!;
   const rates = args.slice(1, 1 + 2 * rateCount);
   const rateOf = rateCount > 1 ? args.slice(1 + 2 * rateCount) : undefined;
-  const bySlot = new Map<number, number[]>();
-  keys.forEach((key, i) => {
-    const slot = calculateSlot(key);
-    const group = bySlot.get(slot);
-    if (group) group.push(i);
-    else bySlot.set(slot, [i]);
-  });
-  // Slots by the node group that serves them (master and replicas: what ioredis accepts in one
-  // pipeline); a slot not in the map yet goes alone, the cluster client finds it.
-  const byNodes = new Map<string, number[][]>();
-  for (const [slot, indexes] of bySlot) {
-    const nodes = client.slots[slot]?.join(';') ?? `slot:${slot}`;
-    const groups = byNodes.get(nodes);
-    if (groups) groups.push(indexes);
-    else byNodes.set(nodes, [indexes]);
-  }
+  const argsOf = (indexes: number[]): number[] => (rateOf ? [rateCount, ...rates, ...indexes.map((i) => rateOf[i]!)] : [rateCount, ...rates]);
+  // Slots by the node group that serves them (master and replicas, as the client's map says);
+  // a slot not in the map yet goes alone, the cluster client finds it.
+  const bySlot = groupBy(keys.map((_, i) => i), (i) => calculateSlot(keys[i]!));
+  const byNodes = groupBy([...bySlot], ([slot]) => client.slots[slot]?.join(';') ?? `slot:${slot}`);
   const replies = new Array<number | undefined>(keys.length);
   let answered = 0;
+  let trips = 0;
   let failure: unknown;
   await Promise.all(
-    [...byNodes.values()].map(async (groups) => {
-      const pipeline = client.pipeline() as unknown as ScriptedRedis;
-      for (const indexes of groups) {
-        const groupArgs = rateOf ? [rateCount, ...rates, ...indexes.map((i) => rateOf[i]!)] : [rateCount, ...rates];
-        void pipeline.palisadeGcra(indexes.length, ...indexes.map((i) => keys[i]!), ...groupArgs);
-      }
+    [...byNodes.values()].map(async (slots) => {
+      trips++;
       try {
-        const results = (await withinBudget((pipeline as unknown as ReturnType<ClusterClient['pipeline']>).exec())) ?? [];
-        results.forEach(([error, reply], g) => {
-          if (error) throw error;
-          groups[g]!.forEach((i, j) => (replies[i] = (reply as number[])[j]!));
-        });
+        if (perSlot) {
+          await slotCalls(client, slots.map(([, indexes]) => indexes), keys, argsOf, withinBudget, replies);
+        } else {
+          const indexes = slots.flatMap(([, group]) => group).sort((x, y) => x - y);
+          const others = indexes.slice(1).map((i) => keys[i]!);
+          const reply = await withinBudget(client.palisadeGcraLocal(keys[indexes[0]!]!, others.length, ...others, ...argsOf(indexes)));
+          const strays: number[] = [];
+          indexes.forEach((i, j) => (reply[j] === null || reply[j] === undefined ? strays.push(i) : (replies[i] = reply[j])));
+          if (strays.length > 0) {
+            const straySlots = [...groupBy(strays, (i) => calculateSlot(keys[i]!)).values()];
+            trips += straySlots.length;
+            await Promise.all(straySlots.map((group) => slotCalls(client, [group], keys, argsOf, withinBudget, replies)));
+          }
+        }
         answered++;
       } catch (error) {
         failure = error;
@@ -138,5 +149,28 @@ async function gcraBySlot(
     }),
   );
   if (answered === 0 && failure !== undefined) throw failure;
-  return new BySlot(replies, byNodes.size);
+  return new BySlot(replies, trips);
+}
+
+/** One script call per slot group, in one pipeline (the groups share a master): their answers into `replies`. */
+async function slotCalls(client: ClusterScripts, groups: number[][], keys: string[], argsOf: (indexes: number[]) => number[], withinBudget: Budget, replies: Array<number | undefined>): Promise<void> {
+  const pipeline = client.pipeline() as unknown as ScriptedRedis;
+  for (const indexes of groups) void pipeline.palisadeGcra(indexes.length, ...indexes.map((i) => keys[i]!), ...argsOf(indexes));
+  const results = (await withinBudget((pipeline as unknown as ReturnType<ClusterClient['pipeline']>).exec())) ?? [];
+  results.forEach(([error, reply], g) => {
+    if (error) throw error;
+    groups[g]!.forEach((i, j) => (replies[i] = (reply as number[])[j]!));
+  });
+}
+
+/** `items` grouped by `keyOf`, in the order of their first appearance, each group in order. */
+function groupBy<T, K>(items: Iterable<T>, keyOf: (item: T) => K): Map<K, T[]> {
+  const groups = new Map<K, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group) group.push(item);
+    else groups.set(key, [item]);
+  }
+  return groups;
 }

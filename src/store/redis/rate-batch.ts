@@ -11,7 +11,7 @@ const MAX_HOLD_MS = 5;
 
 /**
  * Sends one batch: the bucket keys and the script's arguments (the distinct rates once, then
- * each key's rate only when there are several; see gcra.lua); one integer per key back, or
+ * each key's rate only when there are several; see gcra_core.lua); one integer per key back, or
  * `undefined` for a key whose part of the batch failed (a cluster master that did not answer).
  */
 export type SendRateBatch = (keys: string[], args: number[]) => Promise<Array<number | undefined>>;

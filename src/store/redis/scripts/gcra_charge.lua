@@ -1,4 +1,4 @@
--- Adds use to a GCRA bucket (see gcra.lua): moves its theoretical arrival time ARGV[2] µs
+-- Adds use to a GCRA bucket (see gcra_core.lua): moves its theoretical arrival time ARGV[2] µs
 -- further ahead, from now when it is behind, and never more than a period past now (a
 -- bucket that far ahead is simply full). What a node allowed while it counted alone, added
 -- once Redis is back, so an outage gives no client a fresh budget.

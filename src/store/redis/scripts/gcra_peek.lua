@@ -1,4 +1,4 @@
--- Reads a GCRA bucket (see gcra.lua) without touching it, with Redis's clock: the caller
+-- Reads a GCRA bucket (see gcra_core.lua) without touching it, with Redis's clock: the caller
 -- works out what one more hit would get (an explanation, not a decision).
 -- KEYS[1] the bucket
 -- Returns { now in microseconds, the bucket's arrival time in microseconds or -1 when unset }.
