@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { describeError } from '../log.js';
+import { BULK_ENTRIES, collectGarbage } from '../memory.js';
 import type { NodeStore } from '../store/store.js';
 import type { BanChange, StoreHealth } from '../store/types.js';
 import { PalisadeError } from '../errors.js';
@@ -157,6 +158,7 @@ export class StoreService {
       this.heldChanges = [];
       if (held.length > 0) this.channel.send({ t: 'changes', c: held });
       this.log.debug({ bans: sent }, 'worker loaded its bans');
+      if (sent >= BULK_ENTRIES) collectGarbage();
     };
     next();
   }

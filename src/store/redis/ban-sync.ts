@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { coded } from '../../errors.js';
+import { BULK_ENTRIES, collectGarbage } from '../../memory.js';
 import { describeError } from '../../log.js';
 import { comparableFrom, digestText } from '../ban-digest.js';
 import { isNewer } from '../ban-versions.js';
@@ -166,7 +167,9 @@ export class RedisBanSync {
 
   /** Starts the stream reader and the first resync (when Redis is reachable). */
   start(): void {
-    this.connections.on('master', () => {
+    this.connections.on('master', (_master: string, previous: string | undefined) => {
+      // The first master reached is the start's resync to make, not a change.
+      if (previous === undefined) return;
       this.synced = false;
       void this.resync('master', 'master changed');
     });
@@ -190,7 +193,8 @@ export class RedisBanSync {
    */
   async check(): Promise<void> {
     const client = this.background;
-    if (client.status !== 'ready' || this.stopped) return;
+    // A resync under way ends by reading the epoch and the stream's position: nothing to compare yet.
+    if (client.status !== 'ready' || this.stopped || this.resyncing) return;
     const [epoch, first] = await Promise.all([client.get(this.keys.banEpoch), client.xrange(this.keys.banStream, '-', '+', 'COUNT', 1)]);
     if (epoch !== this.epoch) {
       if (Date.now() < this.retryAt) return; // backing off after failed resyncs
@@ -444,6 +448,7 @@ export class RedisBanSync {
           remote++;
           const body = change.op === 'ban' ? change.ban : change.tombstone;
           if (this.ledger.apply(change)) {
+            applied++;
             current.add(body.target);
             continue;
           }
@@ -469,6 +474,7 @@ export class RedisBanSync {
     this.epoch = (await client.get(this.keys.banEpoch)) ?? undefined;
     this.synced = true;
     this.log.info({ reason, remote, applied, reasserted, ms: Date.now() - started }, 'bans resynced with Redis');
+    if (remote >= BULK_ENTRIES) collectGarbage();
     this.options.onResynced?.();
   }
 
