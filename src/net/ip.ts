@@ -162,3 +162,31 @@ function parseCanonicalV4(text: string): number {
 export function isLoopback(ip: string): boolean {
   return ip === '::1' || ip.startsWith('127.');
 }
+
+/** The 32-bit value of a dotted IPv4 address (leading zeros accepted); undefined when it is not one. */
+export function v4Word(text: string): number | undefined {
+  let value = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || ++dots > 3) return undefined;
+      value = value * 256 + octet;
+      octet = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57 && digits < 3) {
+      octet = octet * 10 + (c - 48);
+      digits++;
+      if (octet > 255) return undefined;
+    } else return undefined;
+  }
+  if (dots !== 3 || digits === 0) return undefined;
+  return (value * 256 + octet) >>> 0;
+}
+
+/** The dotted text of a 32-bit IPv4 value (canonical: no leading zeros). */
+export function v4Text(word: number): string {
+  return `${word >>> 24}.${(word >>> 16) & 255}.${(word >>> 8) & 255}.${word & 255}`;
+}

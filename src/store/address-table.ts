@@ -1,7 +1,8 @@
 /**
  * An open-addressing hash table from fixed-width addresses (1 word for IPv4, 4 for IPv6)
- * to an expiry, held in typed arrays: a worker enforcing a million bans keeps a few bytes
- * per ban instead of an object and a string. Linear probing; deleted slots are marked and
+ * to a number — an expiry in a worker's ban membership, a slot in the primary's ban table —
+ * held in typed arrays: a million bans cost a few bytes each instead of an object and a
+ * string. ({@link sweep} reads the numbers as expiries.) Linear probing; deleted slots are marked and
  * reclaimed when the table is rebuilt.
  */
 export class AddressTable {

@@ -1,4 +1,5 @@
 import ipaddr from 'ipaddr.js';
+import { v4Text, v4Word } from '../net/ip.js';
 import { AddressTable } from './address-table.js';
 import type { BanEntry } from './types.js';
 
@@ -136,33 +137,6 @@ export class BanMembership {
 
 function entry(target: string, expiry: number): BanEntry {
   return { target, expiresAt: expiry === Infinity ? null : expiry };
-}
-
-/** The 32-bit value of a dotted IPv4 address; undefined when it is not one. */
-function v4Word(text: string): number | undefined {
-  let value = 0;
-  let octet = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 46) {
-      if (digits === 0 || ++dots > 3) return undefined;
-      value = value * 256 + octet;
-      octet = 0;
-      digits = 0;
-    } else if (c >= 48 && c <= 57 && digits < 3) {
-      octet = octet * 10 + (c - 48);
-      digits++;
-      if (octet > 255) return undefined;
-    } else return undefined;
-  }
-  if (dots !== 3 || digits === 0) return undefined;
-  return (value * 256 + octet) >>> 0;
-}
-
-function v4Text(word: number): string {
-  return `${word >>> 24}.${(word >>> 16) & 255}.${(word >>> 8) & 255}.${word & 255}`;
 }
 
 /** The four 32-bit words of an IPv6 address, written into `out`; undefined when invalid. */

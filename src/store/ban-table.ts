@@ -1,5 +1,6 @@
-import { canonicalIp, parseCidr } from '../net/ip.js';
+import { canonicalIp, parseCidr, v4Text, v4Word } from '../net/ip.js';
 import ipaddr from 'ipaddr.js';
+import { AddressTable } from './address-table.js';
 import { BanDigest } from './ban-digest.js';
 import type { Ban } from './types.js';
 
@@ -14,17 +15,25 @@ const INITIAL_SLOTS = 1024;
  * labels shared by every ban (counted, dropped with their last ban), its evidence only
  * when it has some — and a {@link Ban} is built when one is asked for.
  *
- * Exact IPs live in one Map (O(1)); networks in one Map per prefix length, so a lookup costs
- * one probe per prefix length in use (at most 33 for IPv4, 129 for IPv6). Expired entries
- * are dropped lazily on lookup and by `sweep`.
+ * Exact IPv4 addresses — most bans — live as 32-bit numbers in an {@link AddressTable} (no
+ * string, no Map entry per ban), other exact IPs in one Map (both O(1)); networks in one Map
+ * per prefix length, so a lookup costs one probe per prefix length in use (at most 33 for
+ * IPv4, 129 for IPv6). Expired entries are dropped lazily on lookup and by `sweep`.
  */
 export class BanTable {
-  /** Canonical target → slot. */
+  /** Exact IPv4 address → slot. */
+  private readonly v4Exact = new AddressTable(1);
+  /** Other canonical exact targets (IPv6) → slot. */
   private readonly exact = new Map<string, number>();
   /** Prefix bits → network text → slot, per family. */
   private readonly v4Networks = new Map<number, Map<string, number>>();
   private readonly v6Networks = new Map<number, Map<string, number>>();
-  private targets: Array<string | undefined> = [];
+  /** Per slot: 0 free, {@link V4} an exact IPv4 address (in `v4Of`), {@link TEXT} a target in `texts`. */
+  private kinds = new Uint8Array(INITIAL_SLOTS);
+  private v4Of = new Uint32Array(INITIAL_SLOTS);
+  private readonly texts = new Map<number, string>();
+  /** Slots handed out so far (freed ones are reused first): the end of every walk. */
+  private slots = 0;
   private createdAt = new Float64Array(INITIAL_SLOTS);
   /** NaN for a permanent ban. */
   private expiresAt = new Float64Array(INITIAL_SLOTS);
@@ -35,6 +44,8 @@ export class BanTable {
   private readonly labels = new Labels();
   private readonly freeSlots: number[] = [];
   private used = 0;
+  /** Scratch word for IPv4 lookups. */
+  private readonly word = new Uint32Array(1);
   /** Kept with every insert and removal: what the cluster view compares with Redis's. */
   readonly digest = new BanDigest();
 
@@ -53,12 +64,20 @@ export class BanTable {
     const origin = this.labels.take(ban.origin);
     const actor = this.labels.take(ban.actor);
     const node = this.labels.take(ban.node);
-    let slot = place.map.get(place.key);
+    let slot = this.find(place);
     if (slot === undefined) {
-      slot = this.freeSlots.pop() ?? this.targets.length;
+      slot = this.freeSlots.pop() ?? this.slots++;
       if (slot >= this.createdAt.length) this.grow();
-      this.targets[slot] = place.key;
-      place.map.set(place.key, slot);
+      if (place.v4 !== undefined) {
+        this.word[0] = place.v4;
+        this.v4Exact.set(this.word, slot);
+        this.kinds[slot] = V4;
+        this.v4Of[slot] = place.v4;
+      } else {
+        place.map.set(place.key, slot);
+        this.kinds[slot] = TEXT;
+        this.texts.set(slot, place.key);
+      }
       this.used++;
     } else {
       this.releaseLabels(slot);
@@ -80,14 +99,20 @@ export class BanTable {
   /** Removes the ban on `target` (canonical); true when one was there. */
   delete(target: string): boolean {
     const place = this.placeOf(target, false);
-    const slot = place?.map.get(place.key);
+    const slot = place && this.find(place);
     if (place === undefined || slot === undefined) return false;
-    place.map.delete(place.key);
-    if (place.bucket && place.map.size === 0) place.bucket.delete(place.bits);
+    if (place.v4 !== undefined) {
+      this.word[0] = place.v4;
+      this.v4Exact.delete(this.word);
+    } else {
+      place.map.delete(place.key);
+      if (place.bucket && place.map.size === 0) place.bucket.delete(place.bits);
+      this.texts.delete(slot);
+    }
+    this.kinds[slot] = 0;
     this.digest.toggle(place.key, this.expiryAt(slot));
     this.releaseLabels(slot);
     this.evidence.delete(slot);
-    this.targets[slot] = undefined;
     this.freeSlots.push(slot);
     this.used--;
     return true;
@@ -107,7 +132,7 @@ export class BanTable {
 
   /** The active ban covering the canonical `ip`, if any. */
   match(ip: string): Ban | undefined {
-    const direct = this.exact.get(ip);
+    const direct = this.exactSlot(ip);
     if (direct !== undefined && this.active(direct)) return this.banAt(direct);
     const isV6 = ip.includes(':');
     const table = isV6 ? this.v6Networks : this.v4Networks;
@@ -123,7 +148,7 @@ export class BanTable {
   /** Every active ban covering the canonical `ip`: its exact ban, then each network holding it, narrowest first. */
   covering(ip: string): Ban[] {
     const found: Ban[] = [];
-    const direct = this.exact.get(ip);
+    const direct = this.exactSlot(ip);
     if (direct !== undefined && this.active(direct)) found.push(this.banAt(direct));
     const table = ip.includes(':') ? this.v6Networks : this.v4Networks;
     if (table.size === 0) return found;
@@ -171,19 +196,18 @@ export class BanTable {
    * when the walk reaches them).
    */
   *entries(): Generator<[string, number | null]> {
-    for (let slot = 0; slot < this.targets.length; slot++) {
-      const target = this.targets[slot];
-      if (target === undefined) continue;
+    for (let slot = 0; slot < this.slots; slot++) {
+      if (this.kinds[slot] === 0) continue;
       const expiry = this.expiresAt[slot]!;
-      if (Number.isNaN(expiry)) yield [target, null];
-      else if (expiry > this.now()) yield [target, expiry];
+      if (Number.isNaN(expiry)) yield [this.targetAt(slot), null];
+      else if (expiry > this.now()) yield [this.targetAt(slot), expiry];
     }
   }
 
   /** Every active ban, built one at a time (see {@link entries}). */
   *bans(): Generator<Ban> {
-    for (let slot = 0; slot < this.targets.length; slot++) {
-      if (this.targets[slot] === undefined) continue;
+    for (let slot = 0; slot < this.slots; slot++) {
+      if (this.kinds[slot] === 0) continue;
       const expiry = this.expiresAt[slot]!;
       if (Number.isNaN(expiry) || expiry > this.now()) yield this.banAt(slot);
     }
@@ -193,26 +217,30 @@ export class BanTable {
   sweep(): Ban[] {
     const removed: Ban[] = [];
     const now = this.now();
-    for (let slot = 0; slot < this.targets.length; slot++) {
-      const target = this.targets[slot];
-      if (target === undefined) continue;
+    for (let slot = 0; slot < this.slots; slot++) {
+      if (this.kinds[slot] === 0) continue;
       const expiry = this.expiresAt[slot]!;
       if (!Number.isNaN(expiry) && expiry <= now) {
-        removed.push(this.banAt(slot));
-        this.delete(target);
+        const ban = this.banAt(slot);
+        removed.push(ban);
+        this.delete(ban.target);
       }
     }
     return removed;
   }
 
-  private forEachActive(visit: (slot: number, target: string) => void): void {
+  private forEachActive(visit: (slot: number) => void): void {
     const now = this.now();
-    for (let slot = 0; slot < this.targets.length; slot++) {
-      const target = this.targets[slot];
-      if (target === undefined) continue;
+    for (let slot = 0; slot < this.slots; slot++) {
+      if (this.kinds[slot] === 0) continue;
       const expiry = this.expiresAt[slot]!;
-      if (Number.isNaN(expiry) || expiry > now) visit(slot, target);
+      if (Number.isNaN(expiry) || expiry > now) visit(slot);
     }
+  }
+
+  /** The canonical target text of a used slot (an IPv4 address is written out from its number). */
+  private targetAt(slot: number): string {
+    return this.kinds[slot] === V4 ? v4Text(this.v4Of[slot]!) : this.texts.get(slot)!;
   }
 
   private expiryAt(slot: number): number | null {
@@ -224,7 +252,7 @@ export class BanTable {
     const at = slot * 4;
     const expiry = this.expiresAt[slot]!;
     return {
-      target: this.targets[slot]!,
+      target: this.targetAt(slot),
       reason: this.labels.text(this.labelsOf[at]!),
       origin: this.labels.text(this.labelsOf[at + 1]!),
       actor: this.labels.text(this.labelsOf[at + 2]!),
@@ -240,24 +268,38 @@ export class BanTable {
   private active(slot: number): boolean {
     const expiry = this.expiresAt[slot]!;
     if (Number.isNaN(expiry) || expiry > this.now()) return true;
-    this.delete(this.targets[slot]!);
+    this.delete(this.targetAt(slot));
     return false;
   }
 
   private slotOf(target: string): number | undefined {
     // A canonical IP is its own key: no parsing on the resync and replication path.
-    if (!target.includes('/')) return this.exact.get(target);
+    if (!target.includes('/')) return this.exactSlot(target);
     const place = this.placeOf(target, false);
-    return place?.map.get(place.key);
+    return place && this.find(place);
   }
 
-  /** Where `target` lives: its map and key (a /32 or /128 is an exact address). */
-  private placeOf(target: string, create: boolean): { map: Map<string, number>; key: string; bucket?: Map<number, Map<string, number>>; bits: number } | undefined {
-    if (!target.includes('/')) return { map: this.exact, key: target, bits: -1 };
+  /** The slot of the exact address `ip` (canonical), if banned. */
+  private exactSlot(ip: string): number | undefined {
+    const v4 = v4Word(ip);
+    if (v4 === undefined) return this.exact.get(ip);
+    this.word[0] = v4;
+    return this.v4Exact.get(this.word);
+  }
+
+  private find(place: Place): number | undefined {
+    if (place.v4 === undefined) return place.map.get(place.key);
+    this.word[0] = place.v4;
+    return this.v4Exact.get(this.word);
+  }
+
+  /** Where `target` lives: an IPv4 number, or a map and key (a /32 or /128 is an exact address). */
+  private placeOf(target: string, create: boolean): Place | undefined {
+    if (!target.includes('/')) return this.exactPlace(target);
     const cidr = parseCidr(target);
     if (!cidr) return undefined;
     const full = cidr.family === 'ipv4' ? 32 : 128;
-    if (cidr.bits === full) return { map: this.exact, key: cidr.text.slice(0, cidr.text.indexOf('/')), bits: -1 };
+    if (cidr.bits === full) return this.exactPlace(cidr.text.slice(0, cidr.text.indexOf('/')));
     const bucket = cidr.family === 'ipv4' ? this.v4Networks : this.v6Networks;
     let map = bucket.get(cidr.bits);
     if (!map) {
@@ -267,6 +309,13 @@ export class BanTable {
     return { map, key: cidr.text, bucket, bits: cidr.bits };
   }
 
+  private exactPlace(address: string): Place {
+    const v4 = v4Word(address);
+    // Only the canonical text (no leading zeros) is kept as a number: it is what comes back out.
+    if (v4 !== undefined && v4Text(v4) === address) return { v4, map: this.exact, key: address, bits: -1 };
+    return { map: this.exact, key: address, bits: -1 };
+  }
+
   private releaseLabels(slot: number): void {
     const at = slot * 4;
     for (let i = 0; i < 4; i++) this.labels.release(this.labelsOf[at + i]!);
@@ -274,7 +323,7 @@ export class BanTable {
 
   private grow(): void {
     const size = this.createdAt.length * 2;
-    const widen = <T extends Float64Array | Uint32Array>(old: T, make: (n: number) => T, factor = 1): T => {
+    const widen = <T extends Float64Array | Uint32Array | Uint8Array>(old: T, make: (n: number) => T, factor = 1): T => {
       const next = make(size * factor);
       next.set(old);
       return next;
@@ -283,7 +332,25 @@ export class BanTable {
     this.expiresAt = widen(this.expiresAt, (n) => new Float64Array(n));
     this.versions = widen(this.versions, (n) => new Float64Array(n));
     this.labelsOf = widen(this.labelsOf, (n) => new Uint32Array(n), 4);
+    this.kinds = widen(this.kinds, (n) => new Uint8Array(n));
+    this.v4Of = widen(this.v4Of, (n) => new Uint32Array(n));
   }
+}
+
+/** A slot's kind: an exact IPv4 address, or a target kept as text. */
+const V4 = 1;
+const TEXT = 2;
+
+/**
+ * Where a target lives: `v4` set, the IPv4 table (`key` its text); otherwise `map` under
+ * `key` (`bucket` and `bits`: the prefix length's map, for a network).
+ */
+interface Place {
+  v4?: number;
+  map: Map<string, number>;
+  key: string;
+  bucket?: Map<number, Map<string, number>>;
+  bits: number;
 }
 
 /**

@@ -73,6 +73,38 @@ describe('BanTable', () => {
     expect([...table.bans()].map((b) => b.reason).sort()).toEqual(['other', 'scan']);
   });
 
+  it('keeps IPv4 addresses as numbers and other targets as text, whatever slot each reuses', () => {
+    const table = new BanTable(() => 1_000);
+    const targets = ['192.0.2.7', '2001:db8::9', '198.51.100.0/24', '203.0.113.5'];
+    for (const target of targets) table.set(ban(target, 5_000));
+    // Text slots freed and taken by addresses, an address slot by a network.
+    table.delete('2001:db8::9');
+    table.delete('198.51.100.0/24');
+    table.delete('192.0.2.7');
+    table.set(ban('192.0.2.8', 6_000));
+    table.set(ban('192.0.2.9', 6_000));
+    table.set(ban('2001:db8::/64', 7_000));
+    const expected = [
+      ['192.0.2.8', 6_000],
+      ['192.0.2.9', 6_000],
+      ['2001:db8::/64', 7_000],
+      ['203.0.113.5', 5_000],
+    ];
+    expect([...table.entries()].sort()).toEqual(expected);
+    expect(table.match('192.0.2.9')?.target).toBe('192.0.2.9');
+    expect(table.match('192.0.2.7')).toBeUndefined();
+    expect(table.match('2001:db8::1')?.target).toBe('2001:db8::/64');
+    // The digest is the one of a table holding just these bans.
+    const fresh = new BanTable(() => 1_000);
+    for (const [target, expiresAt] of expected) fresh.set(ban(target as string, expiresAt as number));
+    expect(table.digest.from(0)).toBe(fresh.digest.from(0));
+    // A /32 is the address itself.
+    table.set(ban('203.0.113.6/32', 8_000));
+    expect(table.get('203.0.113.6')?.expiresAt).toBe(8_000);
+    expect(table.delete('203.0.113.6')).toBe(true);
+    expect(table.size).toBe(4);
+  });
+
   it('holds bans past its first columns and lists them all', () => {
     const table = new BanTable(() => 1_000);
     for (let i = 0; i < 5_000; i++) table.set(ban(`10.0.${i >> 8}.${i & 255}`, 2_000 + i));
