@@ -12,13 +12,19 @@ let collect: (() => void) | undefined;
  * pieces in flight outlive young-generation collections and are promoted: the old space
  * grows to several times what stays alive, and V8 shrinks it only after a full collection,
  * which an idle process may not run for a long time — its RSS would stay at the peak.
- * Pauses this process for tens of milliseconds (a heap of ~150 MB): only after bulk work,
- * see {@link BULK_ENTRIES}. (`--expose-gc` set at run time exposes `gc` to new contexts only.)
+ * Pauses this process for tens to hundreds of milliseconds: only after bulk work (see
+ * {@link BULK_ENTRIES}) and before the process serves — a pause longer than
+ * `REDIS_REQUEST_TIMEOUT` would time out the Redis calls in flight. (`--expose-gc` set at run time exposes `gc` to new contexts only.)
  */
 export function collectGarbage(): void {
   if (!collect) {
-    v8.setFlagsFromString('--expose-gc');
-    collect = vm.runInNewContext('gc') as () => void;
+    try {
+      v8.setFlagsFromString('--expose-gc');
+      collect = vm.runInNewContext('gc') as () => void;
+    } catch {
+      // A runtime that refuses the flag: V8 collects when it sees fit, as without this call.
+      collect = () => undefined;
+    }
   }
   collect();
 }

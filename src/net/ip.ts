@@ -163,8 +163,12 @@ export function isLoopback(ip: string): boolean {
   return ip === '::1' || ip.startsWith('127.');
 }
 
-/** The 32-bit value of a dotted IPv4 address (leading zeros accepted); undefined when it is not one. */
-export function v4Word(text: string): number | undefined {
+/**
+ * The 32-bit value of a dotted IPv4 address; undefined when it is not one. Leading zeros
+ * (`010.0.0.1`) are accepted unless `canonical`, which takes only the text {@link v4Text}
+ * writes back.
+ */
+export function v4Word(text: string, canonical = false): number | undefined {
   let value = 0;
   let octet = 0;
   let digits = 0;
@@ -177,6 +181,7 @@ export function v4Word(text: string): number | undefined {
       octet = 0;
       digits = 0;
     } else if (c >= 48 && c <= 57 && digits < 3) {
+      if (canonical && digits === 1 && octet === 0) return undefined;
       octet = octet * 10 + (c - 48);
       digits++;
       if (octet > 255) return undefined;

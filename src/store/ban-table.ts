@@ -281,7 +281,7 @@ export class BanTable {
 
   /** The slot of the exact address `ip` (canonical), if banned. */
   private exactSlot(ip: string): number | undefined {
-    const v4 = v4Word(ip);
+    const v4 = v4Word(ip, true);
     if (v4 === undefined) return this.exact.get(ip);
     this.word[0] = v4;
     return this.v4Exact.get(this.word);
@@ -310,9 +310,9 @@ export class BanTable {
   }
 
   private exactPlace(address: string): Place {
-    const v4 = v4Word(address);
     // Only the canonical text (no leading zeros) is kept as a number: it is what comes back out.
-    if (v4 !== undefined && v4Text(v4) === address) return { v4, map: this.exact, key: address, bits: -1 };
+    const v4 = v4Word(address, true);
+    if (v4 !== undefined) return { v4, map: this.exact, key: address, bits: -1 };
     return { map: this.exact, key: address, bits: -1 };
   }
 

@@ -18,7 +18,8 @@ export function primaryChannel(): CountedChannel {
   process.on('message', (message: unknown) => {
     if (!isWireMessage(message)) return;
     received++;
-    for (const handler of handlers) handler(message);
+    // The handlers of now, as EventEmitter does: one subscribed while handling sees the next message.
+    for (const handler of [...handlers]) handler(message);
   });
   return {
     get sent() {

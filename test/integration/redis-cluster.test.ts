@@ -134,10 +134,22 @@ describe('Palisade on a Redis Cluster', () => {
       const bucket = (ip: string): string => keys.rate(`limit:9:${ip}`);
       const masters = new Set(await Promise.all(clients.map(async (ip) => (await cluster.masterOf(bucket(ip))).port)));
       expect(masters.size).toBe(3);
-      // Script calls the servers ran (a replica runs none: it gets the writes).
+      // The script calls carrying this test's buckets, as the servers ran them (MONITOR; a
+      // replica gets the writes, not the calls), read up to a marker each server echoes.
+      const seen: string[][] = [];
+      const monitors = await Promise.all(
+        cluster.servers.map(async (server) => {
+          const monitor = await server.client().monitor();
+          monitor.on('monitor', (_time: string, args: string[]) => void seen.push(args));
+          return monitor;
+        }),
+      );
+      let marks = 0;
       const scriptCalls = async (): Promise<number> => {
-        const stats = await Promise.all(cluster.servers.map((server) => server.client().info('commandstats')));
-        return stats.reduce((sum, text) => sum + [...text.matchAll(/^cmdstat_eval(?:sha)?:calls=(\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0), 0);
+        const mark = `mark-${++marks}`;
+        await Promise.all(cluster.servers.map((server) => server.client().echo(mark)));
+        await waitFor(() => seen.filter((args) => args[0]?.toLowerCase() === 'echo' && args[1] === mark).length === cluster.servers.length || undefined, 'every server\'s marker');
+        return seen.filter((args) => /^eval/i.test(args[0] ?? '') && args.some((arg) => arg.includes('limit:9:'))).length;
       };
       // Loads the scripts on every master (a first call may be NOSCRIPT, then EVAL).
       await Promise.all(clients.map((ip) => counters.rate(`limit:8:${ip}`, 2, 60_000)));
@@ -148,6 +160,7 @@ describe('Palisade on a Redis Cluster', () => {
       expect(first.map((d) => d.allowed)).toEqual([...clients.map(() => true), true, false]);
       expect(calls).toHaveLength(3);
       expect((await scriptCalls()) - before).toBe(3);
+      for (const monitor of monitors) monitor.disconnect();
 
       // The client's map says a slot is on another master (as after a failover or a reshard it
       // has not seen yet): the call of that master meets a bucket it does not hold, leaves it

@@ -1,6 +1,6 @@
 import calculateSlot from 'cluster-key-slot';
 import pino from 'pino';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { RedisConnections } from '../../src/store/redis/connections.js';
 import { RedisCounters } from '../../src/store/redis/counters.js';
 import { RedisKeys } from '../../src/store/redis/keys.js';
@@ -49,7 +49,10 @@ function countersOn(cluster: RefusingCluster, warnings: string[]): RedisCounters
 }
 
 describe('rate checks on a Redis Cluster that refuses one call per master', () => {
-  it('fails that batch (its checks count locally), says so once, and sends one call per slot from then on', async () => {
+  afterEach(() => void vi.useRealTimers());
+
+  it('fails that batch (its checks count locally), says so once, sends one call per slot for ten minutes, then tries again', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
     const cluster = new RefusingCluster();
     const warnings: string[] = [];
     const counters = countersOn(cluster, warnings);
@@ -65,5 +68,10 @@ describe('rate checks on a Redis Cluster that refuses one call per master', () =
     expect(cluster.localCalls).toBe(local);
     expect(cluster.slotCalls).toBe(new Set(clients.map((path) => calculateSlot(new RedisKeys('palisade', true).rate(path)))).size);
     expect(warnings).toHaveLength(1);
+
+    vi.setSystemTime(Date.now() + 600_001);
+    await Promise.allSettled(clients.map((path) => counters.rate(path, 2, 60_000)));
+    expect(cluster.localCalls).toBeGreaterThan(local);
+    expect(warnings).toHaveLength(2);
   });
 });

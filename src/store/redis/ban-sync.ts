@@ -75,6 +75,8 @@ export class RedisBanSync {
   private readonly journal = new Map<string, BanChange>();
   private journalOverflow = false;
   private resyncing: Promise<void> | undefined;
+  /** The server the last full resync read (see the first `master` event in {@link start}). */
+  private resyncedFrom: string | undefined;
   private flushing: Promise<void> | undefined;
   private resyncAgain = false;
   private stopped = false;
@@ -167,9 +169,10 @@ export class RedisBanSync {
 
   /** Starts the stream reader and the first resync (when Redis is reachable). */
   start(): void {
-    this.connections.on('master', (_master: string, previous: string | undefined) => {
-      // The first master reached is the start's resync to make, not a change.
-      if (previous === undefined) return;
+    this.connections.on('master', (master: string, previous: string | undefined) => {
+      // The first master reached is the start's resync to make, not a change — unless that
+      // resync reads another server (a failover while the node starts).
+      if (previous === undefined && (this.resyncedFrom === undefined || this.resyncedFrom === master)) return;
       this.synced = false;
       void this.resync('master', 'master changed');
     });
@@ -431,6 +434,8 @@ export class RedisBanSync {
     const client = this.background;
     if (client.status !== 'ready') throw new Error('no Redis connection ready');
     const started = Date.now();
+    this.resyncedFrom = this.connections.serverOfRole('background');
+    const epochBefore = await client.get(this.keys.banEpoch);
     const tail = await client.xrevrange(this.keys.banStream, '+', '-', 'COUNT', 1);
     // Targets whose newest change Redis holds; those this node knows newer are written back.
     const current = new Set<string>();
@@ -459,6 +464,7 @@ export class RedisBanSync {
       }
     }
     // Every ban Redis holds is now enforced here, even if writing back fails below.
+    const first = !this.everSynced;
     this.everSynced = true;
     let reasserted = 0;
     for (const change of this.ledger.changes()) {
@@ -473,8 +479,12 @@ export class RedisBanSync {
     await client.set(this.keys.banEpoch, randomUUID(), 'NX');
     this.epoch = (await client.get(this.keys.banEpoch)) ?? undefined;
     this.synced = true;
+    // Replaced while this resync read it (flushed, restarted empty): what it read before may be
+    // gone from Redis, so once more (the heartbeat does not compare while a resync runs).
+    if (epochBefore !== null && epochBefore !== (this.epoch ?? null)) void this.resync('epoch', 'ban state replaced in Redis during a resync');
     this.log.info({ reason, remote, applied, reasserted, ms: Date.now() - started }, 'bans resynced with Redis');
-    if (remote >= BULK_ENTRIES) collectGarbage();
+    // The first load only: the node is not ready before it, so the pause costs no request.
+    if (first && remote >= BULK_ENTRIES) collectGarbage();
     this.options.onResynced?.();
   }
 

@@ -13,10 +13,13 @@ import { RateBatcher } from './rate-batch.js';
  * entirely while the breaker is open (the facade then counts locally). Rate checks of one
  * event-loop turn share one script call ({@link RateBatcher}); `observe` sees each call.
  */
+/** How long a cluster that refused one call per master is sent one call per slot. */
+const PER_SLOT_MS = 600_000;
+
 export class RedisCounters implements RemoteCounters {
   private readonly rates: RateBatcher;
-  /** A cluster that refused a call reaching other slots of its master: one call per slot from then on. */
-  private clusterPerSlot = false;
+  /** Until when a cluster that refused a call reaching other slots of its master gets one call per slot (epoch ms). */
+  private perSlotUntil = 0;
 
   constructor(
     private readonly connections: RedisConnections,
@@ -54,16 +57,18 @@ export class RedisCounters implements RemoteCounters {
 
   private async clusterBatch(client: ClusterScripts, keys: string[], args: number[]): Promise<BySlot<Array<number | undefined>>> {
     const withinBudget: Budget = (pending) => this.connections.withinBudget(pending);
+    const perSlot = Date.now() < this.perSlotUntil;
     try {
-      return await gcraByMaster(client, keys, args, withinBudget, this.clusterPerSlot);
+      return await gcraByMaster(client, keys, args, withinBudget, perSlot);
     } catch (error) {
-      // A server's own refusal ("ERR …", not OOM, BUSY or a redirect) of the one call per
-      // master: some Cluster offerings refuse a script reaching keys it did not declare.
-      if (this.clusterPerSlot || (error as Error).name !== 'ReplyError' || !/^ERR /.test((error as Error).message)) throw error;
-      this.clusterPerSlot = true;
+      // A server's own refusal ("ERR …", not OOM, BUSY or a redirect) of every call per
+      // master: a Cluster offering that refuses a script reaching keys it did not declare.
+      // Tried again after a while: the refusal may have been a passing one.
+      if (perSlot || (error as Error).name !== 'ReplyError' || !/^ERR /.test((error as Error).message)) throw error;
+      this.perSlotUntil = Date.now() + PER_SLOT_MS;
       this.log?.warn(
-        { err: describeError(error) },
-        'the Redis Cluster refused one rate-check call per master: sending one call per slot from now on (more Redis work per request, the same decisions)',
+        { err: describeError(error), forMs: PER_SLOT_MS },
+        'the Redis Cluster refused one rate-check call per master: sending one call per slot for a while (more Redis work per request, the same decisions)',
       );
       throw error;
     }
@@ -100,16 +105,18 @@ type ClusterScripts = ScriptedRedis & ClusterClient;
 type Budget = <T>(pending: Promise<T>) => Promise<T>;
 
 /**
- * A batch of rate checks on a Redis Cluster: one script call per master (gcra_local.lua: its
- * first bucket routes it, the others ride along, in any slot that master holds), each within
- * the request budget on its own: a master that does not answer fails only its clients'
- * checks (they count locally), never the others'. A bucket the master did not hold after all
- * (a slot moved since the client's map was read) comes back unanswered and untouched, and is
- * checked again in a call of its own slot, which the cluster client routes and redirects.
- * The whole batch fails (and counts against the breaker) only when no master answered.
- * `args` is the batch's (see gcra_core.lua): the rates once, then each key's rate when there
- * are several — cut to each call's keys. `perSlot` (a cluster that refused a call reaching
- * other slots) sends one script call per slot instead, the calls of a master in one pipeline.
+ * A batch of rate checks on a Redis Cluster: one script call per master (gcra_local.lua: the
+ * buckets of its first slot declared, routing it and checked by Redis as for any command; the
+ * others ride along undeclared, in any slot that master holds), each within the request
+ * budget on its own: a master that does not answer fails only its clients' checks (they
+ * count locally), never the others'. A ride-along bucket the master did not hold after all (a
+ * slot moved since the client's map was read) comes back unanswered and untouched, and is
+ * checked again in a call of its own slot, which the cluster client routes and redirects; if
+ * that fails too, only those checks fail. The whole batch fails (and counts against the
+ * breaker) only when no master answered. `args` is the batch's (see gcra_core.lua): the rates
+ * once, then each key's rate when there are several — cut to each call's keys. `perSlot` (a
+ * cluster that refused such a call) sends one script call per slot instead, the calls of a
+ * master in one pipeline.
  */
 async function gcraByMaster(client: ClusterScripts, keys: string[], args: number[], withinBudget: Budget, perSlot: boolean): Promise<BySlot<Array<number | undefined>>> {
   const rateCount = args[0]!;
@@ -130,19 +137,24 @@ async function gcraByMaster(client: ClusterScripts, keys: string[], args: number
       try {
         if (perSlot) {
           await slotCalls(client, slots.map(([, indexes]) => indexes), keys, argsOf, withinBudget, replies);
-        } else {
-          const indexes = slots.flatMap(([, group]) => group).sort((x, y) => x - y);
-          const others = indexes.slice(1).map((i) => keys[i]!);
-          const reply = await withinBudget(client.palisadeGcraLocal(keys[indexes[0]!]!, others.length, ...others, ...argsOf(indexes)));
-          const strays: number[] = [];
-          indexes.forEach((i, j) => (reply[j] === null || reply[j] === undefined ? strays.push(i) : (replies[i] = reply[j])));
-          if (strays.length > 0) {
-            const straySlots = [...groupBy(strays, (i) => calculateSlot(keys[i]!)).values()];
-            trips += straySlots.length;
-            await Promise.all(straySlots.map((group) => slotCalls(client, [group], keys, argsOf, withinBudget, replies)));
-          }
+          answered++;
+          return;
         }
+        // Each bucket's checks stay in arrival order: they are all in one slot's group.
+        const [declared, ...rest] = slots.map(([, indexes]) => indexes);
+        const others = rest.flat();
+        const indexes = [...declared!, ...others];
+        const reply = await withinBudget(
+          client.palisadeGcraLocal(declared!.length, ...declared!.map((i) => keys[i]!), others.length, ...others.map((i) => keys[i]!), ...argsOf(indexes)),
+        );
         answered++;
+        const strays: number[] = [];
+        indexes.forEach((i, j) => (reply[j] === null || reply[j] === undefined ? strays.push(i) : (replies[i] = reply[j])));
+        if (strays.length === 0) return;
+        const straySlots = [...groupBy(strays, (i) => calculateSlot(keys[i]!)).values()];
+        trips += straySlots.length;
+        // A failed retry leaves only its own checks unanswered (they count locally).
+        await Promise.all(straySlots.map((group) => slotCalls(client, [group], keys, argsOf, withinBudget, replies).catch(() => undefined)));
       } catch (error) {
         failure = error;
       }

@@ -10,7 +10,7 @@ import { packageRoot } from '../../paths.js';
  */
 export const SCRIPTS: Record<string, { file: string; keys: number | undefined; prelude?: readonly string[] }> = {
   palisadeGcra: { file: 'gcra.lua', keys: undefined, prelude: ['gcra_core.lua'] },
-  palisadeGcraLocal: { file: 'gcra_local.lua', keys: 1, prelude: ['gcra_core.lua'] },
+  palisadeGcraLocal: { file: 'gcra_local.lua', keys: undefined, prelude: ['gcra_core.lua'] },
   palisadeWindowCount: { file: 'window_count.lua', keys: 1 },
   palisadeGcraCharge: { file: 'gcra_charge.lua', keys: 1 },
   palisadeGcraPeek: { file: 'gcra_peek.lua', keys: 1 },
@@ -30,11 +30,11 @@ export type ScriptedRedis = RedisClient & {
   /** `numKeys, key_1 … key_n, r, period_1, limit_1 … [rate of key_1 …]`: one answer per key (see gcra.lua). */
   palisadeGcra(numKeys: number, ...keysThenArgs: Array<string | number>): Promise<number[]>;
   /**
-   * `first bucket, m, bucket_2 … bucket_m+1, r, period_1, limit_1 … [rate of each bucket …]`,
-   * every bucket on the first one's cluster master: one answer per bucket, null for a bucket
-   * that server does not hold (see gcra_local.lua).
+   * `numKeys, the buckets of one slot, m, m buckets of other slots of the same master, r,
+   * period_1, limit_1 … [rate of each bucket …]`: one answer per bucket, null for an
+   * undeclared bucket that server does not hold (see gcra_local.lua).
    */
-  palisadeGcraLocal(firstKey: string, others: number, ...othersThenArgs: Array<string | number>): Promise<Array<number | null>>;
+  palisadeGcraLocal(numKeys: number, ...keysThenArgs: Array<string | number>): Promise<Array<number | null>>;
   palisadeWindowCount(key: string, windowMs: number, by: number): Promise<number>;
   palisadeGcraCharge(key: string, periodMs: number, debtMs: number): Promise<number>;
   palisadeGcraPeek(key: string): Promise<[number, number]>;

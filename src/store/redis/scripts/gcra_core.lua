@@ -6,15 +6,16 @@
 -- checks run in order, each on the state the previous one left: a batch decides exactly
 -- what the same checks sent one by one would. Prepended to gcra.lua and gcra_local.lua.
 --
--- `gcra(buckets, argv, base, tolerant)`: buckets[i] is the bucket of check i (one hit each).
+-- `gcra(buckets, argv, base, declared)`: buckets[i] is the bucket of check i (one hit each);
+-- the first `declared` of them are the call's KEYS, the others are reached undeclared.
 -- Arguments are kept few (every one is encoded by the client and parsed by Redis), from
 -- argv[base + 1] on: r, the number of distinct rates; then the period ms and limit of rate
 -- 1, rate 2, …; when r > 1, then the rate (1-based) of each check, else every check is rate 1.
 -- Returns one integer per check: remaining hits (≥ 0) when allowed, or minus the
--- milliseconds until the next hit would be allowed (≤ -1) when not. With `tolerant`, a check
--- whose bucket Redis refuses (a Redis Cluster key this server does not serve) answers false
--- and changes nothing; otherwise that error fails the call.
-local function gcra(buckets, argv, base, tolerant)
+-- milliseconds until the next hit would be allowed (≤ -1) when not. An undeclared bucket
+-- this server does not hold (Redis Cluster: "non local key") answers false and changes
+-- nothing; any other error fails the call.
+local function gcra(buckets, argv, base, declared)
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
   local rates = tonumber(argv[base + 1])
@@ -38,10 +39,13 @@ local function gcra(buckets, argv, base, tolerant)
     -- idle client, two for an active one, never more.
     local fresh = math.floor(now + interval + 0.5)
     local held
-    if tolerant then
-      held = redis.pcall('SET', buckets[i], fresh, 'PX', ttl(fresh), 'NX', 'GET')
-    else
+    if i <= declared then
       held = redis.call('SET', buckets[i], fresh, 'PX', ttl(fresh), 'NX', 'GET')
+    else
+      held = redis.pcall('SET', buckets[i], fresh, 'PX', ttl(fresh), 'NX', 'GET')
+      if type(held) == 'table' and held.err and not string.find(held.err, 'non local key', 1, true) then
+        return redis.error_reply(held.err)
+      end
     end
     if type(held) == 'table' and held.err then
       out[i] = false
