@@ -15,6 +15,7 @@ import { processTree } from './cpu.js';
 import { getOnce } from './launch.js';
 import { freePort } from './ports.js';
 import { rssMiB, startBenchRedis, type BenchRedis } from './redis-server.js';
+import { banHash, bucketOf } from '../src/store/ban-digest.js';
 
 const packageRoot = join(import.meta.dirname, '..', '..');
 const progress = (message: string): void => void process.stderr.write(`bench: ${message}\n`);
@@ -26,10 +27,16 @@ interface ResyncLine {
 }
 const isResyncLine = (line: unknown): line is ResyncLine => (line as ResyncLine | null)?.msg === 'bans resynced with Redis';
 
-/** Writes bans `from` … `to - 1` with 1-hour expiries through pipelines of 10,000. */
+/**
+ * Writes bans `from` … `to - 1` with 1-hour expiries through pipelines of 10,000, keeping
+ * Redis's ban digest as ban_apply.lua does (all of them expire in the same minute: one
+ * bucket). Without it, a digest some node marked complete on the empty Redis would say no
+ * ban, and every node would resync once more to find out.
+ */
 async function fillBans(redis: BenchRedis, from: number, to: number): Promise<number> {
   const started = Date.now();
   const expiresAt = Date.now() + 3_600_000;
+  let digest = 0;
   for (let offset = from; offset < to; offset += 10_000) {
     const pipeline = redis.client.pipeline();
     for (let i = offset; i < Math.min(to, offset + 10_000); i++) {
@@ -37,9 +44,12 @@ async function fillBans(redis: BenchRedis, from: number, to: number): Promise<nu
       const ban = { target, reason: 'bench', origin: 'api', actor: 'bench', node: 'bench-filler', createdAt: started, expiresAt, evidence: '', version: i + 1 };
       pipeline.set(`palisade:ban:${target}`, JSON.stringify({ op: 'ban', ban }));
       pipeline.zadd('palisade:bans:index', expiresAt, target);
+      digest ^= banHash(target);
     }
     await pipeline.exec();
   }
+  const held = Number(await redis.client.hget('palisade:bans:digest', bucketOf(expiresAt)));
+  await redis.client.hset('palisade:bans:digest', bucketOf(expiresAt), held ^ digest);
   return Date.now() - started;
 }
 
