@@ -1,5 +1,6 @@
 import { definePlugin, loadManifest } from '../../src/plugin/define.js';
 import type { RedisSettings } from '../../src/settings/types.generated.js';
+import { BULK_ENTRIES, collectGarbage } from '../../src/memory.js';
 import { createRedisBackend } from '../../src/store/redis/backend.js';
 import { redisRoutes } from './routes.js';
 import { checkRedisSettings, deriveRedisSettings } from './settings.js';
@@ -23,8 +24,13 @@ export default definePlugin<RedisSettings>({
     ctx.shareStore((local) => backend.share(local));
     for (const job of backend.jobs()) ctx.every(job.intervalMs, job.run, { name: job.name, leader: job.leader, immediate: job.immediate });
     // Serve with the shared ban set: wait (a bounded time) for the first load before listening.
-    if (backend.connections.health().up && !(await backend.loaded(settings.REDIS_TIMEOUT))) {
-      ctx.log.warn({ waitedMs: settings.REDIS_TIMEOUT }, 'shared bans not loaded yet: not ready until they are (or a STATE_DIR snapshot holds them)');
+    if (backend.connections.health().up) {
+      if (!(await backend.loaded(settings.REDIS_TIMEOUT))) {
+        ctx.log.warn({ waitedMs: settings.REDIS_TIMEOUT }, 'shared bans not loaded yet: not ready until they are (or a STATE_DIR snapshot holds them)');
+      } else if (ctx.store.bans.count() >= BULK_ENTRIES) {
+        // Nothing listens yet: the pause costs no request, and the load's garbage goes back.
+        collectGarbage();
+      }
     }
     return { routes: redisRoutes(backend, settings) };
   },

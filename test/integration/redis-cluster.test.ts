@@ -144,23 +144,26 @@ describe('Palisade on a Redis Cluster', () => {
           return monitor;
         }),
       );
-      let marks = 0;
-      const scriptCalls = async (): Promise<number> => {
-        const mark = `mark-${++marks}`;
-        await Promise.all(cluster.servers.map((server) => server.client().echo(mark)));
-        await waitFor(() => seen.filter((args) => args[0]?.toLowerCase() === 'echo' && args[1] === mark).length === cluster.servers.length || undefined, 'every server\'s marker');
-        return seen.filter((args) => /^eval/i.test(args[0] ?? '') && args.some((arg) => arg.includes('limit:9:'))).length;
-      };
-      // Loads the scripts on every master (a first call may be NOSCRIPT, then EVAL).
-      await Promise.all(clients.map((ip) => counters.rate(`limit:8:${ip}`, 2, 60_000)));
-      const before = await scriptCalls();
-      calls.length = 0;
-      // One turn: every client once, the first twice more (limit 2: the last refused).
-      const first = await Promise.all([...clients, clients[0]!, clients[0]!].map((ip) => counters.rate(`limit:9:${ip}`, 2, 60_000)));
-      expect(first.map((d) => d.allowed)).toEqual([...clients.map(() => true), true, false]);
-      expect(calls).toHaveLength(3);
-      expect((await scriptCalls()) - before).toBe(3);
-      for (const monitor of monitors) monitor.disconnect();
+      try {
+        let marks = 0;
+        const scriptCalls = async (): Promise<number> => {
+          const mark = `mark-${++marks}`;
+          await Promise.all(cluster.servers.map((server) => server.client().echo(mark)));
+          await waitFor(() => seen.filter((args) => args[0]?.toLowerCase() === 'echo' && args[1] === mark).length === cluster.servers.length || undefined, 'every server\'s marker');
+          return seen.filter((args) => /^eval/i.test(args[0] ?? '') && args.some((arg) => arg.includes('limit:9:'))).length;
+        };
+        // Loads the scripts on every master (a first call may be NOSCRIPT, then EVAL).
+        await Promise.all(clients.map((ip) => counters.rate(`limit:8:${ip}`, 2, 60_000)));
+        const before = await scriptCalls();
+        calls.length = 0;
+        // One turn: every client once, the first twice more (limit 2: the last refused).
+        const first = await Promise.all([...clients, clients[0]!, clients[0]!].map((ip) => counters.rate(`limit:9:${ip}`, 2, 60_000)));
+        expect(first.map((d) => d.allowed)).toEqual([...clients.map(() => true), true, false]);
+        expect(calls).toHaveLength(3);
+        expect((await scriptCalls()) - before).toBe(3);
+      } finally {
+        for (const monitor of monitors) monitor.disconnect();
+      }
 
       // The client's map says a slot is on another master (as after a failover or a reshard it
       // has not seen yet): the call of that master meets a bucket it does not hold, leaves it

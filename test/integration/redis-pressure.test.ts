@@ -172,6 +172,27 @@ describe('ban records lost in Redis', () => {
     expect(await client.get('palisade:ban:203.0.113.82')).toBe(original);
     client.disconnect();
   });
+
+  it('puts a lost ban index back within 10 s, so a node starting afterwards enforces every ban', async () => {
+    const redis = await startRedis();
+    const a = await node('index-a', redis);
+    await banAll(a, BANNED.slice(0, 3));
+    const client = redis.client();
+    await waitFor(async () => (await client.zcard('palisade:bans:index')) === 3, 'the bans indexed');
+    // Evicted alone (allkeys-* policies take any key): the records stay, nothing points at them.
+    await client.del('palisade:bans:index');
+    const since = Date.now();
+    await waitFor(async () => (await client.zcard('palisade:bans:index')) === 3, 'the index back', 10_000, 100);
+    expect(Date.now() - since).toBeLessThan(10_000);
+    const b = await node('index-b', redis);
+    for (const ip of BANNED.slice(0, 3)) expect(await statusAs(b, ip)).toBe(403);
+    // Redis's digest, which followed the index, is rebuilt over the restored one: both nodes agree with it.
+    await waitFor(async () => {
+      const view = (await api(a, 'GET', '/api/cluster')).json as { nodes: Array<{ name: string; bans: { agrees: boolean | null } }> };
+      return view.nodes.length === 2 && view.nodes.every((n) => n.bans.agrees === true) ? view : undefined;
+    }, 'both nodes agreeing with Redis');
+    client.disconnect();
+  });
 });
 
 describe('admin API while Redis is frozen', () => {

@@ -18,7 +18,7 @@ const scriptKeys: Record<string, string[][]> = {
   palisadeBanSweep: [[keys.banIndex, keys.tombstoneIndex, keys.banDigest, ...targets.map((t) => keys.banRecordPrefix + t)]],
   palisadeBanDigestRebuild: [[keys.banIndex, keys.banDigest]],
   palisadeBanDigestRead: [[keys.banDigest, keys.banStream]],
-  palisadeBanMissing: [[...targets.map((t) => keys.ban(t)), ...targets.map((t) => keys.tombstone(t))]],
+  palisadeBanMissing: [[...targets.map((t) => keys.ban(t)), ...targets.map((t) => keys.tombstone(t)), keys.banIndex, keys.tombstoneIndex]],
   // One call per slot: a client's keys; the batcher groups by slot (counters.ts).
   palisadeGcra: paths.map((p) => [keys.rate(p)]),
   // Declares the first bucket only; the others ride in ARGV, on its master (tested on a real cluster).

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { coded } from '../../errors.js';
-import { BULK_ENTRIES, collectGarbage } from '../../memory.js';
 import { describeError } from '../../log.js';
 import { comparableFrom, digestText } from '../ban-digest.js';
 import { isNewer } from '../ban-versions.js';
@@ -75,6 +74,8 @@ export class RedisBanSync {
   private readonly journal = new Map<string, BanChange>();
   private journalOverflow = false;
   private resyncing: Promise<void> | undefined;
+  /** Why the next full resync runs (the last cause queued wins). */
+  private nextReason = '';
   /** The server the last full resync read (see the first `master` event in {@link start}). */
   private resyncedFrom: string | undefined;
   private flushing: Promise<void> | undefined;
@@ -281,6 +282,7 @@ export class RedisBanSync {
   /** Runs a full resync (coalesced: at most one at a time, one more queued). */
   resync(cause: ResyncCause, reason: string): Promise<void> {
     this.options.onResync?.(cause);
+    this.nextReason = reason;
     if (this.resyncing) {
       this.resyncAgain = true;
       return this.resyncing;
@@ -289,7 +291,7 @@ export class RedisBanSync {
       do {
         this.resyncAgain = false;
         try {
-          await this.fullResync(reason);
+          await this.fullResync(this.nextReason);
           this.connections.writeAccepted('bans');
           if (this.failedResyncs > 0) this.log.info({ failures: this.failedResyncs }, 'ban resync succeeded after failing');
           this.failedResyncs = 0;
@@ -333,8 +335,9 @@ export class RedisBanSync {
   }
 
   /**
-   * Puts back ban records and tombstones that Redis lost while this node holds them (an
-   * eviction takes single keys, leaving the index and the epoch): checks the next slice of
+   * Puts back ban records and tombstones that Redis lost while this node holds them, or
+   * their index entries (an eviction takes single keys: a record, or an index — leaving the
+   * epoch; ban_apply.lua re-indexes the same change): checks the next slice of
    * this node's ledger — {@link VERIFY_CHUNK} keys in one script call — and journals what
    * is missing. Run by one node of the cluster at a time; a full pass over N bans takes
    * N / VERIFY_CHUNK calls.
@@ -357,13 +360,14 @@ export class RedisBanSync {
     }
     if (slice.length === 0) return 0;
     const keys = slice.map((change) => (change.op === 'ban' ? this.keys.ban(change.ban.target) : this.keys.tombstone(change.tombstone.target)));
-    const missing = await client.palisadeBanMissing(keys.length, ...keys);
+    const targets = slice.map((change) => (change.op === 'ban' ? `b${change.ban.target}` : `t${change.tombstone.target}`));
+    const missing = await client.palisadeBanMissing(keys.length + 2, ...keys, this.keys.banIndex, this.keys.tombstoneIndex, ...targets);
     for (const position of missing) {
       const change = slice[position - 1];
       if (change && this.journal.get(change.op === 'ban' ? change.ban.target : change.tombstone.target) === undefined) this.remember(change);
     }
     if (missing.length > 0) {
-      this.log.warn({ missing: missing.length, checked: slice.length }, 'ban records missing in Redis (evicted or deleted): put back');
+      this.log.warn({ missing: missing.length, checked: slice.length }, 'ban records or their index entries missing in Redis (evicted or deleted): put back');
       await this.flush();
     }
     return missing.length;
@@ -464,7 +468,6 @@ export class RedisBanSync {
       }
     }
     // Every ban Redis holds is now enforced here, even if writing back fails below.
-    const first = !this.everSynced;
     this.everSynced = true;
     let reasserted = 0;
     for (const change of this.ledger.changes()) {
@@ -483,8 +486,6 @@ export class RedisBanSync {
     // gone from Redis, so once more (the heartbeat does not compare while a resync runs).
     if (epochBefore !== null && epochBefore !== (this.epoch ?? null)) void this.resync('epoch', 'ban state replaced in Redis during a resync');
     this.log.info({ reason, remote, applied, reasserted, ms: Date.now() - started }, 'bans resynced with Redis');
-    // The first load only: the node is not ready before it, so the pause costs no request.
-    if (first && remote >= BULK_ENTRIES) collectGarbage();
     this.options.onResynced?.();
   }
 

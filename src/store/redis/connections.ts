@@ -331,12 +331,12 @@ export class RedisConnections extends EventEmitter<Listener> {
     return address;
   }
 
-  /** `host:port` of the server `client` writes to: its own, or in a cluster the master of the watched key's slot. */
   /** The server a dedicated connection talks to now (`host:port`; in a cluster, the master of the watched key). */
   serverOfRole(role: 'background' | 'stream'): string | undefined {
     return this.serverOf(this.dedicatedClient(role));
   }
 
+  /** `host:port` of the server `client` writes to: its own, or in a cluster the master of the watched key's slot. */
   private serverOf(client: RedisClient): string | undefined {
     if (isCluster(client)) return client.slots[calculateSlot(this.watchedKey)]?.[0];
     const stream = client.stream as { remoteAddress?: string; remotePort?: number } | undefined;

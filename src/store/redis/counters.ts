@@ -8,14 +8,14 @@ import type { RedisConnections } from './connections.js';
 import type { RedisKeys } from './keys.js';
 import { RateBatcher } from './rate-batch.js';
 
+/** How long a cluster that refused one call per master is sent one call per slot. */
+const PER_SLOT_MS = 600_000;
+
 /**
  * Counters in Redis through the request-path pool, within `REDIS_REQUEST_TIMEOUT`, skipped
  * entirely while the breaker is open (the facade then counts locally). Rate checks of one
  * event-loop turn share one script call ({@link RateBatcher}); `observe` sees each call.
  */
-/** How long a cluster that refused one call per master is sent one call per slot. */
-const PER_SLOT_MS = 600_000;
-
 export class RedisCounters implements RemoteCounters {
   private readonly rates: RateBatcher;
   /** Until when a cluster that refused a call reaching other slots of its master gets one call per slot (epoch ms). */
@@ -64,7 +64,8 @@ export class RedisCounters implements RemoteCounters {
       // A server's own refusal ("ERR …", not OOM, BUSY or a redirect) of every call per
       // master: a Cluster offering that refuses a script reaching keys it did not declare.
       // Tried again after a while: the refusal may have been a passing one.
-      if (perSlot || (error as Error).name !== 'ReplyError' || !/^ERR /.test((error as Error).message)) throw error;
+      // (Another batch in flight may have switched already: said once.)
+      if (perSlot || Date.now() < this.perSlotUntil || (error as Error).name !== 'ReplyError' || !/^ERR /.test((error as Error).message)) throw error;
       this.perSlotUntil = Date.now() + PER_SLOT_MS;
       this.log?.warn(
         { err: describeError(error), forMs: PER_SLOT_MS },

@@ -48,8 +48,11 @@ export type ScriptedRedis = RedisClient & {
   palisadeLockAcquire(key: string, token: string, leaseMs: number): Promise<number>;
   palisadeLockRelease(key: string, token: string): Promise<number>;
   palisadeAuditAppend(trail: string, length: number, ...scoresAndEntries: Array<string | number>): Promise<number>;
-  /** `numKeys, key_1 … key_n`: the 1-based positions of the keys that do not exist. */
-  palisadeBanMissing(numKeys: number, ...keys: string[]): Promise<number[]>;
+  /**
+   * `numKeys, record_1 … record_n, ban index, tombstone index, kind+target_1 …` (`b…` or `t…`):
+   * the 1-based positions of the records that do not exist or lack their index entry.
+   */
+  palisadeBanMissing(numKeys: number, ...keysThenTargets: string[]): Promise<number[]>;
 };
 
 let sources: Map<string, { lua: string; keys: number | undefined }> | undefined;

@@ -8,7 +8,8 @@
 -- ARGV[1] 'ban' | 'unban'   ARGV[2] target   ARGV[3] version   ARGV[4] node
 -- ARGV[5] the change as JSON   ARGV[6] ban expiry ms or 'inf'   ARGV[7] tombstone TTL ms
 -- ARGV[8] stream max length (approximate)
--- Returns 1 when applied, 0 when Redis already had this change or a newer one.
+-- Returns 1 when applied, 0 when Redis already had this change or a newer one (the same
+-- change puts back an index entry its record lost).
 --
 -- The digest is the one src/store/ban-digest.ts keeps on every node: FNV-1a (32 bits) of
 -- each banned target, XORed per minute of its expiry, over the ban index. It changes here,
@@ -36,6 +37,21 @@ if tomb_version and (not current_version or tomb_version > current_version or (t
   current_version, current_node = tomb_version, tomb_node
 end
 if current_version and (current_version > version or (current_version == version and current_node >= node)) then
+  -- The same change again (a node re-asserting it): its index entry may be what was lost
+  -- (evicted alone, deleted by hand) while its record stayed. Put the entry back; the digest
+  -- can no longer be trusted to match the index, so it stops claiming to be complete.
+  if current_version == version and current_node == node then
+    if ARGV[1] == 'ban' and redis.call('EXISTS', KEYS[1]) == 1 and not redis.call('ZSCORE', KEYS[2], ARGV[2]) then
+      redis.call('ZADD', KEYS[2], ARGV[6], ARGV[2])
+      redis.call('HDEL', KEYS[6], 'complete')
+    elseif ARGV[1] == 'unban' and not redis.call('ZSCORE', KEYS[4], ARGV[2]) then
+      local left = redis.call('PTTL', KEYS[3])
+      if left > 0 then
+        local t = redis.call('TIME')
+        redis.call('ZADD', KEYS[4], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + left, ARGV[2])
+      end
+    end
+  end
   return 0
 end
 -- A digest started on an empty index covers every ban from the first one (Redis restarted
