@@ -75,3 +75,32 @@ describe('rate checks on a Redis Cluster that refuses one call per master', () =
     expect(warnings).toHaveLength(2);
   });
 });
+
+describe('rate checks on a Redis Cluster with a master down', () => {
+  it('counts that master as a failed round trip, and fails only its checks', async () => {
+    // Three masters by slot (slot % 3); the one of `down` fails every call, the others answer 1.
+    const down = 0;
+    const slots = Array.from({ length: 16_384 }, (_, slot) => [`127.0.0.1:${7000 + (slot % 3)}`]);
+    const cluster = {
+      slots,
+      palisadeGcraLocal: (declared: number, ...rest: Array<string | number>) => {
+        if (calculateSlot(String(rest[0])) % 3 === down) return Promise.reject(new Error('connection lost'));
+        const others = Number(rest[declared]);
+        return Promise.resolve(Array.from({ length: declared + others }, () => 1));
+      },
+    };
+    const connections = {
+      run: <T>(command: (client: unknown) => Promise<T>) => command(cluster),
+      withinBudget: <T>(pending: Promise<T>) => pending,
+    } as unknown as RedisConnections;
+    const outcomes: string[] = [];
+    const counters = new RedisCounters(connections, new RedisKeys('palisade', true), (_command, _seconds, outcome) => void outcomes.push(outcome));
+    const keys = new RedisKeys('palisade', true);
+    const paths = Array.from({ length: 30 }, (_, i) => `limit:0:192.0.2.${i + 1}`);
+    const masters = new Set(paths.map((path) => calculateSlot(keys.rate(path)) % 3));
+    expect(masters.size).toBe(3);
+    const settled = await Promise.allSettled(paths.map((path) => counters.rate(path, 2, 60_000)));
+    settled.forEach((outcome, i) => expect(outcome.status).toBe(calculateSlot(keys.rate(paths[i]!)) % 3 === down ? 'rejected' : 'fulfilled'));
+    expect(outcomes.sort()).toEqual(['error', 'ok', 'ok']);
+  });
+});

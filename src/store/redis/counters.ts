@@ -82,7 +82,7 @@ export class RedisCounters implements RemoteCounters {
       const result = await run();
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       if (result instanceof BySlot) {
-        for (let i = 0; i < result.masters; i++) this.observe(command, seconds, 'ok');
+        for (let i = 0; i < result.trips; i++) this.observe(command, seconds, i < result.failed ? 'error' : 'ok');
         return result.value;
       }
       this.observe(command, seconds, 'ok');
@@ -94,11 +94,12 @@ export class RedisCounters implements RemoteCounters {
   }
 }
 
-/** A cluster batch's answer, with how many round trips it took (one per master, and any retried slot). */
+/** A cluster batch's answer, with how many round trips it took (one per master, and any retried slot) and how many of them failed. */
 class BySlot<T> {
   constructor(
     readonly value: T,
-    readonly masters: number,
+    readonly trips: number,
+    readonly failed: number,
   ) {}
 }
 
@@ -131,6 +132,7 @@ async function gcraByMaster(client: ClusterScripts, keys: string[], args: number
   const replies = new Array<number | undefined>(keys.length);
   let answered = 0;
   let trips = 0;
+  let failed = 0;
   let failure: unknown;
   await Promise.all(
     [...byNodes.values()].map(async (slots) => {
@@ -155,14 +157,15 @@ async function gcraByMaster(client: ClusterScripts, keys: string[], args: number
         const straySlots = [...groupBy(strays, (i) => calculateSlot(keys[i]!)).values()];
         trips += straySlots.length;
         // A failed retry leaves only its own checks unanswered (they count locally).
-        await Promise.all(straySlots.map((group) => slotCalls(client, [group], keys, argsOf, withinBudget, replies).catch(() => undefined)));
+        await Promise.all(straySlots.map((group) => slotCalls(client, [group], keys, argsOf, withinBudget, replies).catch(() => void failed++)));
       } catch (error) {
+        failed++;
         failure = error;
       }
     }),
   );
   if (answered === 0 && failure !== undefined) throw failure;
-  return new BySlot(replies, trips);
+  return new BySlot(replies, trips, failed);
 }
 
 /** One script call per slot group, in one pipeline (the groups share a master): their answers into `replies`. */
