@@ -80,6 +80,8 @@ describe('the first ban resync', () => {
       await checked[0];
       expect(await node.sync.loaded(10_000)).toBe(true);
       expect(node.ledger.size).toBe(BANS);
+      // Loaded comes before the resync's last steps (write-back, epoch): wait for its end.
+      await waitFor(() => node.completed() === 1 || undefined, 'the resync completed');
       await node.sync.check();
       expect(node.causes).toEqual(['start']);
       expect(node.completed()).toBe(1);
