@@ -2,7 +2,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 
 /** Entries a bulk transfer must have moved before a full collection is worth its pause. */
-export const BULK_ENTRIES = 50_000;
+const BULK_ENTRIES = 50_000;
 
 let collect: (() => void) | undefined;
 
@@ -12,9 +12,9 @@ let collect: (() => void) | undefined;
  * pieces in flight outlive young-generation collections and are promoted: the old space
  * grows to several times what stays alive, and V8 shrinks it only after a full collection,
  * which an idle process may not run for a long time — its RSS would stay at the peak.
- * Pauses this process for tens to hundreds of milliseconds: only after bulk work (see
- * {@link BULK_ENTRIES}) and before the process serves — a pause longer than
- * `REDIS_REQUEST_TIMEOUT` would time out the Redis calls in flight. (`--expose-gc` set at run time exposes `gc` to new contexts only.)
+ * Pauses this process for tens to hundreds of milliseconds: only before the process serves
+ * — a pause longer than `REDIS_REQUEST_TIMEOUT` would time out the Redis calls in flight —
+ * and only after bulk work (see {@link collectAfterBulkLoad}). (`--expose-gc` set at run time exposes `gc` to new contexts only.)
  */
 export function collectGarbage(): void {
   if (!collect) {
@@ -27,4 +27,9 @@ export function collectGarbage(): void {
     }
   }
   collect();
+}
+
+/** {@link collectGarbage} after a load of `entries` bans, when that many are worth the pause. */
+export function collectAfterBulkLoad(entries: number): void {
+  if (entries >= BULK_ENTRIES) collectGarbage();
 }

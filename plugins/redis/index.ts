@@ -1,6 +1,6 @@
 import { definePlugin, loadManifest } from '../../src/plugin/define.js';
 import type { RedisSettings } from '../../src/settings/types.generated.js';
-import { BULK_ENTRIES, collectGarbage } from '../../src/memory.js';
+import { collectAfterBulkLoad } from '../../src/memory.js';
 import { createRedisBackend } from '../../src/store/redis/backend.js';
 import { redisRoutes } from './routes.js';
 import { checkRedisSettings, deriveRedisSettings } from './settings.js';
@@ -27,9 +27,9 @@ export default definePlugin<RedisSettings>({
     if (backend.connections.health().up) {
       if (!(await backend.loaded(settings.REDIS_TIMEOUT))) {
         ctx.log.warn({ waitedMs: settings.REDIS_TIMEOUT }, 'shared bans not loaded yet: not ready until they are (or a STATE_DIR snapshot holds them)');
-      } else if (ctx.store.bans.count() >= BULK_ENTRIES) {
+      } else {
         // Nothing listens yet: the pause costs no request, and the load's garbage goes back.
-        collectGarbage();
+        collectAfterBulkLoad(ctx.store.bans.count());
       }
     }
     return { routes: redisRoutes(backend, settings) };

@@ -47,6 +47,11 @@ type TrackedSocket = IncomingMessage['socket'] & { [PEER_FACTS]?: ClientFacts };
 
 const NO_CHAIN: readonly string[] = Object.freeze([]);
 
+/** The resolver the settings describe (`USE_REAL_IP`, `REAL_IP_FROM`, `REAL_IP_HEADER`, `REAL_IP_RECURSIVE`). */
+export function clientResolverFor(settings: Pick<CoreSettings, 'USE_REAL_IP' | 'REAL_IP_FROM' | 'REAL_IP_HEADER' | 'REAL_IP_RECURSIVE'>): ClientResolver {
+  return createClientResolver({ useRealIp: settings.USE_REAL_IP, trusted: settings.REAL_IP_FROM, header: settings.REAL_IP_HEADER, recursive: settings.REAL_IP_RECURSIVE });
+}
+
 /**
  * Builds the resolver. A trusted peer's header is read right to left, skipping trusted hops
  * when `recursive`; the first untrusted (or, not recursive, the right-most) valid entry is
@@ -54,11 +59,6 @@ const NO_CHAIN: readonly string[] = Object.freeze([]);
  * garbage never becomes a client IP. Requests from an untrusted peer — most traffic — cost
  * one property read: their facts are resolved once per connection.
  */
-/** The resolver the settings describe (`USE_REAL_IP`, `REAL_IP_FROM`, `REAL_IP_HEADER`, `REAL_IP_RECURSIVE`). */
-export function clientResolverFor(settings: Pick<CoreSettings, 'USE_REAL_IP' | 'REAL_IP_FROM' | 'REAL_IP_HEADER' | 'REAL_IP_RECURSIVE'>): ClientResolver {
-  return createClientResolver({ useRealIp: settings.USE_REAL_IP, trusted: settings.REAL_IP_FROM, header: settings.REAL_IP_HEADER, recursive: settings.REAL_IP_RECURSIVE });
-}
-
 export function createClientResolver(options: ClientResolverOptions): ClientResolver {
   const trusted = CidrSet.from(options.trusted);
   const headerName = options.header.toLowerCase();

@@ -312,7 +312,7 @@ export class BanTable {
   private exactPlace(address: string): Place {
     // Only the canonical text (no leading zeros) is kept as a number: it is what comes back out.
     const v4 = v4Word(address, true);
-    if (v4 !== undefined) return { v4, map: this.exact, key: address, bits: -1 };
+    if (v4 !== undefined) return { v4, key: address };
     return { map: this.exact, key: address, bits: -1 };
   }
 
@@ -342,16 +342,12 @@ const V4 = 1;
 const TEXT = 2;
 
 /**
- * Where a target lives: `v4` set, the IPv4 table (`key` its text); otherwise `map` under
- * `key` (`bucket` and `bits`: the prefix length's map, for a network).
+ * Where a target lives: an exact IPv4 address in the IPv4 table (`key` its text), or `map`
+ * under `key` (`bucket` and `bits`: the prefix length's map, for a network).
  */
-interface Place {
-  v4?: number;
-  map: Map<string, number>;
-  key: string;
-  bucket?: Map<number, Map<string, number>>;
-  bits: number;
-}
+type Place =
+  | { v4: number; key: string }
+  | { v4?: undefined; map: Map<string, number>; key: string; bucket?: Map<number, Map<string, number>>; bits: number };
 
 /**
  * Label strings (reasons, origins, actors, node names) shared by every ban, each counted:

@@ -9,7 +9,7 @@ import { packageRoot } from '../paths.js';
 import type { NodeStore } from '../store/store.js';
 import { workerChannel } from './channels.js';
 import type { WireMessage, WorkerInit } from './protocol.js';
-import { collectGarbage } from '../memory.js';
+import { collectAfterBulkLoad } from '../memory.js';
 import { StoreService } from './store-service.js';
 
 /** A worker that lived at least this long was not crash-looping: its replacement starts at once. */
@@ -104,7 +104,7 @@ export class WorkerPool {
   async start(): Promise<AddressInfo> {
     const slots = Array.from({ length: this.options.count }, (_, i) => i + 1);
     // Before the node serves, a pause for a full collection after each load costs nothing.
-    const started = await Promise.allSettled(slots.map((slot) => this.spawn(slot, false, collectGarbage).ready));
+    const started = await Promise.allSettled(slots.map((slot) => this.spawn(slot, false, collectAfterBulkLoad).ready));
     const failed = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failed) {
       await this.drain();
@@ -191,10 +191,10 @@ export class WorkerPool {
    * cannot start. A replacement (`takeOver`) takes the slot only once it is ready, so the
    * worker it replaces serves until then.
    */
-  private spawn(slot: number, takeOver = false, afterBulkLoad?: () => void): { member: Member; ready: Promise<AddressInfo> } {
+  private spawn(slot: number, takeOver = false, afterLoad?: (bans: number) => void): { member: Member; ready: Promise<AddressInfo> } {
     const worker = cluster.fork();
     const channel = workerChannel(worker);
-    const service = new StoreService(this.options.store, channel, this.options.log.child({ worker: slot }), afterBulkLoad);
+    const service = new StoreService(this.options.store, channel, this.options.log.child({ worker: slot }), afterLoad);
     let markExited!: () => void;
     const member: Member = { slot, worker, service, startedAt: Date.now(), ready: false, leaving: false, exited: new Promise((resolve) => (markExited = resolve)) };
     if (!takeOver) this.members.set(slot, member);

@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
 import { describeError } from '../log.js';
-import { BULK_ENTRIES } from '../memory.js';
 import type { NodeStore } from '../store/store.js';
 import type { BanChange, StoreHealth } from '../store/types.js';
 import { PalisadeError } from '../errors.js';
@@ -33,14 +32,14 @@ export class StoreService {
   private readonly stops: Array<() => void> = [];
 
   /**
-   * `afterBulkLoad` runs once the worker's initial load streamed at least
-   * {@link BULK_ENTRIES} bans (a full collection, when no request waits on this process).
+   * `afterLoad` runs with the number of bans once the worker's initial load streamed them
+   * (a full collection, when no request waits on this process).
    */
   constructor(
     private readonly store: NodeStore,
     private readonly channel: Channel,
     private readonly log: Logger,
-    private readonly afterBulkLoad?: () => void,
+    private readonly afterLoad?: (bans: number) => void,
   ) {
     this.health = store.health();
     this.handlers = {
@@ -163,7 +162,7 @@ export class StoreService {
       this.heldChanges = [];
       if (held.length > 0) this.channel.send({ t: 'changes', c: held });
       this.log.debug({ bans: sent }, 'worker loaded its bans');
-      if (sent >= BULK_ENTRIES) this.afterBulkLoad?.();
+      this.afterLoad?.(sent);
     };
     next();
   }

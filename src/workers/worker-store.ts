@@ -7,7 +7,7 @@ import { ClusterMetrics, type RemoteMetrics } from '../store/metrics.js';
 import { Sessions, type RemoteSessions } from '../store/sessions.js';
 import type { Ban, BanChange, BanEntry, BanFacet, BanRequest, ClusterStore, ShareOptions, StoreHealth } from '../store/types.js';
 import type { Channel } from './protocol.js';
-import { BULK_ENTRIES, collectGarbage } from '../memory.js';
+import { collectAfterBulkLoad } from '../memory.js';
 import { PrimaryLink } from './primary-link.js';
 
 /** How often a worker hands its metric deltas and ban hit counts to the primary. */
@@ -85,7 +85,7 @@ export class WorkerStore implements ClusterStore {
           }
           break;
         case 'loaded':
-          if (this.bans.count() >= BULK_ENTRIES) collectGarbage();
+          collectAfterBulkLoad(this.bans.count());
           this.loadedResolve();
           break;
         case 'changes':

@@ -31,7 +31,8 @@ local function stamp(raw)
   local body = decoded.ban or decoded.tombstone or decoded
   return tonumber(body.version), tostring(body.node)
 end
-local current_version, current_node = stamp(redis.call('GET', KEYS[1]))
+local record = redis.call('GET', KEYS[1])
+local current_version, current_node = stamp(record)
 local tomb_version, tomb_node = stamp(redis.call('GET', KEYS[3]))
 if tomb_version and (not current_version or tomb_version > current_version or (tomb_version == current_version and tomb_node > current_node)) then
   current_version, current_node = tomb_version, tomb_node
@@ -41,7 +42,7 @@ if current_version and (current_version > version or (current_version == version
   -- (evicted alone, deleted by hand) while its record stayed. Put the entry back; the digest
   -- can no longer be trusted to match the index, so it stops claiming to be complete.
   if current_version == version and current_node == node then
-    if ARGV[1] == 'ban' and redis.call('EXISTS', KEYS[1]) == 1 and not redis.call('ZSCORE', KEYS[2], ARGV[2]) then
+    if ARGV[1] == 'ban' and record and not redis.call('ZSCORE', KEYS[2], ARGV[2]) then
       redis.call('ZADD', KEYS[2], ARGV[6], ARGV[2])
       redis.call('HDEL', KEYS[6], 'complete')
     elseif ARGV[1] == 'unban' and not redis.call('ZSCORE', KEYS[4], ARGV[2]) then
