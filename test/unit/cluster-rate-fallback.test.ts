@@ -39,11 +39,20 @@ class RefusingCluster {
   }
 }
 
-function countersOn(cluster: RefusingCluster, warnings: string[]): RedisCounters {
-  const connections = {
+/**
+ * The request-path connections as the counters use them, over a stand-in cluster client: a
+ * 50 ms budget, every call run at once; `sawDeadline` sees the deadline each call is given.
+ */
+function connectionsTo(cluster: object, sawDeadline: (deadline: number | undefined) => void = () => undefined): RedisConnections {
+  return {
     run: <T>(command: (client: unknown) => Promise<T>) => command(cluster),
-    withinBudget: <T>(pending: Promise<T>) => pending,
+    withinBudget: <T>(pending: Promise<T>, deadline?: number) => (sawDeadline(deadline), pending),
+    requestBudgetMs: 50,
   } as unknown as RedisConnections;
+}
+
+function countersOn(cluster: RefusingCluster, warnings: string[]): RedisCounters {
+  const connections = connectionsTo(cluster);
   const log = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line).msg as string) });
   return new RedisCounters(connections, new RedisKeys('palisade', true), () => undefined, log);
 }
@@ -89,10 +98,7 @@ describe('rate checks on a Redis Cluster with a master down', () => {
         return Promise.resolve(Array.from({ length: declared + others }, () => 1));
       },
     };
-    const connections = {
-      run: <T>(command: (client: unknown) => Promise<T>) => command(cluster),
-      withinBudget: <T>(pending: Promise<T>) => pending,
-    } as unknown as RedisConnections;
+    const connections = connectionsTo(cluster);
     const outcomes: string[] = [];
     const counters = new RedisCounters(connections, new RedisKeys('palisade', true), (_command, _seconds, outcome) => void outcomes.push(outcome));
     const keys = new RedisKeys('palisade', true);
@@ -102,5 +108,95 @@ describe('rate checks on a Redis Cluster with a master down', () => {
     const settled = await Promise.allSettled(paths.map((path) => counters.rate(path, 2, 60_000)));
     settled.forEach((outcome, i) => expect(outcome.status).toBe(calculateSlot(keys.rate(paths[i]!)) % 3 === down ? 'rejected' : 'fulfilled'));
     expect(outcomes.sort()).toEqual(['error', 'ok', 'ok']);
+  });
+});
+
+describe('rate checks on a Redis Cluster with a master that keeps failing', () => {
+  afterEach(() => void vi.useRealTimers());
+
+  it('stops waiting on it after three failed calls while its connection is down, tries it once a second, asks it again once it is back', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const keys = new RedisKeys('palisade', true);
+    const down = 0;
+    let callsToDown = 0;
+    // The client's connections to the three masters; the first is lost (its master was killed).
+    const instances = [0, 1, 2].map((i) => ({ options: { host: '127.0.0.1', port: 7000 + i }, status: i === down ? 'reconnecting' : 'ready' }));
+    const cluster = {
+      slots: Array.from({ length: 16_384 }, (_, slot) => [`127.0.0.1:${7000 + (slot % 3)}`]),
+      nodes: () => instances,
+      palisadeGcraLocal: (declared: number, ...rest: Array<string | number>) => {
+        if (calculateSlot(String(rest[0])) % 3 === down) {
+          callsToDown++;
+          if (instances[down]!.status !== 'ready') return Promise.reject(new Error('Command timed out after 50ms (cluster)'));
+        }
+        return Promise.resolve(Array.from({ length: declared + Number(rest[declared]) }, () => 1));
+      },
+    };
+    const connections = connectionsTo(cluster);
+    const counters = new RedisCounters(connections, keys);
+    const paths = Array.from({ length: 30 }, (_, i) => `limit:0:192.0.2.${i + 1}`);
+    const onDown = paths.filter((path) => calculateSlot(keys.rate(path)) % 3 === down);
+    expect(onDown.length).toBeGreaterThan(0);
+    const batch = async (): Promise<string[]> => (await Promise.allSettled(paths.map((path) => counters.rate(path, 1_000, 60_000)))).map((outcome) => outcome.status);
+    for (let i = 0; i < 3; i++) await batch();
+    expect(callsToDown).toBe(3);
+    // Not asked: its clients' checks fail at once (they count locally), the others' are answered.
+    const statuses = await batch();
+    expect(callsToDown).toBe(3);
+    expect(statuses.filter((status) => status === 'rejected')).toHaveLength(onDown.length);
+    // A second later one batch tries it (the call that makes the client reconnect), the next does not.
+    vi.setSystemTime(Date.now() + 1_001);
+    await batch();
+    await batch();
+    expect(callsToDown).toBe(4);
+    // Reconnected: asked again, and answered.
+    instances[down]!.status = 'ready';
+    expect((await batch()).every((status) => status === 'fulfilled')).toBe(true);
+    expect(callsToDown).toBe(5);
+  });
+
+  it('keeps asking a master that fails while reachable (a slot moving): its answers keep limits exact', async () => {
+    const keys = new RedisKeys('palisade', true);
+    let calls = 0;
+    const cluster = {
+      slots: Array.from({ length: 16_384 }, () => ['127.0.0.1:7000']),
+      nodes: () => [{ options: { host: '127.0.0.1', port: 7000 }, status: 'ready' }],
+      palisadeGcraLocal: () => (calls++, Promise.reject(new Error('TRYAGAIN Multiple keys request during rehashing of slot'))),
+    };
+    const connections = connectionsTo(cluster);
+    const counters = new RedisCounters(connections, keys);
+    for (let i = 0; i < 5; i++) await counters.rate('limit:0:192.0.2.1', 10, 60_000).catch(() => undefined);
+    expect(calls).toBe(5);
+  });
+});
+
+describe('rate checks on a Redis Cluster whose slot map is stale', () => {
+  it('retries a stray bucket within what is left of the batch\'s budget, not a budget of its own', async () => {
+    const keys = new RedisKeys('palisade', true);
+    const paths = Array.from({ length: 10 }, (_, i) => `limit:0:192.0.2.${i + 1}`);
+    // One master holds every slot; the last bucket answers "not mine" (a slot moved).
+    const stray = keys.rate(paths[9]!);
+    const cluster = {
+      slots: Array.from({ length: 16_384 }, () => ['127.0.0.1:7000']),
+      palisadeGcraLocal: (declared: number, ...rest: Array<string | number>) => {
+        const buckets = [...rest.slice(0, declared), ...rest.slice(declared + 1, declared + 1 + Number(rest[declared]))];
+        return Promise.resolve(buckets.map((bucket) => (bucket === stray ? null : 1)));
+      },
+      pipeline: () => {
+        let count = 0;
+        return { palisadeGcra: (n: number) => void (count = n), exec: async () => [[null, Array.from({ length: count }, () => 0)]] };
+      },
+    };
+    const deadlines: Array<number | undefined> = [];
+    const connections = connectionsTo(cluster, (deadline) => deadlines.push(deadline));
+    const started = Date.now();
+    const counters = new RedisCounters(connections, keys);
+    const decisions = await Promise.all(paths.map((path) => counters.rate(path, 2, 60_000)));
+    expect(decisions.every((decision) => decision.allowed)).toBe(true);
+    // The master's call, then the stray's retry: both bounded by the one deadline of the batch.
+    expect(deadlines).toHaveLength(2);
+    expect(deadlines[0]).toBeGreaterThanOrEqual(started + 50);
+    expect(deadlines[0]).toBeLessThanOrEqual(Date.now() + 50);
+    expect(deadlines[1]).toBe(deadlines[0]);
   });
 });

@@ -195,10 +195,11 @@ export class RedisConnections extends EventEmitter<Listener> {
   /**
    * A cluster client retries a command by itself while a master fails over (it waits for the
    * new slot map): the request path stops waiting at `REDIS_REQUEST_TIMEOUT` instead, like a
-   * single server's command timeout, and goes on with local state.
+   * single server's command timeout, and goes on with local state. `deadline` (epoch ms):
+   * what is left of a budget several calls in a row share, instead of a whole one each.
    */
-  withinBudget<T>(pending: Promise<T>): Promise<T> {
-    const budget = this.settings.REDIS_REQUEST_TIMEOUT;
+  withinBudget<T>(pending: Promise<T>, deadline?: number): Promise<T> {
+    const budget = deadline === undefined ? this.settings.REDIS_REQUEST_TIMEOUT : Math.max(0, deadline - Date.now());
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(Object.assign(new Error(`Command timed out after ${budget}ms (cluster)`), { code: 'ETIMEDOUT' })), budget);
@@ -329,6 +330,11 @@ export class RedisConnections extends EventEmitter<Listener> {
       this.emit('master', address, previous);
     }
     return address;
+  }
+
+  /** How long a request may wait on Redis (`REDIS_REQUEST_TIMEOUT`, ms). */
+  get requestBudgetMs(): number {
+    return this.settings.REDIS_REQUEST_TIMEOUT;
   }
 
   /** The server a dedicated connection talks to now (`host:port`; in a cluster, the master of the watched key). */

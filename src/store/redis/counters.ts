@@ -20,6 +20,7 @@ export class RedisCounters implements RemoteCounters {
   private readonly rates: RateBatcher;
   /** Until when a cluster that refused a call reaching other slots of its master gets one call per slot (epoch ms). */
   private perSlotUntil = 0;
+  private readonly masters = new MasterBreakers();
 
   constructor(
     private readonly connections: RedisConnections,
@@ -56,10 +57,13 @@ export class RedisCounters implements RemoteCounters {
   }
 
   private async clusterBatch(client: ClusterScripts, keys: string[], args: number[]): Promise<BySlot<Array<number | undefined>>> {
-    const withinBudget: Budget = (pending) => this.connections.withinBudget(pending);
+    // One budget for the batch: a retry of strays gets what its master's call left of it, so
+    // no check waits on Redis longer than a request may.
+    const deadline = Date.now() + this.connections.requestBudgetMs;
+    const withinBudget: Budget = (pending) => this.connections.withinBudget(pending, deadline);
     const perSlot = Date.now() < this.perSlotUntil;
     try {
-      return await gcraByMaster(client, keys, args, withinBudget, perSlot);
+      return await gcraByMaster(client, keys, args, withinBudget, perSlot, this.masters);
     } catch (error) {
       // A server's own refusal ("ERR …", not OOM, BUSY or a redirect) of every call per
       // master: a Cluster offering that refuses a script reaching keys it did not declare.
@@ -120,7 +124,14 @@ type Budget = <T>(pending: Promise<T>) => Promise<T>;
  * cluster that refused such a call) sends one script call per slot instead, the calls of a
  * master in one pipeline.
  */
-async function gcraByMaster(client: ClusterScripts, keys: string[], args: number[], withinBudget: Budget, perSlot: boolean): Promise<BySlot<Array<number | undefined>>> {
+async function gcraByMaster(
+  client: ClusterScripts,
+  keys: string[],
+  args: number[],
+  withinBudget: Budget,
+  perSlot: boolean,
+  masters: MasterBreakers,
+): Promise<BySlot<Array<number | undefined>>> {
   const rateCount = args[0]!;
   const rates = args.slice(1, 1 + 2 * rateCount);
   const rateOf = rateCount > 1 ? args.slice(1 + 2 * rateCount) : undefined;
@@ -134,13 +145,17 @@ async function gcraByMaster(client: ClusterScripts, keys: string[], args: number
   let trips = 0;
   let failed = 0;
   let failure: unknown;
+  const now = Date.now();
   await Promise.all(
-    [...byNodes.values()].map(async (slots) => {
+    [...byNodes].map(async ([node, slots]) => {
+      // A master that keeps failing and cannot be reached is not waited on.
+      if (masters.resting(client, node, now)) return;
       trips++;
       try {
         if (perSlot) {
           await slotCalls(client, slots.map(([, indexes]) => indexes), keys, argsOf, withinBudget, replies);
           answered++;
+          masters.answered(node);
           return;
         }
         // Each bucket's checks stay in arrival order: they are all in one slot's group.
@@ -151,6 +166,7 @@ async function gcraByMaster(client: ClusterScripts, keys: string[], args: number
           client.palisadeGcraLocal(declared!.length, ...declared!.map((i) => keys[i]!), others.length, ...others.map((i) => keys[i]!), ...argsOf(indexes)),
         );
         answered++;
+        masters.answered(node);
         const strays: number[] = [];
         indexes.forEach((i, j) => (reply[j] === null || reply[j] === undefined ? strays.push(i) : (replies[i] = reply[j])));
         if (strays.length === 0) return;
@@ -161,11 +177,57 @@ async function gcraByMaster(client: ClusterScripts, keys: string[], args: number
       } catch (error) {
         failed++;
         failure = error;
+        masters.failed(node, Date.now());
       }
     }),
   );
   if (answered === 0 && failure !== undefined) throw failure;
   return new BySlot(replies, trips, failed);
+}
+
+/** Calls in a row a master may fail before its checks count locally without a call. */
+const MASTER_FAILURES = 3;
+/** How often such a master is asked anyway (the call that makes the client reconnect). */
+const MASTER_RETRY_MS = 1_000;
+
+/**
+ * Per master of a Redis Cluster (its node group in the slot map): after {@link MASTER_FAILURES}
+ * calls in a row failed while the client has no ready connection to it (a master killed,
+ * until a failover gives its slots to another), its clients' checks count locally at once
+ * instead of waiting a budget on it, but for one batch a second that tries it again; the other
+ * masters' checks stay shared, which the node's breaker (one for all of Redis) cannot do. A
+ * master that is reachable but refusing for a moment (a slot moving during a reshard) is
+ * still asked: its answers keep the limits exact.
+ */
+class MasterBreakers {
+  private readonly state = new Map<string, { failures: number; triedAt: number }>();
+
+  resting(client: ClusterScripts, node: string, now: number): boolean {
+    const state = this.state.get(node);
+    if (state === undefined || state.failures < MASTER_FAILURES || connectionReady(client, node)) return false;
+    if (now - state.triedAt < MASTER_RETRY_MS) return true;
+    state.triedAt = now;
+    return false;
+  }
+
+  failed(node: string, now: number): void {
+    const state = this.state.get(node) ?? { failures: 0, triedAt: now };
+    state.failures++;
+    this.state.set(node, state);
+  }
+
+  answered(node: string): void {
+    this.state.delete(node);
+  }
+}
+
+/**
+ * True when the cluster client holds a ready connection to the master of `node`. After a
+ * master died, ioredis keeps a fresh, unconnected one for it while the slot map names it.
+ */
+function connectionReady(client: ClusterScripts, node: string): boolean {
+  const address = node.split(';')[0];
+  return client.nodes('master').some((n) => `${n.options.host}:${n.options.port}` === address && n.status === 'ready');
 }
 
 /** One script call per slot group, in one pipeline (the groups share a master): their answers into `replies`. */
