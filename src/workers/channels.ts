@@ -32,7 +32,8 @@ export function primaryChannel(): CountedChannel {
       // The primary is gone: nothing to tell it (the worker is about to exit).
       if (!process.connected) return;
       sent++;
-      process.send!(message, undefined, undefined, written ? () => written() : undefined);
+      // A callback always: without one, a channel closing mid-send is an 'error' event that kills the process.
+      process.send!(message, undefined, undefined, (error) => void (error ? undefined : written?.()));
     },
     onMessage(handler) {
       // A wrapper per subscription, so one handler subscribed twice is called twice, as with `process.on`.
@@ -47,7 +48,9 @@ export function primaryChannel(): CountedChannel {
 export function workerChannel(worker: Worker): Channel {
   return {
     send(message, written) {
-      if (worker.isConnected()) worker.send(message as object, undefined, written ? () => written() : undefined);
+      // A callback always: a worker that exits while a message is on its way (it could not
+      // listen, it was killed) would otherwise be an unhandled 'error' (EPIPE) in the primary.
+      if (worker.isConnected()) worker.send(message as object, undefined, (error) => void (error ? undefined : written?.()));
     },
     onMessage(handler) {
       const listener = (message: unknown): void => {

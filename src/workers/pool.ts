@@ -8,7 +8,7 @@ import { describeError } from '../log.js';
 import { packageRoot } from '../paths.js';
 import type { NodeStore } from '../store/store.js';
 import { workerChannel } from './channels.js';
-import type { WireMessage, WorkerInit } from './protocol.js';
+import type { Channel, WireMessage, WorkerInit } from './protocol.js';
 import { collectAfterBulkLoad } from '../memory.js';
 import { StoreService } from './store-service.js';
 
@@ -47,6 +47,8 @@ export interface WorkerView {
 interface Member {
   readonly slot: number;
   readonly worker: Worker;
+  /** Every message to and from the worker goes through it. */
+  readonly channel: Channel;
   readonly service: StoreService;
   readonly startedAt: number;
   ready: boolean;
@@ -154,7 +156,7 @@ export class WorkerPool {
           (member) =>
             new Promise<unknown[] | undefined>((resolve) => {
               const timer = setTimeout(() => done(undefined), SCRAPE_TIMEOUT_MS);
-              const stop = workerChannel(member.worker).onMessage((message) => {
+              const stop = member.channel.onMessage((message) => {
                 if (message.t === 'scraped' && message.id === id) done(message.metrics);
               });
               function done(metrics: unknown[] | undefined): void {
@@ -162,7 +164,7 @@ export class WorkerPool {
                 stop();
                 resolve(metrics);
               }
-              member.worker.send({ t: 'scrape', id } satisfies WireMessage);
+              member.channel.send({ t: 'scrape', id } satisfies WireMessage);
             }),
         ),
       )
@@ -196,7 +198,7 @@ export class WorkerPool {
     const channel = workerChannel(worker);
     const service = new StoreService(this.options.store, channel, this.options.log.child({ worker: slot }), afterLoad);
     let markExited!: () => void;
-    const member: Member = { slot, worker, service, startedAt: Date.now(), ready: false, leaving: false, exited: new Promise((resolve) => (markExited = resolve)) };
+    const member: Member = { slot, worker, channel, service, startedAt: Date.now(), ready: false, leaving: false, exited: new Promise((resolve) => (markExited = resolve)) };
     if (!takeOver) this.members.set(slot, member);
     else this.joining.add(member);
     const ready = new Promise<AddressInfo>((resolve, reject) => {
@@ -312,7 +314,7 @@ export class WorkerPool {
   private askToLeave(member: Member, gentle: boolean): void {
     member.leaving = true;
     member.ready = false;
-    if (member.worker.isConnected()) member.worker.send({ t: 'drain', gentle } satisfies WireMessage);
+    if (member.worker.isConnected()) member.channel.send({ t: 'drain', gentle } satisfies WireMessage);
     else member.worker.process.kill('SIGTERM');
   }
 }
