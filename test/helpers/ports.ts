@@ -1,7 +1,19 @@
 import { createServer } from 'node:net';
 
-/** A TCP port that was free on 127.0.0.1 a moment ago (the OS picked it). */
-export function freePort(): Promise<number> {
+/** Ports this process handed out already: two servers of one test never get the same one. */
+const handedOut = new Set<number>();
+
+/** A TCP port that was free on 127.0.0.1 a moment ago (the OS picked it), never one handed out before. */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await askTheOs();
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
+}
+
+function askTheOs(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
