@@ -60,6 +60,8 @@ interface Measured {
   resyncMs: number;
   readyMs: number;
   rssMiB: number;
+  /** `GET /api/bans?limit=50` on the idle node: the review's first page. */
+  firstPageMs: number;
 }
 
 /**
@@ -110,7 +112,10 @@ async function measureNode(redis: BenchRedis, bans: number, workers: number): Pr
       each.push(mib.toFixed(0));
     }
     progress(`${name}: RSS ${each.join(' + ')} MiB (primary first)`);
-    return { bans, workers, resyncMs: resync.ms, readyMs, rssMiB: rss };
+    const pageStarted = performance.now();
+    await getOnce(new URL(`http://127.0.0.1:${adminPort}/api/bans?limit=50`), 60_000);
+    const firstPageMs = performance.now() - pageStarted;
+    return { bans, workers, resyncMs: resync.ms, readyMs, rssMiB: rss, firstPageMs };
   } finally {
     await stopTracked(tracked);
   }
@@ -141,11 +146,11 @@ async function main(): Promise<void> {
   }
   const rows = results.map((r) => {
     const perBan = ((r.rssMiB - baseline.get(r.workers)!) * 1024 * 1024) / r.bans;
-    return `${r.bans.toLocaleString('en').padStart(9)}  ${String(r.workers).padStart(7)}  ${(r.resyncMs / 1000).toFixed(2).padStart(9)}  ${(r.readyMs / 1000).toFixed(2).padStart(8)}  ${r.rssMiB.toFixed(0).padStart(8)}  ${perBan.toFixed(0).padStart(9)}`;
+    return `${r.bans.toLocaleString('en').padStart(9)}  ${String(r.workers).padStart(7)}  ${(r.resyncMs / 1000).toFixed(2).padStart(9)}  ${(r.readyMs / 1000).toFixed(2).padStart(8)}  ${r.rssMiB.toFixed(0).padStart(8)}  ${perBan.toFixed(0).padStart(9)}  ${r.firstPageMs.toFixed(0).padStart(13)}`;
   });
   process.stdout.write(
     `bans in Redis: up to ${count.toLocaleString('en')} (Redis used_memory ${redisMemory.toFixed(0)} MiB); node RSS with no bans: ${baseline.get(1)!.toFixed(0)} MiB (1 worker), ${baseline.get(2)!.toFixed(0)} MiB (2 workers)\n` +
-      `     bans  workers  resync s  ready s  RSS MiB  bytes/ban\n${rows.join('\n')}\n` +
+      `     bans  workers  resync s  ready s  RSS MiB  bytes/ban  first page ms\n${rows.join('\n')}\n` +
       `${JSON.stringify({
         bench: 'bans',
         redis_used_mib: Math.round(redisMemory),
@@ -154,6 +159,7 @@ async function main(): Promise<void> {
           [`bans_${r.bans}_${r.workers}w_resync_ms`, r.resyncMs],
           [`bans_${r.bans}_${r.workers}w_ready_ms`, r.readyMs],
           [`bans_${r.bans}_${r.workers}w_rss_mib`, Math.round(r.rssMiB)],
+          [`bans_${r.bans}_${r.workers}w_first_page_ms`, Math.round(r.firstPageMs)],
         ])),
       })}\n`,
   );

@@ -13,6 +13,8 @@
  * BENCH_CLUSTER=no the Redis Cluster one (3 masters, no replicas); BENCH_PALISADE_ENV adds
  * settings to the Palisade targets (e.g. `LOG_LEVEL=warn` to size the access log's cost);
  * BENCH_ONLY (a comma-separated list of targets) measures those next to bare and the ceiling.
+ * Last, with the targets idle, what one message between two processes costs here (see
+ * message-cost.ts), and what the worker messages per request cost at that price.
  *
  * Environment: BENCH_DURATION (seconds per measured run, 8), BENCH_CONNECTIONS (50),
  * BENCH_WARMUP (seconds, once per target, 2), BENCH_ROUNDS (3), BENCH_TOOL (auto | wrk |
@@ -23,6 +25,7 @@ import { cpuSeconds, processTree } from './cpu.js';
 import { checkAnswersOk, getOnce, startPalisade, startTarget, type Server } from './launch.js';
 import { findOnPath, pickTool, runLoad, type LoadResult } from './load.js';
 import { startBenchCluster, startBenchRedis } from './redis-server.js';
+import { measureMessageCost } from './message-cost.js';
 import { formatTable, median, summarize, summaryJson } from './report.js';
 
 /** The bench's knobs, read from the environment. */
@@ -178,6 +181,8 @@ async function main(): Promise<void> {
     messagesPerRequest.set(target.name, (after.messages - before.messages) / requests);
   }
 
+  // With the targets idle: what one message between two processes costs on this machine.
+  const messageCost = messagesPerRequest.size > 0 ? await measureMessageCost() : undefined;
   const summaries = targets.map((t) => summarize(t.name, runs.get(t.name)!));
   if (summaries.some((s) => s.errors > 0)) progress('WARNING: errors during the runs; the figures are suspect');
   // The headline ratios: the median of the per-round (paired) ratios.
@@ -200,7 +205,8 @@ async function main(): Promise<void> {
       cpuLines.map((line) => `${line}\n`).join('') +
       (one !== undefined && two !== undefined ? `2 workers cost ${(two / one).toFixed(2)}× the CPU per request of 1 (these 2 cores also run the load generator, the upstream and Redis: throughput cannot scale here)\n` : '') +
       [...tripsPerRequest].map(([name, trips]) => `${name}: ${trips.toFixed(3)} Redis round trips per request\n`).join('') +
-      [...messagesPerRequest].map(([name, messages]) => `${name}: ${messages.toFixed(3)} worker messages per request\n`).join('') +
+      [...messagesPerRequest].map(([name, messages]) => `${name}: ${messages.toFixed(3)} worker messages per request${messageCost ? ` (≈ ${(messages * messageCost.cpuUsPerMessage).toFixed(1)} µs of CPU per request)` : ''}\n`).join('') +
+      (messageCost ? `one message between two processes (a batch of 16 calls or its answer, one round trip a millisecond): ${messageCost.cpuUsPerMessage.toFixed(1)} µs of CPU, both ends\n` : '') +
       `${summaryJson(summaries, ratios, {
         tool: tool.name,
         connections: config.connections,
@@ -210,6 +216,7 @@ async function main(): Promise<void> {
         ...Object.fromEntries([...tripsPerRequest].map(([name, trips]) => [`${key(name)}_round_trips_per_request`, Number(trips.toFixed(3))])),
         ...Object.fromEntries([...messagesPerRequest].map(([name, messages]) => [`${key(name)}_worker_messages_per_request`, Number(messages.toFixed(3))])),
         ...cpuJson(cpu),
+        ...(messageCost ? { message_cpu_us: Number(messageCost.cpuUsPerMessage.toFixed(1)) } : {}),
       })}\n`,
   );
   redis?.client.disconnect();
@@ -228,12 +235,12 @@ function cpuJson(cpu: Record<string, number>): Record<string, number> {
   return out;
 }
 
-/** What a Palisade counted so far: request-path Redis round trips (its command histogram) and worker messages. */
+/** What a Palisade counted so far: request-path Redis round trips (its command histogram, less the calls never sent) and worker messages. */
 async function counters(server: Server): Promise<{ trips: number; messages: number }> {
   const { body } = await getOnce(new URL('/metrics', server.adminUrl));
   const sum = (pattern: RegExp): number => [...body.matchAll(pattern)].reduce((total, match) => total + Number(match[1]), 0);
   return {
-    trips: sum(/^palisade_redis_command_duration_seconds_count\{[^}]*\} (\d+)/gm),
+    trips: sum(/^palisade_redis_command_duration_seconds_count\{(?![^}]*outcome="unavailable")[^}]*\} (\d+)/gm),
     messages: sum(/^palisade_worker_messages_total\{[^}]*\} (\d+)/gm),
   };
 }

@@ -30,8 +30,13 @@ fi
 npm run -s build
 # Tests are type-checked too (vitest itself only strips types).
 npm run -s typecheck
-report="$(mktemp)"
-trap 'rm -f "$report"' EXIT
+# PALISADE_TEST_REPORT keeps vitest's JSON report there (npm run test:soak reads it).
+if [ -n "${PALISADE_TEST_REPORT:-}" ]; then
+  report="$PALISADE_TEST_REPORT"
+else
+  report="$(mktemp)"
+  trap 'rm -f "$report"' EXIT
+fi
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile="$report" "$@" || status=$?
 # One plain closing line that any CI can read.

@@ -144,6 +144,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
           });
     if (pool) store.describeWorkers = () => pool.summary();
     let draining = false;
+    let started = false;
     const policyFor = (s: CoreSettings): BanPolicyOptions => ({
       minPrefixV4: s.BAN_MIN_PREFIX_IPV4,
       minPrefixV6: s.BAN_MIN_PREFIX_IPV6,
@@ -173,6 +174,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         return stored.ready && pool ? pool.readiness() : stored;
       },
       isDraining: () => draining,
+      isStarted: () => started,
       pluginRoutes: host.routes,
       auth: adminAuth,
       recordRefusal: (refusal) => store.recordRefusal(refusal),
@@ -238,6 +240,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       { proxy: proxyBound, admin: adminBound, upstream: upstream.origin, plugins: host.plugins, store: store.health().mode, workers },
       'palisade is listening',
     );
+    started = true;
 
     let current = { settings: options.settings, secrets: [...(options.secrets ?? [])] };
     const reloads = new Counter({

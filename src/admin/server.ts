@@ -23,6 +23,8 @@ export interface AdminDependencies {
   storeReadiness(): { ready: true } | { ready: false; reason: string };
   /** True once SIGTERM started draining: `/readyz` answers 503 so balancers move away. */
   isDraining(): boolean;
+  /** False until the node's boot finished (every listener and worker up): `/livez` says `starting` until then. */
+  isStarted?(): boolean;
   /** Plugin routes by plugin id, mounted under `/plugins/<id>/`. */
   pluginRoutes: ReadonlyMap<string, AdminRoute[]>;
   /** Core routes (ban API, …) mounted at their absolute path; token-protected unless `public`. */
@@ -89,7 +91,7 @@ export class AdminServer {
     res.setHeader('x-frame-options', 'DENY');
     res.setHeader('content-security-policy', "frame-ancestors 'none'");
     res.setHeader('x-content-type-options', 'nosniff');
-    if (method === 'GET' && url.pathname === '/livez') return sendJson(res, 200, { status: 'ok' });
+    if (method === 'GET' && url.pathname === '/livez') return sendJson(res, 200, { status: this.deps.isStarted?.() === false ? 'starting' : 'ok' });
     if (method === 'GET' && url.pathname === '/readyz') return this.readiness(res);
     if (!this.auth.enabled && !this.isOwnHost(req.headers.host)) {
       // An open (token-less, loopback) admin reached under another name: DNS rebinding.

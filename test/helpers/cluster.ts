@@ -19,15 +19,19 @@ export function clusterNodeEnv(name: string, upstream: string, redisPort: number
   };
 }
 
-/** True once `node` logged its first ban resync with Redis. */
-export function hasSynced(node: { lines: Array<Record<string, unknown>> }): boolean {
-  return node.lines.some((line) => line.msg === 'bans resynced with Redis');
+/**
+ * True once `node` says on `/readyz` that it is ready on the shared store: it holds the shared
+ * ban set (without a snapshot, a node is ready only once its first resync with Redis loaded it).
+ */
+export async function readyOnSharedStore(node: { adminUrl: string }): Promise<boolean> {
+  const body = (await (await fetch(`${node.adminUrl}/readyz`)).json()) as { status: string; store: string };
+  return body.status === 'ready' && body.store === 'shared';
 }
 
 /** Starts in-process nodes named `names` (see {@link clusterNodeEnv}) and waits until all have synced. */
 export async function startInProcessCluster(names: string[], upstream: string, redisPort: number, extra: Record<string, string> = {}): Promise<InProcessNode[]> {
   const nodes: InProcessNode[] = [];
   for (const name of names) nodes.push(await startInProcessNode(clusterNodeEnv(name, upstream, redisPort, extra)));
-  await waitFor(() => nodes.every(hasSynced), 'every node to sync with Redis');
+  await waitFor(async () => (await Promise.all(nodes.map(readyOnSharedStore))).every(Boolean), 'every node ready on the shared store (/readyz)');
   return nodes;
 }

@@ -54,8 +54,14 @@ export function runCli(args: string[], env: Record<string, string> = {}, cwd?: s
   });
 }
 
+/** True once `/livez` says the node's boot finished (every listener and worker up). */
+async function started(adminAddress: string): Promise<boolean> {
+  const live = await fetch(`http://${adminAddress}/livez`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.json() as Promise<{ status: string }>, () => undefined);
+  return live?.status === 'ok';
+}
+
 /**
- * Starts a Palisade node on free loopback ports and waits until it logs that it listens.
+ * Starts a Palisade node on free loopback ports and waits until both its listeners answer.
  * `env` adds to / overrides the defaults (HTTP_ADDRESS=127.0.0.1, random ports). A port
  * this helper picked can be taken by another process before Palisade binds it (tests run
  * in parallel): then it tries again with new ports, twice at most.
@@ -110,7 +116,7 @@ async function launchPalisade(env: Record<string, string>, cwd: string | undefin
   void exited.then((code) => (exitCode = code));
   try {
     // An exit ends the wait at once: there is nothing left to wait for.
-    await waitFor(() => exitCode !== undefined || logs.some((line) => line.msg === 'palisade is listening'), 'palisade to listen', 15_000);
+    await waitFor(async () => exitCode !== undefined || (await started(fullEnv.ADMIN_LISTEN)), 'palisade to start (/livez saying ok)', 15_000);
     if (exitCode !== undefined) {
       await closed; // all of stderr has been read
       throw new Error(`palisade exited with ${exitCode}: ${stderr}`);

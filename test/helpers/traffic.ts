@@ -4,16 +4,29 @@ export interface TrafficReport {
   failed: number;
   /** Status codes that were not 200, with counts. */
   statuses: Record<string, number>;
+  /** The slowest and the 99th percentile, for the `measured:` lines only: tests never assert on them. */
   maxMs: number;
   p99Ms: number;
 }
 
+/** Continuous traffic: {@link startTraffic}. */
+export interface Traffic {
+  /** Requests answered so far (any status). */
+  answered(): number;
+  /**
+   * Requests answered while `during` ran, and how long it ran: a node that makes requests wait
+   * on something answers at most `loops × (ms / wait + 1)` of them in that time.
+   */
+  answeredWhile<T>(during: () => Promise<T>): Promise<{ value: T; answered: number; ms: number }>;
+  stop(): Promise<TrafficReport>;
+}
+
 /**
  * Sends requests to `url` back to back on `concurrency` loops until `stop()` is called,
- * recording every status and duration (bounded: it stops by itself after `maxMs`); each
- * request carries `headers()` (a client address in X-Forwarded-For, say).
+ * recording every status (bounded: it stops by itself after `maxMs`); each request carries
+ * `headers()` (a client address in X-Forwarded-For, say).
  */
-export function startTraffic(url: string, concurrency = 4, maxMs = 120_000, headers: () => Record<string, string> = () => ({})): { stop(): Promise<TrafficReport> } {
+export function startTraffic(url: string, concurrency = 4, maxMs = 120_000, headers: () => Record<string, string> = () => ({})): Traffic {
   let running = true;
   const durations: number[] = [];
   const statuses: Record<string, number> = {};
@@ -23,7 +36,7 @@ export function startTraffic(url: string, concurrency = 4, maxMs = 120_000, head
     while (running && Date.now() < deadline) {
       const started = performance.now();
       try {
-        const response = await fetch(url, { signal: AbortSignal.timeout(10_000), headers: headers() });
+        const response = await fetch(url, { signal: AbortSignal.timeout(30_000), headers: headers() });
         await response.arrayBuffer();
         if (response.status !== 200) {
           failed++;
@@ -39,6 +52,13 @@ export function startTraffic(url: string, concurrency = 4, maxMs = 120_000, head
   };
   const loops = Array.from({ length: concurrency }, loop);
   return {
+    answered: () => durations.length,
+    async answeredWhile(during) {
+      const before = durations.length;
+      const started = Date.now();
+      const value = await during();
+      return { value, answered: durations.length - before, ms: Date.now() - started };
+    },
     async stop() {
       running = false;
       await Promise.all(loops);
@@ -52,4 +72,13 @@ export function startTraffic(url: string, concurrency = 4, maxMs = 120_000, head
       };
     },
   };
+}
+
+/**
+ * The most requests `loops` back-to-back loops can have answered in `ms` if each waited
+ * `waitMs` on something (a Redis timeout, say): a node that answered five times more did not
+ * wait. A count, not a duration: however loaded the machine, waiting makes it smaller.
+ */
+export function answeredIfEachWaited(loops: number, ms: number, waitMs: number): number {
+  return loops * (Math.floor(ms / waitMs) + 1);
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Explanation } from '../../src/admin/explain.js';
-import { clusterNodeEnv, hasSynced } from '../helpers/cluster.js';
+import { clusterNodeEnv, readyOnSharedStore } from '../helpers/cluster.js';
 import { requestAs, startInProcessNode, type InProcessNode } from '../helpers/in-process.js';
 import { runCli } from '../helpers/palisade.js';
 import { startRedis, stopAllRedis } from '../helpers/redis.js';
@@ -46,10 +46,10 @@ describe('admin identities and roles (two nodes, Redis)', () => {
   it('lets a viewer read but not lift (403, audited); names the operator as actor on the other node; believes the auth proxy only from its own address', async () => {
     const redis = await startRedis();
     // A trusts the proxy at 10.0.0.0/8 (not the test); B trusts 127.0.0.1: the test is its proxy.
-    const a = await startInProcessNode(clusterNodeEnv('id-a', upstream.url, redis.port, { ADMIN_TOKENS: TOKENS, ADMIN_AUTH_PROXY_FROM: '10.0.0.0/8', ADMIN_AUTH_PROXY_ROLES: 'group:secops=operator', LIMIT_REQ_RATE: '2r/m' }));
-    const b = await startInProcessNode(clusterNodeEnv('id-b', upstream.url, redis.port, { ADMIN_TOKENS: TOKENS, ADMIN_AUTH_PROXY_FROM: '127.0.0.1/32', ADMIN_AUTH_PROXY_ROLES: 'group:secops=operator,*=viewer', LIMIT_REQ_RATE: '2r/m' }));
+    const a = await startInProcessNode(clusterNodeEnv('id-a', upstream.url, redis.port, { ADMIN_TOKENS: TOKENS, ADMIN_AUTH_PROXY_FROM: '10.0.0.0/8', ADMIN_AUTH_PROXY_ROLES: 'group:secops=operator', LIMIT_REQ_RATE: '2r/h' }));
+    const b = await startInProcessNode(clusterNodeEnv('id-b', upstream.url, redis.port, { ADMIN_TOKENS: TOKENS, ADMIN_AUTH_PROXY_FROM: '127.0.0.1/32', ADMIN_AUTH_PROXY_ROLES: 'group:secops=operator,*=viewer', LIMIT_REQ_RATE: '2r/h' }));
     nodes.push(a, b);
-    await waitFor(() => nodes.every(hasSynced), 'both nodes synced');
+    await waitFor(async () => (await Promise.all(nodes.map(readyOnSharedStore))).every(Boolean), 'both nodes ready on the shared store (/readyz)');
 
     // The operator bans on A: B's audit trail names her, not a header.
     const banned = await call(a, 'POST', '/api/bans', { ...as(OLGA), 'x-actor': 'somebody-else' }, { ip: '203.0.113.40', duration: '1h', reason: 'credential stuffing' });
@@ -111,7 +111,7 @@ describe('explain: why is this client blocked?', () => {
       USE_REAL_IP: 'yes',
       REAL_IP_FROM: '127.0.0.1',
       ADMIN_TOKENS: TOKENS,
-      LIMIT_REQ_RATE: '2r/m',
+      LIMIT_REQ_RATE: '2r/h',
       WHITELIST_IP: '192.0.2.50',
     });
     nodes.push(node);

@@ -213,20 +213,21 @@ describe('palisade bans / audit (CLI)', () => {
 });
 
 describe('a large ban list', () => {
-  it('serves the first page of 100,000 bans well under a second', async () => {
+  it('pages through 100,000 bans: 50 at a time, each page after the last, none twice', async () => {
     const node = await startInProcessNode({ NODE_NAME: 'big', LOG_LEVEL: 'silent' });
     try {
       for (let i = 0; i < 100_000; i++) {
         await node.store.bans.add({ target: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, reason: 'bulk', origin: 'api', durationMs: 3_600_000 });
       }
-      const started = performance.now();
-      const response = await fetch(`${node.adminUrl}/api/bans?limit=50`);
-      const body = (await response.json()) as { bans: unknown[]; next: string };
-      const ms = performance.now() - started;
-      console.info(`measured: GET /api/bans first page of 100,000 bans in ${ms.toFixed(0)} ms`);
-      expect(body.bans).toHaveLength(50);
-      expect(body.next).toBeTruthy();
-      expect(ms).toBeLessThan(1_000);
+      // How fast the first page comes is a figure for a quiet machine: bench:bans prints it.
+      const page = async (cursor?: string): Promise<{ bans: Array<{ ip: string }>; next: string }> =>
+        (await (await fetch(`${node.adminUrl}/api/bans?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)).json()) as { bans: Array<{ ip: string }>; next: string };
+      const first = await page();
+      const second = await page(first.next);
+      expect(first.bans).toHaveLength(50);
+      expect(second.bans).toHaveLength(50);
+      expect(first.next).toBeTruthy();
+      expect(new Set([...first.bans, ...second.bans].map((b) => b.ip)).size).toBe(100);
     } finally {
       await node.stop();
     }

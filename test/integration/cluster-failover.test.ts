@@ -3,6 +3,7 @@ import { startInProcessNode, type InProcessNode } from '../helpers/in-process.js
 import { stopAllRedis } from '../helpers/redis.js';
 import { startSentinelCluster, type SentinelCluster } from '../helpers/sentinel.js';
 import { banWhile } from '../helpers/ban-writer.js';
+import { readyOnSharedStore } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/wait.js';
 
 let cluster: SentinelCluster;
@@ -14,7 +15,7 @@ beforeAll(async () => {
   const env = (name: string) => ({ NODE_NAME: name, USE_REDIS: 'yes', REDIS_SENTINEL_HOSTS: cluster.sentinelHosts, REDIS_TIMEOUT: '1s' });
   a = await startInProcessNode(env('failover-a'));
   b = await startInProcessNode(env('failover-b'));
-  await waitFor(() => [a, b].every((n) => n.lines.some((l) => l.msg === 'bans resynced with Redis')), 'both nodes to sync');
+  await waitFor(async () => (await Promise.all([a, b].map(readyOnSharedStore))).every(Boolean), 'both nodes ready on the shared store (/readyz)');
 }, 120_000);
 
 afterAll(async () => {
@@ -46,7 +47,7 @@ async function expectNoneLost(targets: string[]): Promise<void> {
 
 describe('bans across a Sentinel failover', () => {
   it('loses no ban written during SENTINEL FAILOVER', async () => {
-    const targets = await banWhile(a, '172.20', cluster.failover());
+    const targets = await banWhile(a, '172.20', () => cluster.failover());
     console.info(`measured: ${targets.length} bans written during SENTINEL FAILOVER`);
     await expectNoneLost(targets);
   });
@@ -54,12 +55,11 @@ describe('bans across a Sentinel failover', () => {
   it('loses no ban written while the master is killed (-9) and replaced', async () => {
     await cluster.waitForReplicasInSync();
     const victim = await cluster.currentMaster();
-    const replaced = (async () => {
-      await new Promise((resolve) => setTimeout(resolve, 200));
+    const targets = await banWhile(b, '172.21', async (written) => {
+      await written(10);
       await victim.stop(true);
       return cluster.waitForNewMaster(victim);
-    })();
-    const targets = await banWhile(b, '172.21', replaced);
+    });
     console.info(`measured: ${targets.length} bans written across a kill -9 of the master`);
     await expectNoneLost(targets);
   });

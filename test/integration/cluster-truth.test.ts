@@ -77,7 +77,6 @@ describe('cluster view', () => {
       return nodeB?.bans.agrees === true && nodeB.bans.repairs === 1 && b.store.bans.match('192.0.2.7') !== undefined;
     }, 'node-b repaired', 15_000, 100);
     const repairedInMs = Date.now() - started;
-    expect(repairedInMs).toBeLessThan(15_000);
     console.info(`measured: a node whose table lost a ban repaired itself in ${repairedInMs} ms`);
     const metricsB = await (await fetch(`${b.adminUrl}/metrics`)).text();
     expect(metric(metricsB, /^palisade_ban_resyncs_total\{cause="digest",node="node-b"\} (\d+)$/m)).toBe(1);
@@ -115,7 +114,7 @@ describe('cluster view', () => {
 describe('limits while Redis is away (LIMIT_REQ_DEGRADED=share, the default)', () => {
   it('three nodes allow one client at most the limit plus one per node, and charge the shared counter when Redis is back', async () => {
     const redis = await startRedis();
-    nodes = await startInProcessCluster(['n1', 'n2', 'n3'], upstream.url, redis.port, { LIMIT_REQ_RATE: '30r/m', REDIS_TIMEOUT: '2s' });
+    nodes = await startInProcessCluster(['n1', 'n2', 'n3'], upstream.url, redis.port, { LIMIT_REQ_RATE: '30r/h', REDIS_TIMEOUT: '2s' });
     // Every node has seen the three heartbeats: that is the divisor it keeps through the outage.
     await waitFor(async () => {
       const views = await Promise.all(nodes.map(async (n) => (await (await fetch(`${n.adminUrl}/api/cluster`)).json()) as ClusterView));
@@ -126,7 +125,6 @@ describe('limits while Redis is away (LIMIT_REQ_DEGRADED=share, the default)', (
     await redis.stop();
     await waitFor(() => nodes.every((n) => n.store.health().mode === 'degraded'), 'every node degraded');
     const client = '203.0.113.50';
-    const outageStarted = Date.now();
     let allowed = 0;
     for (let i = 0; i < 90; i++) if ((await requestAs(nodes[i % 3]!, client)) === 200) allowed++;
     // ceil(30 / 3) = 10 per node: at most 30 + 3 for the cluster (each node's own share, no more).
@@ -135,15 +133,14 @@ describe('limits while Redis is away (LIMIT_REQ_DEGRADED=share, the default)', (
 
     await redis.restart();
     await waitFor(() => nodes.every((n) => n.store.health().mode === 'shared'), 'every node back on Redis', 20_000);
-    // What the nodes allowed alone is in the shared counter: its arrival time is most of a minute ahead.
+    // What the nodes allowed alone is in the shared counter: its arrival time is most of an hour ahead.
     const check = redis.client();
-    await waitFor(async () => (await check.pttl(`palisade:limit:0:${client}:gcra`)) > 40_000, 'the outage charged to the shared counter', 15_000, 100);
+    await waitFor(async () => (await check.pttl(`palisade:limit:0:${client}:gcra`)) > 40 * 60_000, 'the outage charged to the shared counter', 15_000, 100);
     let after = 0;
     for (let i = 0; i < 20; i++) if ((await requestAs(nodes[i % 3]!, client)) === 200) after++;
-    // 30/min gives one request back every 2 s: since the outage began, no more than that.
-    const givenBack = Math.ceil((Date.now() - outageStarted) / 2_000);
-    console.info(`measured: ${allowed} of 90 allowed during the outage over 3 nodes; ${after} of 20 after it, ${givenBack} given back by time`);
-    expect(after).toBeLessThanOrEqual(givenBack + 1);
-    expect(after).toBeLessThan(20);
+    // 30 an hour gives nothing back during the test: the outage and after it together stay
+    // within the outage's bound. Counters not charged would allow 30 more.
+    console.info(`measured: ${allowed} of 90 allowed during the outage over 3 nodes; ${after} of 20 after it`);
+    expect(allowed + after).toBeLessThanOrEqual(33);
   });
 });

@@ -23,7 +23,7 @@ beforeAll(async () => {
     USE_REAL_IP: 'yes',
     REAL_IP_FROM: '127.0.0.1',
     LIMIT_REQ_URL_1: '^/limited',
-    LIMIT_REQ_RATE_1: '1r/m',
+    LIMIT_REQ_RATE_1: '1r/h',
     BLACKLIST_URI: '^/wp-admin',
     BAD_BEHAVIOR_THRESHOLD: '3',
   });

@@ -73,7 +73,8 @@ async function metric(palisade: PalisadeProcess, pattern: RegExp): Promise<numbe
 
 describe('workers of one node (WORKERS=2)', () => {
   it('serves from both workers, sums their metrics, names the worker in access lines, and limits exactly across them', async () => {
-    const palisade = await node({ LIMIT_REQ_RATE: '10r/m' });
+    // Per hour: no hit is given back while the test runs, however slow the machine.
+    const palisade = await node({ LIMIT_REQ_RATE: '10r/h' });
     const results = [];
     for (let i = 0; i < 16; i++) results.push(await send(palisade, '198.51.100.10'));
     expect(new Set(results.map((r) => r.worker))).toEqual(new Set([1, 2]));
@@ -122,11 +123,15 @@ describe('workers of one node (WORKERS=2)', () => {
 
 describe('workers of two nodes on one Redis', () => {
   it('hold a limit across 2 nodes × 2 workers, and a ban made on one node on every worker of the other', async () => {
-    const a = await node({ ...redisEnv(), NODE_NAME: 'w-a', LIMIT_REQ_RATE: '10r/m' });
-    const b = await node({ ...redisEnv(), NODE_NAME: 'w-b', LIMIT_REQ_RATE: '10r/m' });
+    const a = await node({ ...redisEnv(), NODE_NAME: 'w-a', LIMIT_REQ_RATE: '10r/h' });
+    const b = await node({ ...redisEnv(), NODE_NAME: 'w-b', LIMIT_REQ_RATE: '10r/h' });
+    const unanswered = async (): Promise<number> => (await metric(a, /^palisade_redis_command_duration_seconds_count\{command="gcra",outcome="(error|unavailable)"/)) + (await metric(b, /^palisade_redis_command_duration_seconds_count\{command="gcra",outcome="(error|unavailable)"/));
+    const before = await unanswered();
     const statuses = [];
     for (let i = 0; i < 16; i++) statuses.push((await send(i % 2 === 0 ? a : b, '198.51.100.20')).status);
-    expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(11);
+    // The limit, and one more for each check a node reports unanswered within the request
+    // budget (decided there alone; these loaded cores can be that slow).
+    expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(10 + (await unanswered()) - before);
     expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(10);
 
     const created = await admin(a, '/api/bans', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ip: '192.0.2.55', duration: '1h', reason: 'test' }) });

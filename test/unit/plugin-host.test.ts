@@ -1,5 +1,5 @@
 import { Counter, Registry } from 'prom-client';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { HookFailure, PluginHost, type HostDependencies } from '../../src/plugin/host.js';
 import type { PluginDefinition, PluginHooks, RequestContext } from '../../src/plugin/types.js';
 import { deny } from '../../src/plugin/verdict.js';
@@ -208,13 +208,19 @@ describe('PluginHost', () => {
         return {};
       }),
     ]);
-    await host.provision();
-    await new Promise((resolve) => setTimeout(resolve, 40));
-    expect(runs).toBe(1);
-    release();
-    await host.close();
-    const after = runs;
-    await new Promise((resolve) => setTimeout(resolve, 30));
-    expect(runs).toBe(after);
+    vi.useFakeTimers();
+    try {
+      await host.provision();
+      // Eight intervals pass while the first run holds: none starts beside it.
+      await vi.advanceTimersByTimeAsync(40);
+      expect(runs).toBe(1);
+      release();
+      await host.close();
+      const after = runs;
+      await vi.advanceTimersByTimeAsync(30);
+      expect(runs).toBe(after);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -13,6 +13,8 @@ import { defineScripts, type ScriptedRedis } from './scripts.js';
 export const BREAKER_FAILURES = 5;
 /** Interval of the half-open probe while the breaker is open. */
 export const BREAKER_PROBE_MS = 500;
+/** Shortest interval between two slot-map refreshes asked for by failed calls (a failover takes longer than this to show). */
+const MAP_REFRESH_MS = 250;
 
 /** The kinds of writes whose refusals are tracked apart (see {@link RedisConnections.writeFailed}). */
 export type WriteKind = 'heartbeat' | 'bans' | 'audit';
@@ -68,6 +70,7 @@ export class RedisConnections extends EventEmitter<Listener> {
   private readonly pool: RedisClient[] = [];
   private readonly dedicated = new Map<ConnectionRole, RedisClient>();
   private cursor = 0;
+  private mapsRefreshedAt = 0;
   private failoverCount = 0;
   private masterAddress: string | undefined;
   private lastTrouble: { trouble: RedisTrouble; message: string; at: number } | undefined;
@@ -205,7 +208,12 @@ export class RedisConnections extends EventEmitter<Listener> {
       timer = setTimeout(() => reject(Object.assign(new Error(`Command timed out after ${budget}ms (cluster)`), { code: 'ETIMEDOUT' })), budget);
     });
     pending.catch(() => undefined); // answered after the budget: nobody waits for it any more
-    return Promise.race([pending, late]).finally(() => clearTimeout(timer));
+    return Promise.race([pending, late])
+      .catch((error: unknown) => {
+        this.refreshStaleMaps();
+        throw error;
+      })
+      .finally(() => clearTimeout(timer));
   }
 
   /**
@@ -226,6 +234,23 @@ export class RedisConnections extends EventEmitter<Listener> {
     if (!this.refusals.delete(kind)) return;
     if (this.refusals.size === 0) this.log.info('redis accepts writes again: store shared');
     this.emit('change', this.health());
+  }
+
+  /**
+   * After a failed cluster call: a pool connection whose slot map names a master it holds no
+   * ready connection to (one killed, say) reads the map again now (at most every
+   * {@link MAP_REFRESH_MS}). ioredis would do it only at its next periodic refresh, seconds
+   * later, since a call that timed out does not make it; until then that master's calls would
+   * go to a server that is gone and wait out the budget each. A master that is up but slow or
+   * refusing costs no refresh.
+   */
+  private refreshStaleMaps(): void {
+    const now = Date.now();
+    if (this.closed || now - this.mapsRefreshedAt < MAP_REFRESH_MS) return;
+    this.mapsRefreshedAt = now;
+    for (const client of this.pool) {
+      if (isCluster(client) && client.status === 'ready' && client.nodes('master').some((node) => node.status !== 'ready')) client.refreshSlotsCache();
+    }
   }
 
   /** The next ready pool connection, round-robin; undefined when none is ready. */

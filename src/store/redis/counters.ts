@@ -87,6 +87,8 @@ export class RedisCounters implements RemoteCounters {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       if (result instanceof BySlot) {
         for (let i = 0; i < result.trips; i++) this.observe(command, seconds, i < result.failed ? 'error' : 'ok');
+        // A resting master's checks were decided locally without a call, as with the breaker open.
+        for (let i = 0; i < result.skipped; i++) this.observe(command, 0, 'unavailable');
         return result.value;
       }
       this.observe(command, seconds, 'ok');
@@ -98,11 +100,15 @@ export class RedisCounters implements RemoteCounters {
   }
 }
 
-/** A cluster batch's answer, with how many round trips it took (one per master, and any retried slot) and how many of them failed. */
+/**
+ * A cluster batch's answer, with how many round trips it took (one per master, and any retried
+ * slot), how many of them failed, and how many masters were skipped (resting: not called).
+ */
 class BySlot<T> {
   constructor(
     readonly value: T,
     readonly trips: number,
+    readonly skipped: number,
     readonly failed: number,
   ) {}
 }
@@ -143,13 +149,14 @@ async function gcraByMaster(
   const replies = new Array<number | undefined>(keys.length);
   let answered = 0;
   let trips = 0;
+  let skipped = 0;
   let failed = 0;
   let failure: unknown;
   const now = Date.now();
   await Promise.all(
     [...byNodes].map(async ([node, slots]) => {
       // A master that keeps failing and cannot be reached is not waited on.
-      if (masters.resting(client, node, now)) return;
+      if (masters.resting(client, node, now)) return void skipped++;
       trips++;
       try {
         if (perSlot) {
@@ -182,7 +189,7 @@ async function gcraByMaster(
     }),
   );
   if (answered === 0 && failure !== undefined) throw failure;
-  return new BySlot(replies, trips, failed);
+  return new BySlot(replies, trips, skipped, failed);
 }
 
 /** Calls in a row a master may fail before its checks count locally without a call. */

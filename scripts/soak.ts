@@ -1,0 +1,130 @@
+/**
+ * `npm run test:soak -- [runs] [--busy] [--from <git ref>]`: the whole suite, `runs` times
+ * (3 by default), on a fresh clone of the committed tree — as CI sees it, nothing installed by
+ * hand, nothing uncommitted — then which tests failed in which run, and how long each run took.
+ * `--busy` keeps one core busy with a CPU-bound loop for the whole soak, as a loaded CI
+ * machine would. The tool to find the next flaky test: a test that fails once in N runs is
+ * named with the run it failed in.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { packageRoot } from '../src/paths.js';
+
+interface Options {
+  runs: number;
+  busy: boolean;
+  ref: string;
+}
+
+/** One test's result in vitest's JSON report. */
+interface AssertionResult {
+  fullName: string;
+  status: string;
+  failureMessages?: string[];
+}
+
+interface RunResult {
+  run: number;
+  code: number | null;
+  seconds: number;
+  passed: number;
+  failed: Array<{ file: string; name: string; message: string }>;
+}
+
+function parseOptions(args: string[]): Options {
+  const options: Options = { runs: 3, busy: false, ref: 'HEAD' };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--busy') options.busy = true;
+    else if (arg === '--from') options.ref = args[++i] ?? fail('--from needs a git ref');
+    else if (/^\d+$/.test(arg) && Number(arg) >= 1) options.runs = Number(arg);
+    else fail(`unknown argument ${JSON.stringify(arg)}: test:soak [runs] [--busy] [--from <git ref>]`);
+  }
+  return options;
+}
+
+function fail(message: string): never {
+  process.stderr.write(`test:soak: ${message}\n`);
+  process.exit(2);
+}
+
+/** A fresh clone of `ref` of this repository, as CI makes one. */
+function freshClone(ref: string): string {
+  const dir = join(mkdtempSync(join(tmpdir(), 'palisade-soak-')), 'palisade');
+  const clone = spawnSync('git', ['clone', '--quiet', '--no-hardlinks', packageRoot, dir], { stdio: 'inherit' });
+  if (clone.status !== 0) fail('git clone failed');
+  const checkout = spawnSync('git', ['-C', dir, 'checkout', '--quiet', ref], { stdio: 'inherit' });
+  if (checkout.status !== 0) fail(`git checkout ${ref} failed`);
+  return dir;
+}
+
+/** A process that keeps one core busy until killed. */
+function busyLoop(): ChildProcess {
+  return spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
+}
+
+/** Runs `npm test` in `dir`, its output streamed through, and reads its JSON report. */
+function runSuite(dir: string, run: number): Promise<RunResult> {
+  const report = join(tmpdir(), `palisade-soak-report-${process.pid}-${run}.json`);
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn('npm', ['test'], { cwd: dir, stdio: 'inherit', env: { ...process.env, PALISADE_TEST_REPORT: report } });
+    child.on('exit', (code) => {
+      const seconds = (Date.now() - started) / 1000;
+      const failed: RunResult['failed'] = [];
+      let passed = 0;
+      try {
+        const json = JSON.parse(readFileSync(report, 'utf8')) as { numPassedTests: number; testResults: Array<{ name: string; message?: string; assertionResults: AssertionResult[] }> };
+        passed = json.numPassedTests;
+        for (const file of json.testResults) {
+          const name = file.name.replace(`${dir}/`, '');
+          for (const test of file.assertionResults) {
+            if (test.status === 'failed') failed.push({ file: name, name: test.fullName, message: firstLine(test.failureMessages?.[0]) });
+          }
+          // A file that failed outside any test (a hook, an import).
+          if (file.assertionResults.every((t) => t.status !== 'failed') && file.message) failed.push({ file: name, name: '(the file itself)', message: firstLine(file.message) });
+        }
+      } catch {
+        failed.push({ file: '-', name: '(no report: the suite did not run to the end)', message: `npm test exited with ${code}` });
+      }
+      rmSync(report, { force: true });
+      resolve({ run, code, seconds, passed, failed });
+    });
+  });
+}
+
+function firstLine(text: string | undefined): string {
+  return (text ?? '').split('\n')[0]!.slice(0, 200);
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const dir = freshClone(options.ref);
+  const busy = options.busy ? busyLoop() : undefined;
+  const results: RunResult[] = [];
+  try {
+    for (let run = 1; run <= options.runs; run++) {
+      process.stdout.write(`\n=== test:soak run ${run} of ${options.runs}${options.busy ? ' (one core kept busy)' : ''} in ${dir}\n`);
+      results.push(await runSuite(dir, run));
+    }
+  } finally {
+    busy?.kill('SIGKILL');
+  }
+  process.stdout.write(`\n=== test:soak: ${options.runs} run(s) of ${options.ref} on a fresh clone${options.busy ? ', one core kept busy' : ''}\n`);
+  for (const r of results) {
+    process.stdout.write(`run ${r.run}: ${r.failed.length === 0 && r.code === 0 ? 'green' : 'RED'}, ${r.passed} passed, ${r.failed.length} failed, ${Math.floor(r.seconds / 60)} min ${Math.round(r.seconds % 60)} s\n`);
+  }
+  const byTest = new Map<string, number[]>();
+  for (const r of results) for (const f of r.failed) byTest.set(`${f.file} > ${f.name}`, [...(byTest.get(`${f.file} > ${f.name}`) ?? []), r.run]);
+  if (byTest.size > 0) {
+    process.stdout.write('failed tests, with the runs they failed in:\n');
+    for (const [test, runs] of byTest) process.stdout.write(`  ${test}: run ${runs.join(', ')}\n`);
+    for (const r of results) for (const f of r.failed) process.stdout.write(`  run ${r.run}: ${f.name}: ${f.message}\n`);
+  }
+  rmSync(join(dir, '..'), { recursive: true, force: true });
+  process.exit(results.every((r) => r.code === 0 && r.failed.length === 0) ? 0 : 1);
+}
+
+void main();
