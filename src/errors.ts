@@ -148,7 +148,7 @@ export const errorCodes = {
   },
   PAL_RELOAD_REJECTED: {
     status: 0,
-    summary: 'A reload (`SIGHUP`, `palisade reload`) was not applied: the settings re-read are invalid (every error listed with its variable) or a new worker could not start. The node keeps serving with its previous settings.',
+    summary: 'A reload (`SIGHUP`, `palisade reload`) was not applied: the settings re-read are invalid (every error listed with its variable), a file the node started with (`.env`, a `*_FILE`) is gone, empty or unreadable, or a new worker could not start. The node keeps serving with its previous settings.',
   },
   PAL_RELOAD_NEEDS_RESTART: {
     status: 0,

@@ -3,19 +3,18 @@ import { PalisadeError, coded, exitCodes } from './errors.js';
 import { describeError } from './log.js';
 import { startNode } from './node.js';
 import { settingsSpec } from './settings/catalog.js';
-import { readEnvironment } from './settings/environment.js';
 import { formatSettingError } from './settings/errors.js';
-import { loadSettings, type LoadResult } from './settings/load.js';
+import { readSettings, type SettingsRead } from './settings/read.js';
 import { runWorker } from './workers/worker-main.js';
 
 /** Loads settings from the process environment (and `.env`), printing every error. */
-export function loadFromProcess(): LoadResult {
-  const result = loadSettings(settingsSpec(), readEnvironment(process.env, process.cwd()));
-  if (!result.ok) {
-    process.stderr.write(`palisade: ${result.errors.length} invalid setting(s) [PAL_SETTINGS_INVALID]\n`);
-    for (const error of result.errors) process.stderr.write(`${formatSettingError(error)}\n`);
+export function loadFromProcess(): SettingsRead {
+  const read = readSettings(settingsSpec());
+  if (!read.result.ok) {
+    process.stderr.write(`palisade: ${read.result.errors.length} invalid setting(s) [PAL_SETTINGS_INVALID]\n`);
+    for (const error of read.result.errors) process.stderr.write(`${formatSettingError(error)}\n`);
   }
-  return result;
+  return read;
 }
 
 /**
@@ -25,14 +24,15 @@ export function loadFromProcess(): LoadResult {
 export async function main(): Promise<void> {
   // A worker forked by this node's primary: it gets its settings from the primary.
   if (cluster.isWorker) return runWorker();
-  const loaded = loadFromProcess();
+  const read = loadFromProcess();
+  const loaded = read.result;
   if (!loaded.ok) {
     process.exitCode = exitCodes.config;
     return;
   }
   let node;
   try {
-    node = await startNode({ settings: loaded.settings, secrets: loaded.secrets, readSettings: () => loadSettings(settingsSpec(), readEnvironment(process.env, process.cwd())) });
+    node = await startNode({ settings: loaded.settings, secrets: loaded.secrets, startedWith: read, readSettings: () => readSettings(settingsSpec()) });
   } catch (error) {
     const code = error instanceof PalisadeError ? error.code : 'PAL_INTERNAL';
     process.stderr.write(`palisade: ${describeError(error)} [${code}]\n`);

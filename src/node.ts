@@ -20,7 +20,8 @@ import { clientResolverFor, type ClientResolver } from './proxy/client-facts.js'
 import { startDemoUpstream } from './proxy/demo-upstream.js';
 import { listenOrExplain, serveRequests, type RequestSide } from './proxy/serve-requests.js';
 import { parseListenAddress, parseWorkerCount } from './settings/formats.js';
-import type { LoadResult, Settings } from './settings/load.js';
+import type { Settings } from './settings/load.js';
+import { lostFiles, type SettingsRead } from './settings/read.js';
 import { settingsSpec } from './settings/catalog.js';
 import { formatSettingError } from './settings/errors.js';
 import { planReload } from './reload.js';
@@ -59,7 +60,9 @@ export interface NodeOptions {
   plugins?: readonly PluginDefinition<any>[];
   logDestination?: DestinationStream;
   /** Reads the settings again (the environment, `.env`, every `*_FILE`), for reloads. */
-  readSettings?: () => LoadResult;
+  readSettings?: () => SettingsRead;
+  /** What the node was started from: a reload that can no longer read one of its files is refused. */
+  startedWith?: SettingsRead;
 }
 
 /**
@@ -208,8 +211,10 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
           role: 'operator',
           handle: async (request) => {
             if (!request.authorized) {
-              const fresh = options.readSettings?.();
+              // Only a bearer token not in force makes the node read its files (a rotation); no
+              // token at all is refused at once.
               const bearer = bearerToken(request.headers.authorization);
+              const fresh = bearer === undefined ? undefined : options.readSettings?.().result;
               const known = fresh?.ok && bearer !== undefined ? credentialFor(adminAuthConfig(fresh.settings as unknown as CoreSettings).credentials, bearer) : undefined;
               if (known?.role !== 'operator') {
                 return { status: 401, headers: { 'www-authenticate': 'Bearer' }, json: { error: 'missing or wrong bearer token (an operator\'s)', code: 'PAL_ADMIN_UNAUTHORIZED' } };
@@ -254,13 +259,15 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       return { applied: false, errors };
     };
     const runReload = async (): Promise<ReloadOutcome> => {
-      const loaded = options.readSettings?.();
-      if (!loaded) return refuse([{ name: '', message: 'this node cannot re-read its settings' }]);
-      if (!loaded.ok) {
-        for (const error of loaded.errors) {
+      const read = options.readSettings?.();
+      if (!read) return refuse([{ name: '', message: 'this node cannot re-read its settings' }]);
+      const loaded = read.result;
+      const problems = [...(loaded.ok ? [] : loaded.errors), ...(options.startedWith ? lostFiles(options.startedWith, read) : [])];
+      if (!loaded.ok || problems.length > 0) {
+        for (const error of problems) {
           log.error(coded('PAL_RELOAD_REJECTED', { setting: error.name, error: formatSettingError(error) }), 'reload rejected: invalid setting; the node keeps its previous settings');
         }
-        return refuse(loaded.errors.map((error) => ({ name: error.name, message: formatSettingError(error) })));
+        return refuse(problems.map((error) => ({ name: error.name, message: formatSettingError(error) })));
       }
       const plan = planReload(current.settings, loaded.settings, settingsSpec(options.plugins ?? builtinPlugins).manifests, workers);
       if (plan.restartNeeded.length > 0) {
@@ -299,8 +306,15 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       return { applied: true, changed: applying, restartNeeded: plan.restartNeeded };
     };
     let reloading: Promise<ReloadOutcome> = Promise.resolve({ applied: true, changed: [], restartNeeded: [] });
+    // Whatever fails in a reload refuses it: the node keeps its settings, and a SIGHUP never
+    // leaves a rejection behind.
+    const guardedReload = (): Promise<ReloadOutcome> =>
+      runReload().catch((error: unknown) => {
+        log.error(coded('PAL_RELOAD_REJECTED', { err: describeError(error) }), 'reload rejected; the node keeps its previous settings');
+        return refuse([{ name: '', message: describeError(error) }]);
+      });
     // One at a time; a reload asked for during another re-reads the files after it.
-    const reload = (): Promise<ReloadOutcome> => (reloading = reloading.then(runReload, runReload));
+    const reload = (): Promise<ReloadOutcome> => (reloading = reloading.then(guardedReload, guardedReload));
 
     let stopping: Promise<boolean> | undefined;
     return {

@@ -22,7 +22,7 @@ export class AdminClient {
   readonly base: string;
   private readonly token: string;
 
-  constructor(env: Record<string, string> = readEnvironment(process.env, process.cwd())) {
+  constructor(env: Record<string, string> = readEnvironment(process.env, process.cwd()).vars) {
     const listen = parseListenAddress(env.ADMIN_LISTEN || '127.0.0.1:9901');
     const host = !listen || listen.host === '0.0.0.0' ? '127.0.0.1' : listen.host === '::' ? '[::1]' : listen.host.includes(':') ? `[${listen.host}]` : listen.host;
     this.base = (env.PALISADE_ADMIN_URL || `http://${host}:${listen?.port ?? 9901}`).replace(/\/$/, '');

@@ -18,13 +18,16 @@ export function describeEffective(result: Extract<LoadResult, { ok: true }>): Ar
   });
 }
 
-/** Plain-text rendering of {@link describeEffective}: `NAME=value  (source)`. */
+/** How a source is shown: `.env` for the file, the others by name. */
+const SOURCE_LABELS: Readonly<Record<string, string>> = { dotenv: '.env' };
+
+/** Plain-text rendering of {@link describeEffective}: `NAME  value  (source)`; defaults carry no source. */
 export function formatEffective(rows: Array<{ name: string; value: unknown; source: string }>): string {
   const width = Math.max(...rows.map((r) => r.name.length));
   return rows
     .map((r) => {
       const value = Array.isArray(r.value) ? r.value.join(' ') : typeof r.value === 'boolean' ? (r.value ? 'yes' : 'no') : String(r.value);
-      return `${r.name.padEnd(width)}  ${value}${r.source === 'default' ? '' : `  (${r.source})`}`;
+      return `${r.name.padEnd(width)}  ${value}${r.source === 'default' ? '' : `  (${SOURCE_LABELS[r.source] ?? r.source})`}`;
     })
     .join('\n');
 }

@@ -26,13 +26,13 @@ config
   .description('validate the settings and print the effective values (secrets masked); exit 0 or 78')
   .option('--json', 'print JSON')
   .action((options: { json?: boolean }) => {
-    const loaded = loadFromProcess();
+    const loaded = loadFromProcess().result;
     if (!loaded.ok) {
       process.exitCode = exitCodes.config;
       return;
     }
     const rows = describeEffective(loaded);
-    process.stdout.write(options.json ? `${JSON.stringify(Object.fromEntries(rows.map((r) => [r.name, r.value])), null, 2)}\n` : `${formatEffective(rows)}\n`);
+    process.stdout.write(options.json ? `${JSON.stringify(Object.fromEntries(rows.map((r) => [r.name, { value: r.value, source: r.source }])), null, 2)}\n` : `${formatEffective(rows)}\n`);
   });
 
 program

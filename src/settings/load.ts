@@ -10,8 +10,14 @@ import { compileValidator } from './validate.js';
 /** Effective settings: every declared name present, typed, frozen. */
 export type Settings = Readonly<Record<string, unknown>>;
 
-/** Where an effective value came from (shown by `palisade config check`). */
-export type SettingSource = 'default' | 'env' | 'file' | 'derived';
+/** Where an effective value came from (shown by `palisade config check`): `dotenv` is the `.env` file. */
+export type SettingSource = 'default' | 'env' | 'dotenv' | 'file' | 'derived';
+
+/** A setting read from its `<NAME>_FILE`: the path, and whether the file held anything. */
+export interface SettingFile {
+  path: string;
+  empty: boolean;
+}
 
 /**
  * A cross-field rule run after every single value was checked (e.g. a token required by an
@@ -35,15 +41,15 @@ export interface SettingsSpec {
 }
 
 export type LoadResult =
-  | { ok: true; settings: Settings; sources: ReadonlyMap<string, SettingSource>; secrets: ReadonlySet<string> }
-  | { ok: false; errors: SettingError[] };
+  | { ok: true; settings: Settings; sources: ReadonlyMap<string, SettingSource>; secrets: ReadonlySet<string>; files: ReadonlyMap<string, SettingFile> }
+  | { ok: false; errors: SettingError[]; files?: ReadonlyMap<string, SettingFile> };
 
 /**
- * Reads, coerces, validates and freezes the settings from `env` (already merged with .env).
- * Never throws for bad input: every problem is collected and returned together, so the
- * operator fixes them in one round.
+ * Reads, coerces, validates and freezes the settings from `env` (already merged with .env;
+ * `fromDotenv` names the variables that came from it). Never throws for bad input: every
+ * problem is collected and returned together, so the operator fixes them in one round.
  */
-export function loadSettings(spec: SettingsSpec, env: Readonly<Record<string, string>>): LoadResult {
+export function loadSettings(spec: SettingsSpec, env: Readonly<Record<string, string>>, fromDotenv: ReadonlySet<string> = new Set()): LoadResult {
   const declared = composeSettings(spec.manifests);
   // Numbered variants present in the environment (LIMIT_REQ_URL_1 …) join the table with
   // their base's schema and no default.
@@ -59,6 +65,7 @@ export function loadSettings(spec: SettingsSpec, env: Readonly<Record<string, st
 
   const raw = new Map<string, string>();
   const sources = new Map<string, SettingSource>();
+  const files = new Map<string, SettingFile>();
   // Kubernetes service links (`REDIS_PORT=tcp://…`, set for every Service of the namespace)
   // are not the user's choice: a value derived from what the user set (REDIS_URL) wins.
   const links = new Map<string, string>();
@@ -71,8 +78,10 @@ export function loadSettings(spec: SettingsSpec, env: Readonly<Record<string, st
     }
     if (filePath !== undefined && filePath !== '') {
       try {
-        raw.set(name, readFileSync(filePath, 'utf8').replace(/\r?\n$/, ''));
+        const text = readFileSync(filePath, 'utf8').replace(/\r?\n$/, '');
+        raw.set(name, text);
         sources.set(name, 'file');
+        files.set(name, { path: filePath, empty: text.trim() === '' });
       } catch (error) {
         const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
         errors.push({ name: `${name}_FILE`, message: `cannot read the file (${reason})`, got: filePath, code: 'PAL_SETTINGS_FILE_UNREADABLE' });
@@ -81,7 +90,7 @@ export function loadSettings(spec: SettingsSpec, env: Readonly<Record<string, st
       if (composed.schemas.get(name)?.['x-service-link'] && servicePort(direct) !== undefined) links.set(name, direct);
       else {
         raw.set(name, direct);
-        sources.set(name, 'env');
+        sources.set(name, fromDotenv.has(name) ? 'dotenv' : 'env');
       }
     }
   }
@@ -100,7 +109,7 @@ export function loadSettings(spec: SettingsSpec, env: Readonly<Record<string, st
   for (const [name, value] of links) {
     if (raw.has(name)) continue;
     raw.set(name, value);
-    sources.set(name, 'env');
+    sources.set(name, fromDotenv.has(name) ? 'dotenv' : 'env');
   }
 
   const known = new Set<string>();
@@ -150,10 +159,10 @@ export function loadSettings(spec: SettingsSpec, env: Readonly<Record<string, st
       const index = order.indexOf(name.replace(/_FILE$/, ''));
       return index === -1 ? order.length : index;
     };
-    return { ok: false, errors: errors.sort((a, b) => rank(a.name) - rank(b.name)) };
+    return { ok: false, errors: errors.sort((a, b) => rank(a.name) - rank(b.name)), files };
   }
   for (const value of Object.values(values)) if (Array.isArray(value)) Object.freeze(value);
-  return { ok: true, settings: Object.freeze(values), sources, secrets };
+  return { ok: true, settings: Object.freeze(values), sources, secrets, files };
 }
 
 /** Defaults that depend on the machine; the schema documents them with `x-default-doc`. */

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -161,6 +161,58 @@ describe('reload', () => {
     // The proxy believes X-Forwarded-For from the test now: the blacklisted client is refused.
     expect(await freshStatus(palisade, '203.0.113.70')).toBe(403);
     expect((await withToken(palisade, OLD_TOKEN, '/api/workers')).status).toBe(401);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a reload that lost the .env the node started with (moved, emptied, unreadable): 422, counted, named; the node keeps its settings', async () => {
+    // The admin token, the blacklist and the proxy's port come from .env alone.
+    const { dir, tokenFile } = workdir({ ADMIN_TOKEN: OLD_TOKEN, BLACKLIST_IP: '203.0.113.0/24' });
+    const palisade = await startPalisade({ WORKERS: '2', REVERSE_PROXY_HOST: upstream.url, USE_REAL_IP: 'yes', REAL_IP_FROM: '127.0.0.1/32' }, dir);
+    nodes.push(palisade);
+    rmSync(tokenFile);
+    const pidsBefore = await pids(palisade, OLD_TOKEN);
+    const cliEnv = { ADMIN_LISTEN: palisade.adminUrl.replace('http://', ''), PALISADE_ADMIN_TOKEN: OLD_TOKEN };
+
+    // Moved away: the CLI says refused (exit 1), naming the file; the API answers 422.
+    renameSync(join(dir, '.env'), join(dir, 'env.moved'));
+    const cli = await runCli(['reload'], cliEnv);
+    expect(cli.code).toBe(1);
+    expect(cli.stderr).toContain('.env: the .env the node started with (2 variables) is gone');
+    const api = await withToken(palisade, OLD_TOKEN, '/api/reload', { method: 'POST' });
+    expect(api.status).toBe(422);
+    expect(await api.json()).toMatchObject({ code: 'PAL_RELOAD_REJECTED', errors: [expect.objectContaining({ name: '.env' })] });
+
+    // Emptied by a rewrite racing the signal: refused too.
+    writeFileSync(join(dir, '.env'), '');
+    palisade.child.kill('SIGHUP');
+    await waitFor(async () => (await reloads(palisade, OLD_TOKEN, 'rejected')) === 3, 'the third rejected reload');
+    expect(palisade.logs.filter((l) => l.code === 'PAL_RELOAD_REJECTED').at(-1)).toMatchObject({ setting: '.env', error: expect.stringContaining('is empty now') });
+
+    // Unreadable (a directory in its place; root reads through chmod 000): refused over SIGHUP without a trace of an unhandled rejection.
+    rmSync(join(dir, '.env'));
+    mkdirSync(join(dir, '.env'));
+    palisade.child.kill('SIGHUP');
+    await waitFor(async () => (await reloads(palisade, OLD_TOKEN, 'rejected')) === 4, 'the fourth rejected reload');
+    expect(palisade.logs.filter((l) => l.code === 'PAL_RELOAD_REJECTED').at(-1)).toMatchObject({ setting: '.env', error: expect.stringContaining('cannot read the file (EISDIR)') });
+    expect(palisade.logs.some((l) => l.msg === 'unhandled promise rejection')).toBe(false);
+    // No token at all: refused at once, whatever state the files are in.
+    expect((await fetch(`${palisade.adminUrl}/api/reload`, { method: 'POST' })).status).toBe(401);
+
+    // Nothing moved: the token still guards the admin API, the blacklist holds, the workers are the same.
+    expect((await fetch(`${palisade.adminUrl}/api/bans`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(401);
+    expect(await freshStatus(palisade, '203.0.113.9')).toBe(403);
+    expect(await pids(palisade, OLD_TOKEN)).toEqual(pidsBefore);
+    expect(await reloads(palisade, OLD_TOKEN, 'applied')).toBe(0);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses to start with an unreadable .env: exit 78 naming it, before listening', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'palisade-reload-'));
+    mkdirSync(join(dir, '.env'));
+    const result = await runCli(['start'], {}, dir);
+    expect(result.code).toBe(78);
+    expect(result.stderr).toContain('.env: cannot read the file (EISDIR)');
+    expect(result.stdout).toBe('');
     rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { formatSize, parseSize } from '../../src/settings/size.js';
 import { readEnvironment } from '../../src/settings/environment.js';
 import { formatSettingError } from '../../src/settings/errors.js';
 import { loadSettings, type LoadResult } from '../../src/settings/load.js';
+import { lostFiles, readSettings } from '../../src/settings/read.js';
 import type { SettingsManifest } from '../../src/settings/manifest.js';
 
 const spec = settingsSpec([]);
@@ -210,7 +211,33 @@ describe('readEnvironment', () => {
     const dir = mkdtempSync(join(tmpdir(), 'palisade-dotenv-'));
     writeFileSync(join(dir, '.env'), 'HTTP_PORT=9000\nLOG_LEVEL=debug\n');
     const env = readEnvironment({ HTTP_PORT: '9100' }, dir);
-    expect(env.HTTP_PORT).toBe('9100');
-    expect(env.LOG_LEVEL).toBe('debug');
+    expect(env.vars.HTTP_PORT).toBe('9100');
+    expect(env.vars.LOG_LEVEL).toBe('debug');
+    expect([...env.fromDotenv]).toEqual(['LOG_LEVEL']);
+    expect(env.dotenv).toEqual({ state: 'read', path: join(dir, '.env'), variables: 2 });
+  });
+
+  it('says an unreadable .env instead of throwing, and names it as a setting error', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'palisade-dotenv-'));
+    mkdirSync(join(dir, '.env')); // a directory: unreadable as a file, whoever runs the test
+    const read = readSettings(settingsSpec(), {}, dir);
+    expect(read.dotenv).toMatchObject({ state: 'unreadable', reason: 'EISDIR' });
+    expect(read.result.ok).toBe(false);
+    expect(!read.result.ok && read.result.errors[0]).toMatchObject({ name: '.env', code: 'PAL_SETTINGS_FILE_UNREADABLE', message: 'cannot read the file (EISDIR)' });
+  });
+
+  it('names what a reload could no longer read: a .env gone or emptied, a *_FILE emptied', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'palisade-dotenv-'));
+    const token = join(dir, 'token');
+    writeFileSync(token, 'a-token-of-twenty-chars-or-more\n');
+    writeFileSync(join(dir, '.env'), `HTTP_PORT=9000\nADMIN_TOKEN_FILE=${token}\n`);
+    const started = readSettings(settingsSpec(), {}, dir);
+    expect(lostFiles(started, readSettings(settingsSpec(), {}, dir))).toEqual([]);
+    writeFileSync(token, '');
+    expect(lostFiles(started, readSettings(settingsSpec(), {}, dir)).map((e) => `${e.name}: ${e.message}`)).toEqual(['ADMIN_TOKEN_FILE: the file is empty now (a rewrite in progress?)']);
+    writeFileSync(join(dir, '.env'), '');
+    expect(lostFiles(started, readSettings(settingsSpec(), {}, dir)).map((e) => e.name)).toEqual(['.env', 'ADMIN_TOKEN_FILE']);
+    rmSync(join(dir, '.env'));
+    expect(lostFiles(started, readSettings(settingsSpec(), {}, dir))[0]).toMatchObject({ name: '.env', message: 'the .env the node started with (2 variables) is gone' });
   });
 });
