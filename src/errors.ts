@@ -58,6 +58,10 @@ export const errorCodes = {
     status: 403,
     summary: 'The client IP is banned (status from `DENY_HTTP_STATUS`).',
   },
+  PAL_BANS_NOT_LOADED: {
+    status: 503,
+    summary: "The node does not hold the cluster's bans yet (Redis unreachable since it started, no complete `STATE_DIR` snapshot): every client gets 503 with `Retry-After` until it does, as `/readyz` says `starting`. `SERVE_WITHOUT_BANS=yes` serves anyway, with the bans the node has.",
+  },
   PAL_DENIED: {
     status: 403,
     summary: 'A plugin denied the request; the log line carries the plugin\'s reason.',
@@ -187,6 +191,8 @@ export const exitCodes = {
   ok: 0,
   failure: 1,
   unreachable: 2,
+  /** EX_USAGE: the command line itself is wrong (an unknown option, a missing argument). */
+  usage: 64,
   /** EX_CONFIG: a setting is invalid. */
   config: 78,
 } as const;

@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { AggregatorRegistry, Counter } from 'prom-client';
 import type { DestinationStream, Logger } from 'pino';
 import { builtinPlugins } from '../plugins/index.js';
-import { BanPolicy, type BanPolicyOptions } from './admin/ban-policy.js';
 import { AdminAuth, bearerToken, credentialFor, type AdminAuthConfig } from './admin/auth.js';
 import { parseCredentials } from './admin/credentials.js';
 import { createExplainer } from './admin/explain.js';
@@ -26,6 +25,8 @@ import { settingsSpec } from './settings/catalog.js';
 import { formatSettingError } from './settings/errors.js';
 import { planReload } from './reload.js';
 import type { CoreSettings } from './settings/types.generated.js';
+import type { BanPolicyOptions } from './store/ban-policy.js';
+import { watchBanRefusals } from './store/ban-refusals.js';
 import { NodeStore } from './store/store.js';
 import { stdoutLog } from './stdout-log.js';
 import { WorkerPool } from './workers/pool.js';
@@ -102,6 +103,17 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const store = new NodeStore(settings.NODE_NAME, Date.now, settings.AUDIT_LOG_LENGTH);
     const registry = createRegistry(settings.NODE_NAME);
     registerClusterTotals(registry, store.metrics);
+    // The one ban policy, in force before the snapshot's bans are read; the whitelist's
+    // protection joins once the plugins are provisioned.
+    let protector: (target: string) => string | undefined = () => undefined;
+    const policyFor = (s: CoreSettings): BanPolicyOptions => ({
+      minPrefixV4: s.BAN_MIN_PREFIX_IPV4,
+      minPrefixV6: s.BAN_MIN_PREFIX_IPV6,
+      holdsTrustedProxy: (target) => liveClients.holdsTrustedProxy(target),
+      protector: (target) => protector(target),
+    });
+    store.policy.update(policyFor(settings));
+    watchBanRefusals(store.policy, registry, log);
     releases.push(() => store.close());
     // Before the shared backend: the snapshot's bans are enforced at once, and the first
     // resync re-asserts those Redis lacks.
@@ -121,6 +133,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     });
     releases.push(() => host.close());
     await host.provision();
+    protector = (target) => host.protector(target);
 
     let upstream: URL;
     // The upstream a worker forwards to: the setting, or the demo upstream when it is empty.
@@ -148,15 +161,9 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     if (pool) store.describeWorkers = () => pool.summary();
     let draining = false;
     let started = false;
-    const policyFor = (s: CoreSettings): BanPolicyOptions => ({
-      minPrefixV4: s.BAN_MIN_PREFIX_IPV4,
-      minPrefixV6: s.BAN_MIN_PREFIX_IPV6,
-      holdsTrustedProxy: (target) => liveClients.holdsTrustedProxy(target),
-      protector: (target) => host.protector(target),
-    });
-    const policy = new BanPolicy(policyFor(settings));
+    const policy = store.policy;
     const banService = createBanService(store, policy);
-    const adminAuth = new AdminAuth(adminAuthConfig(settings), store.sessions);
+    const adminAuth = new AdminAuth(adminAuthConfig(settings, nodeSeed), store.sessions);
     // The settings in force (a reload replaces them).
     let live = settings;
     const explain = createExplainer({
@@ -215,7 +222,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
               // token at all is refused at once.
               const bearer = bearerToken(request.headers.authorization);
               const fresh = bearer === undefined ? undefined : options.readSettings?.().result;
-              const known = fresh?.ok && bearer !== undefined ? credentialFor(adminAuthConfig(fresh.settings as unknown as CoreSettings).credentials, bearer) : undefined;
+              const known = fresh?.ok && bearer !== undefined ? credentialFor(adminAuthConfig(fresh.settings as unknown as CoreSettings, nodeSeed).credentials, bearer) : undefined;
               if (known?.role !== 'operator') {
                 return { status: 401, headers: { 'www-authenticate': 'Bearer' }, json: { error: 'missing or wrong bearer token (an operator\'s)', code: 'PAL_ADMIN_UNAUTHORIZED' } };
               }
@@ -292,7 +299,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       const s = next as unknown as CoreSettings;
       live = s;
       log.level = s.LOG_LEVEL;
-      adminAuth.rotate(adminAuthConfig(s));
+      adminAuth.rotate(adminAuthConfig(s, nodeSeed));
       clients = clientResolverFor(s);
       policy.update(policyFor(s));
       try {
@@ -352,14 +359,19 @@ export function workerCount(setting: string): number {
   return parsed === 'auto' ? availableParallelism() : (parsed ?? 0);
 }
 
-function adminAuthConfig(settings: CoreSettings): AdminAuthConfig {
+/**
+ * The admin listener's identities from the settings. The auth proxy's CSRF values are keyed
+ * by the session secret the nodes share (required with Redis); left at `random`, by a secret
+ * of this node's own seed — never by a constant anyone could compute the values from.
+ */
+function adminAuthConfig(settings: CoreSettings, nodeSeed: string): AdminAuthConfig {
+  const sessionsSecret = String((settings as unknown as Record<string, unknown>).SESSIONS_SECRET ?? '');
   return {
     credentials: parseCredentials(settings.ADMIN_TOKENS, settings.ADMIN_TOKEN).credentials,
     proxyFrom: settings.ADMIN_AUTH_PROXY_FROM,
     proxyRoles: settings.ADMIN_AUTH_PROXY_ROLES,
     proxyUserHeader: settings.ADMIN_AUTH_PROXY_USER_HEADER,
     proxyGroupsHeader: settings.ADMIN_AUTH_PROXY_GROUPS_HEADER,
-    // The session secret the nodes already share (required with USE_REDIS).
-    csrfSecret: String((settings as unknown as Record<string, unknown>).SESSIONS_SECRET ?? ''),
+    csrfSecret: sessionsSecret === '' || sessionsSecret === 'random' ? createHmac('sha256', nodeSeed).update('admin-proxy-csrf').digest('base64url') : sessionsSecret,
   };
 }

@@ -1,21 +1,30 @@
-import { isLoopback } from '../../src/net/ip.js';
-import { canonicalTarget } from '../../src/store/ban-table.js';
+import { canonicalTarget } from '../../src/net/ip.js';
 
 /** Largest list accepted, in bytes. */
 export const MAX_LIST_BYTES = 10 * 1024 * 1024;
 
-/** The targets of a downloaded list: first token of each line, `#`/`;` comments skipped. */
-export function parseIpList(text: string): { targets: string[]; invalid: number } {
-  const targets = new Set<string>();
-  let invalid = 0;
-  for (const line of text.split(/\r?\n/)) {
+/** One entry of a list: its canonical target and the line it came from (1-based). */
+export interface ListEntry {
+  target: string;
+  line: number;
+}
+
+/**
+ * The entries of a downloaded list: the first token of each line, `#`/`;` comments skipped,
+ * each target once. `invalid` holds the lines that are not an IP or CIDR; whether an entry
+ * may be banned is the ban policy's to say, not the parser's.
+ */
+export function parseIpList(text: string): { entries: ListEntry[]; invalid: ListEntry[] } {
+  const entries = new Map<string, ListEntry>();
+  const invalid: ListEntry[] = [];
+  text.split(/\r?\n/).forEach((line, index) => {
     const token = line.replace(/[#;].*$/, '').trim().split(/\s+/)[0] ?? '';
-    if (token === '') continue;
+    if (token === '') return;
     const target = canonicalTarget(token);
-    if (target === undefined || isLoopback(target)) invalid++;
-    else targets.add(target);
-  }
-  return { targets: [...targets], invalid };
+    if (target === undefined) invalid.push({ target: token.slice(0, 64), line: index + 1 });
+    else if (!entries.has(target)) entries.set(target, { target, line: index + 1 });
+  });
+  return { entries: [...entries.values()], invalid };
 }
 
 /** A URL fit for logs: no credentials, no query string (lists often carry API keys there). */

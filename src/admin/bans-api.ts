@@ -2,7 +2,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { stringify as toCsv } from 'csv-stringify/sync';
 import { parseCidr } from '../net/ip.js';
 import type { AdminResponse, AdminRoute } from '../plugin/types.js';
-import { canonicalTarget } from '../store/ban-table.js';
+import { canonicalTarget } from '../net/ip.js';
 import type { AuditFacet } from '../store/audit.js';
 import type { Ban, BanRecords } from '../store/types.js';
 
@@ -11,7 +11,8 @@ export interface BanState {
   readonly bans: BanRecords;
   readonly audit: AuditFacet;
 }
-import { BanPolicy, isRefusal } from './ban-policy.js';
+import { isRefusal, type BanPolicy } from '../store/ban-policy.js';
+import { isoTime } from '../time.js';
 
 /** How long a whole import may wait for Redis. */
 const IMPORT_BUDGET_MS = 1_000;
@@ -58,15 +59,17 @@ export function createBanService(store: BanState, policy: BanPolicy): BanService
     origin: ban.origin,
     actor: ban.actor,
     node: ban.node,
-    created: new Date(ban.createdAt).toISOString(),
-    expires: ban.expiresAt === null ? null : new Date(ban.expiresAt).toISOString(),
+    // A date no surface can show (a record from an older node) is shown as null, never a throw:
+    // one record must not make a whole list fail.
+    created: isoTime(ban.createdAt) ?? '',
+    expires: ban.expiresAt === null ? null : isoTime(ban.expiresAt),
     remaining: ban.expiresAt === null ? null : Math.max(0, Math.round((ban.expiresAt - Date.now()) / 1000)),
     hits: store.bans.hits(ban.target),
     evidence: ban.evidence,
   });
 
   const add = async (input: unknown, origin: 'api' | 'import', actor: string, waitMs?: number): Promise<{ ban: Ban } | { status: number; code: string; message: string }> => {
-    const checked = policy.check(input);
+    const checked = policy.check(input, origin);
     if (isRefusal(checked)) return { status: checked.code === 'PAL_BAN_PROTECTED' ? 422 : 400, code: checked.code, message: checked.message };
     // The store enforces it here, shares it and writes the audit entry.
     const ban = await store.bans.add({ target: checked.target, reason: checked.reason, origin, actor, durationMs: checked.durationMs }, waitMs === undefined ? {} : { waitMs });
@@ -238,18 +241,27 @@ function list(store: BanState, q: URLSearchParams, view: (ban: Ban) => BanView):
   bans.sort((a, b) => compare(key(a), key(b)));
   const cursor = q.get('cursor');
   if (cursor) {
-    let after: [number | string, string];
-    try {
-      after = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [number | string, string];
-    } catch {
-      return refuse('cursor is not one this API gave');
-    }
+    const after = decodeCursor(cursor);
+    if (after === undefined) return refuse('cursor is not one this API gave (pass the `next` of the previous page as it is)');
     bans = bans.filter((ban) => compare(key(ban), after) > 0);
   }
   const page = bans.slice(0, limit);
   const last = page[page.length - 1];
   const next = bans.length > limit && last ? Buffer.from(JSON.stringify(key(last))).toString('base64url') : null;
   return { bans: page.map(view), next };
+}
+
+/** The sort key a cursor holds (`[value, target]`), or undefined when it is not one this API wrote. */
+function decodeCursor(cursor: string): [number | string, string] | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(value) || value.length !== 2) return undefined;
+  const [first, target] = value as unknown[];
+  return (typeof first === 'number' || typeof first === 'string') && typeof target === 'string' ? [first, target] : undefined;
 }
 
 /** True when two canonical targets (IPs or CIDRs) share an address. */

@@ -1,3 +1,4 @@
+import { isoTime } from '../time.js';
 import { canonicalIp, isLoopback } from '../net/ip.js';
 import type { ExplainClient, ExplainFinding } from '../plugin/types.js';
 import type { Ban, BanRecords } from '../store/types.js';
@@ -55,7 +56,7 @@ const REFUSING = new Set<ExplainFinding['effect']>(['deny', 'limit']);
  */
 export function createExplainer(deps: ExplainerDependencies): (ip: string) => Promise<Explanation | undefined> {
   const now = deps.now ?? Date.now;
-  const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+  const iso = (ms: number | null): string | null => (ms === null ? null : isoTime(ms));
   return async (input) => {
     const ip = canonicalIp(input.trim());
     if (ip === undefined) return undefined;

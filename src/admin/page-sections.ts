@@ -1,3 +1,4 @@
+import { isoTime } from '../time.js';
 import { escapeHtml as h } from '../html.js';
 import { relative } from '../relative-time.js';
 import type { AuditEntry } from '../store/audit.js';
@@ -7,7 +8,8 @@ import type { Explanation } from './explain.js';
 /** A time shown relative to now, the exact time on hover (and for machines). */
 export function timeCell(ms: number | null, now: number, never = 'never'): string {
   if (ms === null) return never;
-  const iso = new Date(ms).toISOString();
+  const iso = isoTime(ms);
+  if (iso === null) return 'unknown';
   return `<time datetime="${iso}" title="${iso}">${relative(ms, now)}</time>`;
 }
 

@@ -1,3 +1,4 @@
+import { pageCsp } from './page-csp.js';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -238,7 +239,7 @@ function writeAnswer(res: ServerResponse, answer: AdminResponse): void {
   const status = answer.status ?? 200;
   const headers = { 'cache-control': 'no-store', ...answer.headers };
   if (answer.html !== undefined) {
-    res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', ...headers });
+    res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': pageCsp(answer.html), ...headers });
     res.end(answer.html);
   } else if (answer.text !== undefined) {
     res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers });

@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
 import type { Explanation } from '../admin/explain.js';
 import { exitCodes } from '../errors.js';
-import { refused, run, table } from './admin-command.js';
+import { printable, refused, run, table } from './admin-command.js';
 
 /** What `palisade explain` prints: the verdict, then the bans and the rules behind it. */
 export function formatExplanation(answer: Explanation): string {
   const status = answer.verdict.status !== null ? ` ${answer.verdict.status}` : '';
   const would = answer.verdict.wouldBe ? ` (block mode: ${answer.verdict.wouldBe.action.toUpperCase()}${answer.verdict.wouldBe.status !== null ? ` ${answer.verdict.wouldBe.status}` : ''})` : '';
-  const lines = [`${answer.ip} on ${answer.node}: ${answer.verdict.action.toUpperCase()}${status}${would} — ${answer.verdict.because}`];
+  const lines = [printable(`${answer.ip} on ${answer.node}: ${answer.verdict.action.toUpperCase()}${status}${would} — ${answer.verdict.because}`)];
   if (answer.infrastructure.loopback || answer.infrastructure.trustedProxy) lines.push(`infrastructure (${answer.infrastructure.loopback ? 'loopback' : 'REAL_IP_FROM'}): never limited, counted or banned automatically`);
   if (answer.bans.length > 0) {
     lines.push('', table(['BAN', 'REASON', 'ORIGIN', 'ACTOR', 'NODE', 'CREATED', 'EXPIRES', 'APPLIES'], answer.bans.map((b) => [b.ip, b.reason, b.origin, b.actor, b.node, b.created, b.expires ?? 'never', b.applies ? 'yes' : 'no'])));

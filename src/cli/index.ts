@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { exitCodes } from '../errors.js';
+import { readPackageJson } from '../paths.js';
 import { main, loadFromProcess } from '../main.js';
 import { describeEffective, formatEffective, settingsReference } from './config.js';
 import { registerBanCommands } from './bans.js';
@@ -10,8 +11,14 @@ import { registerReloadCommand } from './reload.js';
 
 const program = new Command('palisade')
   .description('Cluster-aware reverse proxy and WAF')
+  .version(readPackageJson<{ version: string }>('package.json').version, '-V, --version', 'print the version')
   .showHelpAfterError()
-  .configureOutput({ outputError: (text, write) => write(`palisade: ${text.replace(/^error: /, '')}`) });
+  .configureOutput({ outputError: (text, write) => write(`palisade: ${text.replace(/^error: /, '')}`) })
+  // A wrong command line is not a refusal of the API: its own exit code (EX_USAGE).
+  .exitOverride((error) => {
+    if (error.code === 'commander.version' || error.code === 'commander.helpDisplayed' || error.code === 'commander.help') process.exit(exitCodes.ok);
+    process.exit(exitCodes.usage);
+  });
 
 program
   .command('start', { isDefault: true })

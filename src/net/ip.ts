@@ -195,3 +195,12 @@ export function v4Word(text: string, canonical = false): number | undefined {
 export function v4Text(word: number): string {
   return `${word >>> 24}.${(word >>> 16) & 255}.${(word >>> 8) & 255}.${word & 255}`;
 }
+
+/** Canonical ban target for user input (IP or CIDR; a whole-length prefix is the address); undefined when invalid. */
+export function canonicalTarget(text: string): string | undefined {
+  if (!text.includes('/')) return canonicalIp(text);
+  const cidr = parseCidr(text);
+  if (!cidr) return undefined;
+  const full = cidr.family === 'ipv4' ? 32 : 128;
+  return cidr.bits === full ? cidr.text.slice(0, cidr.text.indexOf('/')) : cidr.text;
+}

@@ -48,7 +48,7 @@ const FORWARD_FAILURES: Record<ForwardFailure, { status: number; code: ErrorCode
  *  1. malformed — refused (400, or 413 on a declared body past `MAX_CLIENT_SIZE`) before anything looks at it;
  *  2. client facts — IP, trusted peer, scheme, infrastructure, resolved once;
  *  3. body guard — a body that stalls or trickles is cut with 408 whatever phase it is in;
- *  4. ban gate — a synchronous lookup in the node's ban table;
+ *  4. ban gate — a synchronous lookup in the node's ban table (503 while the node does not hold the cluster's bans yet);
  *  5. `onRequest`, then 6. `preProxy` — the first verdict answers;
  *  7. forward — the upstream's answer goes through `onSend`;
  *  8. finish — `onResponse`, one access line and the metrics, once, however it ended.
@@ -67,6 +67,8 @@ export class Pipeline {
   private readonly maxBodyBytes: number;
   /** `SECURITY_MODE=detect`: checks decide, nothing is refused. */
   private readonly detectOnly: boolean;
+  /** `SERVE_WITHOUT_BANS`: serve while the node does not hold the cluster's bans yet. */
+  private readonly serveWithoutBans: boolean;
   /** Sockets of open WebSockets: the HTTP server no longer knows them once upgraded. */
   private readonly webSockets = new Set<Duplex>();
 
@@ -75,6 +77,7 @@ export class Pipeline {
     this.access = accessWriter(deps.log);
     this.maxBodyBytes = s.MAX_CLIENT_SIZE;
     this.detectOnly = s.SECURITY_MODE === 'detect';
+    this.serveWithoutBans = s.SERVE_WITHOUT_BANS;
     this.bodies = new BodyGuard({ idleMs: s.CLIENT_BODY_TIMEOUT, minRate: s.CLIENT_BODY_MIN_RATE, graceMs: s.CLIENT_BODY_MIN_RATE_GRACE });
     deps.forwarder.onUpstreamResponse((head, _req, res) => HttpFlow.of(res)?.upstreamHead(head));
   }
@@ -154,6 +157,11 @@ export class Pipeline {
     if (!ctx.exempt && this.deps.store.bans.match(ctx.clientIp)) {
       if (!this.detectOnly) return this.refuse(flow, this.deps.settings.DENY_HTTP_STATUS, 'ban', 'ban', 'PAL_BANNED');
       flow.detected ??= { verdict: 'ban', reason: 'ban' };
+    }
+    // A node without the cluster's bans yet cannot tell who is banned: closed until it can.
+    if (!ctx.exempt && !this.serveWithoutBans && !this.deps.store.holdsBans()) {
+      if (!this.detectOnly) return this.refuse(flow, 503, 'error', 'bans.not_loaded', 'PAL_BANS_NOT_LOADED', { 'retry-after': '5' });
+      flow.detected ??= { verdict: 'error', reason: 'bans.not_loaded' };
     }
     flow.sendContinue();
     // 5. onRequest.
@@ -262,11 +270,11 @@ export class Pipeline {
   }
 
   /** Answers from the proxy itself; 444 closes the connection without an answer. */
-  private refuse(flow: Flow, status: number, verdict: string, reason: string, code: ErrorCode | undefined): void {
+  private refuse(flow: Flow, status: number, verdict: string, reason: string, code: ErrorCode | undefined, headers: Record<string, string> = {}): void {
     flow.note(verdict, reason, code, status);
     if (status === 444) return flow.drop();
     // After a malformed request or a cut body, the connection cannot be trusted to carry another.
-    flow.answer(status, {}, undefined, status === 400 || status === 408 || status === 413);
+    flow.answer(status, headers, undefined, status === 400 || status === 408 || status === 413);
   }
 
   /** 8. Finish: `onResponse`, the access line and the metrics, exactly once per exchange. */

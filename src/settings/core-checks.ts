@@ -24,6 +24,15 @@ export function coreChecks(settings: Settings, valid: (name: string) => boolean)
   if (groupsHeader !== '' && !formats['header-name']!.validate(groupsHeader)) {
     errors.push({ name: 'ADMIN_AUTH_PROXY_GROUPS_HEADER', message: `${formats['header-name']!.message}, or empty`, got: groupsHeader });
   }
+  // Every address may name the admin user: any client that reaches the listener is whoever it says.
+  const everyone = proxies.filter((cidr) => /\/0$/.test(cidr));
+  if (admin && valid('ADMIN_LISTEN') && valid('ADMIN_AUTH_PROXY_FROM') && !loopback && everyone.length > 0) {
+    errors.push({
+      name: 'ADMIN_AUTH_PROXY_FROM',
+      message: `${everyone.join(', ')} trusts every address to name the admin user (any client reaching ${String(settings.ADMIN_LISTEN)} could send the user header); name the auth proxy's own addresses`,
+      got: everyone.join(' '),
+    });
+  }
   if ((settings.ADMIN_AUTH_PROXY_ROLES as string[]).length > 0 && proxies.length === 0) {
     errors.push({ name: 'ADMIN_AUTH_PROXY_ROLES', message: 'needs ADMIN_AUTH_PROXY_FROM (the proxy whose users these roles are for)' });
   }

@@ -18,6 +18,8 @@ export interface CoreSettings {
   readonly REAL_IP_RECURSIVE: boolean;
   /** Status sent to banned or denied clients. `444` closes the connection without an answer. */
   readonly DENY_HTTP_STATUS: number;
+  /** Serve requests while the node does not hold the cluster's bans yet: Redis unreachable since it started and no complete `STATE_DIR` snapshot. Off (the default): such a node answers every client 503 with `Retry-After` (`PAL_BANS_NOT_LOADED`) until it holds them, as `/readyz` says `starting`, so a balancer that ignores readiness cannot let a banned client through. On: it serves, enforcing the bans it has. */
+  readonly SERVE_WITHOUT_BANS: boolean;
   /** `block` refuses what the ban gate and the plugins refuse. `detect` lets everything through to the upstream while every check still decides: the access line (`verdict` `detect:<kind>`) and `palisade_detected_requests_total{reason}` say what would have been refused. Bans are still made, shared and audited, so switching to `block` is instant. For trying rules on live traffic. */
   readonly SECURITY_MODE: "block" | "detect";
   /** Address of the admin listener (health, metrics, plugin routes) as `host:port`; `[::1]:9901` for IPv6. */

@@ -1,3 +1,4 @@
+import { BanPolicy, isRefusal, type BanSource } from './ban-policy.js';
 import { BanTable } from './ban-table.js';
 import { isNewer } from './ban-versions.js';
 import type { Ban, BanChange, BanReplica, Tombstone } from './types.js';
@@ -21,6 +22,8 @@ export class BanLedger implements BanReplica {
     private readonly now: () => number = Date.now,
     /** How long tombstones are kept; an older replayed ban is refused during this time. */
     readonly tombstoneTtlMs = 7 * 86_400_000,
+    /** What every change arriving whole (Redis, the snapshot) is checked against. */
+    readonly policy: BanPolicy = new BanPolicy(),
   ) {
     this.table = new BanTable(now);
   }
@@ -31,8 +34,26 @@ export class BanLedger implements BanReplica {
     return this.clock;
   }
 
-  /** Applies a change from anywhere; false when it is not newer than what is known (ignored). */
+  /**
+   * Applies a change from the shared state (a stream entry, a resync): checked by the
+   * node's {@link BanPolicy} as a record from Redis first. False when refused (counted) or
+   * not newer than what is known (ignored).
+   */
   apply(change: BanChange): boolean {
+    return this.accept(change, 'redis');
+  }
+
+  /**
+   * Applies a change that arrives whole from `source` (`redis`, `snapshot`): refused
+   * (counted by the policy) unless it passes as an import row would; then as {@link own}.
+   */
+  accept(change: unknown, source: BanSource): boolean {
+    const checked = this.policy.record(change, source);
+    return isRefusal(checked) ? false : this.own(checked);
+  }
+
+  /** Applies a change made on this node (admitted by the policy already); false when not newer than what is known. */
+  own(change: BanChange): boolean {
     const target = change.op === 'ban' ? change.ban.target : change.tombstone.target;
     const incoming = change.op === 'ban' ? change.ban : change.tombstone;
     this.clock = Math.max(this.clock, incoming.version);

@@ -1,4 +1,4 @@
-import { canonicalIp, parseCidr, v4Text, v4Word } from '../net/ip.js';
+import { parseCidr, v4Text, v4Word } from '../net/ip.js';
 import ipaddr from 'ipaddr.js';
 import { AddressTable } from './address-table.js';
 import { BanDigest } from './ban-digest.js';
@@ -400,11 +400,3 @@ function maskedText(bytes: number[], bits: number): string {
   return ipaddr.fromByteArray(masked).toString();
 }
 
-/** Canonical ban target for user input (IP or CIDR); undefined when invalid. */
-export function canonicalTarget(text: string): string | undefined {
-  if (!text.includes('/')) return canonicalIp(text);
-  const cidr = parseCidr(text);
-  if (!cidr) return undefined;
-  const full = cidr.family === 'ipv4' ? 32 : 128;
-  return cidr.bits === full ? cidr.text.slice(0, cidr.text.indexOf('/')) : cidr.text;
-}

@@ -1,7 +1,8 @@
 import { PalisadeError } from '../errors.js';
 import type { Audit } from './audit.js';
 import type { BanLedger } from './ban-ledger.js';
-import { canonicalTarget } from './ban-table.js';
+import { isRefusal } from './ban-policy.js';
+import { canonicalTarget } from '../net/ip.js';
 import type { Ban, BanChange, BanRecords, BanRequest, ShareOptions } from './types.js';
 
 /** Longest evidence kept with a ban, in bytes of UTF-8 (it is attacker-controlled). */
@@ -86,9 +87,15 @@ export class Bans implements BanRecords {
     return this.ledger.onChange(listener);
   }
 
+  /**
+   * Makes a ban on this node, once the node's ban policy admits it (whatever asks: the API,
+   * a list, a plugin); a refusal throws a {@link PalisadeError} with the policy's code and
+   * message, and is counted under the request's origin.
+   */
   async add(request: BanRequest, options: ShareOptions = {}): Promise<Ban> {
-    const target = canonicalTarget(request.target);
-    if (target === undefined) throw new PalisadeError('PAL_BAD_REQUEST', `not an IP or CIDR: ${JSON.stringify(request.target)}`);
+    const admitted = this.ledger.policy.admit(request.target, request.durationMs, request.origin);
+    if (isRefusal(admitted)) throw new PalisadeError(admitted.code, admitted.message);
+    const target = admitted.target;
     const createdAt = this.now();
     const ban: Ban = {
       target,
@@ -103,7 +110,7 @@ export class Bans implements BanRecords {
     };
     const change: BanChange = { op: 'ban', ban };
     const previous = this.get(target);
-    this.ledger.apply(change);
+    this.ledger.own(change);
     // A renewal (same origin, same reason: a list downloaded again) is not a decision worth
     // an entry: tens of thousands of them would push people's actions out of the trail.
     const renewal = previous !== undefined && previous.origin === ban.origin && previous.reason === ban.reason && previous.actor === ban.actor;
@@ -130,7 +137,7 @@ export class Bans implements BanRecords {
       op: 'unban',
       tombstone: { target: canonical, version: this.ledger.nextVersion(), node: this.ledger.nodeName, actor, at },
     };
-    this.ledger.apply(change);
+    this.ledger.own(change);
     this.hitCounts.delete(canonical);
     this.audit.record({ at, actor, node: this.ledger.nodeName, action: 'unban', target: canonical, reason: ban.reason, origin: ban.origin });
     await this.share(change, options);

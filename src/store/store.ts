@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import { BanSnapshot } from './ban-snapshot.js';
 import { BanLedger } from './ban-ledger.js';
+import { BanPolicy } from './ban-policy.js';
 import { Bans, type BanPublisher } from './bans.js';
 import { Counters } from './counters.js';
 import { Locks } from './locks.js';
@@ -30,6 +31,8 @@ export const METRICS_FLUSH_MS = 5_000;
  */
 export class NodeStore implements ClusterStore {
   readonly ledger: BanLedger;
+  /** The node's one ban policy: every ban, from any source, is admitted by it (the node sets its rules). */
+  readonly policy = new BanPolicy();
   readonly bans: Bans;
   readonly counters: Counters;
   readonly locks: Locks;
@@ -57,7 +60,7 @@ export class NodeStore implements ClusterStore {
     auditLength = 10_000,
   ) {
     this.startedAt = now();
-    this.ledger = new BanLedger(nodeName, now);
+    this.ledger = new BanLedger(nodeName, now, undefined, this.policy);
     this.auditTrail = new Audit(() => this.shared?.backend.audit, auditLength);
     this.audit = this.auditTrail;
     this.bans = new Bans(this.ledger, () => this.publisher(), this.auditTrail, now);
@@ -164,7 +167,13 @@ export class NodeStore implements ClusterStore {
   }
 
   health(): StoreHealth {
-    return this.shared ? this.shared.backend.health() : { mode: 'local' };
+    if (!this.shared) return { mode: 'local' };
+    const health = this.shared.backend.health();
+    return this.holdsBans() ? health : { ...health, bansLoading: true };
+  }
+
+  holdsBans(): boolean {
+    return this.readiness().ready;
   }
 
   /**

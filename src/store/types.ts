@@ -112,6 +112,8 @@ export interface StoreHealth {
   mode: 'local' | 'shared' | 'degraded';
   /** Why degraded, for operators (no secrets). */
   detail?: string;
+  /** Present (true) while the node does not hold the cluster's bans yet (see `NodeStore.readiness`). */
+  bansLoading?: true;
 }
 
 /** The state plugins share, in every process of a node. */
@@ -123,6 +125,8 @@ export interface ClusterStore {
   readonly metrics: import('./metrics.js').MetricsFacet;
   readonly audit: import('./audit.js').AuditFacet;
   health(): StoreHealth;
+  /** True once this process holds the node's bans (always on a single node): read on every request. */
+  holdsBans(): boolean;
   close(): Promise<void>;
 }
 

@@ -188,7 +188,7 @@ export class StoreService {
 
   private checkHealth(): void {
     const health = this.store.health();
-    if (health.mode === this.health.mode && health.detail === this.health.detail) return;
+    if (health.mode === this.health.mode && health.detail === this.health.detail && health.bansLoading === this.health.bansLoading) return;
     this.health = health;
     try {
       this.channel.send({ t: 'health', health });

@@ -1,6 +1,6 @@
 import type { AuditEntry, AuditFacet } from '../store/audit.js';
 import { BanMembership } from '../store/ban-membership.js';
-import { canonicalTarget } from '../store/ban-table.js';
+import { canonicalTarget } from '../net/ip.js';
 import { Counters, type RemoteCounters } from '../store/counters.js';
 import { Locks, type RemoteLocks } from '../store/locks.js';
 import { ClusterMetrics, type RemoteMetrics } from '../store/metrics.js';
@@ -104,6 +104,11 @@ export class WorkerStore implements ClusterStore {
   }
 
   /** The store's health as the primary last reported it. */
+  /** Whether the node holds its bans, as the primary last said (its health carries it). */
+  holdsBans(): boolean {
+    return this.lastHealth.bansLoading !== true;
+  }
+
   health(): StoreHealth {
     return this.lastHealth;
   }

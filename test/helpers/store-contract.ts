@@ -48,7 +48,8 @@ export function describeStoreContract(name: string, subject: () => ContractSubje
 
     it('bans: refuse a malformed target and let an expired ban go', async () => {
       const { one } = subject();
-      await expect(one.bans.add({ target: '10.0.0.0/33', reason: 'x', origin: 'api', durationMs: 1 })).rejects.toMatchObject({ code: 'PAL_BAD_REQUEST' });
+      await expect(one.bans.add({ target: '10.0.0.0/33', reason: 'x', origin: 'api', durationMs: 1 })).rejects.toMatchObject({ code: 'PAL_BAN_INVALID' });
+      await expect(one.bans.add({ target: '127.0.0.1', reason: 'x', origin: 'api', durationMs: 1 })).rejects.toMatchObject({ code: 'PAL_BAN_PROTECTED' });
       const ip = freshIp();
       await one.bans.add({ target: ip, reason: 'short', origin: 'api', durationMs: 150 });
       expect(one.bans.match(ip)).toBeDefined();

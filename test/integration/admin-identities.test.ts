@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Explanation } from '../../src/admin/explain.js';
 import { clusterNodeEnv, readyOnSharedStore } from '../helpers/cluster.js';
@@ -156,5 +157,18 @@ describe('explain: why is this client blocked?', () => {
     expect(cli.code, cli.stderr).toBe(0);
     expect(cli.stdout).toMatch(/^198\.51\.100\.23 on explain: REFUSE 403 — banned: 198\.51\.100\.0\/24 covers 198\.51\.100\.23/);
     expect(cli.stdout).toMatch(/^198\.51\.100\.0\/24 +botnet range +api +olga/m);
+  });
+
+  it('keys the auth proxy users\' CSRF values by a secret of the node when SESSIONS_SECRET is left at random, never by the word', async () => {
+    const node = await startInProcessNode({ NODE_NAME: 'csrf-random', ADMIN_AUTH_PROXY_FROM: '127.0.0.1/32', ADMIN_AUTH_PROXY_ROLES: '*=operator', SESSIONS_SECRET: 'random' });
+    nodes.push(node);
+    const user = { 'x-forwarded-email': 'eve@example.com' };
+    const page = await (await fetch(`${node.adminUrl}/bans`, { headers: user })).text();
+    const given = /<meta name="csrf-token" content="([^"]+)">/.exec(page)![1]!;
+    // What anyone could compute when the literal "random" keyed the values:
+    const guessed = createHmac('sha256', 'palisade-admin-proxy-csrf:random').update('eve@example.com').digest('base64url');
+    expect(given).not.toBe(guessed);
+    expect((await call(node, 'POST', '/api/bans', { ...user, 'x-csrf-token': guessed }, { ip: '203.0.113.44', duration: '1h', reason: 'forged' })).status).toBe(403);
+    expect((await call(node, 'POST', '/api/bans', { ...user, 'x-csrf-token': given }, { ip: '203.0.113.44', duration: '1h', reason: 'her own' })).status).toBe(201);
   });
 });

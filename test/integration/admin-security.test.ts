@@ -156,7 +156,9 @@ describe('admin API against cross-site forgery', () => {
       for (const host of [`127.0.0.1:${port}`, `localhost:${port}`]) expect((await asHost(host)).status).toBe(200);
       const page = await fetch(`${open.adminUrl}/bans`);
       expect(page.headers.get('x-frame-options')).toBe('DENY');
-      expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+      const csp = page.headers.get('content-security-policy') ?? '';
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(csp).toMatch(/^default-src 'none'; style-src 'sha256-[A-Za-z0-9+/]+=*'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'$/);
     } finally {
       await open.stop();
     }

@@ -62,7 +62,13 @@ describe('ban review page in headless Chromium', () => {
     }, 'the bans on node A');
 
     const page = await browser.newPage();
+    const blocked: string[] = [];
+    page.on('console', (message) => {
+      if (/Content.Security.Policy/i.test(message.text())) blocked.push(message.text());
+    });
     await page.goto(`${a.adminUrl}/bans`);
+    // The page's own style is allowed by its hash (nothing else may load or run).
+    expect(await page.locator('body').evaluate((body) => (globalThis as unknown as { getComputedStyle(e: unknown): { marginTop: string } }).getComputedStyle(body).marginTop)).toBe('24px');
     await page.fill('input[name=token]', 'wrong-token-wrong-token');
     await page.click('button[type=submit]');
     expect(await page.textContent('.msg')).toBe('Wrong token.');
@@ -71,6 +77,7 @@ describe('ban review page in headless Chromium', () => {
     await page.waitForSelector('#bans');
     expect(await page.locator('#bans tbody tr').count()).toBeGreaterThanOrEqual(3);
 
+    expect(blocked).toEqual([]);
     // Attacker-supplied text is shown, not run.
     expect(await page.locator('#bans').textContent()).toContain('<script>window.pwned=1</script>');
     await page.locator('#bans tr', { hasText: '198.51.100.33' }).locator('summary').click();

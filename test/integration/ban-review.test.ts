@@ -15,9 +15,12 @@ let upstream: TestUpstream;
 let a: PalisadeProcess;
 let b: PalisadeProcess;
 
+let redisPort = 0;
+
 beforeAll(async () => {
   upstream = await startUpstream();
   const redis = await startRedis();
+  redisPort = redis.port;
   const env = (name: string): Record<string, string> =>
     clusterNodeEnv(name, upstream.url, redis.port, {
       ADMIN_TOKENS: `alice:operator:${TOKEN},bob:operator:${BOB}`,
@@ -56,6 +59,55 @@ async function asClient(node: PalisadeProcess, ip: string): Promise<number> {
   await response.arrayBuffer();
   return response.status;
 }
+
+describe('what the ban API cannot show', () => {
+  it('refuses a ban past 100 years, and a record from Redis no surface can show never makes a list fail', async () => {
+    const long = await api(a, 'POST', '/api/bans', { ip: '203.0.113.120', duration: '100000000d', reason: 'forever and more' });
+    expect(long.status).toBe(400);
+    expect(long.json).toMatchObject({ code: 'PAL_BAN_INVALID', error: expect.stringContaining('longer than 100 years') });
+    expect(await asClient(a, '203.0.113.120')).toBe(200);
+    const far = await api(a, 'POST', '/api/bans', { ip: '203.0.113.121', expires: '+100000-01-01T00:00:00Z', reason: 'far' });
+    expect(far.status).toBe(400);
+    // A node of an older version (or a hand) writes a record no surface can show, straight into the stream.
+    const redis = new (await import('ioredis')).Redis({ host: '127.0.0.1', port: redisPort });
+    const ban = { target: '203.0.113.122', reason: 'from the future', origin: 'api', actor: 'x', node: 'old-node', createdAt: Date.now(), expiresAt: 8.64e15, evidence: '', version: Date.now() };
+    await redis.xadd('palisade:bans:stream', '*', 'c', JSON.stringify({ op: 'ban', ban }));
+    await redis.xadd('palisade:bans:stream', '*', 'c', JSON.stringify({ op: 'ban', ban: { ...ban, target: '203.0.113.123', expiresAt: Date.now() + 3_600_000 } }));
+    redis.disconnect();
+    await waitFor(async () => (await asClient(b, '203.0.113.123')) === 403, 'the showable ban on B');
+    // The other one was refused and counted; every view still answers.
+    expect(await asClient(b, '203.0.113.122')).toBe(200);
+    for (const path of ['/api/bans', '/api/bans/export', '/api/bans/export?format=csv', '/api/explain?ip=203.0.113.122', '/bans']) expect((await api(b, 'GET', path)).status, path).toBe(200);
+    expect((await api(b, 'GET', '/metrics')).text).toMatch(/^palisade_bans_refused_total\{source="redis",reason="invalid"[^}]*\} [1-9]/m);
+    expect(b.logs.find((l) => l.code === 'PAL_BAN_INVALID' && l.source === 'redis')).toMatchObject({ target: '203.0.113.122' });
+  });
+
+  it('shows control sequences in reasons escaped in the CLI tables and explain, and cuts long cells', async () => {
+    const reason = `\x1b[2J\x1b[31mowned\x1b[0m \u009b6n \u202eevil ${'x'.repeat(150)}`;
+    expect((await api(a, 'POST', '/api/bans', { ip: '203.0.113.130', duration: '1h', reason })).status).toBe(201);
+    const cli = { PALISADE_ADMIN_URL: a.adminUrl, PALISADE_ADMIN_TOKEN: TOKEN };
+    const explained = await runCli(['explain', '203.0.113.130'], cli);
+    const listed = await runCli(['bans', 'list', '--ip', '203.0.113.130'], cli);
+    for (const out of [explained, listed]) {
+      expect(out.code).toBe(0);
+      expect(out.stdout).not.toMatch(/[\x1b\x9b\u202e]/);
+      expect(out.stdout).toContain('\\x1b[2J\\x1b[31mowned');
+    }
+    expect(explained.stdout).toContain('\\x9b6n \\u{202e}evil');
+    // The reason column is as wide as 48 characters at most, not as the longest reason.
+    const row = listed.stdout.split('\n').find((line) => line.startsWith('203.0.113.130'))!;
+    expect(row.length).toBeLessThan(48 + 100);
+    expect(row).toContain('…');
+  });
+
+  it('answers 400 to a cursor it did not give', async () => {
+    for (const cursor of ['null', '[]', '{}', Buffer.from('null').toString('base64url'), Buffer.from('[]').toString('base64url'), Buffer.from('{}').toString('base64url'), Buffer.from('[1,2]').toString('base64url')]) {
+      const answer = await api(a, 'GET', `/api/bans?cursor=${encodeURIComponent(cursor)}`);
+      expect(answer.status, cursor).toBe(400);
+      expect(answer.json).toMatchObject({ code: 'PAL_BAN_INVALID' });
+    }
+  });
+});
 
 describe('ban review API', () => {
   it('adds a ban on A that B lists and enforces; lifting it on B frees it on A; both are audited', async () => {
@@ -208,7 +260,7 @@ describe('palisade bans / audit (CLI)', () => {
     const unreachable = await runCli(['bans', 'list'], { PALISADE_ADMIN_URL: 'http://127.0.0.1:9', ADMIN_TOKEN: TOKEN });
     expect(unreachable.code).toBe(2);
     const wrongToken = await cli(['bans', 'list'], { PALISADE_ADMIN_TOKEN: 'wrong-token-wrong-token' });
-    expect([wrongToken.code, wrongToken.stderr]).toEqual([1, 'palisade: missing or wrong bearer token [PAL_ADMIN_UNAUTHORIZED]\n']);
+    expect([wrongToken.code, wrongToken.stderr]).toEqual([1, "palisade: missing or wrong bearer token [PAL_ADMIN_UNAUTHORIZED]: set PALISADE_ADMIN_TOKEN (or PALISADE_ADMIN_TOKEN_FILE) to your token of the node's ADMIN_TOKENS, or ADMIN_TOKEN\n"]);
   });
 });
 
@@ -217,7 +269,8 @@ describe('a large ban list', () => {
     const node = await startInProcessNode({ NODE_NAME: 'big', LOG_LEVEL: 'silent' });
     try {
       for (let i = 0; i < 100_000; i++) {
-        await node.store.bans.add({ target: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, reason: 'bulk', origin: 'api', durationMs: 3_600_000 });
+        // 198.18.0.0/15: no trusted proxy there (the default REAL_IP_FROM holds the private networks).
+        await node.store.bans.add({ target: `198.${18 + ((i >> 16) & 1)}.${(i >> 8) & 255}.${i & 255}`, reason: 'bulk', origin: 'api', durationMs: 3_600_000 });
       }
       // How fast the first page comes is a figure for a quiet machine: bench:bans prints it.
       const page = async (cursor?: string): Promise<{ bans: Array<{ ip: string }>; next: string }> =>

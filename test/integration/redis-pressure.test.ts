@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
@@ -152,6 +152,63 @@ describe('a node never serves without its bans', () => {
     await redis.restart();
     await waitFor(async () => (await readyz(bare)).status === 200, 'the bare node to load the bans', 20_000, 100);
     for (const ip of BANNED.slice(0, 2)) await waitFor(async () => (await statusAs(bare, ip)) === 403, `the bare node to enforce ${ip}`, 10_000);
+  });
+});
+
+describe('a snapshot that does not add up', () => {
+  it('is applied but cannot make a node ready when cut, edited or empty; its invalid records are dropped and counted', async () => {
+    const redis = await startRedis();
+    const state = mkdtempSync(join(tmpdir(), 'palisade-state-'));
+    const first = await node('snap-a', redis, { STATE_DIR: state });
+    await banAll(first, BANNED.slice(0, 4));
+    await first.stop();
+    started.splice(started.indexOf(first), 1);
+    await redis.stop();
+    const lines = readFileSync(join(state, 'bans.ndjson'), 'utf8').trimEnd().split('\n');
+    expect(lines).toHaveLength(6); // header, four bans, end line
+    /** A node started on a STATE_DIR holding `text` as its snapshot, with Redis down. */
+    const startOn = async (name: string, text: string): Promise<PalisadeProcess> => {
+      const dir = mkdtempSync(join(tmpdir(), 'palisade-state-'));
+      writeFileSync(join(dir, 'bans.ndjson'), text);
+      return node(name, redis, { STATE_DIR: dir });
+    };
+    const unusable = (n: PalisadeProcess): Record<string, unknown> | undefined => n.logs.find((l) => l.code === 'PAL_STATE_UNUSABLE');
+
+    // The whole file: ready on it.
+    const whole = mkdtempSync(join(tmpdir(), 'palisade-state-'));
+    copyFileSync(join(state, 'bans.ndjson'), join(whole, 'bans.ndjson'));
+    const intact = await node('snap-intact', redis, { STATE_DIR: whole });
+    expect((await readyz(intact)).status).toBe(200);
+
+    // Cut by lines (the end line and a ban gone): the bans it has are enforced, it is not ready.
+    const cutLines = await startOn('snap-lines', `${lines.slice(0, 4).join('\n')}\n`);
+    expect(await readyz(cutLines)).toMatchObject({ status: 503, body: { status: 'starting' } });
+    expect(await statusAs(cutLines, BANNED[0]!)).toBe(403);
+    expect(unusable(cutLines)).toMatchObject({ problem: 'no end line after 3 records (the file was cut)' });
+
+    // Cut by bytes, in the middle of a record.
+    const text = lines.join('\n');
+    const cutBytes = await startOn('snap-bytes', text.slice(0, text.indexOf(lines[3]!) + 20));
+    expect((await readyz(cutBytes)).status).toBe(503);
+    expect(unusable(cutBytes)).toMatchObject({ problem: expect.stringContaining('the file was cut') });
+
+    // Edited: a ban of everyone and one of garbage slipped in; dropped, counted, and the
+    // checksum no longer matches.
+    const everyone = JSON.stringify({ op: 'ban', ban: { ...JSON.parse(lines[1]!).ban, target: '0.0.0.0/0' } });
+    const garbage = JSON.stringify({ op: 'ban', ban: { ...JSON.parse(lines[1]!).ban, target: 'not-an-ip' } });
+    const edited = await startOn('snap-edited', [lines[0], everyone, garbage, ...lines.slice(1)].join('\n'));
+    expect((await readyz(edited)).status).toBe(503);
+    expect(await statusAs(edited, '198.51.100.1')).not.toBe(403);
+    expect(await statusAs(edited, BANNED[1]!)).toBe(403);
+    expect(edited.logs.find((l) => l.msg === 'ban snapshot loaded')).toMatchObject({ bans: 4, dropped: 2, complete: false });
+    const text2 = await (await fetch(`${edited.adminUrl}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+    expect(text2).toMatch(/^palisade_bans_refused_total\{source="snapshot",reason="too_wide"[^}]*\} 1$/m);
+    expect(text2).toMatch(/^palisade_bans_refused_total\{source="snapshot",reason="invalid"[^}]*\} 1$/m);
+
+    // A 0-byte file is named.
+    const empty = await startOn('snap-empty', '');
+    expect((await readyz(empty)).status).toBe(503);
+    expect(unusable(empty)).toMatchObject({ msg: 'ban snapshot is an empty file: ignored' });
   });
 });
 

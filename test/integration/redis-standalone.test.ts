@@ -100,15 +100,25 @@ describe('redis plugin, standalone', () => {
     expect(n.logs.some((l) => l.msg === 'redis circuit breaker closed: store shared again')).toBe(true);
   });
 
-  it('starts degraded, without waiting for Redis, when Redis is down at boot', async () => {
+  it('starts degraded, without waiting for Redis, when Redis is down at boot: closed (503) until it holds the bans, or serving with SERVE_WITHOUT_BANS', async () => {
     const redis = await startRedis();
     await redis.stop();
     // The boot waits for the shared bans up to REDIS_TIMEOUT (1 s), then starts degraded: one
     // that waited on Redis any longer would not be started by the start helper's deadline
     // (15 s), which fails naming what it waited for.
-    const n = await node({ USE_REDIS: 'yes', REDIS_HOST: '127.0.0.1', REDIS_PORT: String(redis.port), REDIS_TIMEOUT: '1s' });
-    expect((await json(`${n.adminUrl}/readyz`)).body.store).toBe('degraded');
-    expect((await fetch(`${n.proxyUrl}/`)).status).toBe(200);
+    const env = { USE_REDIS: 'yes', REDIS_HOST: '127.0.0.1', REDIS_PORT: String(redis.port), REDIS_TIMEOUT: '1s' };
+    const n = await node(env);
+    expect((await json(`${n.adminUrl}/readyz`)).body).toMatchObject({ status: 'starting', store: 'degraded' });
+    // Without the cluster's bans it cannot tell who is banned: every client waits.
+    const closed = await fetch(`${n.proxyUrl}/`);
+    expect(closed.status).toBe(503);
+    expect(closed.headers.get('retry-after')).toBe('5');
+    await waitFor(() => n.logs.find((l) => l.msg === 'request' && l.code === 'PAL_BANS_NOT_LOADED'), 'the access line of the refusal');
+    const open = await node({ ...env, SERVE_WITHOUT_BANS: 'yes', NODE_NAME: 'serving-without-bans' });
+    expect((await fetch(`${open.proxyUrl}/`)).status).toBe(200);
+    // Redis back: the bans load, the closed node serves.
+    await redis.restart();
+    await waitFor(async () => (await fetch(`${n.proxyUrl}/`)).status === 200, 'the node to serve once it holds the bans', 20_000, 100);
   });
 
   it('fills the connection from REDIS_URL, with explicit REDIS_* values winning', async () => {

@@ -146,8 +146,43 @@ describe('blacklist', () => {
       expect(ban).toMatchObject({ origin: 'blacklist', reason: 'blacklist.url' });
       expect(ban.expiresAt! - ban.createdAt).toBe(7_200_000);
       const logged = [...a!.lines, ...b!.lines].find((l) => l.msg === 'blacklist downloaded');
-      expect(logged).toMatchObject({ entries: 2, invalid: 2, added: 2 });
+      // Loopback is refused by the ban policy, as the API refuses it; not-an-ip is invalid.
+      expect(logged).toMatchObject({ entries: 3, banned: 2, added: 2, refused: 1, invalid: 1 });
       expect(JSON.stringify([...a!.lines, ...b!.lines])).not.toContain('secret-list-key');
+    } finally {
+      await list.close();
+    }
+  });
+
+  it('refuses from a downloaded list what the ban API refuses: everyone, private and loopback networks, trusted proxies, the whitelist; counted per list and logged with the line', async () => {
+    // A FireHOL-level1-style list, and worse.
+    const text = ['0.0.0.0/0', '::/0', '10.0.0.0/8', '127.0.0.0/24', '198.18.0.0/24', '198.51.100.0/24', '203.0.113.99', '2001:db8::/48', 'garbage', '192.0.2.77'].join('\n');
+    const list = await startUpstream((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(text);
+    });
+    try {
+      // 127.0.0.1 (this test) and 198.18.0.5 are the node's trusted proxies (REAL_IP_FROM); 192.0.2.77 is whitelisted.
+      const [a] = await cluster(1, { BLACKLIST_IP_URLS: `${list.url}/level1.netset`, REAL_IP_FROM: '127.0.0.1 198.18.0.5', WHITELIST_IP: '192.0.2.77', USE_LIMIT_REQ: 'no', NODE_NAME: 'sec-lists', REDIS_KEY_PREFIX: 'lists' });
+      // Its own key prefix: the list test before holds the download lease in the shared Redis.
+      const logged = await waitFor(() => a!.lines.find((l) => l.msg === 'blacklist downloaded'), 'the list downloaded');
+      expect(logged).toMatchObject({ entries: 9, banned: 3, refused: 6, invalid: 1 });
+      // The trusted proxy, loopback and everyone else still get through; the listed ones do not.
+      expect((await get(a!, '198.51.100.20')).status).toBe(403);
+      expect((await get(a!, '203.0.113.99')).status).toBe(403);
+      expect((await get(a!, '192.0.2.1')).status).toBe(200);
+      expect((await get(a!, '10.1.2.3')).status).toBe(200);
+      expect((await fetch(`${a!.url}/`)).status).toBe(200);
+      // Each refused line is logged with its number and reason.
+      const refusedLines = a!.lines.filter((l) => String(l.msg).startsWith('blacklist entry refused'));
+      expect(refusedLines.map((l) => [l.line, l.target])).toEqual([[1, '0.0.0.0/0'], [2, '::/0'], [3, '10.0.0.0/8'], [4, '127.0.0.0/24'], [5, '198.18.0.0/24'], [10, '192.0.2.77']]);
+      expect(String(refusedLines[0]!.msg)).toContain('wider than /16 (BAN_MIN_PREFIX_IPV4)');
+      expect(String(refusedLines[3]!.msg)).toContain('loopback');
+      expect(String(refusedLines[4]!.msg)).toContain('trusted proxy (REAL_IP_FROM)');
+      expect(String(refusedLines[5]!.msg)).toContain('protected by the whitelist plugin');
+      const metrics = await (await fetch(`${a!.adminUrl}/metrics`)).text();
+      expect(metrics).toMatch(/^palisade_blacklist_list_entries\{list="http:\/\/127\.0\.0\.1:\d+\/level1\.netset",state="refused"[^}]*\} 6$/m);
+      expect(metrics).toMatch(/^palisade_bans_refused_total\{source="blacklist",reason="too_wide"[^}]*\} 3$/m);
     } finally {
       await list.close();
     }

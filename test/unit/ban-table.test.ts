@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BanTable, canonicalTarget } from '../../src/store/ban-table.js';
+import { canonicalTarget } from '../../src/net/ip.js';
+import { BanTable } from '../../src/store/ban-table.js';
 import type { Ban } from '../../src/store/types.js';
 
 const ban = (target: string, expiresAt: number | null = null): Ban => ({
