@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import type { LoadOptions, LoadResult } from './load.js';
+import type { LoadOptions, LoadResult } from './report.js';
 
 /** The part of autocannon 9's programmatic API the bench uses (the package ships no types). */
 interface AutocannonResult {

@@ -1,31 +1,10 @@
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { runAutocannon } from './autocannon.js';
+import type { LoadOptions, LoadResult } from './report.js';
 import { runWrk } from './wrk.js';
 
-/** One load run against one URL. */
-export interface LoadOptions {
-  url: URL;
-  connections: number;
-  durationSec: number;
-  /**
-   * Send every request with a random `X-Forwarded-For` (a million-odd client IPs), so a
-   * proxy that trusts the loader sees many clients and per-client limits never trigger.
-   */
-  spreadClients?: boolean;
-}
-
-/** What a load run measured. */
-export interface LoadResult {
-  /** Requests per second over the run. */
-  rps: number;
-  /** 99th percentile latency in milliseconds. */
-  p99Ms: number;
-  /** Socket errors, timeouts and non-2xx/3xx answers: any of them means the figures are suspect. */
-  errors: number;
-  /** What the errors were (e.g. `timeout 1, non-2xx 2`), when there were any. */
-  errorKinds?: string;
-}
+export type { LoadOptions, LoadResult } from './report.js';
 
 /** A load generator: wrk when installed (native, leaves the most CPU to the servers), else autocannon. */
 export type LoadTool = { name: 'wrk'; path: string } | { name: 'autocannon' };

@@ -1,11 +1,23 @@
 import { createServer } from 'node:net';
 
+/** Ports this process handed out already: two servers never get the same one. */
+const handedOut = new Set<number>();
+
 /**
- * A TCP port that was free on 127.0.0.1 a moment ago (the OS picked it). Only for Palisade,
- * whose port comes from the environment; the bench's own servers listen on port 0 instead,
- * which cannot race.
+ * A TCP port that was free on 127.0.0.1 a moment ago (the OS picked it), never one this
+ * process handed out before. For what takes its port from the environment (Palisade); a
+ * server of our own listens on port 0 instead, which cannot race.
  */
-export function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await askTheOs();
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
+}
+
+function askTheOs(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();

@@ -18,7 +18,7 @@ function spreadScript(): string {
   }
   return spreadScriptPath;
 }
-import type { LoadOptions, LoadResult } from './load.js';
+import type { LoadOptions, LoadResult } from './report.js';
 
 /** Seconds wrk may overrun its duration (start-up, final timeouts) before it is killed. */
 const OVERRUN_SEC = 15;

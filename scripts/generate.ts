@@ -5,11 +5,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../src/paths.js';
-import { settingsSpec } from '../src/settings/catalog.js';
+import { builtinPlugins } from '../plugins/index.js';
+import { settingsSpec } from '../src/plugin/catalog.js';
 import { generatedFiles } from '../src/settings/generated.js';
 
 const readme = readFileSync(join(packageRoot, 'README.md'), 'utf8');
-for (const [path, content] of generatedFiles(settingsSpec(), readme)) {
+for (const [path, content] of generatedFiles(settingsSpec(builtinPlugins), readme)) {
   const full = join(packageRoot, path);
   let current = '';
   try {

@@ -2,14 +2,15 @@ import cluster from 'node:cluster';
 import { PalisadeError, coded, exitCodes } from './errors.js';
 import { describeError } from './log.js';
 import { startNode } from './node.js';
-import { settingsSpec } from './settings/catalog.js';
+import { builtinPlugins } from '../plugins/index.js';
+import { settingsSpec } from './plugin/catalog.js';
 import { formatSettingError } from './settings/errors.js';
 import { readSettings, type SettingsRead } from './settings/read.js';
 import { runWorker } from './workers/worker-main.js';
 
 /** Loads settings from the process environment (and `.env`), printing every error. */
 export function loadFromProcess(): SettingsRead {
-  const read = readSettings(settingsSpec());
+  const read = readSettings(settingsSpec(builtinPlugins));
   if (!read.result.ok) {
     process.stderr.write(`palisade: ${read.result.errors.length} invalid setting(s) [PAL_SETTINGS_INVALID]\n`);
     for (const error of read.result.errors) process.stderr.write(`${formatSettingError(error)}\n`);
@@ -32,7 +33,7 @@ export async function main(): Promise<void> {
   }
   let node;
   try {
-    node = await startNode({ settings: loaded.settings, secrets: loaded.secrets, startedWith: read, readSettings: () => readSettings(settingsSpec()) });
+    node = await startNode({ settings: loaded.settings, secrets: loaded.secrets, startedWith: read, readSettings: () => readSettings(settingsSpec(builtinPlugins)) });
   } catch (error) {
     const code = error instanceof PalisadeError ? error.code : 'PAL_INTERNAL';
     process.stderr.write(`palisade: ${describeError(error)} [${code}]\n`);

@@ -1,10 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { definePlugin, loadManifest } from '../../src/plugin/define.js';
-import { sessionOf, type RequestSession } from '../../src/plugin/session-api.js';
-import type { RequestContext } from '../../src/plugin/types.js';
-import { challenge, redirect, respond, type Verdict } from '../../src/plugin/verdict.js';
 import type { AntibotSettings } from '../../src/settings/types.generated.js';
 import { challengePage } from './page.js';
+import { challenge, definePlugin, loadManifest, redirect, respond, sessionOf, type RequestContext, type RequestSession, type Verdict } from '../../src/plugin/index.js';
 
 /** Proof-of-work difficulty: leading zero bits of SHA-256(nonce + solution) (~16k tries). */
 export const DIFFICULTY_BITS = 14;

@@ -1,4 +1,4 @@
-import { escapeHtml } from '../../src/html.js';
+import { escapeHtml } from '../../src/plugin/index.js';
 
 /**
  * The JavaScript challenge: plain HTML and a few lines of script (no framework) that find a

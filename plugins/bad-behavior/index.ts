@@ -1,7 +1,6 @@
 import { LRUCache } from 'lru-cache';
-import { describeError } from '../../src/log.js';
-import { definePlugin, loadManifest } from '../../src/plugin/define.js';
 import type { BadBehaviorSettings } from '../../src/settings/types.generated.js';
+import { definePlugin, describeError, loadManifest } from '../../src/plugin/index.js';
 
 /** Offences are remembered this long when sizing a repeat offender's ban. */
 const OFFENCE_MEMORY_MS = 30 * 86_400_000;

@@ -1,11 +1,7 @@
 import { Gauge } from 'prom-client';
-import { PalisadeError } from '../../src/errors.js';
-import { describeError } from '../../src/log.js';
-import { definePlugin, loadManifest } from '../../src/plugin/define.js';
-import { RequestMatcher } from '../../src/plugin/matchers.js';
-import { deny } from '../../src/plugin/verdict.js';
 import type { BlacklistSettings } from '../../src/settings/types.generated.js';
 import { displayUrl, downloadList, parseIpList } from './lists.js';
+import { PalisadeError, RequestMatcher, definePlugin, deny, describeError, loadManifest } from '../../src/plugin/index.js';
 
 /** Time one list download may take. */
 const DOWNLOAD_TIMEOUT_MS = 30_000;

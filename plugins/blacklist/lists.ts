@@ -1,4 +1,4 @@
-import { canonicalTarget } from '../../src/net/ip.js';
+import { canonicalTarget } from '../../src/plugin/index.js';
 
 /** Largest list accepted, in bytes. */
 export const MAX_LIST_BYTES = 10 * 1024 * 1024;

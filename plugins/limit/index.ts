@@ -1,8 +1,5 @@
-import { definePlugin, loadManifest } from '../../src/plugin/define.js';
-import { respond } from '../../src/plugin/verdict.js';
-import { parseRate } from '../../src/settings/formats.js';
 import type { LimitSettings } from '../../src/settings/types.generated.js';
-import type { RateDecision } from '../../src/store/counters.js';
+import { definePlugin, loadManifest, parseRate, respond, type RateDecision } from '../../src/plugin/index.js';
 
 /** One compiled rule: its number (the counter's rule label), path pattern and rate. */
 interface Rule {

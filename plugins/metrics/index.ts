@@ -1,7 +1,6 @@
 import { Counter, Gauge } from 'prom-client';
-import { definePlugin, loadManifest } from '../../src/plugin/define.js';
-import type { PluginContext } from '../../src/plugin/types.js';
 import type { MetricsSettings } from '../../src/settings/types.generated.js';
+import { definePlugin, loadManifest, type PluginContext } from '../../src/plugin/index.js';
 
 /**
  * Ban and challenge metrics, per node and summed over the cluster:

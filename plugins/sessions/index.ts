@@ -1,9 +1,6 @@
-import { definePlugin, loadManifest } from '../../src/plugin/define.js';
-import { SESSION, type RequestSession } from '../../src/plugin/session-api.js';
-import type { RequestContext } from '../../src/plugin/types.js';
-import type { SessionRecord } from '../../src/store/sessions.js';
 import type { SessionsSettings } from '../../src/settings/types.generated.js';
 import { agentFingerprint, newSessionId, readCookie, signSessionId, verifySessionCookie } from './cookie.js';
+import { SESSION, definePlugin, loadManifest, type RequestContext, type RequestSession, type SessionRecord } from '../../src/plugin/index.js';
 
 /** Where a request's loaded session waits for `onSend` to add its cookie. */
 const SAVED = Symbol('palisade.sessions.loaded');

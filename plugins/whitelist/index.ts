@@ -1,6 +1,5 @@
-import { definePlugin, loadManifest } from '../../src/plugin/define.js';
-import { RequestMatcher } from '../../src/plugin/matchers.js';
 import type { WhitelistSettings } from '../../src/settings/types.generated.js';
+import { RequestMatcher, definePlugin, loadManifest } from '../../src/plugin/index.js';
 
 /**
  * The whitelist: a matching client skips the ban gate, and every security plugin sees

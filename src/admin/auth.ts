@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { CidrSet, canonicalIp } from '../net/ip.js';
 import type { AdminIdentity } from '../plugin/types.js';
 import type { SessionFacet } from '../store/sessions.js';
-import { parseRoleGrants, roleOf, type AdminCredential, type RoleGrant } from './credentials.js';
+import { parseRoleGrants, roleOf, type AdminCredential, type RoleGrant } from '../settings/credentials.js';
 
 export type { AdminIdentity };
 

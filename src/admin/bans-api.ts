@@ -1,3 +1,4 @@
+import { errorCodes, type ErrorCode } from '../errors.js';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { stringify as toCsv } from 'csv-stringify/sync';
 import { parseCidr } from '../net/ip.js';
@@ -36,15 +37,27 @@ export interface BanView {
   evidence: string;
 }
 
-const error = (status: number, code: string, message: string): AdminResponse => ({ status, json: { error: message, code } });
+/** A refusal of the ban API: its code from the registry, which also gives its status. */
+export interface BanApiRefusal {
+  status: number;
+  code: ErrorCode;
+  message: string;
+}
+
+/** The refusal of `code` with `message`, its status the registry's. */
+function refusal(code: ErrorCode, message: string): BanApiRefusal {
+  return { status: errorCodes[code].status, code, message };
+}
+
+const error = (code: ErrorCode, message: string): AdminResponse => ({ status: errorCodes[code].status, json: { error: message, code } });
 
 /** What the API and the review page share: listing, adding and lifting bans, with the audit. */
 export interface BanService {
   view(ban: Ban): BanView;
-  list(query: URLSearchParams): { bans: BanView[]; next: string | null } | { status: number; code: string; message: string };
+  list(query: URLSearchParams): { bans: BanView[]; next: string | null } | BanApiRefusal;
   /** `waitMs`: how long the change may wait for the other nodes (see `ShareOptions`). */
-  add(input: unknown, origin: 'api' | 'import', actor: string, waitMs?: number): Promise<{ ban: Ban } | { status: number; code: string; message: string }>;
-  lift(target: string, actor: string): Promise<{ lifted: string } | { status: number; code: string; message: string }>;
+  add(input: unknown, origin: 'api' | 'import', actor: string, waitMs?: number): Promise<{ ban: Ban } | BanApiRefusal>;
+  lift(target: string, actor: string): Promise<{ lifted: string } | BanApiRefusal>;
 }
 
 /**
@@ -68,18 +81,18 @@ export function createBanService(store: BanState, policy: BanPolicy): BanService
     evidence: ban.evidence,
   });
 
-  const add = async (input: unknown, origin: 'api' | 'import', actor: string, waitMs?: number): Promise<{ ban: Ban } | { status: number; code: string; message: string }> => {
+  const add = async (input: unknown, origin: 'api' | 'import', actor: string, waitMs?: number): Promise<{ ban: Ban } | BanApiRefusal> => {
     const checked = policy.check(input, origin);
-    if (isRefusal(checked)) return { status: checked.code === 'PAL_BAN_PROTECTED' ? 422 : 400, code: checked.code, message: checked.message };
+    if (isRefusal(checked)) return refusal(checked.code, checked.message);
     // The store enforces it here, shares it and writes the audit entry.
     const ban = await store.bans.add({ target: checked.target, reason: checked.reason, origin, actor, durationMs: checked.durationMs }, waitMs === undefined ? {} : { waitMs });
     return { ban };
   };
 
-  const lift = async (param: string, actor: string): Promise<{ lifted: string } | { status: number; code: string; message: string }> => {
+  const lift = async (param: string, actor: string): Promise<{ lifted: string } | BanApiRefusal> => {
     const target = canonicalTarget(param);
-    if (target === undefined) return { status: 400, code: 'PAL_BAN_INVALID', message: 'not an IP address or CIDR' };
-    if (!(await store.bans.remove(target, actor))) return { status: 404, code: 'PAL_BAN_NOT_FOUND', message: `no active ban on ${target}` };
+    if (target === undefined) return refusal('PAL_BAN_INVALID', 'not an IP address or CIDR');
+    if (!(await store.bans.remove(target, actor))) return refusal('PAL_BAN_NOT_FOUND', `no active ban on ${target}`);
     return { lifted: target };
   };
 
@@ -95,7 +108,7 @@ export function banRoutes(store: BanState, service: BanService): AdminRoute[] {
       path: '/api/bans',
       handle(request) {
         const result = service.list(request.query);
-        return 'bans' in result ? { json: result } : error(result.status, result.code, result.message);
+        return 'bans' in result ? { json: result } : error(result.code, result.message);
       },
     },
     {
@@ -104,9 +117,9 @@ export function banRoutes(store: BanState, service: BanService): AdminRoute[] {
       accepts: ['application/json'],
       async handle(request) {
         const body = parseJson(await request.body());
-        if (body === undefined) return error(400, 'PAL_BAN_INVALID', 'body must be JSON: { "ip": "…", "duration": "1h", "reason": "…" }');
+        if (body === undefined) return error('PAL_BAN_INVALID', 'body must be JSON: { "ip": "…", "duration": "1h", "reason": "…" }');
         const outcome = await add(body, 'api', request.actor);
-        return 'ban' in outcome ? { status: 201, json: { ...view(outcome.ban), pending: store.bans.pending(outcome.ban.target) } } : error(outcome.status, outcome.code, outcome.message);
+        return 'ban' in outcome ? { status: 201, json: { ...view(outcome.ban), pending: store.bans.pending(outcome.ban.target) } } : error(outcome.code, outcome.message);
       },
     },
     {
@@ -114,7 +127,7 @@ export function banRoutes(store: BanState, service: BanService): AdminRoute[] {
       path: '/api/bans/*',
       async handle(request) {
         const result = await lift(request.param ?? '', request.actor);
-        if (!('lifted' in result)) return error(result.status, result.code, result.message);
+        if (!('lifted' in result)) return error(result.code, result.message);
         // 202 while the lift waits for Redis (enforced here already), 204 once every node has it.
         return store.bans.pending(result.lifted) ? { status: 202, json: { lifted: result.lifted, pending: true } } : { status: 204 };
       },
@@ -126,7 +139,7 @@ export function banRoutes(store: BanState, service: BanService): AdminRoute[] {
         const format = request.query.get('format') ?? 'json';
         const bans = store.bans.list().sort((a, b) => b.createdAt - a.createdAt).map(view);
         if (format === 'json') return { json: bans, headers: { 'content-disposition': 'attachment; filename="bans.json"' } };
-        if (format !== 'csv') return error(400, 'PAL_BAN_INVALID', 'format must be json or csv');
+        if (format !== 'csv') return error('PAL_BAN_INVALID', 'format must be json or csv');
         const rows = bans.map((b) => BAN_COLUMNS.map((column) => spreadsheetSafe(String(b[column] ?? ''))));
         return { text: toCsv([[...BAN_COLUMNS], ...rows]), headers: { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': 'attachment; filename="bans.csv"' } };
       },
@@ -137,8 +150,8 @@ export function banRoutes(store: BanState, service: BanService): AdminRoute[] {
       accepts: ['application/json', 'text/csv'],
       async handle(request) {
         const rows = parseImport(await request.body(), request.headers['content-type'] ?? '');
-        if (typeof rows === 'string') return error(400, 'PAL_BAN_INVALID', rows);
-        const rejected: Array<{ row: number; ip: unknown; error: string; code: string }> = [];
+        if (typeof rows === 'string') return error('PAL_BAN_INVALID', rows);
+        const rejected: Array<{ row: number; ip: unknown; error: string; code: ErrorCode }> = [];
         let accepted = 0;
         // One budget for the whole import: past it, rows are enforced here and journalled without waiting.
         const deadline = Date.now() + IMPORT_BUDGET_MS;
@@ -209,7 +222,7 @@ function spreadsheetRestored(cell: string): string {
 const SORTS = ['created', 'expires', 'ip', 'reason', 'origin', 'actor', 'node'] as const;
 type Sort = (typeof SORTS)[number];
 
-type Refusal = { status: number; code: string; message: string };
+type Refusal = BanApiRefusal;
 const refuse = (message: string): Refusal => ({ status: 400, code: 'PAL_BAN_INVALID', message });
 
 /** Filters, a sort, and cursor pagination over the node's active bans. */

@@ -9,7 +9,7 @@ import { describeError } from '../log.js';
 import type { AdminIdentity, AdminRequest, AdminResponse, AdminRoute } from '../plugin/types.js';
 import type { StoreHealth } from '../store/types.js';
 import { AdminAuth } from './auth.js';
-import { roleAllows, type AdminRole } from './credentials.js';
+import { roleAllows, type AdminRole } from '../settings/credentials.js';
 
 /** Largest admin request body accepted. */
 export const MAX_ADMIN_BODY_BYTES = 1024 * 1024;

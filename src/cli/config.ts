@@ -2,13 +2,14 @@ import { formatDuration } from '../settings/duration.js';
 import { formatSize } from '../settings/size.js';
 import { SECRET_MASK } from '../settings/errors.js';
 import { composeSettings } from '../settings/schema.js';
-import { settingsSpec } from '../settings/catalog.js';
+import { builtinPlugins } from '../../plugins/index.js';
+import { settingsSpec } from '../plugin/catalog.js';
 import { renderSettingsTable } from '../settings/generated.js';
 import type { LoadResult } from '../settings/load.js';
 
 /** Effective settings as `config check` prints them: secrets masked, durations readable. */
 export function describeEffective(result: Extract<LoadResult, { ok: true }>): Array<{ name: string; value: unknown; source: string }> {
-  const { schemas } = composeSettings(settingsSpec().manifests);
+  const { schemas } = composeSettings(settingsSpec(builtinPlugins).manifests);
   return [...schemas].map(([name, schema]) => {
     let value = result.settings[name];
     if (result.secrets.has(name)) value = value === '' || (Array.isArray(value) && value.length === 0) ? value : SECRET_MASK;
@@ -34,7 +35,7 @@ export function formatEffective(rows: Array<{ name: string; value: unknown; sour
 
 /** The settings reference, as Markdown (the README's table) or as JSON. */
 export function settingsReference(format: 'markdown' | 'json'): string {
-  const manifests = settingsSpec().manifests;
+  const manifests = settingsSpec(builtinPlugins).manifests;
   if (format === 'markdown') return renderSettingsTable(manifests);
   return JSON.stringify(
     manifests.map((m) => ({ id: m.id, name: m.name, settings: m.settings })),

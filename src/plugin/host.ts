@@ -1,37 +1,18 @@
 import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { PalisadeError, coded } from '../errors.js';
+import { PalisadeError } from '../errors.js';
 import { describeError } from '../log.js';
 import type { Settings } from '../settings/load.js';
 import type { CoreSettings } from '../settings/types.generated.js';
 import type { ClusterStore, LocalState, SharedBackend } from '../store/types.js';
+import { anyExempts, bindHooks, emptyHookLists, protectorOf, runGate, runOnResponse, runOnSend, type HookFailure, type HookLists, type HookVerdict } from './run-phase.js';
 import { Scheduler, type LeaderCheck } from './scheduler.js';
-import type {
-  AdminRoute,
-  MaybePromise,
-  PluginContext,
-  PluginDefinition,
-  PluginHooks,
-  ProcessDuties,
-  ExplainClient,
-  ExplainFinding,
-  RequestContext,
-  RequestOutcome,
-  UpstreamResponse,
-} from './types.js';
-import type { Verdict } from './verdict.js';
+import type { AdminRoute, MaybePromise, PluginContext, PluginDefinition, PluginHooks, ProcessDuties, ExplainClient, ExplainFinding, RequestContext, RequestOutcome, UpstreamResponse } from './types.js';
+
+export { HookFailure, type HookVerdict } from './run-phase.js';
 
 const BOTH_DUTIES: ProcessDuties = Object.freeze({ node: true, requests: true });
-
-/** One hook of one plugin, with what a throw means for it. */
-interface Bound<F> {
-  plugin: string;
-  closed: boolean;
-  fn: F;
-}
-
-type GateHook = (ctx: RequestContext) => MaybePromise<Verdict | undefined | void>;
 
 /** Dependencies the host hands to plugins. */
 export interface HostDependencies {
@@ -49,21 +30,6 @@ export interface HostDependencies {
   shareStore?: (create: (local: LocalState) => SharedBackend, plugin: string) => void;
 }
 
-/** A verdict together with the plugin that gave it. */
-export interface HookVerdict {
-  plugin: string;
-  verdict: Verdict;
-  /** The hook's position in its phase: the chain can go on after it (detect mode). */
-  index: number;
-}
-
-/** A hook failed with `onFailure: closed`: the request must be answered with 503. */
-export class HookFailure {
-  constructor(
-    readonly plugin: string,
-    readonly error: unknown,
-  ) {}
-}
 
 /**
  * Provisions the enabled plugins in list order, runs their hooks, and releases what they
@@ -72,12 +38,8 @@ export class HookFailure {
 export class PluginHost {
   private readonly releases: Array<{ plugin: string; release: () => MaybePromise<void> }> = [];
   private readonly scheduler: Scheduler;
-  private onRequestHooks: Bound<GateHook>[] = [];
-  private preProxyHooks: Bound<GateHook>[] = [];
-  private onSendHooks: Bound<NonNullable<PluginHooks['onSend']>>[] = [];
-  private onResponseHooks: Bound<NonNullable<PluginHooks['onResponse']>>[] = [];
-  private exemptHooks: Bound<NonNullable<PluginHooks['exemptFromBans']>>[] = [];
-  private protectHooks: Bound<NonNullable<PluginHooks['protectsFromBans']>>[] = [];
+  /** Every phase's hooks, in plugin order (see `run-phase.ts`). */
+  private hooks: HookLists = emptyHookLists();
   private readonly routeTable = new Map<string, AdminRoute[]>();
   private readonly active: string[] = [];
   /** Each provisioned plugin's hooks, and the metric names it registered (removed when it closes). */
@@ -105,7 +67,7 @@ export class PluginHost {
 
   /** True when no hook of this kind exists, so the proxy can skip the call entirely. */
   get hasExemptions(): boolean {
-    return this.exemptHooks.length > 0;
+    return this.hooks.exemptFromBans.length > 0;
   }
 
   /**
@@ -168,24 +130,17 @@ export class PluginHost {
 
   /** Runs `onRequest` hooks in order from `from`; the first verdict stops the chain. */
   onRequest(ctx: RequestContext, from = 0): MaybePromise<HookVerdict | HookFailure | undefined> {
-    return this.runGate(this.onRequestHooks, ctx, 'onRequest', from);
+    return runGate(this.deps.log, this.hooks.onRequest, ctx, 'onRequest', from);
   }
 
   /** Runs `preProxy` hooks in order from `from`; the first verdict stops the chain. */
   preProxy(ctx: RequestContext, from = 0): MaybePromise<HookVerdict | HookFailure | undefined> {
-    return this.runGate(this.preProxyHooks, ctx, 'preProxy', from);
+    return runGate(this.deps.log, this.hooks.preProxy, ctx, 'preProxy', from);
   }
 
   /** True when a plugin exempts this client from the ban gate. */
   isExempt(ctx: RequestContext): boolean {
-    for (const hook of this.exemptHooks) {
-      try {
-        if (hook.fn(ctx)) return true;
-      } catch (error) {
-        this.hookFailed(hook, 'exemptFromBans', error);
-      }
-    }
-    return false;
+    return anyExempts(this.deps.log, this.hooks.exemptFromBans, ctx);
   }
 
   /**
@@ -208,39 +163,17 @@ export class PluginHost {
 
   /** The plugin that protects `target` from manual bans (whitelist), if any. */
   protector(target: string): string | undefined {
-    return this.protectHooks.find((hook) => {
-      try {
-        return hook.fn(target);
-      } catch (error) {
-        this.hookFailed(hook, 'protectsFromBans', error);
-        return false;
-      }
-    })?.plugin;
+    return protectorOf(this.deps.log, this.hooks.protectsFromBans, target);
   }
 
   /** Runs `onSend` hooks; a throwing hook is logged, the response goes on. */
   onSend(ctx: RequestContext, response: UpstreamResponse): void {
-    for (const hook of this.onSendHooks) {
-      try {
-        hook.fn(ctx, response);
-      } catch (error) {
-        this.hookFailed(hook, 'onSend', error);
-      }
-    }
+    runOnSend(this.deps.log, this.hooks.onSend, ctx, response);
   }
 
   /** Runs every `onResponse` hook; failures are logged, never surfaced. */
   onResponse(ctx: RequestContext, outcome: RequestOutcome): void {
-    for (const hook of this.onResponseHooks) {
-      try {
-        const result = hook.fn(ctx, outcome);
-        if (result && typeof (result as Promise<void>).then === 'function') {
-          (result as Promise<void>).catch((error: unknown) => this.hookFailed(hook, 'onResponse', error));
-        }
-      } catch (error) {
-        this.hookFailed(hook, 'onResponse', error);
-      }
-    }
+    runOnResponse(this.deps.log, this.hooks.onResponse, ctx, outcome);
   }
 
   /** Stops jobs and runs every registered release in reverse order; idempotent. */
@@ -332,69 +265,14 @@ export class PluginHost {
 
   /** Rebuilds the hook lists from the provisioned plugins, in plugin order. */
   private rebind(): void {
-    const onRequest: Bound<GateHook>[] = [];
-    const preProxy: Bound<GateHook>[] = [];
-    const onSend: Bound<NonNullable<PluginHooks['onSend']>>[] = [];
-    const onResponse: Bound<NonNullable<PluginHooks['onResponse']>>[] = [];
-    const exempt: Bound<NonNullable<PluginHooks['exemptFromBans']>>[] = [];
-    const protect: Bound<NonNullable<PluginHooks['protectsFromBans']>>[] = [];
+    const hooks = emptyHookLists();
     this.routeTable.clear();
     for (const plugin of this.active) {
-      const { hooks, closed } = this.provisioned.get(plugin)!;
-      const wrap = <F>(fn: F | undefined): Bound<F>[] => (fn ? [{ plugin, closed, fn }] : []);
-      onRequest.push(...wrap(hooks.onRequest?.bind(hooks)));
-      preProxy.push(...wrap(hooks.preProxy?.bind(hooks)));
-      onSend.push(...wrap(hooks.onSend?.bind(hooks)));
-      onResponse.push(...wrap(hooks.onResponse?.bind(hooks)));
-      exempt.push(...wrap(hooks.exemptFromBans?.bind(hooks)));
-      protect.push(...wrap(hooks.protectsFromBans?.bind(hooks)));
-      if (hooks.routes?.length) this.routeTable.set(plugin, hooks.routes);
+      const entry = this.provisioned.get(plugin)!;
+      bindHooks(hooks, plugin, entry.closed, entry.hooks);
+      if (entry.hooks.routes?.length) this.routeTable.set(plugin, entry.hooks.routes);
     }
-    this.onRequestHooks = onRequest;
-    this.preProxyHooks = preProxy;
-    this.onSendHooks = onSend;
-    this.onResponseHooks = onResponse;
-    this.exemptHooks = exempt;
-    this.protectHooks = protect;
-  }
-
-  /**
-   * Runs gate hooks, staying synchronous while hooks return plain values: a request that
-   * meets only synchronous hooks is never delayed by a microtask per hook.
-   */
-  private runGate(
-    hooks: Bound<GateHook>[],
-    ctx: RequestContext,
-    phase: string,
-    start = 0,
-  ): MaybePromise<HookVerdict | HookFailure | undefined> {
-    for (let i = start; i < hooks.length; i++) {
-      const hook = hooks[i]!;
-      let result: MaybePromise<Verdict | undefined | void>;
-      try {
-        result = hook.fn(ctx);
-      } catch (error) {
-        const failure = this.hookFailed(hook, phase, error);
-        if (failure) return failure;
-        continue;
-      }
-      if (result && typeof (result as Promise<unknown>).then === 'function') {
-        return (result as Promise<Verdict | undefined | void>).then(
-          (verdict) => (verdict ? { plugin: hook.plugin, verdict, index: i } : this.runGate(hooks, ctx, phase, i + 1)),
-          (error: unknown) => this.hookFailed(hook, phase, error) ?? this.runGate(hooks, ctx, phase, i + 1),
-        );
-      }
-      if (result) return { plugin: hook.plugin, verdict: result as Verdict, index: i };
-    }
-    return undefined;
-  }
-
-  private hookFailed(hook: Bound<unknown>, phase: string, error: unknown): HookFailure | undefined {
-    this.deps.log.error(
-      coded('PAL_PLUGIN_HOOK_FAILED', { plugin: hook.plugin, phase, err: describeError(error) }),
-      `plugin ${hook.plugin} ${phase} hook failed (${hook.closed ? 'closed: 503' : 'open: continuing'})`,
-    );
-    return hook.closed ? new HookFailure(hook.plugin, error) : undefined;
+    this.hooks = hooks;
   }
 }
 

@@ -84,7 +84,7 @@ export interface AdminRequest {
  * Who is calling the admin API, how they proved it, and their role (`null`: an auth-proxy
  * user no `ADMIN_AUTH_PROXY_ROLES` grant covers — known, allowed nothing).
  */
-export type AdminIdentity = { name: string; role: import('../admin/credentials.js').AdminRole | null } & (
+export type AdminIdentity = { name: string; role: import('../settings/credentials.js').AdminRole | null } & (
   | { via: 'bearer' }
   /** The review page's sign-in: a server-side session; `csrf` is its per-session value. */
   | { via: 'session'; sessionId: string; csrf: string }
@@ -111,7 +111,7 @@ export interface AdminRoute {
   /** Reached without the token; the handler checks `request.authorized` itself. */
   public?: boolean;
   /** The least role that may call it; by default `viewer` for GET and `operator` for every other method. */
-  role?: import('../admin/credentials.js').AdminRole;
+  role?: import('../settings/credentials.js').AdminRole;
   /**
    * An HTML form action of a page: it checks the page's CSRF value in its form fields
    * itself. Other state-changing routes reached with the sign-in cookie need the value in

@@ -3,15 +3,27 @@ import type { Duplex } from 'node:stream';
 import type { ErrorCode } from '../errors.js';
 import type { RequestContext } from '../plugin/types.js';
 import type { ClientFacts } from './client-facts.js';
-import type { Forwarder, UpstreamResponseHead } from './forward.js';
+import type { ForwardFailure, Forwarder, UpstreamResponseHead } from './forward.js';
 import { prepareUpstreamHeaders, upstreamHeaderList, type ForwardingFacts } from './headers.js';
-import type { Pipeline } from './pipeline.js';
 import { sendPlain, sendRaw } from './render.js';
 
 /**
- * One exchange on its way through the {@link Pipeline}: the request, what the pipeline
- * decided, and how this kind of exchange is answered and forwarded. The pipeline owns the
- * phases; a flow only knows its transport.
+ * What a flow tells the pipeline that owns its phases (the pipeline implements it): the
+ * upstream's answer, a failed forward, the end of the exchange, an open WebSocket; and
+ * whether the node is draining.
+ */
+export interface FlowOwner {
+  readonly draining: boolean;
+  upstreamHead(flow: Flow, head: UpstreamResponseHead): void;
+  forwardFailed(flow: Flow, failure: ForwardFailure, error: Error): void;
+  finish(flow: Flow, status: number, aborted: boolean): void;
+  adoptWebSocket(socket: Duplex): void;
+}
+
+/**
+ * One exchange on its way through the pipeline (its {@link FlowOwner}): the request, what
+ * the pipeline decided, and how this kind of exchange is answered and forwarded. The
+ * pipeline owns the phases; a flow only knows its transport.
  */
 export abstract class Flow {
   abstract readonly kind: RequestContext['kind'];
@@ -34,7 +46,7 @@ export abstract class Flow {
   finished = false;
 
   constructor(
-    protected readonly pipeline: Pipeline,
+    protected readonly pipeline: FlowOwner,
     readonly req: IncomingMessage,
     readonly id: string,
   ) {}
@@ -109,7 +121,7 @@ export class HttpFlow extends Flow {
   private readonly clientWantsClose: boolean;
 
   constructor(
-    pipeline: Pipeline,
+    pipeline: FlowOwner,
     req: IncomingMessage,
     private readonly res: TrackedResponse,
     id: string,
@@ -204,7 +216,7 @@ export class UpgradeFlow extends Flow {
   private headWritten = false;
 
   constructor(
-    pipeline: Pipeline,
+    pipeline: FlowOwner,
     req: IncomingMessage,
     private readonly socket: Duplex,
     private readonly head: Buffer,

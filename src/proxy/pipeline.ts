@@ -12,7 +12,7 @@ import type { CoreSettings } from '../settings/types.generated.js';
 import type { ClusterStore } from '../store/types.js';
 import { BodyGuard, type BodyCut } from './body-guard.js';
 import type { ClientResolver } from './client-facts.js';
-import { HttpFlow, UpgradeFlow, type Flow } from './flows.js';
+import { HttpFlow, UpgradeFlow, type Flow, type FlowOwner } from './flows.js';
 import type { ForwardFailure, Forwarder, UpstreamResponseHead } from './forward.js';
 import { stripResponseHopByHop, type ForwardingFacts } from './headers.js';
 import { checkRequest, type Refusal } from './request-checks.js';
@@ -29,6 +29,8 @@ export interface PipelineDependencies {
 }
 
 type GateResult = HookVerdict | HookFailure | undefined;
+/** The phases whose hooks may answer the request. */
+type GatePhase = 'onRequest' | 'preProxy';
 
 function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
   return typeof (value as Promise<T> | undefined)?.then === 'function';
@@ -57,7 +59,7 @@ const FORWARD_FAILURES: Record<ForwardFailure, { status: number; code: ErrorCode
  * (http-proxy); its status is the upstream's answer to the handshake. The transport side
  * of each kind lives in `flows.ts`.
  */
-export class Pipeline {
+export class Pipeline implements FlowOwner {
   private inFlight = 0;
   private idle: (() => void) | undefined;
   /** While draining, answers carry `Connection: close` and upgrades are refused. */
@@ -165,31 +167,31 @@ export class Pipeline {
     }
     flow.sendContinue();
     // 5. onRequest.
-    this.gate(flow, this.deps.host.onRequest(ctx), true);
+    this.gate(flow, this.deps.host.onRequest(ctx), 'onRequest');
   }
 
-  /** Goes on after a gate phase; synchronous while hooks are. */
-  private gate(flow: Flow, result: MaybePromise<GateResult>, beforePreProxy: boolean): void {
+  /** Goes on after a gate phase (`onRequest` or `preProxy`); synchronous while hooks are. */
+  private gate(flow: Flow, result: MaybePromise<GateResult>, phase: GatePhase): void {
     if (isPromise(result)) {
       result.then(
-        (settled) => this.afterGate(flow, settled, beforePreProxy),
+        (settled) => this.afterGate(flow, settled, phase),
         (error: unknown) => this.internalError(flow, error),
       );
-    } else this.afterGate(flow, result, beforePreProxy);
+    } else this.afterGate(flow, result, phase);
   }
 
-  private afterGate(flow: Flow, result: GateResult, beforePreProxy: boolean): void {
+  private afterGate(flow: Flow, result: GateResult, phase: GatePhase): void {
     if (flow.settled) return; // cut (slow body) or gone while a hook was waiting
     if (result instanceof HookFailure) return this.refuse(flow, 503, 'error', `plugin.${result.plugin}`, 'PAL_PLUGIN_HOOK_FAILED');
     if (result && this.detectOnly) {
       // Detect mode: note what would have answered, and let the rest of the phase decide too.
       flow.detected ??= { verdict: result.verdict.kind, reason: result.verdict.reason };
       const host = this.deps.host;
-      return this.gate(flow, beforePreProxy ? host.onRequest(flow.ctx, result.index + 1) : host.preProxy(flow.ctx, result.index + 1), beforePreProxy);
+      return this.gate(flow, phase === 'onRequest' ? host.onRequest(flow.ctx, result.index + 1) : host.preProxy(flow.ctx, result.index + 1), phase);
     }
     if (result) return this.render(flow, result);
     // 6. preProxy.
-    if (beforePreProxy) return this.gate(flow, this.deps.host.preProxy(flow.ctx), false);
+    if (phase === 'onRequest') return this.gate(flow, this.deps.host.preProxy(flow.ctx), 'preProxy');
     this.forward(flow);
   }
 

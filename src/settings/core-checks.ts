@@ -3,7 +3,7 @@ import { formats, parseListenAddress } from './formats.js';
 import type { SettingError } from './errors.js';
 import type { Settings } from './load.js';
 import { isLoopback } from '../net/ip.js';
-import { parseCredentials } from '../admin/credentials.js';
+import { parseCredentials } from './credentials.js';
 
 /** Rules between core settings, run after each value was checked on its own. */
 export function coreChecks(settings: Settings, valid: (name: string) => boolean): SettingError[] {

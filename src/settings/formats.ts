@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { parseCidr } from '../net/ip.js';
-import { ROLE_GRANT } from '../admin/credentials.js';
+import { ROLE_GRANT } from './credentials.js';
 
 /** A string format a setting may declare, with the check and the message shown when it fails. */
 interface Format {

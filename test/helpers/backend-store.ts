@@ -1,7 +1,8 @@
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { Scheduler } from '../../src/plugin/scheduler.js';
-import { settingsSpec } from '../../src/settings/catalog.js';
+import { builtinPlugins } from '../../plugins/index.js';
+import { settingsSpec } from '../../src/plugin/catalog.js';
 import { loadSettings } from '../../src/settings/load.js';
 import type { CoreSettings, RedisSettings } from '../../src/settings/types.generated.js';
 import { createRedisBackend, type RedisBackend } from '../../src/store/redis/backend.js';
@@ -21,7 +22,7 @@ export interface BackendStore {
  * when Redis is down).
  */
 export async function startBackendStore(env: Record<string, string>): Promise<BackendStore> {
-  const loaded = loadSettings(settingsSpec(), { USE_REDIS: 'yes', SESSIONS_SECRET: 'backend-store-sessions-secret-0123456789', ...env });
+  const loaded = loadSettings(settingsSpec(builtinPlugins), { USE_REDIS: 'yes', SESSIONS_SECRET: 'backend-store-sessions-secret-0123456789', ...env });
   if (!loaded.ok) throw new Error(`bad test settings: ${JSON.stringify(loaded.errors)}`);
   const settings = loaded.settings as unknown as Readonly<CoreSettings & RedisSettings>;
   const log = pino({ level: 'silent' });

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { startNode, type RunningNode } from '../../src/node.js';
-import { settingsSpec } from '../../src/settings/catalog.js';
+import { builtinPlugins } from '../../plugins/index.js';
+import { settingsSpec } from '../../src/plugin/catalog.js';
 import { loadSettings } from '../../src/settings/load.js';
 import { TEST_SESSIONS_SECRET } from './palisade.js';
 import { freePort } from './ports.js';
@@ -17,7 +18,7 @@ export interface InProcessNode extends RunningNode {
  * need the store itself (two nodes sharing bans) next to the public surface.
  */
 export async function startInProcessNode(env: Record<string, string>): Promise<InProcessNode> {
-  const loaded = loadSettings(settingsSpec(), {
+  const loaded = loadSettings(settingsSpec(builtinPlugins), {
     HTTP_ADDRESS: '127.0.0.1',
     HTTP_PORT: String(await freePort()),
     ADMIN_LISTEN: `127.0.0.1:${await freePort()}`,

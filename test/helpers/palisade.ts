@@ -116,7 +116,7 @@ async function launchPalisade(env: Record<string, string>, cwd: string | undefin
   void exited.then((code) => (exitCode = code));
   try {
     // An exit ends the wait at once: there is nothing left to wait for.
-    await waitFor(async () => exitCode !== undefined || (await started(fullEnv.ADMIN_LISTEN)), 'palisade to start (/livez saying ok)', 15_000);
+    await waitFor(async () => exitCode !== undefined || (await started(fullEnv.ADMIN_LISTEN)), 'palisade to start (/livez saying ok)', 30_000);
     if (exitCode !== undefined) {
       await closed; // all of stderr has been read
       throw new Error(`palisade exited with ${exitCode}: ${stderr}`);

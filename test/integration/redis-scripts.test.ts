@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { settingsSpec } from '../../src/settings/catalog.js';
+import { builtinPlugins } from '../../plugins/index.js';
+import { settingsSpec } from '../../src/plugin/catalog.js';
 import { loadSettings } from '../../src/settings/load.js';
 import type { RedisSettings } from '../../src/settings/types.generated.js';
 import { RedisConnections, RedisUnavailable } from '../../src/store/redis/connections.js';
@@ -19,7 +20,7 @@ afterAll(stopAllRedis);
 function settingsFor(port: number): RedisSettings {
   // The scripts' answers are under test here, not the request budget: a budget of 50 ms (the
   // default) would turn a batch a loaded machine answers late into a failure of the test.
-  const loaded = loadSettings(settingsSpec(), { USE_REDIS: 'yes', REDIS_HOST: '127.0.0.1', REDIS_PORT: String(port), REDIS_KEEPALIVE_POOL: '2', REDIS_REQUEST_TIMEOUT: '5s', SESSIONS_SECRET: TEST_SESSIONS_SECRET });
+  const loaded = loadSettings(settingsSpec(builtinPlugins), { USE_REDIS: 'yes', REDIS_HOST: '127.0.0.1', REDIS_PORT: String(port), REDIS_KEEPALIVE_POOL: '2', REDIS_REQUEST_TIMEOUT: '5s', SESSIONS_SECRET: TEST_SESSIONS_SECRET });
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
   return loaded.settings as unknown as RedisSettings;
 }

@@ -105,7 +105,7 @@ describe('redis plugin, standalone', () => {
     await redis.stop();
     // The boot waits for the shared bans up to REDIS_TIMEOUT (1 s), then starts degraded: one
     // that waited on Redis any longer would not be started by the start helper's deadline
-    // (15 s), which fails naming what it waited for.
+    // (30 s), which fails naming what it waited for.
     const env = { USE_REDIS: 'yes', REDIS_HOST: '127.0.0.1', REDIS_PORT: String(redis.port), REDIS_TIMEOUT: '1s' };
     const n = await node(env);
     expect((await json(`${n.adminUrl}/readyz`)).body).toMatchObject({ status: 'starting', store: 'degraded' });

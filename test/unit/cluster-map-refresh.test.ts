@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { settingsSpec } from '../../src/settings/catalog.js';
+import { builtinPlugins } from '../../plugins/index.js';
+import { settingsSpec } from '../../src/plugin/catalog.js';
 import { loadSettings } from '../../src/settings/load.js';
 import type { RedisSettings } from '../../src/settings/types.generated.js';
 import { RedisConnections } from '../../src/store/redis/connections.js';
@@ -16,7 +17,7 @@ interface StubbedPoolClient {
  * its connections to three masters as `masters` says, its slot-map refreshes counted.
  */
 function poolWithMasters(masters: string[]): { connections: RedisConnections; refreshes: () => number[] } {
-  const loaded = loadSettings(settingsSpec(), { USE_REDIS: 'yes', REDIS_CLUSTER: 'yes', REDIS_CLUSTER_NODES: '127.0.0.1:7000', SESSIONS_SECRET: 'x'.repeat(32) });
+  const loaded = loadSettings(settingsSpec(builtinPlugins), { USE_REDIS: 'yes', REDIS_CLUSTER: 'yes', REDIS_CLUSTER_NODES: '127.0.0.1:7000', SESSIONS_SECRET: 'x'.repeat(32) });
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
   const connections = new RedisConnections(loaded.settings as unknown as RedisSettings, 'map-test', pino({ level: 'silent' }));
   const pool = (connections as unknown as { pool: StubbedPoolClient[] }).pool;

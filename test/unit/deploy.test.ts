@@ -6,7 +6,8 @@ import { ConfigMap, Secret, Service } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { packageRoot } from '../../src/paths.js';
-import { settingsSpec } from '../../src/settings/catalog.js';
+import { builtinPlugins } from '../../plugins/index.js';
+import { settingsSpec } from '../../src/plugin/catalog.js';
 import { parseListenAddress } from '../../src/settings/formats.js';
 import { loadSettings } from '../../src/settings/load.js';
 
@@ -119,7 +120,7 @@ describe('Kubernetes manifests', () => {
         }
         // STATE_DIR is a volume in the pod; here any writable directory stands in for it.
         env.STATE_DIR = dirname(join(root, 'base', 'kustomization.yaml'));
-        const loaded = loadSettings(settingsSpec(), env);
+        const loaded = loadSettings(settingsSpec(builtinPlugins), env);
         expect(loaded.ok ? [] : loaded.errors).toEqual([]);
       });
 

@@ -1,15 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { planReload } from '../../src/reload.js';
-import { settingsSpec } from '../../src/settings/catalog.js';
+import { builtinPlugins } from '../../plugins/index.js';
+import { settingsSpec } from '../../src/plugin/catalog.js';
 import { loadSettings } from '../../src/settings/load.js';
 
 const base = { SESSIONS_SECRET: 'plan-sessions-secret-0123456789abcdef' };
 function settings(env: Record<string, string>) {
-  const loaded = loadSettings(settingsSpec(), { ...base, ...env });
+  const loaded = loadSettings(settingsSpec(builtinPlugins), { ...base, ...env });
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
   return loaded.settings;
 }
-const manifests = settingsSpec().manifests;
+const manifests = settingsSpec(builtinPlugins).manifests;
 
 describe('planReload', () => {
   it('applies what workers or the primary can take, keeps settings read at start, and names them', () => {

@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { settingsSpec } from '../../src/settings/catalog.js';
+import { builtinPlugins } from '../../plugins/index.js';
+import { settingsSpec } from '../../src/plugin/catalog.js';
 import { coerce } from '../../src/settings/coerce.js';
 import { formatDuration, parseDuration } from '../../src/settings/duration.js';
 import { formatSize, parseSize } from '../../src/settings/size.js';
@@ -58,7 +59,7 @@ describe('sizes', () => {
 });
 
 describe('one sentinel service (REDIS_SENTINEL_HOST + REDIS_SENTINEL_PORT)', () => {
-  const full = (env: Record<string, string>): LoadResult => loadSettings(settingsSpec(), { USE_REDIS: 'yes', SESSIONS_SECRET: 'x'.repeat(32), ...env });
+  const full = (env: Record<string, string>): LoadResult => loadSettings(settingsSpec(builtinPlugins), { USE_REDIS: 'yes', SESSIONS_SECRET: 'x'.repeat(32), ...env });
   const sentinels = (result: LoadResult): unknown => (result.ok ? result.settings.REDIS_SENTINEL_HOSTS : messages(result));
 
   it('becomes the one-entry sentinel list, port 26379 by default, IPv6 in brackets', () => {
@@ -220,7 +221,7 @@ describe('readEnvironment', () => {
   it('says an unreadable .env instead of throwing, and names it as a setting error', () => {
     const dir = mkdtempSync(join(tmpdir(), 'palisade-dotenv-'));
     mkdirSync(join(dir, '.env')); // a directory: unreadable as a file, whoever runs the test
-    const read = readSettings(settingsSpec(), {}, dir);
+    const read = readSettings(settingsSpec(builtinPlugins), {}, dir);
     expect(read.dotenv).toMatchObject({ state: 'unreadable', reason: 'EISDIR' });
     expect(read.result.ok).toBe(false);
     expect(!read.result.ok && read.result.errors[0]).toMatchObject({ name: '.env', code: 'PAL_SETTINGS_FILE_UNREADABLE', message: 'cannot read the file (EISDIR)' });
@@ -231,13 +232,13 @@ describe('readEnvironment', () => {
     const token = join(dir, 'token');
     writeFileSync(token, 'a-token-of-twenty-chars-or-more\n');
     writeFileSync(join(dir, '.env'), `HTTP_PORT=9000\nADMIN_TOKEN_FILE=${token}\n`);
-    const started = readSettings(settingsSpec(), {}, dir);
-    expect(lostFiles(started, readSettings(settingsSpec(), {}, dir))).toEqual([]);
+    const started = readSettings(settingsSpec(builtinPlugins), {}, dir);
+    expect(lostFiles(started, readSettings(settingsSpec(builtinPlugins), {}, dir))).toEqual([]);
     writeFileSync(token, '');
-    expect(lostFiles(started, readSettings(settingsSpec(), {}, dir)).map((e) => `${e.name}: ${e.message}`)).toEqual(['ADMIN_TOKEN_FILE: the file is empty now (a rewrite in progress?)']);
+    expect(lostFiles(started, readSettings(settingsSpec(builtinPlugins), {}, dir)).map((e) => `${e.name}: ${e.message}`)).toEqual(['ADMIN_TOKEN_FILE: the file is empty now (a rewrite in progress?)']);
     writeFileSync(join(dir, '.env'), '');
-    expect(lostFiles(started, readSettings(settingsSpec(), {}, dir)).map((e) => e.name)).toEqual(['.env', 'ADMIN_TOKEN_FILE']);
+    expect(lostFiles(started, readSettings(settingsSpec(builtinPlugins), {}, dir)).map((e) => e.name)).toEqual(['.env', 'ADMIN_TOKEN_FILE']);
     rmSync(join(dir, '.env'));
-    expect(lostFiles(started, readSettings(settingsSpec(), {}, dir))[0]).toMatchObject({ name: '.env', message: 'the .env the node started with (2 variables) is gone' });
+    expect(lostFiles(started, readSettings(settingsSpec(builtinPlugins), {}, dir))[0]).toMatchObject({ name: '.env', message: 'the .env the node started with (2 variables) is gone' });
   });
 });
