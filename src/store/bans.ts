@@ -79,6 +79,11 @@ export class Bans implements BanRecords {
     return this.ledger.table.list();
   }
 
+  /** Every active ban as `[target, expiry]`, walked without building records (a worker's load). */
+  entries(): Iterator<readonly [string, number | null]> {
+    return this.ledger.table.entries();
+  }
+
   pending(target: string): boolean {
     return this.publisher()?.isPending(target) ?? false;
   }

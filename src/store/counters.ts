@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import type { Served } from './served.js';
 import { counterPath, type CounterKey } from './counter-keys.js';
 
 /** The answer of a rate check. */
@@ -102,7 +103,7 @@ export class Counters implements CounterFacet {
   private settling: Promise<void> | undefined;
 
   constructor(
-    private readonly remote: () => RemoteCounters | undefined,
+    private readonly backend: () => RemoteCounters | undefined,
     private readonly now: () => number = Date.now,
     /** Counters kept in memory (a worker, whose local counts are only a fallback, keeps fewer). */
     private readonly capacity = LOCAL_COUNTERS,
@@ -124,19 +125,20 @@ export class Counters implements CounterFacet {
   }
 
   /**
-   * The same operations by counter path (`<plugin>:<rule>:<client>`, see `counterPath`):
-   * how the node's counters serve its workers, so every worker counts in one place.
+   * These counters as the contract's remote part, by counter path (`<plugin>:<rule>:<client>`,
+   * see `counterPath`): how the node's counters serve its workers, so every worker counts in
+   * one place. A rate check is answered synchronously when it needs no round trip.
    */
-  readonly byPath: RemoteCounters = {
-    rate: (path, limit, periodMs, degraded) => Promise.resolve(this.checkPath(path, limit, periodMs, degraded)),
+  readonly remote: Served<Pick<RemoteCounters, 'rate' | 'increment' | 'reset'>> = {
+    rate: (path, limit, periodMs, degraded) => this.checkPath(path, limit, periodMs, degraded),
     increment: (path, windowMs, by) => this.incrementPath(path, windowMs, by),
     reset: (path) => this.resetPath(path),
   };
 
   /** {@link check} by counter path: the decision itself when no round trip is needed. */
-  checkPath(path: string, limit: number, periodMs: number, degraded: DegradedRate = 'local'): RateDecision | Promise<RateDecision> {
+  private checkPath(path: string, limit: number, periodMs: number, degraded: DegradedRate = 'local'): RateDecision | Promise<RateDecision> {
     const now = this.now();
-    const remote = this.remote();
+    const remote = this.backend();
     const known = this.rateWithoutRemote(path, limit, periodMs, now, remote === undefined);
     if (known) return known;
     const remember = (decision: RateDecision): RateDecision => {
@@ -166,7 +168,7 @@ export class Counters implements CounterFacet {
   }
 
   private async settleAll(): Promise<void> {
-    const remote = this.remote();
+    const remote = this.backend();
     if (!remote || (this.owedRates.size === 0 && this.owedWindows.size === 0)) return;
     try {
       while (this.owedRates.size > 0) await Promise.all([...this.owedRates.keys()].slice(0, SETTLE_CHUNK).map((path) => this.settleRate(path, remote)));
@@ -245,7 +247,7 @@ export class Counters implements CounterFacet {
     const now = this.now();
     const until = this.blockedUntil.get(path);
     if (until !== undefined && until > now) return { allowed: false, retryAfterMs: until - now, remaining: 0 };
-    const remote = this.remote();
+    const remote = this.backend();
     if (remote?.peek) {
       try {
         return await remote.peek(path, limit, periodMs);
@@ -265,7 +267,7 @@ export class Counters implements CounterFacet {
   }
 
   private async incrementPath(path: string, windowMs: number, by: number): Promise<number> {
-    const remote = this.remote();
+    const remote = this.backend();
     if (remote) {
       // What this node counted alone for this counter goes with this increment (not with a read).
       const owed = by > 0 ? this.owedWindows.get(path) : undefined;
@@ -289,7 +291,7 @@ export class Counters implements CounterFacet {
     this.tat.delete(path);
     this.windows.delete(path);
     this.blockedUntil.delete(path);
-    await this.remote()?.reset(path).catch(() => undefined);
+    await this.backend()?.reset(path).catch(() => undefined);
   }
 
   /** The same GCRA as gcra_core.lua, on this node's clock. */

@@ -30,15 +30,15 @@ export class Locks implements LockFacet {
   private readonly local = new Map<string, { token: string; until: number }>();
 
   constructor(
-    private readonly remote: () => RemoteLocks | undefined,
+    private readonly backend: () => RemoteLocks | undefined,
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** The same leases by holder token: how the node's locks serve its workers. */
-  readonly byToken: RemoteLocks = {
+  /** The same leases by holder token, as the contract's remote part: how the node's locks serve its workers. */
+  readonly remote: RemoteLocks = {
     acquire: async (name, token, ttlMs) => (await this.acquire(name, ttlMs, token)) !== undefined,
     release: async (name, token) => {
-      const remote = this.remote();
+      const remote = this.backend();
       if (remote) await remote.release(name, token).catch(() => undefined);
       else if (this.local.get(name)?.token === token) this.local.delete(name);
     },
@@ -46,7 +46,7 @@ export class Locks implements LockFacet {
 
   async acquire(name: string, ttlMs: number, token: string = randomUUID()): Promise<Lease | undefined> {
     if (!NAME.test(name)) throw new TypeError(`lock names are short labels ([a-z0-9:._-], ≤ 64): ${name}`);
-    const remote = this.remote();
+    const remote = this.backend();
     if (remote) {
       const held = await remote.acquire(name, token, ttlMs).catch(() => false);
       return held ? { name, release: () => remote.release(name, token).catch(() => undefined) } : undefined;

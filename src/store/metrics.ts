@@ -58,7 +58,7 @@ export class ClusterMetrics implements MetricsFacet {
   /** The field of a labels object seen before (callers on the request path reuse theirs). */
   private readonly fields = new WeakMap<Record<string, string>, { name: string; field: string }>();
 
-  constructor(private readonly remote: () => RemoteMetrics | undefined) {}
+  constructor(private readonly backend: () => RemoteMetrics | undefined) {}
 
   add(name: string, labels: Record<string, string>, by = 1): void {
     const known = this.fields.get(labels);
@@ -73,8 +73,8 @@ export class ClusterMetrics implements MetricsFacet {
     this.pending.set(field, (this.pending.get(field) ?? 0) + by);
   }
 
-  /** The same totals as a remote: how the node's metrics take its workers' deltas. */
-  readonly asRemote: RemoteMetrics = {
+  /** The same totals as the contract's remote part: how the node's metrics take its workers' deltas. */
+  readonly remote: RemoteMetrics = {
     push: async (deltas) => {
       for (const [field, value] of deltas) {
         this.totals.set(field, (this.totals.get(field) ?? 0) + value);
@@ -82,7 +82,7 @@ export class ClusterMetrics implements MetricsFacet {
       }
     },
     totals: async () => {
-      const remote = this.remote();
+      const remote = this.backend();
       if (remote) {
         try {
           return await remote.totals();
@@ -96,7 +96,7 @@ export class ClusterMetrics implements MetricsFacet {
 
   /** Pushes pending deltas; on failure they are merged back for the next try. */
   async flush(): Promise<void> {
-    const remote = this.remote();
+    const remote = this.backend();
     if (!remote || this.pending.size === 0) return;
     const deltas = this.pending;
     this.pending = new Map();
@@ -108,6 +108,6 @@ export class ClusterMetrics implements MetricsFacet {
   }
 
   async snapshot(): Promise<MetricSeries[]> {
-    return [...(await this.asRemote.totals())].map(([field, value]) => decodeSeries(field, value));
+    return [...(await this.remote.totals())].map(([field, value]) => decodeSeries(field, value));
   }
 }

@@ -36,8 +36,13 @@ const LOCAL_SESSIONS = 100_000;
 export class Sessions implements SessionFacet {
   private readonly local: LRUCache<string, SessionRecord>;
 
+  /** The facet as the contract's remote part (its own methods): how the node's sessions serve its workers. */
+  get remote(): RemoteSessions {
+    return this;
+  }
+
   constructor(
-    private readonly remote: () => RemoteSessions | undefined,
+    private readonly backend: () => RemoteSessions | undefined,
     private readonly now: () => number = Date.now,
     /** Sessions kept in memory (a worker, whose copy is only a fallback, keeps fewer). */
     capacity = LOCAL_SESSIONS,
@@ -48,7 +53,7 @@ export class Sessions implements SessionFacet {
 
   async get(id: string, touchIdleMs?: number): Promise<SessionRecord | undefined> {
     if (!ID.test(id)) return undefined;
-    const remote = this.remote();
+    const remote = this.backend();
     if (remote) {
       try {
         const record = await remote.get(id, touchIdleMs);
@@ -73,12 +78,12 @@ export class Sessions implements SessionFacet {
     if (!ID.test(id)) throw new TypeError('session ids are 16 to 128 characters of [A-Za-z0-9_-]');
     const ttl = this.remember(id, record, idleMs);
     if (ttl <= 0) return;
-    await this.remote()?.set(id, record, ttl).catch(() => undefined);
+    await this.backend()?.set(id, record, ttl).catch(() => undefined);
   }
 
   async destroy(id: string): Promise<void> {
     this.local.delete(id);
-    await this.remote()?.destroy(id).catch(() => undefined);
+    await this.backend()?.destroy(id).catch(() => undefined);
   }
 
   /** Caches `record` for the shorter of the idle and the absolute lifetime; returns that TTL. */

@@ -12,6 +12,7 @@ import { ClusterMetrics } from './metrics.js';
 import { Sessions } from './sessions.js';
 import { comparableFrom, digestText } from './ban-digest.js';
 import { buildClusterView, type ClusterView, type NodeReport } from './cluster-view.js';
+import type { ServedStore } from './primary/store-service.js';
 import type { ClusterStore, LocalState, SharedBackend, StoreHealth } from './types.js';
 import { readPackageJson } from '../paths.js';
 
@@ -49,6 +50,8 @@ export class NodeStore implements ClusterStore {
   private snapshotLoaded = false;
   private readonly sweeper: NodeJS.Timeout;
   private readonly startedAt: number;
+  /** What the node serves its workers (`primary/store-service.ts`): every facet's remote part. */
+  readonly remotes: ServedStore['remotes'];
   /** The minute each recent refusal (caller, method, path) was last recorded. */
   private readonly refusalsSeen = new LRUCache<string, number>({ max: 1_000 });
   /** The node's workers, when it has some (set by the node once its pool exists). */
@@ -68,6 +71,7 @@ export class NodeStore implements ClusterStore {
     this.locks = new Locks(() => this.shared?.backend.locks, now);
     this.sessions = new Sessions(() => this.shared?.backend.sessions, now);
     this.metrics = new ClusterMetrics(() => this.shared?.backend.metrics);
+    this.remotes = { counters: this.counters.remote, sessions: this.sessions.remote, locks: this.locks.remote, metrics: this.metrics.remote, bans: this.bans, audit: this.audit };
     this.flusher = setInterval(() => {
       void this.metrics.flush();
       void this.counters.settle();

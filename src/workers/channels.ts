@@ -1,8 +1,15 @@
 import type { Worker } from 'node:cluster';
-import { isWireMessage, type Channel, type WireMessage } from './protocol.js';
+import type { Channel } from '../store/primary/protocol.js';
+import { isWireMessage, type WireMessage } from './protocol.js';
+
+/** A channel of this protocol: the process's messages and the store's. */
+export interface WireChannel extends Channel {
+  send(message: WireMessage, written?: () => void): void;
+  onMessage(handler: (message: WireMessage) => void): () => void;
+}
 
 /** A channel that counts its messages (the IPC cost the bench reports per request). */
-export interface CountedChannel extends Channel {
+export interface CountedChannel extends WireChannel {
   readonly sent: number;
   readonly received: number;
 }
@@ -45,7 +52,7 @@ export function primaryChannel(): CountedChannel {
 }
 
 /** The primary's channel to one worker. */
-export function workerChannel(worker: Worker): Channel {
+export function workerChannel(worker: Worker): WireChannel {
   return {
     send(message, written) {
       // A callback always: a worker that exits while a message is on its way (it could not
@@ -67,9 +74,9 @@ export function workerChannel(worker: Worker): Channel {
  * round trip, as IPC does: the worker side of the store can be tested against a real node
  * store without forking.
  */
-export function channelPair(): [Channel, Channel] {
+export function channelPair(): [WireChannel, WireChannel] {
   const handlers: [Set<(message: WireMessage) => void>, Set<(message: WireMessage) => void>] = [new Set(), new Set()];
-  const end = (mine: 0 | 1): Channel => ({
+  const end = (mine: 0 | 1): WireChannel => ({
     send(message, written) {
       const copy = JSON.parse(JSON.stringify(message)) as WireMessage;
       setImmediate(() => {

@@ -8,9 +8,10 @@ import { describeError } from '../log.js';
 import { packageRoot } from '../paths.js';
 import type { NodeStore } from '../store/store.js';
 import { workerChannel } from './channels.js';
-import type { Channel, WireMessage, WorkerInit } from './protocol.js';
+import type { WireChannel } from './channels.js';
+import type { WireMessage, WorkerInit } from './protocol.js';
 import { collectAfterBulkLoad } from '../memory.js';
-import { StoreService } from './store-service.js';
+import { StoreService } from '../store/primary/store-service.js';
 
 /** A worker that lived at least this long was not crash-looping: its replacement starts at once. */
 const HEALTHY_LIFETIME_MS = 10_000;
@@ -48,7 +49,7 @@ interface Member {
   readonly slot: number;
   readonly worker: Worker;
   /** Every message to and from the worker goes through it. */
-  readonly channel: Channel;
+  readonly channel: WireChannel;
   readonly service: StoreService;
   readonly startedAt: number;
   ready: boolean;

@@ -1,49 +1,11 @@
-import type { DegradedRate, RateDecision } from '../store/counters.js';
-import type { AuditEntry } from '../store/audit.js';
-import type { SessionRecord } from '../store/sessions.js';
-import type { Ban, BanChange, BanRequest, StoreHealth } from '../store/types.js';
+import type { StoreHealth } from '../store/types.js';
+import type { StoreMessage } from '../store/primary/protocol.js';
 
 /**
- * The messages between a node's primary and its workers (`node:cluster` IPC, JSON). The
- * primary holds the store; a worker holds ban entries pushed to it and reaches everything
- * else through calls, batched per event-loop turn.
+ * The messages between a node's primary and its workers (`node:cluster` IPC, JSON): the
+ * process's life here (start, settings, ready, metrics scrapes, drain), and the store's
+ * messages of `store/primary/protocol.ts` (calls, ban entries and changes, health).
  */
-
-/** One end of an ordered message channel: `process` in a worker, a `cluster.Worker` in the primary. */
-export interface Channel {
-  /** Queues `message`; `written` runs once it left this process (for pacing large transfers). */
-  send(message: unknown, written?: () => void): void;
-  onMessage(handler: (message: WireMessage) => void): () => void;
-}
-
-/** The calls a worker makes, with their arguments and answers. */
-export interface Calls {
-  rate(path: string, limit: number, periodMs: number, degraded: DegradedRate): RateDecision;
-  increment(path: string, windowMs: number, by: number): number;
-  reset(path: string): null;
-  'session.get'(id: string, touchIdleMs: number | null): SessionRecord | null;
-  'session.set'(id: string, record: SessionRecord, ttlMs: number): null;
-  'session.destroy'(id: string): null;
-  'lock.acquire'(name: string, token: string, ttlMs: number): boolean;
-  'lock.release'(name: string, token: string): null;
-  /** Deltas as `[series field, value]` pairs. */
-  'metrics.push'(deltas: Array<[string, number]>): null;
-  'metrics.totals'(): Array<[string, number]>;
-  'ban.add'(request: BanRequest, waitMs: number | null): Ban;
-  'ban.remove'(target: string, actor: string, waitMs: number | null): boolean;
-  'audit.list'(limit: number): AuditEntry[];
-}
-export type Method = keyof Calls;
-
-/** `[id, method, args]`. */
-export type Call = [number, Method, unknown[]];
-/** A failure in the primary, as the worker's caller sees it (its registry code kept). */
-export interface CallError {
-  code?: string;
-  message: string;
-}
-/** `[id, 1, value]` or `[id, 0, error]`. */
-export type Result = [number, 1, unknown] | [number, 0, CallError];
 
 /** A worker's settings, as the primary validated them. */
 export interface WorkerInit {
@@ -58,26 +20,20 @@ export interface WorkerInit {
   health: StoreHealth;
 }
 
-export type WireMessage =
+/** The messages of a worker's life. */
+export type ProcessMessage =
   // worker → primary
   | { t: 'up' }
-  | { t: 'calls'; c: Call[] }
-  | { t: 'load' }
-  | { t: 'hits'; h: Array<[string, number]> }
   | { t: 'ready'; address: { address: string; family: string; port: number } }
   | { t: 'failed'; code: string; message: string }
   | { t: 'scraped'; id: number; metrics: unknown[] }
   // primary → worker
   | { t: 'init'; init: WorkerInit }
-  | { t: 'results'; r: Result[] }
-  /** Ban entries, one per line: `<target> <expiry epoch ms, or - for permanent>`. */
-  | { t: 'entries'; e: string }
-  | { t: 'loaded' }
-  | { t: 'changes'; c: BanChange[] }
-  | { t: 'health'; health: StoreHealth }
   | { t: 'scrape'; id: number }
   /** `gentle` (a reload): idle keep-alive connections are left to time out instead of being closed. */
   | { t: 'drain'; gentle: boolean };
+
+export type WireMessage = ProcessMessage | StoreMessage;
 
 /** True for a message of this protocol (cluster delivers others too). */
 export function isWireMessage(message: unknown): message is WireMessage {

@@ -10,7 +10,7 @@ import type { CoreSettings } from '../settings/types.generated.js';
 import { stdoutLog } from '../stdout-log.js';
 import { primaryChannel, type CountedChannel } from './channels.js';
 import type { WorkerInit } from './protocol.js';
-import { WorkerStore } from './worker-store.js';
+import { WorkerStore } from '../store/primary/worker-store.js';
 
 /**
  * A worker's life: asks its primary for its settings, loads the node's bans from it,

@@ -1,8 +1,8 @@
 import pino from 'pino';
 import type { NodeStore } from '../../src/store/store.js';
 import { channelPair } from '../../src/workers/channels.js';
-import { StoreService } from '../../src/workers/store-service.js';
-import { WorkerStore } from '../../src/workers/worker-store.js';
+import { StoreService } from '../../src/store/primary/store-service.js';
+import { WorkerStore } from '../../src/store/primary/worker-store.js';
 
 /** A worker's store served by `primary` over an in-process channel (JSON round trips, like IPC). */
 export interface AttachedWorker {

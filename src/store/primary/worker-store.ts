@@ -1,14 +1,14 @@
-import type { AuditEntry, AuditFacet } from '../store/audit.js';
-import { BanMembership } from '../store/ban-membership.js';
-import { canonicalTarget } from '../net/ip.js';
-import { Counters, type RemoteCounters } from '../store/counters.js';
-import { Locks, type RemoteLocks } from '../store/locks.js';
-import { ClusterMetrics, type RemoteMetrics } from '../store/metrics.js';
-import { Sessions, type RemoteSessions } from '../store/sessions.js';
-import type { Ban, BanChange, BanEntry, BanFacet, BanRequest, ClusterStore, ShareOptions, StoreHealth } from '../store/types.js';
-import type { Channel } from './protocol.js';
-import { collectAfterBulkLoad } from '../memory.js';
+import { collectAfterBulkLoad } from '../../memory.js';
+import { canonicalTarget } from '../../net/ip.js';
+import type { AuditFacet } from '../audit.js';
+import { BanMembership } from '../ban-membership.js';
+import { Counters } from '../counters.js';
+import { Locks } from '../locks.js';
+import { ClusterMetrics } from '../metrics.js';
+import { Sessions } from '../sessions.js';
+import type { Ban, BanChange, BanEntry, BanFacet, BanRequest, ClusterStore, ShareOptions, StoreHealth } from '../types.js';
 import { PrimaryLink } from './primary-link.js';
+import { decodeBanEntries, onStoreMessage, type Channel, type PrimaryRemotes } from './protocol.js';
 
 /** How often a worker hands its metric deltas and ban hit counts to the primary. */
 const REPORT_MS = 1_000;
@@ -50,39 +50,21 @@ export class WorkerStore implements ClusterStore {
     this.lastHealth = health;
     this.link = new PrimaryLink(channel, now);
     const link = this.link;
-    this.bans = new ReplicaBans(link, now);
-    const counters: RemoteCounters = {
-      rate: (path, limit, periodMs, degraded = 'local') => link.call('rate', path, limit, periodMs, degraded),
-      increment: (path, windowMs, by) => link.call('increment', path, windowMs, by),
-      reset: async (path) => void (await link.call('reset', path)),
-    };
+    // Every facet the same facade as the node's, its remote part the primary's.
+    this.bans = new ReplicaBans(link.remote('bans'), now);
+    const counters = link.remote('counters');
     this.counters = new Counters(() => counters, now, WORKER_CACHE);
-    const sessions: RemoteSessions = {
-      get: async (id, touchIdleMs) => (await link.call('session.get', id, touchIdleMs ?? null)) ?? undefined,
-      set: async (id, record, ttlMs) => void (await link.call('session.set', id, record, ttlMs)),
-      destroy: async (id) => void (await link.call('session.destroy', id)),
-    };
+    const sessions = link.remote('sessions');
     this.sessions = new Sessions(() => sessions, now, WORKER_CACHE);
-    const locks: RemoteLocks = {
-      acquire: (name, token, ttlMs) => link.call('lock.acquire', name, token, ttlMs),
-      release: async (name, token) => void (await link.call('lock.release', name, token)),
-    };
+    const locks = link.remote('locks');
     this.locks = new Locks(() => locks, now);
-    const metrics: RemoteMetrics = {
-      push: async (deltas) => void (await link.call('metrics.push', [...deltas])),
-      totals: async () => new Map(await link.call('metrics.totals')),
-    };
+    const metrics = link.remote('metrics');
     this.metrics = new ClusterMetrics(() => metrics);
-    this.audit = { list: (limit: number): Promise<AuditEntry[]> => link.call('audit.list', limit) };
-    this.unsubscribe = channel.onMessage((message) => {
+    this.audit = link.remote('audit');
+    this.unsubscribe = onStoreMessage(channel, (message) => {
       switch (message.t) {
         case 'entries':
-          for (const line of message.e.split('\n')) {
-            const space = line.indexOf(' ');
-            if (space === -1) continue;
-            const expiry = line.slice(space + 1);
-            this.bans.table.set(line.slice(0, space), expiry === '-' ? null : Number(expiry));
-          }
+          decodeBanEntries(message.e, (target, expiresAt) => this.bans.table.set(target, expiresAt));
           break;
         case 'loaded':
           collectAfterBulkLoad(this.bans.count());
@@ -103,12 +85,12 @@ export class WorkerStore implements ClusterStore {
     channel.send({ t: 'load' });
   }
 
-  /** The store's health as the primary last reported it. */
   /** Whether the node holds its bans, as the primary last said (its health carries it). */
   holdsBans(): boolean {
     return this.lastHealth.bansLoading !== true;
   }
 
+  /** The store's health as the primary last reported it. */
   health(): StoreHealth {
     return this.lastHealth;
   }
@@ -139,7 +121,7 @@ export class ReplicaBans implements BanFacet {
   private hitCounts = new Map<string, number>();
 
   constructor(
-    private readonly link: PrimaryLink,
+    private readonly primary: PrimaryRemotes['bans'],
     private readonly now: () => number,
   ) {
     this.table = new BanMembership(now);
@@ -160,16 +142,29 @@ export class ReplicaBans implements BanFacet {
     return this.table.size;
   }
 
+  /**
+   * Enforced here at once, then made by the primary; a ban its policy refuses (it throws the
+   * refusal) is taken off here again, unless one was already in force.
+   */
   async add(request: BanRequest, options: ShareOptions = {}): Promise<Ban> {
     const target = canonicalTarget(request.target);
+    const before = target === undefined ? undefined : this.table.get(target);
     if (target !== undefined) this.table.set(target, request.durationMs > 0 ? this.now() + request.durationMs : null);
-    return this.link.call('ban.add', request, options.waitMs ?? null);
+    try {
+      return await this.primary.add(request, options);
+    } catch (error) {
+      if (target !== undefined) {
+        if (before === undefined) this.table.delete(target);
+        else this.table.set(target, before.expiresAt);
+      }
+      throw error;
+    }
   }
 
   async remove(target: string, actor: string, options: ShareOptions = {}): Promise<boolean> {
     const canonical = canonicalTarget(target);
     if (canonical !== undefined) this.table.delete(canonical);
-    return this.link.call('ban.remove', target, actor, options.waitMs ?? null);
+    return this.primary.remove(target, actor, options);
   }
 
   onChange(listener: (change: BanChange) => void): () => void {

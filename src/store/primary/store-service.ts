@@ -1,10 +1,9 @@
 import type { Logger } from 'pino';
-import { describeError } from '../log.js';
-import type { NodeStore } from '../store/store.js';
-import type { BanChange, StoreHealth } from '../store/types.js';
-import { PalisadeError } from '../errors.js';
-import { HOT_CALLS } from './primary-link.js';
-import type { Call, CallError, Calls, Channel, Method, Result } from './protocol.js';
+import { PalisadeError } from '../../errors.js';
+import { describeError } from '../../log.js';
+import type { Served } from '../served.js';
+import type { BanChange, StoreHealth } from '../types.js';
+import { HOT_CALLS, encodeBanEntries, fromWire, onStoreMessage, toWire, type Call, type CallError, type Channel, type Facet, type PrimaryRemotes, type Result } from './protocol.js';
 
 /** Ban entries per message of a worker's initial load. */
 const ENTRIES_PER_MESSAGE = 10_000;
@@ -13,7 +12,17 @@ const LOAD_WINDOW = 4;
 /** How often the store's health is compared and, when it changed, told to the worker. */
 const HEALTH_MS = 1_000;
 
-type Handlers = { [M in Method]: (...args: Parameters<Calls[M]>) => ReturnType<Calls[M]> | Promise<ReturnType<Calls[M]>> };
+/** What the primary serves its workers: every facet's remote part, and what the ban stream needs. */
+export interface ServedStore {
+  readonly remotes: { readonly [F in Facet]: Served<PrimaryRemotes[F]> };
+  readonly bans: {
+    /** Every active ban as `[target, expiry]`, walked without building records. */
+    entries(): Iterator<readonly [string, number | null]>;
+    addHits(target: string, count: number): void;
+    onChange(listener: (change: BanChange) => void): () => void;
+  };
+  health(): StoreHealth;
+}
 
 /**
  * The primary's side of one worker: answers its calls from the node's store (answers of one
@@ -22,7 +31,6 @@ type Handlers = { [M in Method]: (...args: Parameters<Calls[M]>) => ReturnType<C
  * sent after it, so the worker ends on the newest state of every target.
  */
 export class StoreService {
-  private readonly handlers: Handlers;
   private results: Result[] = [];
   private changes: BanChange[] | undefined;
   /** Changes held while the initial load streams; undefined before the worker asked for it. */
@@ -36,30 +44,14 @@ export class StoreService {
    * (a full collection, when no request waits on this process).
    */
   constructor(
-    private readonly store: NodeStore,
+    private readonly store: ServedStore,
     private readonly channel: Channel,
     private readonly log: Logger,
     private readonly afterLoad?: (bans: number) => void,
   ) {
     this.health = store.health();
-    this.handlers = {
-      // Synchronous when no round trip is needed (local store, known offender): answered this turn.
-      rate: (path, limit, periodMs, degraded) => store.counters.checkPath(path, limit, periodMs, degraded),
-      increment: (path, windowMs, by) => store.counters.byPath.increment(path, windowMs, by),
-      reset: async (path) => (await store.counters.byPath.reset(path), null),
-      'session.get': async (id, touchIdleMs) => (await store.sessions.get(id, touchIdleMs ?? undefined)) ?? null,
-      'session.set': async (id, record, ttlMs) => (await store.sessions.set(id, record, ttlMs), null),
-      'session.destroy': async (id) => (await store.sessions.destroy(id), null),
-      'lock.acquire': (name, token, ttlMs) => store.locks.byToken.acquire(name, token, ttlMs),
-      'lock.release': async (name, token) => (await store.locks.byToken.release(name, token), null),
-      'metrics.push': async (deltas) => (await store.metrics.asRemote.push(new Map(deltas)), null),
-      'metrics.totals': async () => [...(await store.metrics.asRemote.totals())],
-      'ban.add': (request, waitMs) => store.bans.add(request, waitMs === null ? {} : { waitMs }),
-      'ban.remove': (target, actor, waitMs) => store.bans.remove(target, actor, waitMs === null ? {} : { waitMs }),
-      'audit.list': (limit) => store.audit.list(limit),
-    };
     this.stops.push(
-      channel.onMessage((message) => {
+      onStoreMessage(channel, (message) => {
         if (message.t === 'calls') this.answer(message.c);
         else if (message.t === 'load') this.startLoad();
         else if (message.t === 'hits') for (const [target, count] of message.h) store.bans.addHits(target, count);
@@ -92,17 +84,22 @@ export class StoreService {
     else void Promise.all(hot).then((results) => results.forEach((result) => this.reply(result)));
   }
 
-  /** One call's result, never a rejection. */
-  private call(id: number, method: Method, args: unknown[]): Result | Promise<Result> {
+  /** One call's result, never a rejection: `<facet>.<method>` of the served remotes. */
+  private call(id: number, method: string, args: unknown[]): Result | Promise<Result> {
     let value: unknown;
     try {
-      value = (this.handlers[method] as (...a: unknown[]) => unknown)(...args);
+      const dot = method.indexOf('.');
+      const facet = (this.store.remotes as Record<string, Record<string, unknown> | undefined>)[method.slice(0, dot)];
+      const name = method.slice(dot + 1);
+      const fn = facet?.[name];
+      if (typeof fn !== 'function' || name === 'constructor') throw new Error(`no such call: ${method}`);
+      value = (fn as (...a: unknown[]) => unknown).apply(facet, args.map(fromWire));
     } catch (error) {
       return [id, 0, callError(error)];
     }
-    if (!(value instanceof Promise)) return [id, 1, value ?? null];
+    if (!(value instanceof Promise)) return [id, 1, toWire(value)];
     return value.then(
-      (settled: unknown): Result => [id, 1, settled ?? null],
+      (settled: unknown): Result => [id, 1, toWire(settled)],
       (error: unknown): Result => [id, 0, callError(error)],
     );
   }
@@ -128,29 +125,19 @@ export class StoreService {
     this.loading = true;
     this.heldChanges = [];
     this.stops.push(this.store.bans.onChange((change) => this.push(change)));
-    const walk = this.store.ledger.table.entries();
+    const walk = this.store.bans.entries();
     let sent = 0;
     let inFlight = 0;
     let walked = false;
     // A few messages on their way at once: the worker parses one while the next is built.
     const next = (): void => {
       while (!walked && inFlight < LOAD_WINDOW) {
-        let lines = '';
-        let count = 0;
-        while (count < ENTRIES_PER_MESSAGE) {
-          const step = walk.next();
-          if (step.done) {
-            walked = true;
-            break;
-          }
-          const [target, expiresAt] = step.value;
-          lines += `${target} ${expiresAt ?? '-'}\n`;
-          count++;
-        }
+        const { text, count, done } = encodeBanEntries(walk, ENTRIES_PER_MESSAGE);
+        walked = done;
         if (count === 0) break;
         sent += count;
         inFlight++;
-        this.channel.send({ t: 'entries', e: lines }, () => {
+        this.channel.send({ t: 'entries', e: text }, () => {
           inFlight--;
           next();
         });

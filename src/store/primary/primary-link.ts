@@ -1,8 +1,6 @@
-import { PalisadeError, errorCodes, type ErrorCode } from '../errors.js';
-import type { Call, Calls, Channel, Method, Result, WireMessage } from './protocol.js';
+import { PalisadeError, errorCodes, type ErrorCode } from '../../errors.js';
+import { HOT_CALLS, fromWire, onStoreMessage, toWire, type Call, type Channel, type Facet, type Method, type PrimaryRemotes, type Result, type StoreMessage } from './protocol.js';
 
-/** Calls on the request path: held while one batch of them is in flight, so batches grow. */
-export const HOT_CALLS: ReadonlySet<Method> = new Set<Method>(['rate', 'increment']);
 /**
  * Longest a hot call waits for the batch before it to come back: a safety valve only, the
  * primary answers a batch within its Redis budget.
@@ -20,10 +18,11 @@ interface Waiting {
 
 /**
  * A worker's calls to its primary: every call of one event-loop turn travels in one
- * message, and while hot calls (rate checks) are in flight the next ones wait for them to
- * come back, so under load one message carries the checks of every request that arrived
- * during a round trip. The primary answers the hot calls of a batch in one message. A call unanswered after {@link CALL_TIMEOUT_MS} rejects: callers
- * fall back to counting in the worker, as the store does when Redis fails.
+ * message, and hot calls (rate checks) wait while a batch of them is in flight, so under
+ * load one message carries the checks of every request that arrived
+ * during a round trip. The primary answers the hot calls of a batch in one message. A call
+ * unanswered after {@link CALL_TIMEOUT_MS} rejects: callers fall back to counting in the
+ * worker, as the store does when Redis fails.
  */
 export class PrimaryLink {
   private nextId = 1;
@@ -41,21 +40,37 @@ export class PrimaryLink {
     private readonly channel: Channel,
     private readonly now: () => number = Date.now,
   ) {
-    this.unsubscribe = channel.onMessage((message) => {
+    this.unsubscribe = onStoreMessage(channel, (message) => {
       if (message.t === 'results') this.settle(message.r);
     });
     this.sweeper = setInterval(() => this.expire(), 1_000);
     this.sweeper.unref();
   }
 
+  /**
+   * The primary's `facet` as the contract's remote part: each method a call to the primary
+   * (`<facet>.<method>`), so a method added to the contract needs nothing here.
+   */
+  remote<F extends Facet>(facet: F): PrimaryRemotes[F] {
+    const methods = new Map<string, (...args: unknown[]) => Promise<unknown>>();
+    return new Proxy({} as PrimaryRemotes[F], {
+      get: (_, method) => {
+        if (typeof method !== 'string') return undefined;
+        let call = methods.get(method);
+        if (call === undefined) methods.set(method, (call = (...args: unknown[]) => this.call(`${facet}.${method}` as Method, args)));
+        return call;
+      },
+    });
+  }
+
   /** Calls `method` in the primary; rejects when it fails there, times out or the link closed. */
-  call<M extends Method>(method: M, ...args: Parameters<Calls[M]>): Promise<ReturnType<Calls[M]>> {
+  call(method: Method, args: unknown[]): Promise<unknown> {
     if (this.closed) return Promise.reject(new Error('the link to the primary is closed'));
     const id = this.nextId++;
     const hot = HOT_CALLS.has(method);
     return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve: resolve as (value: unknown) => void, reject, hot, sentAt: 0 });
-      this.queue.push([id, method, args]);
+      this.waiting.set(id, { resolve: (value) => resolve(fromWire(value)), reject, hot, sentAt: 0 });
+      this.queue.push([id, method, args.map(toWire)]);
       if (!hot) this.queueIsHot = false;
       if (!this.scheduled) {
         this.scheduled = true;
@@ -64,8 +79,8 @@ export class PrimaryLink {
     });
   }
 
-  /** Sends a message that needs no answer (hits, metrics replies). */
-  post(message: WireMessage): void {
+  /** Sends a message that needs no answer (hits). */
+  post(message: StoreMessage): void {
     if (!this.closed) this.channel.send(message);
   }
 
