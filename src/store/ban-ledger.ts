@@ -1,6 +1,6 @@
 import { BanPolicy, isRefusal, type BanSource } from './ban-policy.js';
 import { BanTable } from './ban-table.js';
-import { isNewer } from './ban-versions.js';
+import { bodyOf, isNewer, targetOf } from './ban-versions.js';
 import type { Ban, BanChange, BanReplica, Tombstone } from './types.js';
 
 /**
@@ -54,8 +54,8 @@ export class BanLedger implements BanReplica {
 
   /** Applies a change made on this node (admitted by the policy already); false when not newer than what is known. */
   own(change: BanChange): boolean {
-    const target = change.op === 'ban' ? change.ban.target : change.tombstone.target;
-    const incoming = change.op === 'ban' ? change.ban : change.tombstone;
+    const target = targetOf(change);
+    const incoming = bodyOf(change);
     this.clock = Math.max(this.clock, incoming.version);
     const known = this.stampOf(target);
     if (known && !isNewer(incoming, known)) return false;

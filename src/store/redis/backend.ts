@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { PalisadeError, coded, type ErrorCode } from '../../errors.js';
+import { PalisadeError, coded } from '../../errors.js';
 import { describeError } from '../../log.js';
 import type { RedisSettings } from '../../settings/types.generated.js';
 import { HEARTBEAT_MS } from '../cluster-view.js';
@@ -10,6 +10,7 @@ import { RedisBanSync } from './ban-sync.js';
 import { createDoctorClient, type RedisClient } from './clients.js';
 import { RedisConnections } from './connections.js';
 import { RedisCounters } from './counters.js';
+import { troubleCode } from './failures.js';
 import { snapshotFromInfo, type RedisInfoSnapshot } from './info.js';
 import { RedisKeys } from './keys.js';
 import { RedisMetrics } from './metrics.js';
@@ -27,8 +28,6 @@ export const INFO_INTERVAL_MS = 15_000;
 export const SWEEP_MS = 30_000;
 /** Most ban changes kept for replay while Redis is away (the node keeps them all anyway). */
 export const JOURNAL_LIMIT = 100_000;
-
-const TROUBLE_CODES: Record<string, ErrorCode> = { tls: 'PAL_REDIS_TLS', auth: 'PAL_REDIS_AUTH', permission: 'PAL_REDIS_PERMISSION', 'not-a-cluster': 'PAL_REDIS_CLUSTER' };
 
 export interface RedisBackendOptions {
   settings: Readonly<RedisSettings>;
@@ -105,7 +104,7 @@ export class RedisBackend {
     connections.connect();
     try {
       const first = await connections.firstConnect(settings.REDIS_TIMEOUT);
-      if (first.state === 'config-error') throw new PalisadeError(TROUBLE_CODES[first.trouble] ?? 'PAL_REDIS_UNAVAILABLE', first.message);
+      if (first.state === 'config-error') throw new PalisadeError(troubleCode(first.trouble), first.message);
       if (first.state === 'ready') {
         // On the background connection (REDIS_TIMEOUT), not the pool's tens-of-ms budget: a
         // slow first answer must not fail the boot. Only a real NOPERM does.

@@ -5,7 +5,7 @@ import { coded } from '../../errors.js';
 import { describeError } from '../../log.js';
 import type { RedisSettings } from '../../settings/types.generated.js';
 import { CircuitBreaker } from './breaker.js';
-import { CONFIG_TROUBLES, classifyRedisError, explainTrouble, writeRefusal, type RedisTrouble } from './failures.js';
+import { CONFIG_TROUBLES, classifyRedisError, explainTrouble, troubleCode, writeRefusal, type RedisTrouble } from './failures.js';
 import { createRedisClient, describeTarget, isCluster, usesSentinel, type ConnectionRole, type RedisClient } from './clients.js';
 import { defineScripts, type ScriptedRedis } from './scripts.js';
 
@@ -397,9 +397,7 @@ export class RedisConnections extends EventEmitter<Listener> {
     const repeated = this.lastTrouble?.message === message && now - this.lastTrouble.at < 30_000;
     this.lastTrouble = { trouble, message, at: repeated ? this.lastTrouble!.at : now };
     if (!repeated && !this.closed) {
-      const code =
-        trouble === 'tls' ? 'PAL_REDIS_TLS' : trouble === 'auth' ? 'PAL_REDIS_AUTH' : trouble === 'permission' ? 'PAL_REDIS_PERMISSION' : trouble === 'not-a-cluster' ? 'PAL_REDIS_CLUSTER' : trouble.startsWith('sentinel') ? 'PAL_REDIS_SENTINEL' : 'PAL_REDIS_UNAVAILABLE';
-      this.log.warn(coded(code, { role, trouble }), message);
+      this.log.warn(coded(troubleCode(trouble), { role, trouble }), message);
     }
     if (!this.closed) this.emit('change', this.health());
   }

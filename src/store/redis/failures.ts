@@ -1,3 +1,5 @@
+import type { ErrorCode } from '../../errors.js';
+
 /** What kind of trouble a Redis error is, for logs, /readyz and the boot decision. */
 export type RedisTrouble =
   | 'tls'
@@ -13,6 +15,29 @@ export type RedisTrouble =
 
 /** Troubles that are configuration mistakes: retrying will not fix them, boot should fail. */
 export const CONFIG_TROUBLES: ReadonlySet<RedisTrouble> = new Set(['tls', 'auth', 'permission', 'not-a-cluster']);
+
+/** The error code each trouble is logged and thrown with; a trouble added above must be given one here. */
+const TROUBLE_CODES: Readonly<Record<RedisTrouble, ErrorCode>> = {
+  tls: 'PAL_REDIS_TLS',
+  auth: 'PAL_REDIS_AUTH',
+  permission: 'PAL_REDIS_PERMISSION',
+  'not-a-cluster': 'PAL_REDIS_CLUSTER',
+  'sentinel-unreachable': 'PAL_REDIS_SENTINEL',
+  'sentinel-unknown-master': 'PAL_REDIS_SENTINEL',
+  unreachable: 'PAL_REDIS_UNAVAILABLE',
+  timeout: 'PAL_REDIS_UNAVAILABLE',
+  readonly: 'PAL_REDIS_UNAVAILABLE',
+  other: 'PAL_REDIS_UNAVAILABLE',
+};
+
+/**
+ * The error code a {@link RedisTrouble} is logged or thrown with: each configuration
+ * mistake ({@link CONFIG_TROUBLES}) its own, the sentinels' theirs, and anything else
+ * `PAL_REDIS_UNAVAILABLE` (Redis not usable for now).
+ */
+export function troubleCode(trouble: RedisTrouble): ErrorCode {
+  return TROUBLE_CODES[trouble];
+}
 
 const TLS_CODES = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
