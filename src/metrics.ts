@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { stdoutLog } from './stdout-log.js';
-import type { MetricSeries, MetricsFacet } from './store/metrics.js';
+import type { MetricSeries, MetricsFacet } from './store/types.js';
 
 /** The core's request metrics; plugins register their own on the same registry. */
 export interface CoreMetrics {

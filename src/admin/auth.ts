@@ -2,8 +2,8 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import type { IncomingMessage } from 'node:http';
 import { CidrSet, canonicalIp } from '../net/ip.js';
 import type { AdminIdentity } from '../plugin/types.js';
-import type { SessionFacet } from '../store/sessions.js';
 import { parseRoleGrants, roleOf, type AdminCredential, type RoleGrant } from '../settings/credentials.js';
+import type { SessionFacet } from '../store/types.js';
 
 export type { AdminIdentity };
 

@@ -4,7 +4,6 @@ import { stringify as toCsv } from 'csv-stringify/sync';
 import { parseCidr } from '../net/ip.js';
 import type { AdminResponse, AdminRoute } from '../plugin/types.js';
 import { canonicalTarget } from '../net/ip.js';
-import type { AuditFacet } from '../store/audit.js';
 import type { Ban, BanRecords } from '../store/types.js';
 
 /** What the ban API reads and changes: the node's full ban records and its audit trail. */
@@ -14,6 +13,7 @@ export interface BanState {
 }
 import { isRefusal, type BanPolicy } from '../store/ban-policy.js';
 import { isoTime } from '../time.js';
+import type { AuditFacet } from '../store/types.js';
 
 /** How long a whole import may wait for Redis. */
 const IMPORT_BUDGET_MS = 1_000;

@@ -1,12 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { escapeHtml as h } from '../html.js';
 import type { AdminRequest, AdminResponse, AdminRoute } from '../plugin/types.js';
-import type { AuditFacet } from '../store/audit.js';
-import type { ClusterView } from '../store/cluster-view.js';
 import type { AdminAuth } from './auth.js';
 import type { BanService, BanView } from './bans-api.js';
 import type { Explanation } from './explain.js';
 import { chartSection, clusterSection, explainSection, timeCell, totalsSection } from './page-sections.js';
+import type { AuditFacet, ClusterView } from '../store/types.js';
 
 /** What the page shows besides the ban list. */
 export interface BanPageSources {

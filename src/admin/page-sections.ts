@@ -1,9 +1,8 @@
 import { isoTime } from '../time.js';
 import { escapeHtml as h } from '../html.js';
 import { relative } from '../relative-time.js';
-import type { AuditEntry } from '../store/audit.js';
-import type { ClusterView } from '../store/cluster-view.js';
 import type { Explanation } from './explain.js';
+import type { AuditEntry, ClusterView } from '../store/types.js';
 
 /** A time shown relative to now, the exact time on hover (and for machines). */
 export function timeCell(ms: number | null, now: number, never = 'never'): string {

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { exitCodes } from '../errors.js';
-import type { ClusterView } from '../store/cluster-view.js';
 import { relative } from '../relative-time.js';
 import { refused, run, table } from './admin-command.js';
+import type { ClusterView } from '../store/types.js';
 
 /** The table `palisade cluster` prints. */
 export function formatClusterView(view: ClusterView): string {

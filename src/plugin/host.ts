@@ -5,12 +5,16 @@ import { PalisadeError } from '../errors.js';
 import { describeError } from '../log.js';
 import type { Settings } from '../settings/load.js';
 import type { CoreSettings } from '../settings/types.generated.js';
-import type { ClusterStore, LocalState, SharedBackend } from '../store/types.js';
-import { anyExempts, bindHooks, emptyHookLists, protectorOf, runGate, runOnResponse, runOnSend, type HookFailure, type HookLists, type HookVerdict } from './run-phase.js';
+import type { ClusterStore } from '../store/types.js';
+import { anyExempts, bindHooks, bodyInspections, emptyHookLists, protectorOf, runBodyInspections, runGate, runOnResponse, runOnSend, type Bound, type HookFailure, type HookLists, type HookVerdict } from './run-phase.js';
 import { Scheduler, type LeaderCheck } from './scheduler.js';
-import type { AdminRoute, MaybePromise, PluginContext, PluginDefinition, PluginHooks, ProcessDuties, ExplainClient, ExplainFinding, RequestContext, RequestOutcome, UpstreamResponse } from './types.js';
+import type { AdminRoute, BodyInspection, MaybePromise, PluginContext, PluginDefinition, PluginHooks, ProcessDuties, ExplainClient, ExplainFinding, RequestContext, RequestOutcome, UpstreamResponse } from './types.js';
+import type { LocalState, SharedBackend } from '../store/shared-backend.js';
 
 export { HookFailure, type HookVerdict } from './run-phase.js';
+
+/** The body inspections of one request, each with its plugin. */
+export type BodyRequests = ReadonlyArray<{ hook: Bound<unknown>; inspection: BodyInspection }>;
 
 const BOTH_DUTIES: ProcessDuties = Object.freeze({ node: true, requests: true });
 
@@ -136,6 +140,19 @@ export class PluginHost {
   /** Runs `preProxy` hooks in order from `from`; the first verdict stops the chain. */
   preProxy(ctx: RequestContext, from = 0): MaybePromise<HookVerdict | HookFailure | undefined> {
     return runGate(this.deps.log, this.hooks.preProxy, ctx, 'preProxy', from);
+  }
+
+  /**
+   * The body inspections plugins ask for on this request (undefined: none, the body streams
+   * as it comes); {@link inspectBody} runs them once the body was read.
+   */
+  bodyInspections(ctx: RequestContext): BodyRequests | undefined {
+    return this.hooks.inspectBody.length === 0 ? undefined : bodyInspections(this.deps.log, this.hooks.inspectBody, ctx);
+  }
+
+  /** Runs `asked` on the body read from `from`; the first verdict stops the chain. */
+  inspectBody(asked: BodyRequests, body: Buffer, truncated: boolean, from = 0): Promise<HookVerdict | HookFailure | undefined> {
+    return runBodyInspections(this.deps.log, asked, body, truncated, from);
   }
 
   /** True when a plugin exempts this client from the ban gate. */

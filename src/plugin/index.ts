@@ -6,6 +6,7 @@
  * `src/store/*` or another room stands out in review.
  */
 export { definePlugin, loadManifest } from './define.js';
+export { addAccessFields } from './access-fields.js';
 export type * from './types.js';
 export { challenge, deny, redirect, respond, type Verdict, type VerdictKind } from './verdict.js';
 export { RequestMatcher, type ListMatch } from './matchers.js';
@@ -15,5 +16,4 @@ export { describeError } from '../log.js';
 export { escapeHtml } from '../html.js';
 export { canonicalTarget } from '../net/ip.js';
 export { parseRate } from '../settings/formats.js';
-export type { RateDecision } from '../store/counters.js';
-export type { SessionRecord } from '../store/sessions.js';
+export type { RateDecision, SessionRecord } from '../store/types.js';

@@ -1,14 +1,14 @@
 import type { Logger } from 'pino';
 import { coded } from '../errors.js';
 import { describeError } from '../log.js';
-import type { MaybePromise, PluginHooks, RequestContext, RequestOutcome, UpstreamResponse } from './types.js';
+import type { BodyInspection, MaybePromise, PluginHooks, RequestContext, RequestOutcome, UpstreamResponse } from './types.js';
 import type { Verdict } from './verdict.js';
 
 /**
  * The phases a plugin may hook, in the order a request meets them (then the ban-gate
  * questions). The host keeps one list of bound hooks per phase, in plugin order.
  */
-export const PHASES = ['onRequest', 'preProxy', 'onSend', 'onResponse', 'exemptFromBans', 'protectsFromBans'] as const;
+export const PHASES = ['onRequest', 'inspectBody', 'preProxy', 'onSend', 'onResponse', 'exemptFromBans', 'protectsFromBans'] as const;
 export type Phase = (typeof PHASES)[number];
 
 /** One hook of one plugin, with what a throw means for it (`closed`: the request gets 503). */
@@ -81,6 +81,38 @@ export function runGate(log: Logger, hooks: readonly Bound<GateHook>[], ctx: Req
       );
     }
     if (result) return { plugin: hook.plugin, verdict: result as Verdict, index: i };
+  }
+  return undefined;
+}
+
+/** The body inspections plugins ask for on this request, in plugin order, each with its plugin (a throw counts as no). */
+export function bodyInspections(log: Logger, hooks: HookLists['inspectBody'], ctx: RequestContext): Array<{ hook: Bound<unknown>; inspection: BodyInspection }> | undefined {
+  let found: Array<{ hook: Bound<unknown>; inspection: BodyInspection }> | undefined;
+  for (const hook of hooks) {
+    try {
+      const inspection = hook.fn(ctx);
+      if (inspection) (found ??= []).push({ hook, inspection });
+    } catch (error) {
+      hookFailed(log, hook, 'inspectBody', error);
+    }
+  }
+  return found;
+}
+
+/**
+ * Runs the inspections on the body read: the first verdict wins (with its index, for detect
+ * mode to go on after it); a throw in a `closed` plugin is a {@link HookFailure}.
+ */
+export async function runBodyInspections(log: Logger, asked: ReadonlyArray<{ hook: Bound<unknown>; inspection: BodyInspection }>, body: Buffer, truncated: boolean, start = 0): Promise<HookVerdict | HookFailure | undefined> {
+  for (let i = start; i < asked.length; i++) {
+    const { hook, inspection } = asked[i]!;
+    try {
+      const verdict = await inspection.inspect(body.length > inspection.maxBytes ? body.subarray(0, inspection.maxBytes) : body, truncated || body.length > inspection.maxBytes);
+      if (verdict) return { plugin: hook.plugin, verdict, index: i };
+    } catch (error) {
+      const failure = hookFailed(log, hook, 'inspectBody', error);
+      if (failure) return failure;
+    }
   }
   return undefined;
 }

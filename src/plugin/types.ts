@@ -5,8 +5,9 @@ import type { PluginManifest } from '../settings/manifest.js';
 import type { SettingError } from '../settings/errors.js';
 import type { Settings, SettingsDeriver } from '../settings/load.js';
 import type { CoreSettings } from '../settings/types.generated.js';
-import type { ClusterStore, LocalState, SharedBackend } from '../store/types.js';
+import type { ClusterStore } from '../store/types.js';
 import type { Verdict } from './verdict.js';
+import type { LocalState, SharedBackend } from '../store/shared-backend.js';
 
 /** A value or a promise of it: synchronous hooks are called without an await. */
 export type MaybePromise<T> = T | Promise<T>;
@@ -149,10 +150,28 @@ export interface ExplainFinding {
   scope?: string;
 }
 
+/**
+ * A plugin's request for the body (a WAF): the proxy reads at most `maxBytes` of it before
+ * `preProxy`, hands them to `inspect`, then forwards the body whole.
+ */
+export interface BodyInspection {
+  /** Bytes to read at most (more are not read before the verdict). */
+  maxBytes: number;
+  /** A body longer than `maxBytes`: `refuse` answers 413 without inspecting it; `partial` inspects its first `maxBytes`. */
+  overLimit: 'refuse' | 'partial';
+  /** The body's first bytes (`truncated`: the client sent more); a verdict refuses the request. */
+  inspect(body: Buffer, truncated: boolean): MaybePromise<Verdict | undefined | void>;
+}
+
 /** What a plugin contributes once provisioned. Every hook is optional. */
 export interface PluginHooks {
   /** May stop the request with a verdict; the first verdict wins. */
   onRequest?(ctx: RequestContext): MaybePromise<Verdict | undefined | void>;
+  /**
+   * Asks for the body of this request (after `onRequest`, before `preProxy`); synchronous. The
+   * body is read only when a plugin asks, and streams to the upstream untouched otherwise.
+   */
+  inspectBody?(ctx: RequestContext): BodyInspection | undefined;
   /** Right before forwarding; may edit `ctx.req.headers` or still refuse. */
   preProxy?(ctx: RequestContext): MaybePromise<Verdict | undefined | void>;
   /** Upstream headers arrived, before they reach the client; synchronous by design. */

@@ -38,6 +38,8 @@ export abstract class Flow {
   code: ErrorCode | undefined;
   /** The status the proxy answered with, when it answered itself. */
   status: number | undefined;
+  /** The body's first bytes when a plugin inspected them: they go upstream first. */
+  bodyPrefix: Buffer | undefined;
   /** What would have refused the request, in `SECURITY_MODE=detect` (the first check that would have). */
   detected: { verdict: string; reason: string } | undefined;
   /** True once the proxy answered, refused or cut the exchange itself. */
@@ -159,7 +161,8 @@ export class HttpFlow extends Flow {
 
   answer(status: number, headers: Record<string, string>, body?: string | Buffer, close = false): void {
     if (this.res.headersSent || this.res.destroyed) return this.drop();
-    const unread = this.hasBody && !this.req.complete;
+    // Unread: still arriving, or paused after the part a plugin inspected.
+    const unread = this.hasBody && (!this.req.complete || (this.bodyPrefix !== undefined && !this.req.readableEnded));
     if (unread) lingerOnClose(this.req);
     sendPlain(this.res, status, this.id, close || unread ? { ...headers, connection: 'close' } : headers, body);
   }
@@ -173,7 +176,7 @@ export class HttpFlow extends Flow {
   }
 
   forward(forwarder: Forwarder, facts: ForwardingFacts): void {
-    const upstream = { headers: upstreamHeaderList(this.req.headers, facts, forwarder.host), hasBody: this.hasBody };
+    const upstream = { headers: upstreamHeaderList(this.req.headers, facts, forwarder.host), hasBody: this.hasBody, ...(this.bodyPrefix ? { prefix: this.bodyPrefix } : {}) };
     forwarder.web(this.req, this.res, upstream, (failure, error) => this.pipeline.forwardFailed(this, failure, error));
   }
 

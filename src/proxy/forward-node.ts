@@ -33,9 +33,10 @@ export class NodeHttpForwarder {
    * Forwards `req` with its body. A body growing past `maxBodyBytes` (0: no limit) fails
    * the forward with `request.too_large` and aborts the upstream request; so does the end
    * of the client's answer while its body is still incomplete (a cut body never reaches the
-   * upstream as if it were whole).
+   * upstream as if it were whole). `prefix`: the body's first bytes, read already (a
+   * plugin inspected them), sent before the rest of the stream.
    */
-  forward(req: IncomingMessage, res: ServerResponse, headers: string[], maxBodyBytes: number, onFailure: OnForwardFailure): void {
+  forward(req: IncomingMessage, res: ServerResponse, headers: string[], maxBodyBytes: number, onFailure: OnForwardFailure, prefix?: Buffer): void {
     // A header list (not an object) is written as is: no setHeader per header.
     const proxyReq = this.request({ hostname: this.hostname, port: this.port, method: req.method, path: this.targetPath + (req.url ?? '/'), headers, agent: this.agent });
     proxyReq.setTimeout(this.timeoutMs, () => proxyReq.destroy(upstreamTimeout(this.timeoutMs)));
@@ -71,7 +72,7 @@ export class NodeHttpForwarder {
     });
     if (maxBodyBytes > 0) {
       // Declared lengths were checked before; this catches a chunked body that keeps growing.
-      let received = 0;
+      let received = prefix?.length ?? 0;
       const count = (chunk: Buffer): void => {
         received += chunk.length;
         if (received <= maxBodyBytes) return;
@@ -80,6 +81,14 @@ export class NodeHttpForwarder {
         fail('request.too_large', new Error(`request body larger than ${maxBodyBytes} bytes`));
       };
       req.on('data', count);
+    }
+    if (prefix !== undefined) {
+      proxyReq.write(prefix);
+      // Read to its end already: nothing more will come from the stream.
+      if (req.readableEnded) {
+        proxyReq.end();
+        return;
+      }
     }
     req.pipe(proxyReq);
   }

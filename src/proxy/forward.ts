@@ -14,6 +14,8 @@ export interface UpstreamRequest {
   headers: string[];
   /** False when the client's request has no body: the upstream request is ended at once. */
   hasBody: boolean;
+  /** The body's first bytes, read already (a plugin inspected them): sent first, then the rest of the stream. */
+  prefix?: Buffer;
 }
 
 /** What a WebSocket forward reports: the upstream's answer to the handshake, or a failure. */
@@ -78,7 +80,7 @@ export function createForwarder(target: URL, timeoutMs: number, maxBodyBytes: nu
   return {
     host: target.host,
     web(req, res, upstream, onFailure) {
-      if (upstream.hasBody || req.method === 'HEAD') nodeHttp.forward(req, res, upstream.headers, maxBodyBytes, onFailure);
+      if (upstream.hasBody || req.method === 'HEAD') nodeHttp.forward(req, res, upstream.headers, maxBodyBytes, onFailure, upstream.prefix);
       else pooled.forward(req, res, upstream.headers, onFailure);
     },
     ws(req: WebSocketRequest, socket, head, events) {

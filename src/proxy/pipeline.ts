@@ -6,11 +6,13 @@ import { accessWriter, type AccessWriter } from '../access-log.js';
 import { coded, type ErrorCode } from '../errors.js';
 import { describeError } from '../log.js';
 import type { CoreMetrics } from '../metrics.js';
-import { HookFailure, type HookVerdict, type PluginHost } from '../plugin/host.js';
+import { accessFieldsOf } from '../plugin/access-fields.js';
+import { HookFailure, type BodyRequests, type HookVerdict, type PluginHost } from '../plugin/host.js';
 import type { MaybePromise, RequestContext } from '../plugin/types.js';
 import type { CoreSettings } from '../settings/types.generated.js';
 import type { ClusterStore } from '../store/types.js';
 import { BodyGuard, type BodyCut } from './body-guard.js';
+import { readBodyPrefix } from './body-reader.js';
 import type { ClientResolver } from './client-facts.js';
 import { HttpFlow, UpgradeFlow, type Flow, type FlowOwner } from './flows.js';
 import type { ForwardFailure, Forwarder, UpstreamResponseHead } from './forward.js';
@@ -51,7 +53,8 @@ const FORWARD_FAILURES: Record<ForwardFailure, { status: number; code: ErrorCode
  *  2. client facts — IP, trusted peer, scheme, infrastructure, resolved once;
  *  3. body guard — a body that stalls or trickles is cut with 408 whatever phase it is in;
  *  4. ban gate — a synchronous lookup in the node's ban table (503 while the node does not hold the cluster's bans yet);
- *  5. `onRequest`, then 6. `preProxy` — the first verdict answers;
+ *  5. `onRequest`, then 6. `preProxy` — the first verdict answers; between them, when a
+ *     plugin asks (`inspectBody`), the body is read (bounded), inspected, then forwarded whole;
  *  7. forward — the upstream's answer goes through `onSend`;
  *  8. finish — `onResponse`, one access line and the metrics, once, however it ended.
  *
@@ -190,9 +193,45 @@ export class Pipeline implements FlowOwner {
       return this.gate(flow, phase === 'onRequest' ? host.onRequest(flow.ctx, result.index + 1) : host.preProxy(flow.ctx, result.index + 1), phase);
     }
     if (result) return this.render(flow, result);
-    // 6. preProxy.
-    if (phase === 'onRequest') return this.gate(flow, this.deps.host.preProxy(flow.ctx), 'preProxy');
+    if (phase === 'onRequest') {
+      // 5b. The body, when a plugin asks for it.
+      const asked = flow.hasBody ? this.deps.host.bodyInspections(flow.ctx) : undefined;
+      if (asked) return void this.inspectBody(flow, asked);
+      // 6. preProxy.
+      return this.gate(flow, this.deps.host.preProxy(flow.ctx), 'preProxy');
+    }
     this.forward(flow);
+  }
+
+  /**
+   * 5b. Reads the body up to the largest size a plugin asked for, refuses one over a limit a
+   * plugin will not inspect past (413), runs the inspections (the first verdict answers; in
+   * detect mode it is noted and the rest still run), then goes on to `preProxy` with the
+   * body read kept for the upstream.
+   */
+  private async inspectBody(flow: Flow, asked: BodyRequests): Promise<void> {
+    try {
+      const max = Math.max(...asked.map((a) => a.inspection.maxBytes));
+      const read = await readBodyPrefix(flow.req, max);
+      if (read === undefined || flow.settled) return;
+      flow.bodyPrefix = read.body;
+      const tooLarge = asked.find((a) => a.inspection.overLimit === 'refuse' && read.body.length > a.inspection.maxBytes);
+      if (tooLarge) {
+        if (!this.detectOnly) return this.refuse(flow, 413, 'deny', `${tooLarge.hook.plugin}.body_too_large`, 'PAL_BODY_TOO_LARGE');
+        flow.detected ??= { verdict: 'deny', reason: `${tooLarge.hook.plugin}.body_too_large` };
+      }
+      let result = await this.deps.host.inspectBody(asked, read.body, !read.complete);
+      while (result && !(result instanceof HookFailure) && this.detectOnly && !flow.settled) {
+        flow.detected ??= { verdict: result.verdict.kind, reason: result.verdict.reason };
+        result = await this.deps.host.inspectBody(asked, read.body, !read.complete, result.index + 1);
+      }
+      if (flow.settled) return;
+      if (result instanceof HookFailure) return this.refuse(flow, 503, 'error', `plugin.${result.plugin}`, 'PAL_PLUGIN_HOOK_FAILED');
+      if (result) return this.render(flow, result);
+      this.gate(flow, this.deps.host.preProxy(flow.ctx), 'preProxy');
+    } catch (error) {
+      this.internalError(flow, error);
+    }
   }
 
   /** 7. Forward, with the forwarding headers rebuilt from the client facts. */
@@ -289,7 +328,7 @@ export class Pipeline implements FlowOwner {
     const verdict = aborted && flow.verdict === 'pass' && !flow.answered ? 'error' : detected ? `detect:${detected.verdict}` : flow.verdict;
     const reason = verdict === 'error' && flow.reason === undefined ? 'client.gone' : detected && verdict !== 'error' ? detected.reason : flow.reason;
     this.deps.metrics.countRequest(status, verdict, reason, durationMs / 1000);
-    this.access({ reqId: ctx.id, ip: ctx.clientIp, method: ctx.method, path: ctx.path, status, verdict, reason, code: flow.code, aborted, ms: Math.round(durationMs * 100) / 100 });
+    this.access({ reqId: ctx.id, ip: ctx.clientIp, method: ctx.method, path: ctx.path, status, verdict, reason, code: flow.code, aborted, ms: Math.round(durationMs * 100) / 100, fields: accessFieldsOf(ctx) });
     this.deps.host.onResponse(ctx, { status, verdict, reason, aborted, durationMs });
     if (this.inFlight === 0 && this.idle) {
       this.idle();

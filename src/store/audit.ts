@@ -1,39 +1,6 @@
 import { randomUUID } from 'node:crypto';
-
-/** One entry of the audit trail: who did what to which address, when and why. */
-export interface AuditEntry {
-  /** Unique: an entry written twice (re-asserted after Redis lost it) is still one entry. */
-  id: string;
-  /** Epoch ms. */
-  at: number;
-  /** The person or token behind an API change, the plugin id for an automatic one, `system` for an expiry. */
-  actor: string;
-  node: string;
-  /** `refused`: an admin request its caller's role does not allow. */
-  action: 'ban' | 'unban' | 'import' | 'expire' | 'refused';
-  /** IP or CIDR ('' for a refused request that named none). */
-  target: string;
-  reason?: string;
-  /** Who decided the ban: a plugin id, `api` or `import`. */
-  origin?: string;
-  /** Short extra facts (a ban's expiry). */
-  detail?: string;
-}
-
-/** The audit trail as readers (the API, the page) see it. */
-export interface AuditFacet {
-  /**
-   * Up to `limit` entries, newest first: the cluster's trail, or — when the shared trail
-   * cannot answer within the admin budget — this node's own entries.
-   */
-  list(limit: number): Promise<AuditEntry[]>;
-}
-
-/** A remote trail (Redis); calls may throw. `append` is idempotent by entry id. */
-export interface RemoteAudit {
-  append(entries: readonly AuditEntry[]): Promise<void>;
-  read(limit: number): Promise<AuditEntry[]>;
-}
+import type { AuditEntry, AuditFacet } from './types.js';
+import type { RemoteAudit } from './shared-backend.js';
 
 /** Entries delivered per call. */
 const APPEND_BATCH = 500;

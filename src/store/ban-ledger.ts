@@ -1,7 +1,8 @@
 import { BanPolicy, isRefusal, type BanSource } from './ban-policy.js';
 import { BanTable } from './ban-table.js';
 import { bodyOf, isNewer, targetOf } from './ban-versions.js';
-import type { Ban, BanChange, BanReplica, Tombstone } from './types.js';
+import type { Ban, BanChange, Tombstone } from './types.js';
+import type { BanReplica } from './shared-backend.js';
 
 /**
  * This node's view of the ban list: the table the ban gate reads, plus the version of the

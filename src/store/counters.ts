@@ -1,22 +1,8 @@
 import { LRUCache } from 'lru-cache';
 import type { Served } from './served.js';
 import { counterPath, type CounterKey } from './counter-keys.js';
-
-/** The answer of a rate check. */
-export interface RateDecision {
-  allowed: boolean;
-  /** When not allowed: milliseconds until one more hit would be. */
-  retryAfterMs: number;
-  /** Hits left in the current period after this one. */
-  remaining: number;
-}
-
-/**
- * What a rate check decides while the shared counters are unusable (`LIMIT_REQ_DEGRADED`):
- * `share` allows this node's share of the limit, `ceil(limit / live nodes)`; `local` the
- * whole limit; `open` everything; `closed` nothing.
- */
-export type DegradedRate = 'share' | 'local' | 'open' | 'closed';
+import type { RateDecision, DegradedRate, CounterFacet } from './types.js';
+import type { RemoteCounters } from './shared-backend.js';
 
 /** How long a client refused by `closed` is told to wait: Redis may be back by then. */
 const CLOSED_RETRY_MS = 1_000;
@@ -43,41 +29,6 @@ export function gcraAnswer(tat: number, limit: number, periodMs: number, now: nu
   const allowAt = next - periodMs;
   if (allowAt > now) return { allowed: false, retryAfterMs: Math.ceil(allowAt - now), remaining: 0 };
   return { allowed: true, retryAfterMs: 0, remaining: Math.floor((periodMs - (next - now)) / interval) };
-}
-
-/** Counters shared by the cluster (or local to the node). */
-export interface CounterFacet {
-  /**
-   * GCRA: allows at most `limit` hits per `periodMs` (a burst of `limit` allowed). One
-   * Redis round trip, none while the client is known to be over the limit.
-   */
-  rate(key: CounterKey, limit: number, periodMs: number): Promise<RateDecision>;
-  /**
-   * The same as {@link rate}, but the decision itself (no promise) when it needs no round
-   * trip: no shared backend, or a client known to be over its limit. The request path's
-   * form: most requests then cost no promise at all.
-   */
-  check(key: CounterKey, limit: number, periodMs: number, degraded?: DegradedRate): RateDecision | Promise<RateDecision>;
-  /** Adds `by` hits (0: only reads) and returns the count of the last `windowMs` (sliding window). */
-  increment(key: CounterKey, windowMs: number, by?: number): Promise<number>;
-  /** What {@link rate} would answer for one more hit now, without counting it (explanations). */
-  peek(key: CounterKey, limit: number, periodMs: number): Promise<RateDecision>;
-  /** Forgets the counter (rate and window) of that key, e.g. when a ban is lifted. */
-  reset(key: CounterKey): Promise<void>;
-}
-
-/** A remote implementation (Redis); every call may throw, the facade then counts locally. */
-export interface RemoteCounters {
-  rate(path: string, limit: number, periodMs: number, degraded?: DegradedRate): Promise<RateDecision>;
-  increment(path: string, windowMs: number, by: number): Promise<number>;
-  reset(path: string): Promise<void>;
-  /**
-   * Adds `debtMs` of use to the rate counter of `path` (GCRA: moves its arrival time
-   * forward, at most a period past now): what this node allowed while it counted alone.
-   */
-  charge?(path: string, periodMs: number, debtMs: number): Promise<void>;
-  /** What `rate` would answer now, counting nothing. */
-  peek?(path: string, limit: number, periodMs: number): Promise<RateDecision>;
 }
 
 /** Most counters kept in memory by the node's store (local mode, degraded mode, over-limit cache). */

@@ -1,23 +1,6 @@
 import { randomUUID } from 'node:crypto';
-
-/** A held lock; release it when done (it also expires by itself). */
-export interface Lease {
-  readonly name: string;
-  /** Gives the lock back, only if this lease still holds it. */
-  release(): Promise<void>;
-}
-
-/** Leases for work one node of the cluster should do at a time. */
-export interface LockFacet {
-  /** Takes `name` for `ttlMs`, or resolves undefined when another holder has it. */
-  acquire(name: string, ttlMs: number): Promise<Lease | undefined>;
-}
-
-/** Remote leases (Redis `SET NX PX` + compare-and-delete); calls may throw. */
-export interface RemoteLocks {
-  acquire(name: string, token: string, ttlMs: number): Promise<boolean>;
-  release(name: string, token: string): Promise<void>;
-}
+import type { Lease, LockFacet } from './types.js';
+import type { RemoteLocks } from './shared-backend.js';
 
 const NAME = /^[a-z0-9][a-z0-9:._-]{0,63}$/;
 

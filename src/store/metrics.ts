@@ -1,25 +1,6 @@
-/** One series of a cluster counter: name, labels and the total. */
-export interface MetricSeries {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
+import type { MetricSeries, MetricsFacet } from './types.js';
+import type { RemoteMetrics } from './shared-backend.js';
 
-/** Counters summed over the cluster. */
-export interface MetricsFacet {
-  /** Adds `by` to a counter. Synchronous and never waits: deltas are flushed in the background. */
-  add(name: string, labels: Record<string, string>, by?: number): void;
-  /** Totals over the cluster's nodes (this node's alone when not shared). */
-  snapshot(): Promise<MetricSeries[]>;
-}
-
-/** A remote implementation (Redis); calls may throw. Fields are encoded series keys. */
-export interface RemoteMetrics {
-  /** Adds the deltas to this node's totals in Redis. */
-  push(deltas: ReadonlyMap<string, number>): Promise<void>;
-  /** Sums every node's totals. */
-  totals(): Promise<Map<string, number>>;
-}
 
 const LABEL_VALUE = /^[A-Za-z0-9_.:-]{0,64}$/;
 

@@ -1,29 +1,6 @@
 import { LRUCache } from 'lru-cache';
-
-/** A stored session: the plugin's data plus the absolute deadline. */
-export interface SessionRecord {
-  data: Record<string, unknown>;
-  /** Epoch ms. */
-  createdAt: number;
-  /** Epoch ms after which the session is gone whatever its activity. */
-  absoluteExpiresAt: number;
-}
-
-/** Sessions with an idle and an absolute lifetime. */
-export interface SessionFacet {
-  /** The session, when it exists; with `touchIdleMs` its idle timer restarts. */
-  get(id: string, touchIdleMs?: number): Promise<SessionRecord | undefined>;
-  /** Stores (creates or replaces) the session. */
-  set(id: string, record: SessionRecord, idleMs: number): Promise<void>;
-  destroy(id: string): Promise<void>;
-}
-
-/** A remote implementation (Redis); calls may throw, the facade then uses this node's cache. */
-export interface RemoteSessions {
-  get(id: string, touchIdleMs: number | undefined): Promise<SessionRecord | undefined>;
-  set(id: string, record: SessionRecord, ttlMs: number): Promise<void>;
-  destroy(id: string): Promise<void>;
-}
+import type { SessionRecord, SessionFacet } from './types.js';
+import type { RemoteSessions } from './shared-backend.js';
 
 const ID = /^[A-Za-z0-9_-]{16,128}$/;
 const LOCAL_SESSIONS = 100_000;

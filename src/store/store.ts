@@ -7,14 +7,16 @@ import { BanPolicy } from './ban-policy.js';
 import { Bans, type BanPublisher } from './bans.js';
 import { Counters } from './counters.js';
 import { Locks } from './locks.js';
-import { Audit, type AuditFacet } from './audit.js';
+import { Audit } from './audit.js';
 import { ClusterMetrics } from './metrics.js';
 import { Sessions } from './sessions.js';
 import { comparableFrom, digestText } from './ban-digest.js';
-import { buildClusterView, type ClusterView, type NodeReport } from './cluster-view.js';
+import { buildClusterView } from './cluster-view.js';
 import type { ServedStore } from './primary/store-service.js';
-import type { ClusterStore, LocalState, SharedBackend, StoreHealth } from './types.js';
+import type { ClusterStore, StoreHealth } from './types.js';
 import { readPackageJson } from '../paths.js';
+import type { AuditFacet, ClusterView, NodeReport } from './types.js';
+import type { LocalState, SharedBackend } from './shared-backend.js';
 
 /** This build's version, as every node reports it. */
 const VERSION = readPackageJson<{ version: string }>('package.json').version;

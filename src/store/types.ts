@@ -1,8 +1,10 @@
 /**
  * The state plugins and the core share. Plugins never see a Redis client: they see facets
  * shaped by the data. The local backend is the embedded default; the cluster store (Redis
- * with a local fallback) implements the same interface.
+ * with a local fallback) implements the same interface. This file is the contract's data and
+ * facets: it imports no implementation (a backend's part is `shared-backend.ts`).
  */
+import type { CounterKey } from './counter-keys.js';
 
 /** One ban on an IP or a network. */
 export interface Ban {
@@ -119,76 +121,173 @@ export interface StoreHealth {
 /** The state plugins share, in every process of a node. */
 export interface ClusterStore {
   readonly bans: BanFacet;
-  readonly counters: import('./counters.js').CounterFacet;
-  readonly locks: import('./locks.js').LockFacet;
-  readonly sessions: import('./sessions.js').SessionFacet;
-  readonly metrics: import('./metrics.js').MetricsFacet;
-  readonly audit: import('./audit.js').AuditFacet;
+  readonly counters: CounterFacet;
+  readonly locks: LockFacet;
+  readonly sessions: SessionFacet;
+  readonly metrics: MetricsFacet;
+  readonly audit: AuditFacet;
   health(): StoreHealth;
   /** True once this process holds the node's bans (always on a single node): read on every request. */
   holdsBans(): boolean;
   close(): Promise<void>;
 }
 
-/**
- * A backend that shares state across nodes; the redis plugin provides one at provision.
- * The store keeps enforcing from local state whatever the backend's health.
- */
-export interface SharedBackend {
-  /** `shared` when usable, `degraded` (with the reason) when not. */
-  health(): StoreHealth;
-  /**
-   * Takes a change made on this node (already enforced locally) to the other nodes; resolves
-   * true once delivered, false when it waits in the backend's journal. Never throws.
-   */
-  publishBan?(change: BanChange): Promise<boolean>;
-  /** True while a change to `target` waits in the journal. */
-  isBanPending?(target: string): boolean;
-  /** True once this node holds the shared ban set (read it from the shared state at least once). */
-  bansLoaded?(): boolean;
-  /** Shared counters; the store counts locally when absent or failing. */
-  counters?: import('./counters.js').RemoteCounters;
-  /** Shared leases; without them locks are local to the node. */
-  locks?: import('./locks.js').RemoteLocks;
-  sessions?: import('./sessions.js').RemoteSessions;
-  audit?: import('./audit.js').RemoteAudit;
-  metrics?: import('./metrics.js').RemoteMetrics;
-  /** Every node's heartbeat report, and how this node's bans compare with the shared ones. */
-  cluster?: import('./cluster-view.js').RemoteCluster;
+/** The answer of a rate check. */
+export interface RateDecision {
+  allowed: boolean;
+  /** When not allowed: milliseconds until one more hit would be. */
+  retryAfterMs: number;
+  /** Hits left in the current period after this one. */
+  remaining: number;
 }
 
 /**
- * The node's ban replica as a shared backend sees it: what it needs to keep the node and
- * the shared state in step, nothing of how the node stores or enforces bans.
+ * What a rate check decides while the shared counters are unusable (`LIMIT_REQ_DEGRADED`):
+ * `share` allows this node's share of the limit, `ceil(limit / live nodes)`; `local` the
+ * whole limit; `open` everything; `closed` nothing.
  */
-export interface BanReplica {
-  /** This node's name (the tie-break of equal versions). */
-  readonly nodeName: string;
-  /** How long a lift is remembered; the backend keeps tombstones as long. */
-  readonly tombstoneTtlMs: number;
-  /** Applies a change from the shared state; false when it is not newer than what the node knows (ignored). */
-  apply(change: BanChange): boolean;
-  /** The version stamp of the last change the node knows for `target`, if any. */
-  stampOf(target: string): { version: number; node: string } | undefined;
+export type DegradedRate = 'share' | 'local' | 'open' | 'closed';
+
+/** Counters shared by the cluster (or local to the node). */
+export interface CounterFacet {
   /**
-   * Every active ban and every tombstone still worth telling others about, built one at a
-   * time as the walk goes (a fresh walk per call): a million bans are never all in memory
-   * as records.
+   * GCRA: allows at most `limit` hits per `periodMs` (a burst of `limit` allowed). One
+   * Redis round trip, none while the client is known to be over the limit.
    */
-  changes(): Iterable<BanChange>;
-  /** The digest of the active bans expiring from bucket `from` on (see `ban-digest.ts`). */
-  digest(from: number): number;
+  rate(key: CounterKey, limit: number, periodMs: number): Promise<RateDecision>;
+  /**
+   * The same as {@link rate}, but the decision itself (no promise) when it needs no round
+   * trip: no shared backend, or a client known to be over its limit. The request path's
+   * form: most requests then cost no promise at all.
+   */
+  check(key: CounterKey, limit: number, periodMs: number, degraded?: DegradedRate): RateDecision | Promise<RateDecision>;
+  /** Adds `by` hits (0: only reads) and returns the count of the last `windowMs` (sliding window). */
+  increment(key: CounterKey, windowMs: number, by?: number): Promise<number>;
+  /** What {@link rate} would answer for one more hit now, without counting it (explanations). */
+  peek(key: CounterKey, limit: number, periodMs: number): Promise<RateDecision>;
+  /** Forgets the counter (rate and window) of that key, e.g. when a ban is lifted. */
+  reset(key: CounterKey): Promise<void>;
 }
 
-/** What a shared backend gets from the store when it is attached. */
-export interface LocalState {
-  readonly bans: BanReplica;
-  /** The shared sweep removed these expired bans: recorded in the audit trail (once per cluster). */
-  expired(targets: readonly string[]): void;
-  /** Writes this node's audit entries to the shared trail again (after Redis lost its state). */
-  reassertAudit(): Promise<void>;
-  /** Retries audit entries the shared trail has not taken yet. */
-  flushAudit(): Promise<void>;
-  /** What this node says about itself in its heartbeat. */
-  report(): import('./cluster-view.js').NodeReport;
+/** A held lock; release it when done (it also expires by itself). */
+export interface Lease {
+  readonly name: string;
+  /** Gives the lock back, only if this lease still holds it. */
+  release(): Promise<void>;
+}
+
+/** Leases for work one node of the cluster should do at a time. */
+export interface LockFacet {
+  /** Takes `name` for `ttlMs`, or resolves undefined when another holder has it. */
+  acquire(name: string, ttlMs: number): Promise<Lease | undefined>;
+}
+
+/** A stored session: the plugin's data plus the absolute deadline. */
+export interface SessionRecord {
+  data: Record<string, unknown>;
+  /** Epoch ms. */
+  createdAt: number;
+  /** Epoch ms after which the session is gone whatever its activity. */
+  absoluteExpiresAt: number;
+}
+
+/** Sessions with an idle and an absolute lifetime. */
+export interface SessionFacet {
+  /** The session, when it exists; with `touchIdleMs` its idle timer restarts. */
+  get(id: string, touchIdleMs?: number): Promise<SessionRecord | undefined>;
+  /** Stores (creates or replaces) the session. */
+  set(id: string, record: SessionRecord, idleMs: number): Promise<void>;
+  destroy(id: string): Promise<void>;
+}
+
+/** One series of a cluster counter: name, labels and the total. */
+export interface MetricSeries {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** Counters summed over the cluster. */
+export interface MetricsFacet {
+  /** Adds `by` to a counter. Synchronous and never waits: deltas are flushed in the background. */
+  add(name: string, labels: Record<string, string>, by?: number): void;
+  /** Totals over the cluster's nodes (this node's alone when not shared). */
+  snapshot(): Promise<MetricSeries[]>;
+}
+
+/** One entry of the audit trail: who did what to which address, when and why. */
+export interface AuditEntry {
+  /** Unique: an entry written twice (re-asserted after Redis lost it) is still one entry. */
+  id: string;
+  /** Epoch ms. */
+  at: number;
+  /** The person or token behind an API change, the plugin id for an automatic one, `system` for an expiry. */
+  actor: string;
+  node: string;
+  /** `refused`: an admin request its caller's role does not allow. */
+  action: 'ban' | 'unban' | 'import' | 'expire' | 'refused';
+  /** IP or CIDR ('' for a refused request that named none). */
+  target: string;
+  reason?: string;
+  /** Who decided the ban: a plugin id, `api` or `import`. */
+  origin?: string;
+  /** Short extra facts (a ban's expiry). */
+  detail?: string;
+}
+
+/** The audit trail as readers (the API, the page) see it. */
+export interface AuditFacet {
+  /**
+   * Up to `limit` entries, newest first: the cluster's trail, or — when the shared trail
+   * cannot answer within the admin budget — this node's own entries.
+   */
+  list(limit: number): Promise<AuditEntry[]>;
+}
+
+/** How a node's ban table compares with the shared ban state. */
+export interface BanAgreement {
+  /** The last ban stream entry this node applied (null without a shared store). */
+  stream: string | null;
+  /** True: its digest matched Redis's at the same stream position; false: it did not; null: not compared yet. */
+  agrees: boolean | null;
+  /** Epoch ms of the first differing check, while it differs. */
+  divergedSince: number | null;
+  /** Resyncs this node ran because its digest differed. */
+  repairs: number;
+}
+
+/** What a node says about itself in every heartbeat. */
+export interface NodeReport {
+  node: string;
+  version: string;
+  /** Epoch ms (the node's clock). */
+  startedAt: number;
+  /** Epoch ms of this report (the node's clock). */
+  at: number;
+  store: StoreHealth;
+  /** Its ban table: how many, the digest of what does not expire within the next minute, and how it compares. */
+  bans: { count: number; digest: string } & BanAgreement;
+  /** Its workers (`WORKERS`), or null for a node serving in one process. */
+  workers: { count: number; ready: number } | null;
+}
+
+/** One node in the cluster view. */
+export interface NodeView extends NodeReport {
+  /** Heartbeat within three beats: the node is running. */
+  live: boolean;
+  /** Milliseconds since its last heartbeat, as the answering node sees it. */
+  ageMs: number;
+  /** The node found its bans different from Redis's and has not repaired them yet. */
+  diverged: boolean;
+}
+
+/** Every node seen in the last hour, and the shared ban state they are compared with. */
+export interface ClusterView {
+  /** The node answering. */
+  node: string;
+  at: number;
+  /** Redis's ban digest and stream tail as last read (null without Redis, or before the first read). */
+  redis: { digest: string; stream: string; complete: boolean } | null;
+  nodes: NodeView[];
+  summary: { seen: number; live: number; diverged: number };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterStore } from '../../src/store/types.js';
-import type { RateDecision } from '../../src/store/counters.js';
 import { waitFor } from './wait.js';
+import type { RateDecision } from '../../src/store/types.js';
 
 /** What a backend under test provides: one store, or two that share state. */
 export interface ContractSubject {

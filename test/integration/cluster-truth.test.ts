@@ -1,5 +1,4 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ClusterView } from '../../src/store/cluster-view.js';
 import type { NodeStore } from '../../src/store/store.js';
 import { startInProcessCluster } from '../helpers/cluster.js';
 import { requestAs, type InProcessNode } from '../helpers/in-process.js';
@@ -7,6 +6,7 @@ import { runCli } from '../helpers/palisade.js';
 import { startRedis, stopAllRedis } from '../helpers/redis.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait.js';
+import type { ClusterView } from '../../src/store/types.js';
 
 let upstream: TestUpstream;
 let nodes: InProcessNode[] = [];

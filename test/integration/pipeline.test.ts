@@ -50,8 +50,21 @@ const phases = definePlugin({
     onResponse(ctx, outcome) {
       outcomes.push({ path: ctx.path, outcome });
     },
+    // Bodies of /inspect* are read (64 bytes at most) and refused when they say "evil".
+    inspectBody(ctx) {
+      if (!ctx.path.startsWith('/inspect')) return undefined;
+      return {
+        maxBytes: 64,
+        overLimit: ctx.path === '/inspect-partial' ? 'partial' : 'refuse',
+        inspect: (body, truncated) => {
+          inspected.push({ text: body.toString('latin1'), truncated });
+          return body.includes('evil') ? deny('phases.body') : undefined;
+        },
+      };
+    },
   }),
 });
+const inspected: Array<{ text: string; truncated: boolean }> = [];
 const strict = definePlugin({
   manifest: { id: 'strict', name: 'Strict', description: '', version: '1.0.0', dependsOn: [], onFailure: 'closed', settings: {} },
   provision: () => ({
@@ -69,7 +82,16 @@ let base: string;
 const sink = new Writable({ write: (_chunk, _enc, done) => done() });
 
 beforeAll(async () => {
-  upstream = await startUpstream();
+  // The upstream says how many body bytes it got, and their first ones.
+  upstream = await startUpstream((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      res.writeHead(200, { 'content-type': 'text/plain', 'x-body-bytes': String(body.length), 'x-body-start': body.subarray(0, 16).toString('latin1') });
+      res.end('upstream ok');
+    });
+  });
   const loaded = loadSettings(settingsSpec([phases, strict]), {
     HTTP_ADDRESS: '127.0.0.1',
     HTTP_PORT: String(await freePort()),
@@ -143,6 +165,31 @@ describe('request pipeline', () => {
       await node.store.bans.remove('198.51.100.0/24', 'test');
     }
     expect((await fetch(`${base}/through`, { headers: BANNED_CLIENT })).status).toBe(200);
+  });
+
+  it('reads a body only when a plugin asks, inspects its first bytes, refuses on a verdict, and forwards it whole', async () => {
+    const post = (path: string, body: string) => fetch(`${base}${path}`, { method: 'POST', body, headers: { 'content-type': 'text/plain' } });
+    // Not asked for: streamed, never read by the proxy.
+    const streamed = await post('/elsewhere', 'evil '.repeat(100));
+    expect(streamed.headers.get('x-body-bytes')).toBe('500');
+    expect(inspected).toHaveLength(0);
+    // Asked for and clean: inspected whole, forwarded whole.
+    const clean = await post('/inspect', 'hello world');
+    expect(clean.headers.get('x-body-bytes')).toBe('11');
+    expect(inspected.at(-1)).toEqual({ text: 'hello world', truncated: false });
+    // A verdict refuses it; the upstream never sees it.
+    const before = upstream.seen.length;
+    expect((await post('/inspect', 'an evil body')).status).toBe(403);
+    expect(upstream.seen.length).toBe(before);
+    // Past the limit: 413 when the plugin will not inspect a part; with 'partial' the first 64
+    // bytes are inspected and the whole body (prefix and rest) is forwarded.
+    expect((await post('/inspect', 'x'.repeat(10_000))).status).toBe(413);
+    const long = `start${'y'.repeat(200_000)}`;
+    const partial = await post('/inspect-partial', long);
+    expect(partial.status).toBe(200);
+    expect(partial.headers.get('x-body-bytes')).toBe(String(long.length));
+    expect(partial.headers.get('x-body-start')).toBe(long.slice(0, 16));
+    expect(inspected.at(-1)).toEqual({ text: long.slice(0, 64), truncated: true });
   });
 
   it('runs onResponse for every request, blocked or proxied, with the outcome', async () => {

@@ -5,7 +5,6 @@ import { settingsSpec } from '../../src/plugin/catalog.js';
 import { loadSettings } from '../../src/settings/load.js';
 import type { RedisSettings } from '../../src/settings/types.generated.js';
 import { RedisConnections, RedisUnavailable } from '../../src/store/redis/connections.js';
-import type { RateDecision } from '../../src/store/counters.js';
 import { RedisCounters } from '../../src/store/redis/counters.js';
 import { RedisAudit } from '../../src/store/redis/audit.js';
 import { RedisKeys } from '../../src/store/redis/keys.js';
@@ -14,6 +13,7 @@ import { comparableFrom } from '../../src/store/ban-digest.js';
 import { TEST_SESSIONS_SECRET } from '../helpers/palisade.js';
 import { startRedis, stopAllRedis, type RedisServer } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
+import type { RateDecision } from '../../src/store/types.js';
 
 afterAll(stopAllRedis);
 

@@ -37,7 +37,7 @@ beforeAll(async () => {
 
   const down = await startRedis();
   await down.stop();
-  fallback = await startBackendStore({ NODE_NAME: 'contract-fallback', REDIS_HOST: '127.0.0.1', REDIS_PORT: String(down.port), REDIS_TIMEOUT: '500ms' });
+  fallback = await startBackendStore({ NODE_NAME: 'contract-fallback', REDIS_HOST: '127.0.0.1', REDIS_PORT: String(down.port), REDIS_TIMEOUT: '500ms', REDIS_REQUEST_TIMEOUT: '500ms' });
   stores.push(...standalone, ...sentinel, ...onCluster, fallback);
   workers = [await attachWorker(standalone[0].store), await attachWorker(standalone[1].store)];
   expect([...standalone, ...sentinel, ...onCluster].every((s) => s.store.readiness().ready)).toBe(true);

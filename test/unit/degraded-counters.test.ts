@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { Counters, type DegradedRate, type RateDecision, type RemoteCounters } from '../../src/store/counters.js';
+import { Counters } from '../../src/store/counters.js';
+import type { DegradedRate, RateDecision } from '../../src/store/types.js';
+import type { RemoteCounters } from '../../src/store/shared-backend.js';
 
 /** A shared backend that can be switched off, recording what it is charged. */
 function switchableRemote() {

@@ -1,9 +1,6 @@
-import type { AuditFacet } from '../audit.js';
-import type { RemoteCounters } from '../counters.js';
-import type { RemoteLocks } from '../locks.js';
-import type { RemoteMetrics } from '../metrics.js';
-import type { RemoteSessions } from '../sessions.js';
 import type { BanChange, BanFacet, StoreHealth } from '../types.js';
+import type { AuditFacet } from '../types.js';
+import type { RemoteCounters, RemoteLocks, RemoteMetrics, RemoteSessions } from '../shared-backend.js';
 
 /**
  * How a node's workers reach its store: the primary is their shared backend. A worker holds

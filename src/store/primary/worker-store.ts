@@ -1,6 +1,5 @@
 import { collectAfterBulkLoad } from '../../memory.js';
 import { canonicalTarget } from '../../net/ip.js';
-import type { AuditFacet } from '../audit.js';
 import { BanMembership } from '../ban-membership.js';
 import { Counters } from '../counters.js';
 import { Locks } from '../locks.js';
@@ -9,6 +8,7 @@ import { Sessions } from '../sessions.js';
 import type { Ban, BanChange, BanEntry, BanFacet, BanRequest, ClusterStore, ShareOptions, StoreHealth } from '../types.js';
 import { PrimaryLink } from './primary-link.js';
 import { decodeBanEntries, onStoreMessage, type Channel, type PrimaryRemotes } from './protocol.js';
+import type { AuditFacet } from '../types.js';
 
 /** How often a worker hands its metric deltas and ban hit counts to the primary. */
 const REPORT_MS = 1_000;

@@ -1,7 +1,8 @@
-import type { AuditEntry, RemoteAudit } from '../audit.js';
 import type { RedisConnections } from './connections.js';
 import type { RedisKeys } from './keys.js';
 import type { ScriptedRedis } from './scripts.js';
+import type { AuditEntry } from '../types.js';
+import type { RemoteAudit } from '../shared-backend.js';
 
 /**
  * The audit trail in Redis: a sorted set scored by time whose members are the entries as

@@ -4,7 +4,6 @@ import { PalisadeError, coded } from '../../errors.js';
 import { describeError } from '../../log.js';
 import type { RedisSettings } from '../../settings/types.generated.js';
 import { HEARTBEAT_MS } from '../cluster-view.js';
-import type { LocalState, SharedBackend } from '../types.js';
 import { RedisAudit } from './audit.js';
 import { RedisBanSync } from './ban-sync.js';
 import { createDoctorClient, type RedisClient } from './clients.js';
@@ -18,7 +17,9 @@ import { NodeReports } from './node-reports.js';
 import { checkPermissions, describePermissionReport } from './permissions.js';
 import { registerRedisMetrics, type RedisMetrics as CommandMetrics } from './prometheus.js';
 import type { ScriptedRedis } from './scripts.js';
+import { RedisLocks } from './locks.js';
 import { RedisSessions } from './sessions.js';
+import type { LocalState, SharedBackend } from '../shared-backend.js';
 
 /** The longest the cluster view waits on Redis before answering from the last read. */
 const ADMIN_READ_MS = 1_000;
@@ -176,7 +177,7 @@ export class RedisBackend {
     // A new master (failover, restart) learns about this node at once, not a beat later.
     background.on('ready', this.beatOnReady);
     const keys = this.keys;
-    return {
+    const shared: SharedBackend = {
       health() {
         const health = connections.health();
         if (health.up) return { mode: 'shared' };
@@ -191,21 +192,14 @@ export class RedisBackend {
       sessions: new RedisSessions(connections, keys),
       audit: new RedisAudit(connections, keys, this.options.auditLength),
       metrics: new RedisMetrics(connections, keys, nodeName),
+      locks: new RedisLocks(background, keys),
       cluster: {
         agreement: () => bans.agreement(),
         liveNodes: () => nodeReports.liveNodes,
         reports: async () => ({ reports: await nodeReports.latest(ADMIN_READ_MS), redis: bans.redisState ?? null, now: bans.redisNow() }),
       },
-      locks: {
-        async acquire(name, token, ttlMs) {
-          if (background.status !== 'ready') return false;
-          return (await background.palisadeLockAcquire(keys.lock(name), token, ttlMs)) === 1;
-        },
-        async release(name, token) {
-          if (background.status === 'ready') await background.palisadeLockRelease(keys.lock(name), token);
-        },
-      },
     };
+    return shared;
   }
 
   /** Resolves true once the node holds the shared ban set, false after `timeoutMs`. */

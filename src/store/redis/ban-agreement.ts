@@ -2,10 +2,10 @@ import type { Logger } from 'pino';
 import { coded } from '../../errors.js';
 import { describeError } from '../../log.js';
 import { comparableFrom, digestText } from '../ban-digest.js';
-import type { BanAgreement } from '../cluster-view.js';
-import type { BanReplica } from '../types.js';
 import type { RedisKeys } from './keys.js';
 import type { ScriptedRedis } from './scripts.js';
+import type { BanAgreement } from '../types.js';
+import type { BanReplica } from '../shared-backend.js';
 
 /** Checks in a row a digest must differ before the node resyncs (one could be a race with a change in flight). */
 const DIVERGED_CHECKS = 2;

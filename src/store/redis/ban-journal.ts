@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
 import { describeError } from '../../log.js';
 import { bodyOf, targetOf } from '../ban-versions.js';
-import type { BanChange, BanReplica } from '../types.js';
+import type { BanChange } from '../types.js';
 import type { RedisConnections } from './connections.js';
 import type { RedisKeys } from './keys.js';
 import type { ScriptedRedis } from './scripts.js';
+import type { BanReplica } from '../shared-backend.js';
 
 /** Changes written per pipeline when delivering the journal. */
 const FLUSH_CHUNK = 1_000;

@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
 import { describeError } from '../../log.js';
 import { bodyOf } from '../ban-versions.js';
-import type { BanChange, BanReplica } from '../types.js';
+import type { BanChange } from '../types.js';
 import type { RedisConnections } from './connections.js';
 import type { RedisKeys } from './keys.js';
+import type { BanReplica } from '../shared-backend.js';
 
 /**
  * The reader of the ban stream: on its own connection (`stream`, blocking reads), it applies

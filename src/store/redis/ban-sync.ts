@@ -3,14 +3,15 @@ import type { Logger } from 'pino';
 import { coded } from '../../errors.js';
 import { describeError } from '../../log.js';
 import { bodyOf, isNewer, targetOf } from '../ban-versions.js';
-import type { BanAgreement } from '../cluster-view.js';
-import type { BanChange, BanReplica } from '../types.js';
+import type { BanChange } from '../types.js';
 import { DigestAgreement } from './ban-agreement.js';
 import { BanJournal, type JournalLimits } from './ban-journal.js';
 import { BanStream, compareStreamIds, parseChange } from './ban-stream.js';
 import type { RedisConnections } from './connections.js';
 import type { RedisKeys } from './keys.js';
 import type { ScriptedRedis } from './scripts.js';
+import type { BanAgreement } from '../types.js';
+import type { BanReplica } from '../shared-backend.js';
 
 /** Targets read per round trip during a resync (ZRANGE + MGET). */
 const RESYNC_CHUNK = 5_000;

@@ -1,10 +1,12 @@
 import type { Logger } from 'pino';
-import { gcraAnswer, type RateDecision, type RemoteCounters } from '../counters.js';
+import { gcraAnswer } from '../counters.js';
 import { clusterRateBatcher } from './cluster/rate-by-master.js';
 import { timed, type ObserveCommand } from './command-timing.js';
 import type { RedisConnections } from './connections.js';
 import type { RedisKeys } from './keys.js';
 import { RateBatcher } from './rate-batch.js';
+import type { RateDecision } from '../types.js';
+import type { RemoteCounters } from '../shared-backend.js';
 
 /**
  * Counters in Redis through the request-path pool, within `REDIS_REQUEST_TIMEOUT`, skipped

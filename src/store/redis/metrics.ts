@@ -1,6 +1,6 @@
-import type { RemoteMetrics } from '../metrics.js';
 import type { RedisConnections } from './connections.js';
 import type { RedisKeys } from './keys.js';
+import type { RemoteMetrics } from '../shared-backend.js';
 
 /** How long a node's totals outlive its last push; the node list keeps the same horizon. */
 export const METRICS_TTL_MS = 3_600_000;

@@ -1,6 +1,7 @@
-import { LIVE_WITHIN_MS, NODE_REPORT_TTL_MS, type NodeReport } from '../cluster-view.js';
+import { LIVE_WITHIN_MS, NODE_REPORT_TTL_MS } from '../cluster-view.js';
 import type { RedisClient } from './clients.js';
 import type { RedisKeys } from './keys.js';
+import type { NodeReport } from '../types.js';
 
 /**
  * Every node's last heartbeat report, in one Redis hash (node → JSON): written at each

@@ -1,4 +1,4 @@
-import type { RateDecision } from '../counters.js';
+import type { RateDecision } from '../types.js';
 
 /**
  * Most checks in one script call: bounds how long one call holds Redis (each check is one

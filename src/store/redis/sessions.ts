@@ -1,6 +1,7 @@
-import type { RemoteSessions, SessionRecord } from '../sessions.js';
 import type { RedisConnections } from './connections.js';
 import type { RedisKeys } from './keys.js';
+import type { RemoteSessions } from '../shared-backend.js';
+import type { SessionRecord } from '../types.js';
 
 /** Sessions in Redis through the request-path pool; one round trip per call. */
 export class RedisSessions implements RemoteSessions {
