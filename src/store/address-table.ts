@@ -2,12 +2,11 @@
  * An open-addressing hash table from fixed-width addresses (1 word for IPv4, 4 for IPv6)
  * to a number — an expiry in a worker's ban membership, a slot in the primary's ban table —
  * held in typed arrays: a million bans cost a few bytes each instead of an object and a
- * string. ({@link sweep} reads the numbers as expiries.) Linear probing; deleted slots are marked and
- * reclaimed when the table is rebuilt.
+ * string. Linear probing; deleted slots are marked and reclaimed when the table is rebuilt.
  */
 export class AddressTable {
   private keys: Uint32Array;
-  /** Epoch ms; `Infinity` for a permanent entry. */
+  /** The number of each entry. */
   private expiries: Float64Array;
   /** 0 empty, 1 used, 2 deleted. */
   private states: Uint8Array;
@@ -32,7 +31,7 @@ export class AddressTable {
   }
 
   /** Inserts or replaces the entry of `key` (its first `words` words). */
-  set(key: ArrayLike<number>, expiresAt: number): void {
+  set(key: ArrayLike<number>, value: number): void {
     if ((this.used + this.deleted + 1) * 4 > this.capacity * 3) this.rebuild(this.used + 1);
     // One probe: the key's slot if it is there, else the first free slot on its path.
     const mask = this.capacity - 1;
@@ -43,7 +42,7 @@ export class AddressTable {
       if (state === 0) break;
       if (state === 1) {
         if (this.matches(slot, key)) {
-          this.expiries[slot] = expiresAt;
+          this.expiries[slot] = value;
           return;
         }
       } else if (free === -1) free = slot;
@@ -54,11 +53,11 @@ export class AddressTable {
     this.states[free] = 1;
     const at = free * this.words;
     for (let i = 0; i < this.words; i++) this.keys[at + i] = key[i]! >>> 0;
-    this.expiries[free] = expiresAt;
+    this.expiries[free] = value;
     this.used++;
   }
 
-  /** The expiry of `key`, or undefined when absent. */
+  /** The number of `key`, or undefined when absent. */
   get(key: ArrayLike<number>): number | undefined {
     const slot = this.slotOf(key);
     return slot >= 0 ? this.expiries[slot] : undefined;
@@ -74,11 +73,11 @@ export class AddressTable {
     return true;
   }
 
-  /** Removes every entry expired at `now`; returns how many went. */
-  sweep(now: number): number {
+  /** Removes every entry whose number `drop` says goes; returns how many went. */
+  sweep(drop: (value: number) => boolean): number {
     let removed = 0;
     for (let slot = 0; slot < this.capacity; slot++) {
-      if (this.states[slot] === 1 && this.expiries[slot]! <= now) {
+      if (this.states[slot] === 1 && drop(this.expiries[slot]!)) {
         this.states[slot] = 2;
         removed++;
       }
@@ -89,8 +88,8 @@ export class AddressTable {
     return removed;
   }
 
-  /** Calls `visit` with every entry's key words and expiry. */
-  forEach(visit: (key: Uint32Array, expiresAt: number) => void): void {
+  /** Calls `visit` with every entry's key words and number. */
+  forEach(visit: (key: Uint32Array, value: number) => void): void {
     for (let slot = 0; slot < this.capacity; slot++) {
       if (this.states[slot] === 1) visit(this.keys.subarray(slot * this.words, (slot + 1) * this.words), this.expiries[slot]!);
     }

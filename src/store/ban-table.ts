@@ -1,7 +1,6 @@
-import { parseCidr, v4Text, v4Word } from '../net/ip.js';
-import ipaddr from 'ipaddr.js';
-import { AddressTable } from './address-table.js';
+import { v4Text, v4Word } from '../net/ip.js';
 import { BanDigest } from './ban-digest.js';
+import { TargetIndex } from './target-index.js';
 import type { Ban } from './types.js';
 
 /** Slots the columns start with; they double when full. */
@@ -15,19 +14,14 @@ const INITIAL_SLOTS = 1024;
  * labels shared by every ban (counted, dropped with their last ban), its evidence only
  * when it has some — and a {@link Ban} is built when one is asked for.
  *
- * Exact IPv4 addresses — most bans — live as 32-bit numbers in an {@link AddressTable} (no
- * string, no Map entry per ban), other exact IPs in one Map (both O(1)); networks in one Map
- * per prefix length, so a lookup costs one probe per prefix length in use (at most 33 for
- * IPv4, 129 for IPv6). Expired entries are dropped lazily on lookup and by `sweep`.
+ * Where each ban is — its slot under its target — is a {@link TargetIndex}, the same index a
+ * worker's ban set uses: an exact IPv4 address (most bans) costs no string and no Map entry,
+ * and a lookup one probe per prefix length in use. The slot's target text is kept for
+ * anything else than an exact IPv4 address. Expired bans are dropped by `sweep`.
  */
 export class BanTable {
-  /** Exact IPv4 address → slot. */
-  private readonly v4Exact = new AddressTable(1);
-  /** Other canonical exact targets (IPv6) → slot. */
-  private readonly exact = new Map<string, number>();
-  /** Prefix bits → network text → slot, per family. */
-  private readonly v4Networks = new Map<number, Map<string, number>>();
-  private readonly v6Networks = new Map<number, Map<string, number>>();
+  /** Canonical target → slot. */
+  private readonly index = new TargetIndex();
   /** Per slot: 0 free, {@link V4} an exact IPv4 address (in `v4Of`), {@link TEXT} a target in `texts`. */
   private kinds = new Uint8Array(INITIAL_SLOTS);
   private v4Of = new Uint32Array(INITIAL_SLOTS);
@@ -44,8 +38,6 @@ export class BanTable {
   private readonly labels = new Labels();
   private readonly freeSlots: number[] = [];
   private used = 0;
-  /** Scratch word for IPv4 lookups. */
-  private readonly word = new Uint32Array(1);
   /** Kept with every insert and removal: what the cluster view compares with Redis's. */
   readonly digest = new BanDigest();
 
@@ -57,33 +49,36 @@ export class BanTable {
 
   /** Inserts or replaces the ban for `ban.target` (canonical IP or CIDR text). */
   set(ban: Ban): void {
-    const place = this.placeOf(ban.target, true);
-    if (!place) throw new TypeError(`not a ban target: ${ban.target}`);
+    const target = ban.target;
+    let slot = this.index.get(target);
     // The new labels are taken before the old ones are let go: a renewal keeps its indexes.
     const reason = this.labels.take(ban.reason);
     const origin = this.labels.take(ban.origin);
     const actor = this.labels.take(ban.actor);
     const node = this.labels.take(ban.node);
-    let slot = this.find(place);
     if (slot === undefined) {
       slot = this.freeSlots.pop() ?? this.slots++;
+      if (!this.index.set(target, slot)) {
+        this.freeSlots.push(slot);
+        for (const label of [reason, origin, actor, node]) this.labels.release(label);
+        throw new TypeError(`not a ban target: ${target}`);
+      }
       if (slot >= this.createdAt.length) this.grow();
-      if (place.v4 !== undefined) {
-        this.word[0] = place.v4;
-        this.v4Exact.set(this.word, slot);
+      // An exact IPv4 address is written out from its number: no string kept.
+      const v4 = target.includes('/') ? undefined : v4Word(target, true);
+      if (v4 !== undefined) {
         this.kinds[slot] = V4;
-        this.v4Of[slot] = place.v4;
+        this.v4Of[slot] = v4;
       } else {
-        place.map.set(place.key, slot);
         this.kinds[slot] = TEXT;
-        this.texts.set(slot, place.key);
+        this.texts.set(slot, target);
       }
       this.used++;
     } else {
       this.releaseLabels(slot);
-      this.digest.toggle(place.key, this.expiryAt(slot));
+      this.digest.toggle(target, this.expiryAt(slot));
     }
-    this.digest.toggle(place.key, ban.expiresAt);
+    this.digest.toggle(target, ban.expiresAt);
     this.createdAt[slot] = ban.createdAt;
     this.expiresAt[slot] = ban.expiresAt ?? Number.NaN;
     this.versions[slot] = ban.version;
@@ -98,19 +93,12 @@ export class BanTable {
 
   /** Removes the ban on `target` (canonical); true when one was there. */
   delete(target: string): boolean {
-    const place = this.placeOf(target, false);
-    const slot = place && this.find(place);
-    if (place === undefined || slot === undefined) return false;
-    if (place.v4 !== undefined) {
-      this.word[0] = place.v4;
-      this.v4Exact.delete(this.word);
-    } else {
-      place.map.delete(place.key);
-      if (place.bucket && place.map.size === 0) place.bucket.delete(place.bits);
-      this.texts.delete(slot);
-    }
+    const slot = this.index.get(target);
+    if (slot === undefined) return false;
+    this.index.delete(target);
+    this.texts.delete(slot);
     this.kinds[slot] = 0;
-    this.digest.toggle(place.key, this.expiryAt(slot));
+    this.digest.toggle(target, this.expiryAt(slot));
     this.releaseLabels(slot);
     this.evidence.delete(slot);
     this.freeSlots.push(slot);
@@ -120,44 +108,25 @@ export class BanTable {
 
   /** The ban stored under exactly `target` (canonical; no containment), active or not. */
   get(target: string): Ban | undefined {
-    const slot = this.slotOf(target);
+    const slot = this.index.get(target);
     return slot === undefined ? undefined : this.banAt(slot);
   }
 
   /** The version and node of the ban stored under exactly `target`, without building it. */
   stampOf(target: string): { version: number; node: string } | undefined {
-    const slot = this.slotOf(target);
+    const slot = this.index.get(target);
     return slot === undefined ? undefined : { version: this.versions[slot]!, node: this.labels.text(this.labelsOf[slot * 4 + 3]!) };
   }
 
   /** The active ban covering the canonical `ip`, if any. */
   match(ip: string): Ban | undefined {
-    const direct = this.exactSlot(ip);
-    if (direct !== undefined && this.active(direct)) return this.banAt(direct);
-    const isV6 = ip.includes(':');
-    const table = isV6 ? this.v6Networks : this.v4Networks;
-    if (table.size === 0) return undefined;
-    const bytes = ipaddr.parse(ip).toByteArray();
-    for (const [bits, bucket] of table) {
-      const slot = bucket.get(`${maskedText(bytes, bits)}/${bits}`);
-      if (slot !== undefined && this.active(slot)) return this.banAt(slot);
-    }
-    return undefined;
+    const hit = this.index.match(ip, this.isActive);
+    return hit === undefined ? undefined : this.banAt(hit.value);
   }
 
   /** Every active ban covering the canonical `ip`: its exact ban, then each network holding it, narrowest first. */
   covering(ip: string): Ban[] {
-    const found: Ban[] = [];
-    const direct = this.exactSlot(ip);
-    if (direct !== undefined && this.active(direct)) found.push(this.banAt(direct));
-    const table = ip.includes(':') ? this.v6Networks : this.v4Networks;
-    if (table.size === 0) return found;
-    const bytes = ipaddr.parse(ip).toByteArray();
-    for (const bits of [...table.keys()].sort((a, b) => b - a)) {
-      const slot = table.get(bits)!.get(`${maskedText(bytes, bits)}/${bits}`);
-      if (slot !== undefined && this.active(slot)) found.push(this.banAt(slot));
-    }
-    return found;
+    return this.index.covering(ip).filter(this.isActive).map((slot) => this.banAt(slot));
   }
 
   /**
@@ -264,57 +233,11 @@ export class BanTable {
     };
   }
 
-  /** True when the ban in `slot` is active; an expired one is dropped. */
-  private active(slot: number): boolean {
+  /** True when the ban in `slot` is active (an expired one waits for the sweep). */
+  private readonly isActive = (slot: number): boolean => {
     const expiry = this.expiresAt[slot]!;
-    if (Number.isNaN(expiry) || expiry > this.now()) return true;
-    this.delete(this.targetAt(slot));
-    return false;
-  }
-
-  private slotOf(target: string): number | undefined {
-    // A canonical IP is its own key: no parsing on the resync and replication path.
-    if (!target.includes('/')) return this.exactSlot(target);
-    const place = this.placeOf(target, false);
-    return place && this.find(place);
-  }
-
-  /** The slot of the exact address `ip` (canonical), if banned. */
-  private exactSlot(ip: string): number | undefined {
-    const v4 = v4Word(ip, true);
-    if (v4 === undefined) return this.exact.get(ip);
-    this.word[0] = v4;
-    return this.v4Exact.get(this.word);
-  }
-
-  private find(place: Place): number | undefined {
-    if (place.v4 === undefined) return place.map.get(place.key);
-    this.word[0] = place.v4;
-    return this.v4Exact.get(this.word);
-  }
-
-  /** Where `target` lives: an IPv4 number, or a map and key (a /32 or /128 is an exact address). */
-  private placeOf(target: string, create: boolean): Place | undefined {
-    if (!target.includes('/')) return this.exactPlace(target);
-    const cidr = parseCidr(target);
-    if (!cidr) return undefined;
-    const full = cidr.family === 'ipv4' ? 32 : 128;
-    if (cidr.bits === full) return this.exactPlace(cidr.text.slice(0, cidr.text.indexOf('/')));
-    const bucket = cidr.family === 'ipv4' ? this.v4Networks : this.v6Networks;
-    let map = bucket.get(cidr.bits);
-    if (!map) {
-      if (!create) return undefined;
-      bucket.set(cidr.bits, (map = new Map()));
-    }
-    return { map, key: cidr.text, bucket, bits: cidr.bits };
-  }
-
-  private exactPlace(address: string): Place {
-    // Only the canonical text (no leading zeros) is kept as a number: it is what comes back out.
-    const v4 = v4Word(address, true);
-    if (v4 !== undefined) return { v4, key: address };
-    return { map: this.exact, key: address, bits: -1 };
-  }
+    return Number.isNaN(expiry) || expiry > this.now();
+  };
 
   private releaseLabels(slot: number): void {
     const at = slot * 4;
@@ -340,14 +263,6 @@ export class BanTable {
 /** A slot's kind: an exact IPv4 address, or a target kept as text. */
 const V4 = 1;
 const TEXT = 2;
-
-/**
- * Where a target lives: an exact IPv4 address in the IPv4 table (`key` its text), or `map`
- * under `key` (`bucket` and `bits`: the prefix length's map, for a network).
- */
-type Place =
-  | { v4: number; key: string }
-  | { v4?: undefined; map: Map<string, number>; key: string; bucket?: Map<number, Map<string, number>>; bits: number };
 
 /**
  * Label strings (reasons, origins, actors, node names) shared by every ban, each counted:
@@ -390,13 +305,3 @@ class Labels {
     return this.texts[at] ?? '';
   }
 }
-
-function maskedText(bytes: number[], bits: number): string {
-  const masked = bytes.slice();
-  for (let i = 0; i < masked.length; i++) {
-    const keep = Math.max(0, Math.min(8, bits - i * 8));
-    masked[i] = (masked[i] ?? 0) & ((0xff << (8 - keep)) & 0xff);
-  }
-  return ipaddr.fromByteArray(masked).toString();
-}
-

@@ -1,6 +1,6 @@
 import { collectAfterBulkLoad } from '../../memory.js';
 import { canonicalTarget } from '../../net/ip.js';
-import { BanMembership } from '../ban-membership.js';
+import { TargetIndex } from '../target-index.js';
 import { Counters } from '../counters.js';
 import { Locks } from '../locks.js';
 import { ClusterMetrics } from '../metrics.js';
@@ -64,7 +64,7 @@ export class WorkerStore implements ClusterStore {
     this.unsubscribe = onStoreMessage(channel, (message) => {
       switch (message.t) {
         case 'entries':
-          decodeBanEntries(message.e, (target, expiresAt) => this.bans.table.set(target, expiresAt));
+          decodeBanEntries(message.e, (target, expiresAt) => this.bans.set(target, expiresAt));
           break;
         case 'loaded':
           collectAfterBulkLoad(this.bans.count());
@@ -80,7 +80,7 @@ export class WorkerStore implements ClusterStore {
     });
     this.reporter = setInterval(() => this.report(), REPORT_MS);
     this.reporter.unref();
-    this.sweeper = setInterval(() => this.bans.table.sweep(), SWEEP_MS);
+    this.sweeper = setInterval(() => this.bans.sweep(), SWEEP_MS);
     this.sweeper.unref();
     channel.send({ t: 'load' });
   }
@@ -116,46 +116,55 @@ export class WorkerStore implements ClusterStore {
  * them back to every worker, this one included, which settles any difference.
  */
 export class ReplicaBans implements BanFacet {
-  readonly table: BanMembership;
+  /** The banned targets, each with its expiry (`Infinity`: permanent). */
+  private readonly index = new TargetIndex();
   private readonly listeners = new Set<(change: BanChange) => void>();
   private hitCounts = new Map<string, number>();
 
   constructor(
     private readonly primary: PrimaryRemotes['bans'],
     private readonly now: () => number,
-  ) {
-    this.table = new BanMembership(now);
-  }
+  ) {}
 
   match(ip: string): BanEntry | undefined {
-    const entry = this.table.match(ip);
-    if (entry) this.hitCounts.set(entry.target, (this.hitCounts.get(entry.target) ?? 0) + 1);
-    return entry;
+    const now = this.now();
+    const hit = this.index.match(ip, (expiry) => expiry > now);
+    if (!hit) return undefined;
+    this.hitCounts.set(hit.target, (this.hitCounts.get(hit.target) ?? 0) + 1);
+    return entry(hit.target, hit.value);
   }
 
   get(target: string): BanEntry | undefined {
     const canonical = canonicalTarget(target);
-    return canonical === undefined ? undefined : this.table.get(canonical);
+    const expiry = canonical === undefined ? undefined : this.index.get(canonical);
+    return expiry !== undefined && expiry > this.now() ? entry(canonical!, expiry) : undefined;
   }
 
   count(): number {
-    return this.table.size;
+    return this.index.size;
   }
 
-  /**
-   * Enforced here at once, then made by the primary; a ban its policy refuses (it throws the
-   * refusal) is taken off here again, unless one was already in force.
-   */
+  /** Holds `target` banned until `expiresAt` (null: permanent), as the primary said. */
+  set(target: string, expiresAt: number | null): void {
+    this.index.set(target, expiresAt ?? Infinity);
+  }
+
+  /** Drops expired entries. */
+  sweep(): void {
+    const now = this.now();
+    this.index.sweep((expiry) => expiry <= now);
+  }
+
   async add(request: BanRequest, options: ShareOptions = {}): Promise<Ban> {
     const target = canonicalTarget(request.target);
-    const before = target === undefined ? undefined : this.table.get(target);
-    if (target !== undefined) this.table.set(target, request.durationMs > 0 ? this.now() + request.durationMs : null);
+    const before = target === undefined ? undefined : this.index.get(target);
+    if (target !== undefined) this.set(target, request.durationMs > 0 ? this.now() + request.durationMs : null);
     try {
       return await this.primary.add(request, options);
     } catch (error) {
       if (target !== undefined) {
-        if (before === undefined) this.table.delete(target);
-        else this.table.set(target, before.expiresAt);
+        if (before === undefined) this.index.delete(target);
+        else this.index.set(target, before);
       }
       throw error;
     }
@@ -163,7 +172,7 @@ export class ReplicaBans implements BanFacet {
 
   async remove(target: string, actor: string, options: ShareOptions = {}): Promise<boolean> {
     const canonical = canonicalTarget(target);
-    if (canonical !== undefined) this.table.delete(canonical);
+    if (canonical !== undefined) this.index.delete(canonical);
     return this.primary.remove(target, actor, options);
   }
 
@@ -174,8 +183,8 @@ export class ReplicaBans implements BanFacet {
 
   /** A change the primary applied: the entry follows it, listeners hear it. */
   applyPushed(change: BanChange): void {
-    if (change.op === 'ban') this.table.set(change.ban.target, change.ban.expiresAt);
-    else this.table.delete(change.tombstone.target);
+    if (change.op === 'ban') this.set(change.ban.target, change.ban.expiresAt);
+    else this.index.delete(change.tombstone.target);
     for (const listener of this.listeners) listener(change);
   }
 
@@ -186,4 +195,8 @@ export class ReplicaBans implements BanFacet {
     this.hitCounts = new Map();
     return hits;
   }
+}
+
+function entry(target: string, expiry: number): BanEntry {
+  return { target, expiresAt: expiry === Infinity ? null : expiry };
 }
