@@ -78,12 +78,6 @@ export class WorkerPool {
 
   constructor(private readonly options: PoolOptions) {
     this.init = options.init;
-    // Each worker accepts its own connections on the shared socket (the kernel hands a new
-    // connection to a worker waiting in accept: a busy one does not take it). With Node's
-    // default on Linux the primary accepts every connection and passes it on: a worker killed
-    // while one was on its way left it open in the primary, unanswered until the client gave
-    // up, and the primary's descriptor was never closed.
-    cluster.schedulingPolicy = cluster.SCHED_NONE;
     cluster.setupPrimary({ exec: cliPath(), args: ['start'], silent: false, serialization: 'json' });
     this.restarts = new Counter({
       name: 'palisade_worker_restarts_total',
