@@ -13,6 +13,8 @@ command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 # The compose files are checked by Debian's docker-compose, which parses without an engine.
 command -v docker-compose >/dev/null 2>&1 || need_apt+=(docker-compose)
+# The WAF runs the OWASP Core Rule Set as Debian packages it (and its own regression tests).
+[ -d /usr/share/modsecurity-crs/rules ] || need_apt+=(modsecurity-crs)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "test: installing ${need_apt[*]} with apt-get"

@@ -1,0 +1,68 @@
+/**
+ * Validation operators. They "match" when the value is invalid, so a rule fires on bad
+ * input: `@validateByteRange`, `@validateUrlEncoding`, `@validateUtf8Encoding`.
+ */
+import type { OperatorFactory } from './types.js';
+
+/** `@validateByteRange 1-255` / `9,10,13,32-126` — matches when a byte is outside every range. */
+export const validateByteRange: OperatorFactory = (param) => {
+  const allowed = new Uint8Array(256);
+  for (const part of param.text.split(',')) {
+    const m = /^\s*(\d+)\s*(?:-\s*(\d+))?\s*$/.exec(part);
+    if (!m) return `invalid byte range '${part}'`;
+    const lo = Number(m[1]);
+    const hi = m[2] === undefined ? lo : Number(m[2]);
+    if (lo > 255 || hi > 255 || hi < lo) return `invalid byte range '${part}'`;
+    for (let b = lo; b <= hi; b++) allowed[b] = 1;
+  }
+  return (value) => {
+    for (let i = 0; i < value.length; i++) if (allowed[value.charCodeAt(i) & 0xff] === 0) return true;
+    return false;
+  };
+};
+
+function isHex(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
+}
+
+/** `@validateUrlEncoding` — matches on a `%` not followed by two hex digits. */
+export const validateUrlEncoding: OperatorFactory = () => (value) => {
+  for (let i = value.indexOf('%'); i >= 0; i = value.indexOf('%', i + 1)) {
+    if (i + 2 >= value.length) return true;
+    if (!isHex(value.charCodeAt(i + 1)) || !isHex(value.charCodeAt(i + 2))) return true;
+    i += 2;
+  }
+  return false;
+};
+
+/** True when `value` (bytes) is well-formed UTF-8 (no overlongs, surrogates, or > U+10FFFF). */
+export function isValidUtf8(value: string): boolean {
+  const n = value.length;
+  let i = 0;
+  while (i < n) {
+    const c = value.charCodeAt(i);
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    let len: number;
+    let cp: number;
+    if (c >= 0xc2 && c <= 0xdf) { len = 2; cp = c & 0x1f; }
+    else if (c >= 0xe0 && c <= 0xef) { len = 3; cp = c & 0x0f; }
+    else if (c >= 0xf0 && c <= 0xf4) { len = 4; cp = c & 0x07; }
+    else return false;
+    if (i + len > n) return false;
+    for (let k = 1; k < len; k++) {
+      const b = value.charCodeAt(i + k);
+      if ((b & 0xc0) !== 0x80) return false;
+      cp = (cp << 6) | (b & 0x3f);
+    }
+    if (len === 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) return false;
+    if (len === 4 && (cp < 0x10000 || cp > 0x10ffff)) return false;
+    i += len;
+  }
+  return true;
+}
+
+/** `@validateUtf8Encoding` — matches when the bytes are not valid UTF-8. */
+export const validateUtf8Encoding: OperatorFactory = () => (value) => !isValidUtf8(value);

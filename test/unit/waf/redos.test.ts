@@ -1,0 +1,80 @@
+/**
+ * ReDoS defences, asserted through deterministic proxies (timings live in
+ * scripts/waf-bench.ts): the linear-engine fallback is on, caseless patterns are
+ * compiled so the linear engine can take them, every CRS regex but a known few can run
+ * in linear time, and the inspection budget stops a heavy request.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import v8 from 'node:v8';
+import { describe, expect, it } from 'vitest';
+import { linearEngineCanRun, linearFallbackEnabled } from '../../../src/waf/regex/linear-fallback.js';
+import { translatePcre } from '../../../src/waf/regex/translate.js';
+import { lexConfig } from '../../../src/waf/seclang/lexer.js';
+import { ids, load, post, run } from './waf-test-kit.js';
+
+const CRS = '/usr/share/modsecurity-crs/rules';
+
+describe('linear-time fallback', () => {
+  it('is enabled once rules are loaded', () => {
+    load('SecAction "id:1,phase:1,pass,nolog"');
+    expect(linearFallbackEnabled()).toBe(true);
+  });
+
+  it('caseless patterns are spelled out, never compiled with the i flag', () => {
+    const t = translatePcre('(?i)union\\s+select');
+    expect('error' in t ? '' : t.flags).toBe('s');
+  });
+
+  it('an exponential pattern in a rule returns promptly', () => {
+    const rs = load('SecRule ARGS "@rx ^(a+)+$" "id:1,phase:1,pass,log"');
+    const { tx } = run(rs, { method: 'GET', uri: '/?x=' + 'a'.repeat(40) + 'b', protocol: 'HTTP/1.1', headers: [], remoteAddress: '::1', remotePort: 1, serverPort: 80 });
+    expect(ids(tx)).toEqual([]);
+  });
+
+  it.skipIf(!existsSync(CRS))('every CRS request regex runs in linear time except a known few', () => {
+    v8.setFlagsFromString('--enable-experimental-regexp-engine');
+    const notLinear: string[] = [];
+    for (const file of readdirSync(CRS).filter((f) => f.startsWith('REQUEST-') && f.endsWith('.conf'))) {
+      const { directives } = lexConfig(readFileSync(`${CRS}/${file}`, 'latin1'), file);
+      for (const d of directives) {
+        const m = d.name === 'SecRule' ? /^!?@rx\s+([\s\S]*)$/.exec(d.args[1] ?? '') : null;
+        if (!m) continue;
+        const t = translatePcre(m[1] as string);
+        if ('error' in t) continue;
+        try {
+          new RegExp(t.source, t.flags + 'l');
+        } catch {
+          notLinear.push(/id:(\d+)/.exec(d.args[2] ?? '')?.[1] ?? `${file}:${d.line}`);
+          expect(linearEngineCanRun(t.source) && !/\{\d+(,\d*)?\}/.test(t.source)).toBe(false);
+        }
+      }
+    }
+    // Back-references, lookarounds or large counted repeats: these keep backtracking.
+    expect(notLinear.sort()).toEqual([
+      'REQUEST-920-PROTOCOL-ENFORCEMENT.conf:1263', '920120', '920600', '942130', '942200', '942260', '942380', '942390',
+      '942480', '942510', '942511',
+    ].sort());
+  });
+});
+
+describe('inspection budget', () => {
+  // No literal the prefilter could use: every rule really scans the value.
+  const rules = Array.from({ length: 40 }, (_, k) => `SecRule ARGS "@rx (?:a|ab)*[c-e]{${k + 1}}" "id:${k + 1},phase:2,pass,log"`).join('\n');
+  const value = 'ab'.repeat(50_000);
+
+  it('refuses a heavy request once the budget is used up (On mode)', () => {
+    const rs = load('SecRequestBodyAccess On\n' + rules, { inspectionBudgetMs: 1, requestBodyNoFilesLimit: 1 << 20 });
+    const { tx, interruption } = run(rs, ...post('/', 'application/x-www-form-urlencoded', `q=${value}`));
+    expect(interruption).toEqual({ status: 403, ruleId: 0, action: 'deny' });
+    expect(tx.matches.at(-1)?.msg).toMatch(/budget exceeded/);
+  });
+
+  it('only reports it in DetectionOnly, and never times light requests', () => {
+    const rs = load('SecRequestBodyAccess On\n' + rules, { inspectionBudgetMs: 1, requestBodyNoFilesLimit: 1 << 20, engineMode: 'DetectionOnly' });
+    const heavy = run(rs, ...post('/', 'application/x-www-form-urlencoded', `q=${value}`));
+    expect(heavy.interruption).toBeUndefined();
+    expect(ids(heavy.tx)).toContain(0);
+    const light = run(rs, ...post('/', 'application/x-www-form-urlencoded', 'q=cc'));
+    expect(ids(light.tx)).toEqual([1, 2]);
+  });
+});
