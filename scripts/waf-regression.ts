@@ -56,8 +56,8 @@ export function loadCrsForRegression(rulesDir = CRS_RULES, setup = CRS_SETUP): R
   return loaded.ruleSet;
 }
 
-/** Outcome of one stage as seen by the runner. */
-interface StageOutcome {
+/** Outcome of one stage as seen by a runner. */
+export interface StageOutcome {
   refusedByNode: boolean;
   /** The client closed before sending the whole declared body (a real client would time out). */
   incomplete?: boolean;
@@ -167,7 +167,8 @@ class StageServer {
   }
 }
 
-function checkStage(stage: FtwStage, o: StageOutcome): { category: string; reason: string } | undefined {
+/** What is wrong with one stage's outcome (by ftw's rules), if anything. */
+export function checkStage(stage: FtwStage, o: StageOutcome): { category: string; reason: string } | undefined {
   if (o.refusedByNode) {
     if (stage.expectError || stage.status?.includes(400)) return undefined;
     if (stage.logContains !== undefined) return { category: 'node-refuses', reason: "Node's HTTP parser answers 400 before the WAF sees the request" };

@@ -42,6 +42,10 @@ export const errorCodes = {
     status: 408,
     summary: 'The client was too slow: headers not in within `HEADER_TIMEOUT`, a body pausing longer than `CLIENT_BODY_TIMEOUT` or arriving slower than `CLIENT_BODY_MIN_RATE`. The connection is closed.',
   },
+  PAL_CONNECT_REFUSED: {
+    status: 405,
+    summary: 'A `CONNECT` request was refused: a reverse proxy opens no tunnel.',
+  },
   PAL_UPGRADE_REFUSED: {
     status: 400,
     summary: 'A protocol upgrade other than WebSocket (for example `h2c`) was refused.',

@@ -117,12 +117,14 @@ export class Pipeline implements FlowOwner {
     this.run(flow, undefined);
   }
 
-  /** A protocol upgrade; only WebSocket passes, and not while draining. */
+  /** A protocol upgrade (only WebSocket passes, and not while draining), or a CONNECT (refused: 405). */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const flow = new UpgradeFlow(this, req, socket, head, randomUUID());
     const protocol = String(req.headers.upgrade ?? '').toLowerCase();
     const refusal: Refusal | undefined =
-      protocol !== 'websocket'
+      req.method === 'CONNECT'
+        ? { status: 405, reason: 'connect.refused', code: 'PAL_CONNECT_REFUSED' }
+        : protocol !== 'websocket'
         ? { status: 400, reason: 'upgrade.refused', code: 'PAL_UPGRADE_REFUSED' }
         : this.draining
           ? { status: 503, reason: 'draining', code: 'PAL_UPGRADE_REFUSED' }

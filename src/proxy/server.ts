@@ -33,6 +33,8 @@ export class ProxyServer {
     // the pipeline sends it once the request passed the edge checks and the ban gate.
     this.server.on('checkContinue', (req, res) => this.pipeline.http(req, res, true));
     this.server.on('upgrade', (req, socket, head) => this.pipeline.upgrade(req, socket, head));
+    // A reverse proxy tunnels nothing: CONNECT is answered 405 (Node would close the connection unanswered).
+    this.server.on('connect', (req, socket, head) => this.pipeline.upgrade(req, socket, head));
     this.server.on('clientError', (error: NodeJS.ErrnoException, socket) => this.handleClientError(error, socket, deps.metrics, deps.log));
   }
 

@@ -226,6 +226,32 @@ export interface AntibotSettings {
   readonly ANTIBOT_TIME_VALID: number;
 }
 
+/** Settings of WAF (OWASP Core Rule Set) (`modsecurity`). */
+export interface ModsecuritySettings {
+  /** Turn the WAF on: the rules of `USE_MODSECURITY_CRS` and the extra rule files inspect every request. */
+  readonly USE_MODSECURITY: boolean;
+  /** Load the OWASP Core Rule Set from `MODSECURITY_CRS_DIR`. With `no`, only the extra rule files (`MODSECURITY_RULES_BEFORE_CRS`, `MODSECURITY_RULES_AFTER_CRS`) run. */
+  readonly USE_MODSECURITY_CRS: boolean;
+  /** `On` refuses what the rules refuse; `DetectionOnly` inspects and logs, refusing nothing (as does `SECURITY_MODE=detect`); `Off` inspects nothing. */
+  readonly MODSECURITY_SEC_RULE_ENGINE: "On" | "DetectionOnly" | "Off";
+  /** Directory of the Core Rule Set's rules (`*.conf` and their `.data` files), loaded unmodified: Debian's `modsecurity-crs` package by default (`apt-get install modsecurity-crs`), or the `rules/` folder of a CRS 3.3 or 4 release. */
+  readonly MODSECURITY_CRS_DIR: string;
+  /** The CRS's setup file, loaded before its rules (Debian's by default; `crs-setup.conf.example` of a release). Empty: none (the CRS's own defaults, with the paranoia level and threshold below). */
+  readonly MODSECURITY_CRS_SETUP: string;
+  /** The CRS's paranoia level: 1 (few false positives) to 4 (the most rules, the most false positives). */
+  readonly MODSECURITY_PARANOIA_LEVEL: number;
+  /** Inbound anomaly score at which a request is refused (the CRS's `inbound_anomaly_score_threshold`: one critical match scores 5). */
+  readonly MODSECURITY_ANOMALY_THRESHOLD: number;
+  /** Rule files (globs allowed) loaded before the CRS: `ctl:` exclusions per path, custom rules that must run first. */
+  readonly MODSECURITY_RULES_BEFORE_CRS: readonly string[];
+  /** Rule files (globs allowed) loaded after the CRS: `SecRuleRemoveById`, `SecRuleUpdateTargetById` and other exclusions of CRS rules. */
+  readonly MODSECURITY_RULES_AFTER_CRS: readonly string[];
+  /** Bytes of a request body the WAF reads and inspects (the non-file part, as ModSecurity's `SecRequestBodyNoFilesLimit`); the body is held only while it is inspected, then forwarded. (bytes) */
+  readonly MODSECURITY_REQUEST_BODY_LIMIT: number;
+  /** A body longer than `MODSECURITY_REQUEST_BODY_LIMIT`: `reject` refuses it with 413; `partial` inspects its first part and forwards the whole. */
+  readonly MODSECURITY_REQUEST_BODY_LIMIT_ACTION: "reject" | "partial";
+}
+
 /** Settings of Metrics (`metrics`). */
 export interface MetricsSettings {
   /** Turn the ban and challenge metrics on. */

@@ -24,6 +24,8 @@ export async function startInProcessNode(env: Record<string, string>): Promise<I
     ADMIN_LISTEN: `127.0.0.1:${await freePort()}`,
     LOG_LEVEL: 'info',
     SESSIONS_SECRET: TEST_SESSIONS_SECRET,
+    // Off unless the test turns it on (see `baseEnv`).
+    USE_MODSECURITY: 'no',
     // One process: these tests reach into the node's store and plugins in this process.
     WORKERS: '0',
     ...env,

@@ -27,9 +27,14 @@ export interface PalisadeProcess {
  */
 export const TEST_SESSIONS_SECRET = 'test-sessions-secret-0123456789abcdef';
 
-/** Environment every test process gets: loopback only, quiet .env-free cwd. */
-function baseEnv(): Record<string, string> {
-  const env: Record<string, string> = { SESSIONS_SECRET: TEST_SESSIONS_SECRET };
+/**
+ * Environment every test process gets: loopback only, quiet .env-free cwd. The WAF is off
+ * unless a test turns it on (`USE_MODSECURITY: 'yes'`): the tests of other features send
+ * requests the CRS scores (numeric Host headers, odd methods, large bodies), and the WAF's
+ * own tests say what it does with them.
+ */
+export function baseEnv(): Record<string, string> {
+  const env: Record<string, string> = { SESSIONS_SECRET: TEST_SESSIONS_SECRET, USE_MODSECURITY: 'no' };
   for (const name of ['PATH', 'HOME', 'LANG', 'TZ']) if (process.env[name]) env[name] = process.env[name] as string;
   return env;
 }
