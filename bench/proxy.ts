@@ -2,8 +2,9 @@
  * `npm run bench`: req/s and p99 latency of Palisade (default plugins, access log on) next to
  * a bare http-proxy and to the ceiling — a plain http.createServer forwarding through an
  * undici Pool, Node's best for this work — all in front of the same trivial upstream, on
- * 127.0.0.1, each in its own processes: Palisade with the local store, with `USE_REDIS=yes`
- * (one worker, and two), and on a Redis Cluster (one worker). Clients are spread over many
+ * 127.0.0.1, each in its own processes: Palisade with the local store (without the WAF, and
+ * with the OWASP CRS at paranoia level 1: `palisade+waf`), with `USE_REDIS=yes` (one worker,
+ * and two), and on a Redis Cluster (one worker). Clients are spread over many
  * IPs so limits do not trigger. Ratios are taken per round (each target against bare's and
  * the ceiling's runs of the same round) and their median reported; CPU time per request of
  * each target's processes (the primary, its workers, and redis-server, shown apart) beside
@@ -89,14 +90,18 @@ async function main(): Promise<void> {
       .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
   );
   if (Object.keys(extra).length > 0) progress(`palisade targets run with ${JSON.stringify(extra)}`);
-  const secret = { SESSIONS_SECRET: 'bench-sessions-secret-0123456789abcdef' };
+  // The WAF off in every target but its own: the figures compare with runs before it, and
+  // the WAF's target shows what the CRS costs on top of the same node.
+  const secret = { SESSIONS_SECRET: 'bench-sessions-secret-0123456789abcdef', USE_MODSECURITY: 'no' };
   // One worker: the per-core figures; the 2-worker target shows what workers cost on top.
   const redisEnv = (name: string, workers: string) => (redis ? { WORKERS: workers, USE_REDIS: 'yes', REDIS_HOST: '127.0.0.1', REDIS_PORT: String(redis.port), ...secret, NODE_NAME: name, ...extra } : undefined);
   const clusterEnv = cluster ? { WORKERS: '1', USE_REDIS: 'yes', REDIS_CLUSTER: 'yes', REDIS_CLUSTER_NODES: cluster.seeds, ...secret, NODE_NAME: 'bench-cluster', ...extra } : undefined;
   const wanted: Array<[string, () => Promise<Server>, Array<number | undefined>]> = [
     ['bare', () => startTarget('bare', upstream.url), []],
     ['ceiling', () => startTarget('ceiling', upstream.url), []],
-    ['palisade', () => startPalisade(upstream.url, { WORKERS: '1', ...extra }), []],
+    ['palisade', () => startPalisade(upstream.url, { WORKERS: '1', USE_MODSECURITY: 'no', ...extra }), []],
+    // The OWASP CRS at paranoia level 1 on every request (its cost is the difference with `palisade`).
+    ['palisade+waf', () => startPalisade(upstream.url, { WORKERS: '1', USE_MODSECURITY: 'yes', MODSECURITY_PARANOIA_LEVEL: '1', NODE_NAME: 'bench-waf', ...extra }), []],
   ];
   const redisOne = redisEnv('bench-redis', '1');
   const redisTwo = redisEnv('bench-redis-2w', '2');
