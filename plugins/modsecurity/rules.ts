@@ -12,10 +12,13 @@ export type Built = { ok: true; ruleSet: RuleSet; report: LoadReport; crs: strin
 /** Compiled rule sets of this process, by what they were built from: `config check` and the boot compile once. */
 const built = new Map<string, Built>();
 
-/** The engine mode the settings ask for: `SECURITY_MODE=detect` inspects without refusing. */
+/**
+ * The engine mode the settings ask for. With `SECURITY_MODE=detect` the engine decides as in
+ * `On` and the pipeline refuses nothing (it notes what would have refused); `DetectionOnly`
+ * is the engine's own: it decides nothing, the access line names the rules that matched.
+ */
 export function engineModeOf(settings: RuleSettings): EngineMode {
-  if (settings.MODSECURITY_SEC_RULE_ENGINE === 'Off') return 'Off';
-  return settings.SECURITY_MODE === 'detect' ? 'DetectionOnly' : (settings.MODSECURITY_SEC_RULE_ENGINE as EngineMode);
+  return settings.MODSECURITY_SEC_RULE_ENGINE as EngineMode;
 }
 
 /** The CRS's rule files, in the order the CRS loads them (their names sort it); undefined when the directory holds none. */
@@ -66,6 +69,8 @@ function build(settings: RuleSettings): Built {
   const loaded = loadRules({
     preamble,
     files: [...setup, ...settings.MODSECURITY_RULES_BEFORE_CRS, ...(crs ?? []), ...settings.MODSECURITY_RULES_AFTER_CRS],
+    // The part of a longer body the pipeline read is inspected as all there is.
+    ...(settings.MODSECURITY_REQUEST_BODY_LIMIT_ACTION === 'partial' ? { postamble: 'SecRequestBodyLimitAction ProcessPartial' } : {}),
     engineMode: engineModeOf(settings),
     requestBodyNoFilesLimit: settings.MODSECURITY_REQUEST_BODY_LIMIT,
   });
