@@ -19,7 +19,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BASE_CONFIG, loadRules, type RuleSet, type WafRequest } from '../src/waf/index.js';
-import { loadFtwTests, type FtwStage, type FtwTest } from '../test/helpers/crs-ftw.js';
+import { loadFtwTests, type FtwStage, type FtwTest } from './crs-ftw.js';
 
 /** Where the Debian package puts the CRS, and where the shared tests live. */
 export const CRS_RULES = '/usr/share/modsecurity-crs/rules';

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CRS_TESTS, checkStage, readExpectedFailures, type Failure, type StageOutcome } from '../../scripts/waf-regression.js';
-import { loadFtwTests } from '../helpers/crs-ftw.js';
+import { loadFtwTests } from '../../scripts/crs-ftw.js';
 import { startInProcessNode, type InProcessNode } from '../helpers/in-process.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CRS_RULES, CRS_TESTS, loadCrsForRegression, readExpectedFailures, runCrsRegression } from '../../../scripts/waf-regression.js';
-import { loadFtwTests } from '../../helpers/crs-ftw.js';
+import { loadFtwTests } from '../../../scripts/crs-ftw.js';
 
 const available = existsSync(CRS_RULES) && existsSync(CRS_TESTS);
 
