@@ -20,6 +20,7 @@ import type { SettingsRead } from './settings/read.js';
 import type { CoreSettings } from './settings/types.generated.js';
 import type { BanPolicyOptions } from './store/ban-policy.js';
 import { watchBanRefusals } from './store/ban-refusals.js';
+import { registerLeaseMetrics } from './store/lease-metrics.js';
 import { NodeStore } from './store/store.js';
 import { stdoutLog } from './stdout-log.js';
 import { WorkerPool } from './workers/pool.js';
@@ -88,6 +89,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const policyFor = (s: CoreSettings): BanPolicyOptions => ({ minPrefixV4: s.BAN_MIN_PREFIX_IPV4, minPrefixV6: s.BAN_MIN_PREFIX_IPV6, holdsTrustedProxy: (t) => liveClients.holdsTrustedProxy(t), protector: (t) => protector(t) });
     store.policy.update(policyFor(settings));
     watchBanRefusals(store.policy, registry, log);
+    registerLeaseMetrics(registry, store.counters.leaseCounts);
     if (settings.STATE_DIR !== '') await store.persistBans(settings.STATE_DIR, log);
 
     // The plugins; the node's random seed goes to its workers, so `random` secrets agree across them.
@@ -208,8 +210,13 @@ async function upstreamFor(settings: CoreSettings, log: Logger, releases: Releas
   return demo.url;
 }
 
-/** The number of workers `WORKERS` asks for on this machine (`auto`: one per CPU). */
-export function workerCount(setting: string): number {
+/**
+ * The number of workers `WORKERS` asks for on this machine (`auto`: one per CPU, and none —
+ * one process — when the process may use a single CPU: a primary beside one worker would
+ * take a share of that CPU for the messages between them).
+ */
+export function workerCount(setting: string, cpus: number = availableParallelism()): number {
   const parsed = parseWorkerCount(setting);
-  return parsed === 'auto' ? availableParallelism() : (parsed ?? 0);
+  if (parsed !== 'auto') return parsed ?? 0;
+  return cpus > 1 ? cpus : 0;
 }

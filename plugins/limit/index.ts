@@ -38,10 +38,10 @@ function verdictOf(decision: RateDecision) {
 }
 
 /**
- * Request rate limits per client and rule, shared by every node: one GCRA check in Redis per
- * request, batched with the other checks of its event-loop turn (none for a client already
- * known to be over); while Redis is unusable, `LIMIT_REQ_DEGRADED` decides (this node's
- * share of each limit by default).
+ * Request rate limits per client and rule, shared by every node: GCRA, decided from a lease
+ * of hits this process holds on the client's bucket (a round trip only to take one, none for
+ * a client already known to be over; see store/counters.ts); while Redis is unusable,
+ * `LIMIT_REQ_DEGRADED` decides (this node's share of each limit by default).
  * Past the limit: 429 with `Retry-After`. Infrastructure (loopback, `REAL_IP_FROM`) is not limited.
  */
 export default definePlugin<LimitSettings>({

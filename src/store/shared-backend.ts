@@ -7,9 +7,38 @@
  */
 import type { AuditEntry, BanAgreement, BanChange, ClusterView, DegradedRate, MetricSeries, NodeReport, RateDecision, SessionRecord, StoreHealth } from './types.js';
 
+/**
+ * A lease of hits on a rate counter: the site that asked spends them without asking again,
+ * within `LEASE_MS` of the grant (rate-lease.ts); the hits were taken from the bucket when
+ * granted, and what the site does not spend it gives back.
+ */
+export interface LeaseGrant {
+  /** Hits granted; 0 when not one fits (the client is over its limit). */
+  hits: number;
+  /** When none: milliseconds until one would. */
+  retryAfterMs: number;
+  /**
+   * Granted by the node alone, the shared counters being unusable (`LIMIT_REQ_DEGRADED`):
+   * owed to the shared counters whole, so its unspent hits are not given back.
+   */
+  alone?: true;
+  /**
+   * The shared counters' epoch at the grant (Redis: the failovers the node has seen). Hits
+   * are given back only within the same epoch: a failover may have lost the grant itself.
+   */
+  epoch?: number;
+}
+
 /** A remote implementation (Redis); every call may throw, the facade then counts locally. */
 export interface RemoteCounters {
-  rate(path: string, limit: number, periodMs: number, degraded?: DegradedRate): Promise<RateDecision>;
+  /**
+   * A lease on the rate counter of `path` (at most `limit` hits per `periodMs`), its size a
+   * share of what the bucket has left over `sites`, the sites that may ask (see gcraGrant).
+   * `degraded` is the policy the answering side follows when it cannot reach the counters.
+   */
+  lease(path: string, limit: number, periodMs: number, degraded: DegradedRate | undefined, sites: number): Promise<LeaseGrant>;
+  /** Gives `hits` of a lease granted in `epoch` back (nothing when the epoch has passed). */
+  giveBack(path: string, limit: number, periodMs: number, hits: number, epoch: number | undefined): Promise<void>;
   increment(path: string, windowMs: number, by: number): Promise<number>;
   reset(path: string): Promise<void>;
   /**
@@ -17,7 +46,7 @@ export interface RemoteCounters {
    * forward, at most a period past now): what this node allowed while it counted alone.
    */
   charge?(path: string, periodMs: number, debtMs: number): Promise<void>;
-  /** What `rate` would answer now, counting nothing. */
+  /** What a lease of one hit would get now, taking nothing. */
   peek?(path: string, limit: number, periodMs: number): Promise<RateDecision>;
 }
 

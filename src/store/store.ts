@@ -69,7 +69,7 @@ export class NodeStore implements ClusterStore {
     this.auditTrail = new Audit(() => this.shared?.backend.audit, auditLength);
     this.audit = this.auditTrail;
     this.bans = new Bans(this.ledger, () => this.publisher(), this.auditTrail, now);
-    this.counters = new Counters(() => this.shared?.backend.counters, now, undefined, () => this.liveNodes());
+    this.counters = new Counters(() => this.shared?.backend.counters, now, undefined, { liveNodes: () => this.liveNodes(), workers: () => this.describeWorkers?.().count ?? 1 });
     this.locks = new Locks(() => this.shared?.backend.locks, now);
     this.sessions = new Sessions(() => this.shared?.backend.sessions, now);
     this.metrics = new ClusterMetrics(() => this.shared?.backend.metrics);

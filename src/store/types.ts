@@ -137,7 +137,11 @@ export interface RateDecision {
   allowed: boolean;
   /** When not allowed: milliseconds until one more hit would be. */
   retryAfterMs: number;
-  /** Hits left in the current period after this one. */
+  /**
+   * Hits left after this one that this process knows of: the bucket's own when it holds the
+   * bucket (one process, local store), else what is left of its lease — at least that many
+   * are left for the client.
+   */
   remaining: number;
 }
 
@@ -151,8 +155,9 @@ export type DegradedRate = 'share' | 'local' | 'open' | 'closed';
 /** Counters shared by the cluster (or local to the node). */
 export interface CounterFacet {
   /**
-   * GCRA: allows at most `limit` hits per `periodMs` (a burst of `limit` allowed). One
-   * Redis round trip, none while the client is known to be over the limit.
+   * GCRA: allows at most `limit` hits per `periodMs` (a burst of `limit` allowed), across the
+   * cluster. Decided from a lease of hits this process holds (see counters.ts): a round trip
+   * only to take a new one, none while the client is known to be over the limit.
    */
   rate(key: CounterKey, limit: number, periodMs: number): Promise<RateDecision>;
   /**

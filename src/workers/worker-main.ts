@@ -3,6 +3,7 @@ import { builtinPlugins } from '../../plugins/index.js';
 import { PalisadeError, coded, exitCodes } from '../errors.js';
 import { createLogger, describeError, flushLogger } from '../log.js';
 import { createRegistry } from '../metrics.js';
+import { registerLeaseMetrics } from '../store/lease-metrics.js';
 import { PluginHost } from '../plugin/host.js';
 import { serveRequests, type RequestSide } from '../proxy/serve-requests.js';
 import type { Settings } from '../settings/load.js';
@@ -34,6 +35,7 @@ export async function runWorker(): Promise<void> {
   const store = new WorkerStore(channel, init.health);
   const registry = createRegistry(settings.NODE_NAME);
   registerChannelMetrics(registry, channel);
+  registerLeaseMetrics(registry, store.counters.leaseCounts);
   const host = new PluginHost(builtinPlugins, {
     settings: init.settings as Settings,
     log,

@@ -71,18 +71,23 @@ async function started(adminAddress: string): Promise<boolean> {
  * this helper picked can be taken by another process before Palisade binds it (tests run
  * in parallel): then it tries again with new ports, twice at most.
  */
-export async function startPalisade(env: Record<string, string> = {}, cwd?: string): Promise<PalisadeProcess> {
+export async function startPalisade(env: Record<string, string> = {}, cwd?: string, options: LaunchOptions = {}): Promise<PalisadeProcess> {
   const portsAreOurs = env.HTTP_PORT === undefined && env.ADMIN_LISTEN === undefined;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await launchPalisade(env, cwd);
+      return await launchPalisade(env, cwd, options);
     } catch (error) {
       if (!portsAreOurs || attempt === 3 || !/address already in use/.test(String(error))) throw error;
     }
   }
 }
 
-async function launchPalisade(env: Record<string, string>, cwd: string | undefined): Promise<PalisadeProcess> {
+/** How the process is started: `cpus`, a `taskset -c` list the process may run on. */
+export interface LaunchOptions {
+  cpus?: string;
+}
+
+async function launchPalisade(env: Record<string, string>, cwd: string | undefined, options: LaunchOptions): Promise<PalisadeProcess> {
   const httpPort = env.HTTP_PORT ?? String(await freePort());
   const adminPort = String(await freePort());
   const fullEnv = {
@@ -93,7 +98,9 @@ async function launchPalisade(env: Record<string, string>, cwd: string | undefin
     NODE_NAME: 'test-node',
     ...env,
   };
-  const child = spawn(process.execPath, [cliPath, 'start'], {
+  // taskset execs the node it starts: the child's pid is node's.
+  const [command, args] = options.cpus === undefined ? [process.execPath, [cliPath, 'start']] : ['taskset', ['-c', options.cpus, process.execPath, cliPath, 'start']];
+  const child = spawn(command, args, {
     cwd: cwd ?? mkdtempSync(join(tmpdir(), 'palisade-node-')),
     env: fullEnv,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -13,7 +13,7 @@ import { comparableFrom } from '../../src/store/ban-digest.js';
 import { TEST_SESSIONS_SECRET } from '../helpers/palisade.js';
 import { startRedis, stopAllRedis, type RedisServer } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
-import type { RateDecision } from '../../src/store/types.js';
+import type { LeaseGrant } from '../../src/store/shared-backend.js';
 
 afterAll(stopAllRedis);
 
@@ -41,14 +41,12 @@ async function withConnections(name: string, test: (connections: RedisConnection
 describe('request-path connections', () => {
   it('reloads scripts after the script cache is emptied (failover, restart, SCRIPT FLUSH)', () =>
     withConnections('scripts', async (connections, redis) => {
-      // One rate (60 s, 2 hits); the answer per key is the hits left, or minus the wait.
-      const first = await connections.run((c) => c.palisadeGcra(1, 'palisade:test:gcra:a', 1, 60_000, 2));
-      expect(first).toEqual([1]);
+      // One site, one kind of lease (60 s, 2 hits, none returned); the answer per key is the hits granted, or minus the wait.
+      const lease = () => connections.run((c) => c.palisadeGcra(1, 'palisade:test:gcra:a', 1, 1, 60_000, 2, 0));
+      expect(await lease()).toEqual([1]);
       await redis.client().script('FLUSH');
-      const second = await connections.run((c) => c.palisadeGcra(1, 'palisade:test:gcra:a', 1, 60_000, 2));
-      expect(second).toEqual([0]);
-      const third = await connections.run((c) => c.palisadeGcra(1, 'palisade:test:gcra:a', 1, 60_000, 2));
-      expect(third[0]).toBeLessThan(-25_000);
+      expect(await lease()).toEqual([1]);
+      expect((await lease())[0]).toBeLessThan(-25_000);
       expect(await redis.client().pttl('palisade:test:gcra:a')).toBeGreaterThan(0);
     }));
 
@@ -118,55 +116,63 @@ describe('request-path connections', () => {
       expect(await connections.run((c) => c.ping())).toBe('PONG');
     }));
 
-  it('decides rate checks sent together exactly as one by one, in one script call per turn', () =>
+  it('grants and takes back leases sent together exactly as one by one, in one script call per turn', () =>
     withConnections('batch', async (connections, redis) => {
       const calls: string[] = [];
       const counters = new RedisCounters(connections, new RedisKeys('palisade'), (command) => calls.push(command));
-      // Same turn: client a three times (limit 2), client b once, interleaved.
-      const decisions = await Promise.all([
-        counters.rate('limit:0:192.0.2.1', 2, 60_000),
-        counters.rate('limit:0:192.0.2.2', 2, 60_000),
-        counters.rate('limit:0:192.0.2.1', 2, 60_000),
-        counters.rate('limit:0:192.0.2.1', 2, 60_000),
+      const hitsOf = (grant: LeaseGrant): number => (grant.hits > 0 ? grant.hits : -grant.retryAfterMs);
+      // Same turn, one site: a lease takes half of what is left; hits given back are there for the next.
+      const epoch = connections.failovers;
+      const [a1, b1, a2, , a3] = await Promise.all([
+        counters.lease('limit:0:192.0.2.1', 10, 60_000, undefined, 1),
+        counters.lease('limit:0:192.0.2.2', 10, 60_000, undefined, 1),
+        counters.lease('limit:0:192.0.2.1', 10, 60_000, undefined, 1),
+        counters.giveBack('limit:0:192.0.2.1', 10, 60_000, 3, epoch),
+        counters.lease('limit:0:192.0.2.1', 10, 60_000, undefined, 1),
       ]);
-      expect(decisions.map((d) => d.allowed)).toEqual([true, true, true, false]);
-      expect(decisions.map((d) => d.remaining)).toEqual([1, 1, 0, 0]);
-      expect(decisions[3]!.retryAfterMs).toBeGreaterThan(25_000);
+      expect([a1, b1, a2, a3].map((grant) => hitsOf(grant as LeaseGrant))).toEqual([5, 5, 2, 3]);
+      expect((a1 as LeaseGrant).epoch).toBe(epoch);
       expect(calls).toEqual(['gcra']);
-      // Two rates in one call: each key is checked against its own.
+      // Given back in a passed epoch (a failover since the grant): nothing comes back.
+      await counters.giveBack('limit:0:192.0.2.1', 10, 60_000, 3, epoch - 1);
+      const rest = await Promise.all(Array.from({ length: 4 }, () => counters.lease('limit:0:192.0.2.1', 10, 60_000, undefined, 1)));
+      // 3 left, each lease half of what is left and at least one hit.
+      expect(rest.map((grant) => grant.hits)).toEqual([1, 1, 1, 0]);
+      const none = rest[3]!;
+      // Past the limit: how long until one hit fits (one interval of 6 s, less what passed).
+      expect(none.retryAfterMs).toBeGreaterThan(5_000);
+      expect(none.retryAfterMs).toBeLessThanOrEqual(6_000);
+
+      // Many sites: one hit a lease, the exact check. Two rates in one call, each key against its own.
+      const sites = 1_000_000;
+      calls.length = 0;
       const mixed = await Promise.all([
-        counters.rate('limit:1:192.0.2.9', 1, 60_000),
-        counters.rate('limit:0:192.0.2.9', 3, 60_000),
-        counters.rate('limit:1:192.0.2.9', 1, 60_000),
-        counters.rate('limit:0:192.0.2.9', 3, 60_000),
+        counters.lease('limit:1:192.0.2.9', 1, 60_000, undefined, sites),
+        counters.lease('limit:0:192.0.2.9', 3, 60_000, undefined, sites),
+        counters.lease('limit:1:192.0.2.9', 1, 60_000, undefined, sites),
+        counters.lease('limit:0:192.0.2.9', 3, 60_000, undefined, sites),
       ]);
-      expect(mixed.map((d) => [d.allowed, d.remaining])).toEqual([
-        [true, 0],
-        [true, 2],
-        [false, 0],
-        [true, 1],
-      ]);
-      expect(calls).toHaveLength(2);
-      // 300 at once: more than one call may hold (128 at most each), none lost, 10 allowed.
-      const many = await Promise.all(Array.from({ length: 300 }, () => counters.rate('limit:0:192.0.2.3', 10, 60_000)));
-      expect(many.filter((d) => d.allowed)).toHaveLength(10);
-      expect(calls).toHaveLength(2 + 3);
-      // Faster than 2 hits a millisecond (interval 0.4 ms): still limited. The hits take
-      // time to check, during which more are earned back (2.5/ms); a millisecond-resolution
+      expect(mixed.map((grant) => grant.hits)).toEqual([1, 1, 0, 1]);
+      expect(calls).toEqual(['gcra']);
+      // 300 at once: more than one call may hold (128 at most each), none lost, 10 granted.
+      const many = await Promise.all(Array.from({ length: 300 }, () => counters.lease('limit:0:192.0.2.3', 10, 60_000, undefined, sites)));
+      expect(many.reduce((sum, grant) => sum + grant.hits, 0)).toBe(10);
+      expect(calls).toHaveLength(1 + 3);
+      // Faster than 2 hits a millisecond (interval 0.4 ms): still limited. The leases take
+      // time to grant, during which more are earned back (2.5/ms); a millisecond-resolution
       // TAT would let every one through.
       const started = Date.now();
-      const fast: RateDecision[] = [];
+      let granted = 0;
       // In rounds: 20,000 calls queued at once would outlast the request timeout on a busy machine.
       for (let round = 0; round < 20; round++) {
-        fast.push(...(await Promise.all(Array.from({ length: 1_000 }, () => counters.rate('limit:0:192.0.2.8', 5_000, 2_000)))));
+        for (const grant of await Promise.all(Array.from({ length: 1_000 }, () => counters.lease('limit:0:192.0.2.8', 5_000, 2_000, undefined, sites)))) granted += grant.hits;
       }
       const earned = Math.ceil((Date.now() - started) / 0.4) + 1;
-      const allowed = fast.filter((d) => d.allowed).length;
-      expect(allowed).toBeGreaterThanOrEqual(5_000);
-      expect(allowed).toBeLessThanOrEqual(5_000 + earned);
-      // A failed call fails every check of its batch (the facade then counts locally).
+      expect(granted).toBeGreaterThanOrEqual(5_000);
+      expect(granted).toBeLessThanOrEqual(5_000 + earned);
+      // A failed call fails every operation of its batch (the facade then decides locally).
       await redis.stop();
-      const failed = await Promise.allSettled([counters.rate('limit:0:192.0.2.4', 2, 60_000), counters.rate('limit:0:192.0.2.5', 2, 60_000)]);
+      const failed = await Promise.allSettled([counters.lease('limit:0:192.0.2.4', 2, 60_000, undefined, 1), counters.lease('limit:0:192.0.2.5', 2, 60_000, undefined, 1)]);
       expect(failed.map((f) => f.status)).toEqual(['rejected', 'rejected']);
     }));
 });

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { Client } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPalisade, type PalisadeProcess } from '../helpers/palisade.js';
+import { startPalisade, type LaunchOptions, type PalisadeProcess } from '../helpers/palisade.js';
 import { startRedis, stopAllRedis, type RedisServer } from '../helpers/redis.js';
 import { stopAfterEach } from '../helpers/stop-after-each.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
@@ -27,14 +27,18 @@ afterAll(async () => {
 });
 
 /** A node with `WORKERS` workers in front of the test upstream, trusting 127.0.0.1 to name clients. */
-async function node(env: Record<string, string> = {}): Promise<PalisadeProcess> {
-  const started = await startPalisade({
+async function node(env: Record<string, string> = {}, options: LaunchOptions = {}): Promise<PalisadeProcess> {
+  const started = await startPalisade(
+    {
     WORKERS: '2',
     REVERSE_PROXY_HOST: upstream.url,
     USE_REAL_IP: 'yes',
     REAL_IP_FROM: '127.0.0.1/32',
     ...env,
-  });
+    },
+    undefined,
+    options,
+  );
   nodes.push(started);
   return started;
 }
@@ -94,6 +98,14 @@ describe('workers of one node (WORKERS=2)', () => {
       [1, 'ready'],
       [2, 'ready'],
     ]);
+  });
+
+  it('runs one process with WORKERS=auto when it may use one CPU (taskset), and one worker per CPU when two', async () => {
+    const one = await node({ WORKERS: 'auto' }, { cpus: '0' });
+    expect(await workers(one)).toEqual([]);
+    expect((await send(one, '198.51.100.11')).status).toBe(200);
+    const two = await node({ WORKERS: 'auto' }, { cpus: '0,1' });
+    expect((await workers(two)).map((w) => w.slot)).toEqual([1, 2]);
   });
 
   it('enforces a ban made by the API, or by one worker, on every worker', async () => {

@@ -24,7 +24,7 @@ class RefusingCluster {
     return Promise.reject(error);
   }
 
-  /** One call per slot, each a pipeline entry: a count of hits per key against a limit of 2. */
+  /** One call per slot, each a pipeline entry: one hit granted per key against a limit of 2 (then none). */
   pipeline(): { palisadeGcra(count: number, ...rest: Array<string | number>): void; exec(): Promise<Array<[null, number[]]>> } {
     const calls: string[][] = [];
     return {
@@ -57,7 +57,7 @@ function countersOn(cluster: RefusingCluster, warnings: string[]): RedisCounters
   return new RedisCounters(connections, new RedisKeys('palisade', true), () => undefined, log);
 }
 
-describe('rate checks on a Redis Cluster that refuses one call per master', () => {
+describe('leases on a Redis Cluster that refuses one call per master', () => {
   afterEach(() => void vi.useRealTimers());
 
   it('fails that batch (its checks count locally), says so once, sends one call per slot for ten minutes, then tries again', async () => {
@@ -66,26 +66,26 @@ describe('rate checks on a Redis Cluster that refuses one call per master', () =
     const warnings: string[] = [];
     const counters = countersOn(cluster, warnings);
     const clients = Array.from({ length: 12 }, (_, i) => `limit:0:192.0.2.${i + 1}`);
-    const first = await Promise.allSettled(clients.map((path) => counters.rate(path, 2, 60_000)));
+    const first = await Promise.allSettled(clients.map((path) => counters.lease(path, 2, 60_000, undefined, 1)));
     expect(first.every((outcome) => outcome.status === 'rejected')).toBe(true);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/one call per slot/);
 
     const local = cluster.localCalls;
-    const second = await Promise.all(clients.map((path) => counters.rate(path, 2, 60_000)));
-    expect(second.map((decision) => decision.allowed)).toEqual(clients.map(() => true));
+    const second = await Promise.all(clients.map((path) => counters.lease(path, 2, 60_000, undefined, 1)));
+    expect(second.map((decision) => decision.hits > 0)).toEqual(clients.map(() => true));
     expect(cluster.localCalls).toBe(local);
     expect(cluster.slotCalls).toBe(new Set(clients.map((path) => calculateSlot(new RedisKeys('palisade', true).rate(path)))).size);
     expect(warnings).toHaveLength(1);
 
     vi.setSystemTime(Date.now() + 600_001);
-    await Promise.allSettled(clients.map((path) => counters.rate(path, 2, 60_000)));
+    await Promise.allSettled(clients.map((path) => counters.lease(path, 2, 60_000, undefined, 1)));
     expect(cluster.localCalls).toBeGreaterThan(local);
     expect(warnings).toHaveLength(2);
   });
 });
 
-describe('rate checks on a Redis Cluster with a master down', () => {
+describe('leases on a Redis Cluster with a master down', () => {
   it('counts that master as a failed round trip, and fails only its checks', async () => {
     // Three masters by slot (slot % 3); the one of `down` fails every call, the others answer 1.
     const down = 0;
@@ -105,13 +105,13 @@ describe('rate checks on a Redis Cluster with a master down', () => {
     const paths = Array.from({ length: 30 }, (_, i) => `limit:0:192.0.2.${i + 1}`);
     const masters = new Set(paths.map((path) => calculateSlot(keys.rate(path)) % 3));
     expect(masters.size).toBe(3);
-    const settled = await Promise.allSettled(paths.map((path) => counters.rate(path, 2, 60_000)));
+    const settled = await Promise.allSettled(paths.map((path) => counters.lease(path, 2, 60_000, undefined, 1)));
     settled.forEach((outcome, i) => expect(outcome.status).toBe(calculateSlot(keys.rate(paths[i]!)) % 3 === down ? 'rejected' : 'fulfilled'));
     expect(outcomes.sort()).toEqual(['error', 'ok', 'ok']);
   });
 });
 
-describe('rate checks on a Redis Cluster with a master that keeps failing', () => {
+describe('leases on a Redis Cluster with a master that keeps failing', () => {
   afterEach(() => void vi.useRealTimers());
 
   it('stops waiting on it after three failed calls while its connection is down, tries it once a second, asks it again once it is back', async () => {
@@ -137,7 +137,7 @@ describe('rate checks on a Redis Cluster with a master that keeps failing', () =
     const paths = Array.from({ length: 30 }, (_, i) => `limit:0:192.0.2.${i + 1}`);
     const onDown = paths.filter((path) => calculateSlot(keys.rate(path)) % 3 === down);
     expect(onDown.length).toBeGreaterThan(0);
-    const batch = async (): Promise<string[]> => (await Promise.allSettled(paths.map((path) => counters.rate(path, 1_000, 60_000)))).map((outcome) => outcome.status);
+    const batch = async (): Promise<string[]> => (await Promise.allSettled(paths.map((path) => counters.lease(path, 1_000, 60_000, undefined, 1)))).map((outcome) => outcome.status);
     for (let i = 0; i < 3; i++) await batch();
     expect(callsToDown).toBe(3);
     // Not asked: its clients' checks fail at once (they count locally), the others' are answered.
@@ -165,12 +165,12 @@ describe('rate checks on a Redis Cluster with a master that keeps failing', () =
     };
     const connections = connectionsTo(cluster);
     const counters = new RedisCounters(connections, keys);
-    for (let i = 0; i < 5; i++) await counters.rate('limit:0:192.0.2.1', 10, 60_000).catch(() => undefined);
+    for (let i = 0; i < 5; i++) await counters.lease('limit:0:192.0.2.1', 10, 60_000, undefined, 1).catch(() => undefined);
     expect(calls).toBe(5);
   });
 });
 
-describe('rate checks on a Redis Cluster whose slot map is stale', () => {
+describe('leases on a Redis Cluster whose slot map is stale', () => {
   it('retries a stray bucket within what is left of the batch\'s budget, not a budget of its own', async () => {
     const keys = new RedisKeys('palisade', true);
     const paths = Array.from({ length: 10 }, (_, i) => `limit:0:192.0.2.${i + 1}`);
@@ -184,15 +184,15 @@ describe('rate checks on a Redis Cluster whose slot map is stale', () => {
       },
       pipeline: () => {
         let count = 0;
-        return { palisadeGcra: (n: number) => void (count = n), exec: async () => [[null, Array.from({ length: count }, () => 0)]] };
+        return { palisadeGcra: (n: number) => void (count = n), exec: async () => [[null, Array.from({ length: count }, () => 1)]] };
       },
     };
     const deadlines: Array<number | undefined> = [];
     const connections = connectionsTo(cluster, (deadline) => deadlines.push(deadline));
     const started = Date.now();
     const counters = new RedisCounters(connections, keys);
-    const decisions = await Promise.all(paths.map((path) => counters.rate(path, 2, 60_000)));
-    expect(decisions.every((decision) => decision.allowed)).toBe(true);
+    const decisions = await Promise.all(paths.map((path) => counters.lease(path, 2, 60_000, undefined, 1)));
+    expect(decisions.every((decision) => decision.hits > 0)).toBe(true);
     // The master's call, then the stray's retry: both bounded by the one deadline of the batch.
     expect(deadlines).toHaveLength(2);
     expect(deadlines[0]).toBeGreaterThanOrEqual(started + 50);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Counters } from '../../src/store/counters.js';
-import type { DegradedRate, RateDecision } from '../../src/store/types.js';
+import type { DegradedRate } from '../../src/store/types.js';
 import type { RemoteCounters } from '../../src/store/shared-backend.js';
 
 /** A shared backend that can be switched off, recording what it is charged. */
@@ -12,7 +12,8 @@ function switchableRemote() {
     throw Object.assign(new Error('redis is away'), { unsent: true });
   };
   const remote: RemoteCounters = {
-    rate: async () => (state.up ? ({ allowed: true, retryAfterMs: 0, remaining: 1 } satisfies RateDecision) : fail()),
+    lease: async () => (state.up ? { hits: 1, retryAfterMs: 0 } : fail()),
+    giveBack: async () => undefined,
     increment: async (path, _windowMs, by) => (state.up ? (increments.push([path, by]), by) : fail()),
     reset: async () => undefined,
     charge: async (path, periodMs, debtMs) => (state.up ? void charged.push([path, periodMs, debtMs]) : fail()),
@@ -34,19 +35,19 @@ describe('rate limits while the shared counters are unusable', () => {
       const { remote, state } = switchableRemote();
       state.up = false;
       const now = 1_000_000;
-      const counters = new Counters(() => remote, () => now, 1_000, () => 3);
+      const counters = new Counters(() => remote, () => now, 1_000, { liveNodes: () => 3 });
       expect(await allowedOf(counters, mode, 90), mode).toBe(expected);
     }
     // 4 live nodes: ceil(30 / 4) = 8.
     const { remote, state } = switchableRemote();
     state.up = false;
-    expect(await allowedOf(new Counters(() => remote, () => 1_000_000, 1_000, () => 4), 'share', 90)).toBe(8);
+    expect(await allowedOf(new Counters(() => remote, () => 1_000_000, 1_000, { liveNodes: () => 4 }), 'share', 90)).toBe(8);
   });
 
   it('charges what it allowed alone, in the shared rate, before the client is judged by the shared counter again', async () => {
     const { remote, state, charged } = switchableRemote();
     let now = 1_000_000;
-    const counters = new Counters(() => remote, () => now, 1_000, () => 3);
+    const counters = new Counters(() => remote, () => now, 1_000, { liveNodes: () => 3 });
     state.up = false;
     expect(await allowedOf(counters, 'share', 20)).toBe(10);
     now += 6_000; // one hit of the node's share (10/min) given back by time
@@ -62,7 +63,7 @@ describe('rate limits while the shared counters are unusable', () => {
   it('adds window counts made alone to the shared counter, by the next increment or by settle', async () => {
     const { remote, state, increments, charged } = switchableRemote();
     let now = 1_000_000;
-    const counters = new Counters(() => remote, () => now, 1_000, () => 2);
+    const counters = new Counters(() => remote, () => now, 1_000, { liveNodes: () => 2 });
     state.up = false;
     const offences = { plugin: 'bad-behavior', rule: 'offences', client: '198.51.100.1' };
     const other = { plugin: 'bad-behavior', rule: 'offences', client: '198.51.100.2' };
@@ -83,14 +84,15 @@ describe('rate limits while the shared counters are unusable', () => {
   it('owes nothing for a call that may have reached the shared counters (a timeout)', async () => {
     const charged: unknown[] = [];
     const remote: RemoteCounters = {
-      rate: async () => {
+      lease: async () => {
         throw new Error('Command timed out');
       },
+      giveBack: async () => undefined,
       increment: async () => 0,
       reset: async () => undefined,
       charge: async (...args) => void charged.push(args),
     };
-    const counters = new Counters(() => remote, () => 1_000_000, 1_000, () => 1);
+    const counters = new Counters(() => remote, () => 1_000_000, 1_000, { liveNodes: () => 1 });
     expect(await allowedOf(counters, 'share', 3)).toBe(3);
     await counters.settle();
     expect(charged).toEqual([]);
@@ -98,7 +100,7 @@ describe('rate limits while the shared counters are unusable', () => {
 
   it('keeps the debt while the shared counters still fail', async () => {
     const { remote, state, charged } = switchableRemote();
-    const counters = new Counters(() => remote, () => 1_000_000, 1_000, () => 1);
+    const counters = new Counters(() => remote, () => 1_000_000, 1_000, { liveNodes: () => 1 });
     state.up = false;
     expect(await allowedOf(counters, 'share', 3)).toBe(3);
     await counters.settle();

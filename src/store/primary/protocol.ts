@@ -30,7 +30,7 @@ export function onStoreMessage(channel: Channel, handler: (message: StoreMessage
 
 /** The facets a worker reaches through its primary, each as the contract's remote part. */
 export interface PrimaryRemotes {
-  counters: Pick<RemoteCounters, 'rate' | 'increment' | 'reset'>;
+  counters: Pick<RemoteCounters, 'lease' | 'giveBack' | 'increment' | 'reset'>;
   sessions: RemoteSessions;
   locks: RemoteLocks;
   metrics: RemoteMetrics;
@@ -40,7 +40,7 @@ export interface PrimaryRemotes {
 
 /** A facet the primary serves. */
 export type Facet = keyof PrimaryRemotes;
-/** A call: `<facet>.<method>`, the method one of the facet's in the contract (`counters.rate`). */
+/** A call: `<facet>.<method>`, the method one of the facet's in the contract (`counters.lease`). */
 export type Method = { [F in Facet]: `${F}.${Extract<keyof PrimaryRemotes[F], string>}` }[Facet];
 
 /** `[id, method, args]`, the arguments as {@link toWire} wrote them. */
@@ -54,7 +54,7 @@ export interface CallError {
 export type Result = [number, 1, unknown] | [number, 0, CallError];
 
 /** Calls on the request path: batched together, and answered together (see `PrimaryLink`). */
-export const HOT_CALLS: ReadonlySet<string> = new Set<Method>(['counters.rate', 'counters.increment']);
+export const HOT_CALLS: ReadonlySet<string> = new Set<Method>(['counters.lease', 'counters.increment']);
 
 /** The store's messages between a worker and its primary. */
 export type StoreMessage =

@@ -177,6 +177,11 @@ export class RedisBackend {
     // A new master (failover, restart) learns about this node at once, not a beat later.
     background.on('ready', this.beatOnReady);
     const keys = this.keys;
+    const counters = new RedisCounters(connections, keys, (command, seconds, outcome) => this.commandMetrics.command(command, seconds, outcome), log);
+    // A new master may not have the last grants of the old one: they are charged again.
+    connections.on('master', (_address, previous) => {
+      if (previous !== undefined) counters.masterChanged();
+    });
     const shared: SharedBackend = {
       health() {
         const health = connections.health();
@@ -188,7 +193,7 @@ export class RedisBackend {
       publishBan: (change) => bans.publish(change),
       isBanPending: (target) => bans.isPending(target),
       bansLoaded: () => bans.hasLoaded,
-      counters: new RedisCounters(connections, keys, (command, seconds, outcome) => this.commandMetrics.command(command, seconds, outcome), log),
+      counters,
       sessions: new RedisSessions(connections, keys),
       audit: new RedisAudit(connections, keys, this.options.auditLength),
       metrics: new RedisMetrics(connections, keys, nodeName),

@@ -265,6 +265,11 @@ export class RedisConnections extends EventEmitter<Listener> {
     return undefined;
   }
 
+  /** Master changes seen since start: the epoch of what a master granted (see counters.ts). */
+  get failovers(): number {
+    return this.failoverCount;
+  }
+
   health(): RedisHealth {
     const poolReady = this.pool.filter((c) => c.status === 'ready').length;
     return {

@@ -1,8 +1,6 @@
-import type { RateDecision } from '../types.js';
-
 /**
- * Most checks in one script call: bounds how long one call holds Redis (each check is one
- * or two commands inside the script, a few microseconds) and the size of one command.
+ * Most operations in one script call: bounds how long one call holds Redis (each is two
+ * commands inside the script, a few microseconds) and the size of one command.
  */
 export const MAX_RATE_BATCH = 128;
 
@@ -10,37 +8,41 @@ export const MAX_RATE_BATCH = 128;
 const MAX_HOLD_MS = 5;
 
 /**
- * Sends one batch: the bucket keys and the script's arguments (the distinct rates once, then
- * each key's rate only when there are several; see gcra_core.lua); one integer per key back, or
- * `undefined` for a key whose part of the batch failed (a cluster master that did not answer).
+ * Sends one batch: the bucket keys and the script's arguments (the sites, the distinct kinds
+ * of operation once, then each key's kind only when there are several; see gcra_core.lua); one
+ * integer per key back, or `undefined` for a key whose part of the batch failed (a cluster
+ * master that did not answer).
  */
 export type SendRateBatch = (keys: string[], args: number[]) => Promise<Array<number | undefined>>;
 
-interface QueuedCheck {
+interface QueuedOperation {
   key: string;
   periodMs: number;
   limit: number;
-  resolve(reply: RateDecision): void;
+  /** 0: a lease asked for; more: hits given back. */
+  returned: number;
+  sites: number;
+  resolve(reply: number): void;
   reject(error: unknown): void;
 }
 
 /**
- * Rate checks gathered over one event-loop turn and sent as one script call: under load the
- * requests parsed in the same turn share one command, one Lua invocation and one TIME call
- * instead of paying for them each, while each check stays atomic in Redis and in arrival
- * order — the decisions are exactly those of one call per check. A lone request waits for
+ * Lease operations gathered over one event-loop turn and sent as one script call (gcra.lua):
+ * the leases asked for and the hits given back in the same turn share one command, one Lua
+ * invocation and one TIME call, while each operation stays atomic in Redis and in arrival
+ * order — the answers are exactly those of one call per operation. A lone operation waits for
  * nothing: its batch leaves at the end of the turn it arrived in.
  *
- * A failed call rejects every check of its batch (the caller then counts locally).
+ * A failed call rejects every operation of its batch (the caller then decides locally).
  */
 export class RateBatcher {
-  private queue: QueuedCheck[] = [];
+  private queue: QueuedOperation[] = [];
   private scheduled = false;
   private inFlight = 0;
   private holding: NodeJS.Timeout | undefined;
   private readonly flush = (force = false): void => {
     this.scheduled = false;
-    // With one batch in flight at a time, the checks that arrive meanwhile wait for it and
+    // With one batch in flight at a time, the operations that arrive meanwhile wait for it and
     // go out together: fewer, larger batches. Never longer than MAX_HOLD_MS: a batch stuck
     // on a failing master must not make the next one wait its whole budget too.
     if (this.oneInFlight && this.inFlight > 0 && !force) {
@@ -56,19 +58,32 @@ export class RateBatcher {
   };
 
   /**
-   * `oneInFlight`: hold the next batch until the one in flight is answered — for a Redis
-   * Cluster, where every batch costs a round trip per master it touches, so fewer batches
-   * save more than they cost (at most one round trip of waiting).
+   * `oneInFlight`: hold the next batch until the one in flight is answered: fewer, larger
+   * batches (on a Redis Cluster every batch costs a round trip per master it touches) for at
+   * most one round trip of waiting, which only a site out of lease hits pays.
    */
   constructor(
     private readonly send: SendRateBatch,
     private readonly oneInFlight = false,
   ) {}
 
-  /** One hit on `key`: at most `limit` per `periodMs`. */
-  check(key: string, periodMs: number, limit: number): Promise<RateDecision> {
-    return new Promise<RateDecision>((resolve, reject) => {
-      this.queue.push({ key, periodMs, limit, resolve, reject });
+  /**
+   * A lease on `key` (at most `limit` hits per `periodMs`), its size a share of what the
+   * bucket has left over `sites` sites: the hits granted (≥ 1), or minus the milliseconds
+   * until one would be.
+   */
+  lease(key: string, periodMs: number, limit: number, sites: number): Promise<number> {
+    return this.enqueue(key, periodMs, limit, 0, sites);
+  }
+
+  /** Gives `hits` of a lease on `key` back (the bucket's arrival time moves back, never behind now). */
+  async giveBack(key: string, periodMs: number, limit: number, hits: number): Promise<void> {
+    await this.enqueue(key, periodMs, limit, hits, 1);
+  }
+
+  private enqueue(key: string, periodMs: number, limit: number, returned: number, sites: number): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      this.queue.push({ key, periodMs, limit, returned, sites, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(this.flush);
@@ -76,21 +91,23 @@ export class RateBatcher {
     });
   }
 
-  private sendBatch(batch: QueuedCheck[]): void {
-    // Every argument is encoded by ioredis and parsed by Redis: rates go once per batch
+  private sendBatch(batch: QueuedOperation[]): void {
+    // Every argument is encoded by ioredis and parsed by Redis: kinds go once per batch
     // (there is usually one), and then the keys carry no per-key arguments at all.
-    const rates: number[] = [];
+    const kinds: number[] = [];
     const keys = new Array<string>(batch.length);
-    const rateOf = new Array<number>(batch.length);
+    const kindOf = new Array<number>(batch.length);
+    let sites = 1;
     for (let i = 0; i < batch.length; i++) {
-      const check = batch[i]!;
-      keys[i] = check.key;
-      let rate = 0;
-      while (rate < rates.length && (rates[rate] !== check.periodMs || rates[rate + 1] !== check.limit)) rate += 2;
-      if (rate === rates.length) rates.push(check.periodMs, check.limit);
-      rateOf[i] = rate / 2 + 1;
+      const operation = batch[i]!;
+      keys[i] = operation.key;
+      if (operation.sites > sites) sites = operation.sites;
+      let kind = 0;
+      while (kind < kinds.length && (kinds[kind] !== operation.periodMs || kinds[kind + 1] !== operation.limit || kinds[kind + 2] !== operation.returned)) kind += 3;
+      if (kind === kinds.length) kinds.push(operation.periodMs, operation.limit, operation.returned);
+      kindOf[i] = kind / 3 + 1;
     }
-    const args = rates.length === 2 ? [1, ...rates] : [rates.length / 2, ...rates, ...rateOf];
+    const args = kinds.length === 3 ? [sites, 1, ...kinds] : [sites, kinds.length / 3, ...kinds, ...kindOf];
     this.inFlight++;
     const settled = (): void => {
       this.inFlight--;
@@ -103,12 +120,12 @@ export class RateBatcher {
       (reply) => {
         for (let i = 0; i < batch.length; i++) {
           const value = reply[i];
-          if (value === undefined) batch[i]!.reject(new Error('the rate check did not get an answer from its master'));
-          else batch[i]!.resolve(value >= 0 ? { allowed: true, retryAfterMs: 0, remaining: value } : { allowed: false, retryAfterMs: -value, remaining: 0 });
+          if (value === undefined) batch[i]!.reject(new Error('the lease operation did not get an answer from its master'));
+          else batch[i]!.resolve(value);
         }
       },
       (error: unknown) => {
-        for (const check of batch) check.reject(error);
+        for (const operation of batch) operation.reject(error);
       },
     );
   }

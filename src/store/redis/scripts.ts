@@ -27,11 +27,11 @@ export const SCRIPTS: Record<string, { file: string; keys: number | undefined; p
 
 /** A client with Palisade's scripts defined as commands. */
 export type ScriptedRedis = RedisClient & {
-  /** `numKeys, key_1 … key_n, r, period_1, limit_1 … [rate of key_1 …]`: one answer per key (see gcra.lua). */
+  /** `numKeys, key_1 … key_n, sites, k, period_1, limit_1, returned_1 … [kind of key_1 …]`: one answer per key (see gcra_core.lua). */
   palisadeGcra(numKeys: number, ...keysThenArgs: Array<string | number>): Promise<number[]>;
   /**
-   * `numKeys, the buckets of one slot, m, m buckets of other slots of the same master, r,
-   * period_1, limit_1 … [rate of each bucket …]`: one answer per bucket, null for an
+   * `numKeys, the buckets of one slot, m, m buckets of other slots of the same master, sites, k,
+   * period_1, limit_1, returned_1 … [kind of each bucket …]`: one answer per bucket, null for an
    * undeclared bucket that server does not hold (see gcra_local.lua).
    */
   palisadeGcraLocal(numKeys: number, ...keysThenArgs: Array<string | number>): Promise<Array<number | null>>;

@@ -106,8 +106,8 @@ class BySlot<T> {
  * slot moved since the client's map was read) comes back unanswered and untouched, and is
  * checked again in a call of its own slot, which the cluster client routes and redirects; if
  * that fails too, only those checks fail. The whole batch fails (and counts against the
- * breaker) only when no master answered. `args` is the batch's (see gcra_core.lua): the rates
- * once, then each key's rate when there are several — cut to each call's keys. `perSlot` (a
+ * breaker) only when no master answered. `args` is the batch's (see gcra_core.lua): the sites
+ * and kinds once, then each key's kind when there are several — cut to each call's keys. `perSlot` (a
  * cluster that refused such a call) sends one script call per slot instead, the calls of a
  * master in one pipeline.
  */
@@ -119,10 +119,10 @@ async function gcraByMaster(
   perSlot: boolean,
   masters: MasterBreakers,
 ): Promise<BySlot<Array<number | undefined>>> {
-  const rateCount = args[0]!;
-  const rates = args.slice(1, 1 + 2 * rateCount);
-  const rateOf = rateCount > 1 ? args.slice(1 + 2 * rateCount) : undefined;
-  const argsOf = (indexes: number[]): number[] => (rateOf ? [rateCount, ...rates, ...indexes.map((i) => rateOf[i]!)] : [rateCount, ...rates]);
+  const [sites, kindCount] = [args[0]!, args[1]!];
+  const kinds = args.slice(2, 2 + 3 * kindCount);
+  const kindOf = kindCount > 1 ? args.slice(2 + 3 * kindCount) : undefined;
+  const argsOf = (indexes: number[]): number[] => (kindOf ? [sites, kindCount, ...kinds, ...indexes.map((i) => kindOf[i]!)] : [sites, kindCount, ...kinds]);
   // Slots by the node group that serves them (master and replicas, as the client's map says);
   // a slot not in the map yet goes alone, the cluster client finds it.
   const bySlot = groupBy(keys.map((_, i) => i), (i) => calculateSlot(keys[i]!));
