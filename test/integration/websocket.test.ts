@@ -130,15 +130,22 @@ describe('WebSocket upgrades through the pipeline', () => {
 
   it('closes open WebSockets at shutdown instead of waiting for them', async () => {
     const stopping = await startPalisade({ REVERSE_PROXY_HOST: upstreamUrl, SHUTDOWN_TIMEOUT: '1s' });
-    const client = new WebSocket(`${stopping.proxyUrl.replace('http', 'ws')}/socket-open`);
-    await new Promise((resolve, reject) => {
-      client.on('open', resolve);
-      client.on('error', reject);
-    });
-    const closed = new Promise((resolve) => client.on('close', resolve));
+    let code: number | null | undefined;
+    try {
+      const client = new WebSocket(`${stopping.proxyUrl.replace('http', 'ws')}/socket-open`);
+      await new Promise((resolve, reject) => {
+        client.on('open', resolve);
+        client.on('error', reject);
+      });
+      const closed = new Promise((resolve) => client.on('close', resolve));
+      code = await stopping.stop();
+      await closed;
+    } finally {
+      // A failure before the stop must not leave the node running.
+      if (code === undefined) await stopping.stop();
+    }
     // Exit 0 on its own: the helper kills a node that does not stop (15 s) and the code is then null.
-    expect(await stopping.stop()).toBe(0);
-    await closed;
+    expect(code).toBe(0);
   });
 
   it('drops an X-Forwarded-For from an untrusted peer before the upstream', async () => {
