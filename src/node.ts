@@ -7,7 +7,7 @@ import { startNodeAdmin } from './admin/node-admin.js';
 import { coded } from './errors.js';
 import { createLogger, describeError, flushLogger } from './log.js';
 import { createRegistry, registerClusterTotals } from './metrics.js';
-import { settingsSpec } from './plugin/catalog.js';
+import { fileFingerprintsOf, settingsSpec } from './plugin/catalog.js';
 import { PluginHost } from './plugin/host.js';
 import type { PluginDefinition } from './plugin/types.js';
 import { clientResolverFor, type ClientResolver } from './proxy/client-facts.js';
@@ -114,8 +114,22 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const upstreamOf = (s: Settings): string => (String(s.REVERSE_PROXY_HOST) === '' ? upstream.href : String(s.REVERSE_PROXY_HOST));
     const initOf = (s: Settings, secrets: string[]) => (slot: number) => ({ slot, settings: { ...s }, secrets, upstream: upstreamOf(s), nodeSeed, health: store.health() });
     // Stopped (drained) by stop() before the releases run; a failed start stops its own.
-    const pool = workers === 0 ? undefined : new WorkerPool({ count: workers, store, log, registry, shutdownTimeoutMs: settings.SHUTDOWN_TIMEOUT, init: initOf(options.settings, [...(options.secrets ?? [])]) });
+    const pool =
+      workers === 0
+        ? undefined
+        : new WorkerPool({
+            count: workers,
+            store,
+            log,
+            registry,
+            shutdownTimeoutMs: settings.SHUTDOWN_TIMEOUT,
+            init: initOf(options.settings, [...(options.secrets ?? [])]),
+            onNotes: (notes) => {
+              for (const [plugin, note] of notes) host.deliverNote(plugin, note);
+            },
+          });
     if (pool) store.describeWorkers = () => pool.summary();
+    store.describeFingerprints = () => host.fingerprints();
 
     const state = { draining: false, started: false };
     const reload = createReloader({
@@ -123,6 +137,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       registry,
       workers,
       manifests: settingsSpec(plugins).manifests,
+      fileFingerprints: (s: Settings) => fileFingerprintsOf(plugins, s),
       initial: { settings: options.settings, secrets: [...(options.secrets ?? [])] },
       ...(options.readSettings ? { readSettings: options.readSettings } : {}),
       ...(options.startedWith ? { startedWith: options.startedWith } : {}),

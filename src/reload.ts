@@ -35,14 +35,15 @@ export interface ReloadPlan {
 }
 
 /**
- * Compares the running settings with the re-read ones. A change waits for a restart when
+ * Compares the running settings with the re-read ones (`filesChanged`: settings whose value
+ * is the same but whose files changed). A change waits for a restart when
  * the setting says so (`x-restart`, or a plugin with `reload: restart` such as redis), and
  * — in a one-process node (`WORKERS=0`), which cannot replace its request side — for every
  * core setting the primary does not apply itself.
  */
-export function planReload(current: Settings, next: Settings, manifests: readonly SettingsManifest[], workers: number): ReloadPlan {
+export function planReload(current: Settings, next: Settings, manifests: readonly SettingsManifest[], workers: number, filesChanged: readonly string[] = []): ReloadPlan {
   const names = new Set([...Object.keys(current), ...Object.keys(next)]);
-  const changed = [...names].filter((name) => JSON.stringify(current[name]) !== JSON.stringify(next[name])).sort();
+  const changed = [...new Set([...[...names].filter((name) => JSON.stringify(current[name]) !== JSON.stringify(next[name])), ...filesChanged])].sort();
   const atStart = new Set<string>();
   for (const manifest of manifests) {
     const wholePlugin = (manifest as { reload?: string }).reload === 'restart';
@@ -78,6 +79,8 @@ export interface ReloaderDependencies {
   readSettings?: () => SettingsRead;
   /** What the node was started from: a file it can no longer read refuses the reload. */
   startedWith?: SettingsRead;
+  /** Fingerprints of the files plugins read, by setting (see `fileFingerprintsOf`): a changed file re-applies its setting. */
+  fileFingerprints?: (settings: Settings) => Record<string, string>;
   /** Replaces the workers with ones running `settings` (rejects when one cannot start: the old ones keep serving). */
   replaceWorkers?: (settings: Settings, secrets: string[]) => Promise<void>;
   /** The primary applies its own part of `settings` (`changed` names what changed). Never rejects for a plugin's failure. */
@@ -94,6 +97,7 @@ export interface ReloaderDependencies {
 export function createReloader(deps: ReloaderDependencies): () => Promise<ReloadOutcome> {
   const { log } = deps;
   let current = deps.initial;
+  let currentPrints = deps.fileFingerprints?.(current.settings) ?? {};
   const reloads = new Counter({
     name: 'palisade_reloads_total',
     help: 'Reloads (SIGHUP, palisade reload), by result: applied, unchanged, rejected.',
@@ -115,7 +119,9 @@ export function createReloader(deps: ReloaderDependencies): () => Promise<Reload
       }
       return refuse(problems.map((error) => ({ name: error.name, message: formatSettingError(error) })));
     }
-    const plan = planReload(current.settings, loaded.settings, deps.manifests, deps.workers);
+    const prints = deps.fileFingerprints?.(loaded.settings) ?? {};
+    const filesChanged = [...new Set([...Object.keys(prints), ...Object.keys(currentPrints)])].filter((name) => prints[name] !== currentPrints[name]);
+    const plan = planReload(current.settings, loaded.settings, deps.manifests, deps.workers, filesChanged);
     if (plan.restartNeeded.length > 0) {
       log.warn(coded('PAL_RELOAD_NEEDS_RESTART', { settings: plan.restartNeeded }), `reload: ${plan.restartNeeded.join(', ')} changed and take effect at the next start`);
     }
@@ -137,6 +143,7 @@ export function createReloader(deps: ReloaderDependencies): () => Promise<Reload
     }
     await deps.apply(next, new Set(applying));
     current = { settings: next, secrets };
+    currentPrints = prints;
     log.info({ changed: applying, restartNeeded: plan.restartNeeded, workers: deps.workers }, 'reloaded');
     reloads.labels('applied').inc();
     return { applied: true, changed: applying, restartNeeded: plan.restartNeeded };

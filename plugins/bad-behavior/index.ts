@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { BadBehaviorSettings } from '../../src/settings/types.generated.js';
-import { definePlugin, describeError, loadManifest } from '../../src/plugin/index.js';
+import { definePlugin, describeError, evidenceOf, loadManifest } from '../../src/plugin/index.js';
 
 /** Offences are remembered this long when sizing a repeat offender's ban. */
 const OFFENCE_MEMORY_MS = 30 * 86_400_000;
@@ -37,13 +37,15 @@ export default definePlugin<BadBehaviorSettings>({
       const offences = await ctx.store.counters.increment({ plugin: 'bad-behavior', rule: 'offences', client: ip }, OFFENCE_MEMORY_MS);
       const durationMs =
         s.BAD_BEHAVIOR_BAN_TIME === 0 ? 0 : Math.min(s.BAD_BEHAVIOR_BAN_TIME * s.BAD_BEHAVIOR_BAN_FACTOR ** (offences - 1), s.BAD_BEHAVIOR_BAN_TIME_MAX);
+      const lines = evidence.get(ip) ?? [];
       await ctx.store.bans.add({
         target: ip,
         reason: 'bad-behavior',
         origin: 'bad-behavior',
         actor: 'bad-behavior',
         durationMs: Math.round(durationMs),
-        evidence: (evidence.get(ip) ?? []).join('\n'),
+        evidence: lines.join('\n'),
+        summary: summaryOf(count, lines),
       });
       ctx.log.warn({ ip, count, offences, durationMs: Math.round(durationMs) }, 'client banned for bad behaviour');
     };
@@ -68,7 +70,9 @@ export default definePlugin<BadBehaviorSettings>({
         if (request.exempt || request.infrastructure || outcome.verdict === 'ban' || !statuses.has(outcome.status)) return;
         const ip = request.clientIp;
         const lines = evidence.get(ip) ?? [];
-        lines.push(`${new Date().toISOString()} ${request.method} ${request.path.slice(0, 200)} ${outcome.status}`);
+        // What other plugins noted of the request (the WAF's rules) goes on its line.
+        const notes = evidenceOf(request);
+        lines.push(`${new Date().toISOString()} ${request.method} ${request.path.slice(0, 200)} ${outcome.status}${notes ? ` ${notes.join('; ')}` : ''}`);
         if (lines.length > EVIDENCE_LINES) lines.shift();
         evidence.set(ip, lines);
         void ctx.store.counters
@@ -87,3 +91,18 @@ export default definePlugin<BadBehaviorSettings>({
     };
   },
 });
+
+/**
+ * The audit entry's line for a ban: the count, and the plugins' notes of the evidence (the
+ * WAF's rules and categories), most frequent first.
+ */
+function summaryOf(count: number, lines: readonly string[]): string {
+  const notes = new Map<string, number>();
+  for (const line of lines) {
+    // A line is `<time> <method> <path> <status>[ <notes>]`: the notes are what follows the status.
+    const rest = /^\S+ \S+ \S+ \d{3} (.+)$/.exec(line)?.[1];
+    if (rest) for (const note of rest.split('; ')) notes.set(note, (notes.get(note) ?? 0) + 1);
+  }
+  const named = [...notes].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([note, n]) => `${note} ×${n}`);
+  return `${count} bad statuses${named.length > 0 ? `: ${named.join('; ')}` : ''}`;
+}

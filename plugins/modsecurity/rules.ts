@@ -1,5 +1,7 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { expandGlob } from '../../src/waf/seclang/glob.js';
 import type { ModsecuritySettings } from '../../src/settings/types.generated.js';
 import { BASE_CONFIG, loadRules, type EngineMode, type LoadError, type LoadReport, type RuleSet } from '../../src/waf/index.js';
 
@@ -36,7 +38,8 @@ function crsRules(dir: string): string[] | undefined {
  * a rule file, its `file:line`.
  */
 export function buildRuleSet(settings: RuleSettings): Built {
-  const key = JSON.stringify(settings, Object.keys(settings).filter((k) => k.startsWith('MODSECURITY_') || k === 'USE_MODSECURITY_CRS' || k === 'SECURITY_MODE').sort());
+  // The files' fingerprints too: a file edited in place is a new rule set (a reload re-reads it).
+  const key = JSON.stringify([settings, ruleFileFingerprints(settings)], [0, 1, ...Object.keys(settings).filter((k) => k.startsWith('MODSECURITY_') || k === 'USE_MODSECURITY_CRS' || k === 'SECURITY_MODE').sort()]);
   const known = built.get(key);
   if (known) return known;
   const result = build(settings);
@@ -89,4 +92,36 @@ function settingOf(error: LoadError, settings: RuleSettings): string {
   if (settings.MODSECURITY_RULES_AFTER_CRS.some((pattern: string) => error.file === pattern || error.file.startsWith(pattern.replace(/\*.*$/, '')))) return 'MODSECURITY_RULES_AFTER_CRS';
   if (error.file === settings.MODSECURITY_CRS_SETUP) return 'MODSECURITY_CRS_SETUP';
   return 'MODSECURITY_CRS_DIR';
+}
+
+/**
+ * Fingerprints of the rule files each setting names (their paths, sizes and modification
+ * times, globs expanded; the CRS directory's rule and data files): what changes when a file
+ * is edited in place, so a reload builds the rule set again.
+ */
+export function ruleFileFingerprints(settings: Readonly<ModsecuritySettings>): Record<string, string> {
+  const crsDir = settings.MODSECURITY_CRS_DIR;
+  const crsFiles = existsSync(crsDir) ? readdirSync(crsDir).filter((name) => /\.(conf|data)$/.test(name)).sort().map((name) => join(crsDir, name)) : [];
+  const files = (patterns: readonly string[]): string[] => patterns.flatMap((pattern) => expandGlob(pattern, process.cwd()));
+  return {
+    MODSECURITY_RULES_BEFORE_CRS: fingerprint(files(settings.MODSECURITY_RULES_BEFORE_CRS)),
+    MODSECURITY_RULES_AFTER_CRS: fingerprint(files(settings.MODSECURITY_RULES_AFTER_CRS)),
+    MODSECURITY_CRS_SETUP: fingerprint(settings.MODSECURITY_CRS_SETUP === '' ? [] : [settings.MODSECURITY_CRS_SETUP]),
+    MODSECURITY_CRS_DIR: fingerprint(crsFiles),
+  };
+}
+
+function fingerprint(files: readonly string[]): string {
+  const hash = createHash('sha256');
+  for (const file of files) {
+    let stat = 'missing';
+    try {
+      const { size, mtimeMs, ino } = statSync(file);
+      stat = `${size} ${mtimeMs} ${ino}`;
+    } catch {
+      // A missing file is a state of its own: the load names it.
+    }
+    hash.update(`${file}\0${stat}\n`);
+  }
+  return hash.digest('base64url').slice(0, 16);
 }

@@ -1,10 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { escapeHtml as h } from '../html.js';
-import type { AdminRequest, AdminResponse, AdminRoute } from '../plugin/types.js';
+import type { AdminRequest, AdminResponse, AdminRoute, PluginSummary } from '../plugin/types.js';
 import type { AdminAuth } from './auth.js';
 import type { BanService, BanView } from './bans-api.js';
 import type { Explanation } from './explain.js';
-import { chartSection, clusterSection, explainSection, timeCell, totalsSection } from './page-sections.js';
+import { chartSection, clusterSection, explainSection, pluginSection, timeCell, totalsSection } from './page-sections.js';
 import type { AuditFacet, ClusterView } from '../store/types.js';
 
 /** What the page shows besides the ban list. */
@@ -17,6 +17,8 @@ export interface BanPageSources {
   tally(): { total: number; byOrigin: Map<string, number>; byReason: Map<string, number> };
   cluster(): Promise<ClusterView>;
   explain(ip: string): Promise<Explanation | undefined>;
+  /** The plugins' sections (the WAF's refusals of the last day). */
+  summaries?(): Promise<PluginSummary[]>;
   now?: () => number;
 }
 
@@ -133,7 +135,7 @@ export function banPageRoutes(sources: BanPageSources): AdminRoute[] {
     const asked = q.get('explain')?.trim();
     const answer = asked ? await sources.explain(asked) : undefined;
     const explained = asked === undefined || asked === '' ? '' : answer ? explainSection(answer, at) : `<p class="msg err">${h(asked)} is not an IP address.</p>`;
-    const [chartEntries, view] = await Promise.all([audit.list(CHART_ENTRIES), sources.cluster()]);
+    const [chartEntries, view, summaries] = await Promise.all([audit.list(CHART_ENTRIES), sources.cluster(), sources.summaries?.() ?? []]);
     const auditRows = chartEntries
       .slice(0, 50)
       .map((e) => `<tr><td>${timeCell(e.at, at)}</td><td>${h(e.actor)}</td><td>${h(e.node)}</td><td>${h(e.action)}</td><td>${h(e.target ?? '')}</td><td>${h(e.reason ?? '')}</td><td>${h(e.detail ?? '')}</td></tr>`)
@@ -165,6 +167,7 @@ ${addForm}
 <p>Export: <a href="/api/bans/export?format=csv">CSV</a> · <a href="/api/bans/export?format=json">JSON</a></p>
 <h2>Audit</h2><table id="audit"><thead><tr><th>When</th><th>Actor</th><th>Node</th><th>Action</th><th>Target</th><th>Reason</th><th>Detail</th></tr></thead>
 <tbody>${auditRows || '<tr><td colspan="7">Nothing yet.</td></tr>'}</tbody></table>
+${summaries.map(pluginSection).join('\n')}
 ${clusterSection(view, at)}`,
         csrfOf(request),
       ),

@@ -91,7 +91,7 @@ export async function startNodeAdmin(deps: NodeAdminDependencies): Promise<NodeA
     recordRefusal: (refusal) => store.recordRefusal(refusal),
     coreRoutes: [
       ...banRoutes(store, banService),
-      ...banPageRoutes({ service: banService, audit: store.audit, auth, nodeName: settings.NODE_NAME, tally: () => store.bans.tally(), cluster: () => store.clusterView(), explain }),
+      ...banPageRoutes({ service: banService, audit: store.audit, auth, nodeName: settings.NODE_NAME, tally: () => store.bans.tally(), cluster: () => store.clusterView(), explain, summaries: () => deps.host.summaries() }),
       { method: 'GET', path: '/api/workers', handle: () => ({ json: { workers: pool?.describe() ?? [] } }) },
       { method: 'GET', path: '/api/cluster', handle: async () => ({ json: await store.clusterView() }) },
       {

@@ -2,6 +2,7 @@ import { isoTime } from '../time.js';
 import { escapeHtml as h } from '../html.js';
 import { relative } from '../relative-time.js';
 import type { Explanation } from './explain.js';
+import type { PluginSummary } from '../plugin/types.js';
 import type { AuditEntry, ClusterView } from '../store/types.js';
 
 /** A time shown relative to now, the exact time on hover (and for machines). */
@@ -75,21 +76,21 @@ export function chartSection(entries: readonly AuditEntry[], now: number, limit:
 <text x="0" y="${height + 12}" font-size="10">−24 h</text><text x="${width - 24}" y="${height + 12}" font-size="10">now</text></svg></section>`;
 }
 
-/** The cluster section: one row per node seen, flagged when its bans differ from Redis's. */
+/** The cluster section: one row per node seen, flagged when its bans differ from Redis's or its fingerprints (WAF rules) from the other nodes'. */
 export function clusterSection(view: ClusterView, now: number): string {
   const rows = view.nodes
     .map((n) => {
       const agreement = n.diverged ? `<strong>diverged</strong>${n.bans.divergedSince ? ` since ${timeCell(n.bans.divergedSince, now)}` : ''}` : n.bans.agrees ? 'agrees' : '—';
       return (
-        `<tr${n.diverged ? ' class="err"' : ''}><td>${h(n.node)}</td><td>${h(n.version)}</td><td>${h(n.store.mode)}</td><td>${n.live ? '' : 'gone, '}${h(relative(now - n.ageMs, now))}</td>` +
+        `<tr${n.diverged || n.differs.length > 0 ? ' class="err"' : ''}><td>${h(n.node)}</td><td>${h(n.version)}</td><td>${h(n.store.mode)}</td><td>${n.live ? '' : 'gone, '}${h(relative(now - n.ageMs, now))}</td>` +
         `<td>${h(String(n.bans.count))}</td><td><code>${h(n.bans.digest)}</code></td><td><code>${h(n.bans.stream ?? '—')}</code></td><td>${agreement}</td><td>${h(String(n.bans.repairs))}</td>` +
-        `<td>${n.workers ? h(`${n.workers.ready}/${n.workers.count}`) : '—'}</td></tr>`
+        `<td>${n.workers ? h(`${n.workers.ready}/${n.workers.count}`) : '—'}</td><td>${n.differs.length > 0 ? `<strong>differs: ${h(n.differs.join(', '))}</strong>` : 'same'}</td></tr>`
       );
     })
     .join('\n');
   const redis = view.redis ? `<p>Redis: digest <code>${h(view.redis.digest)}</code>${view.redis.complete ? '' : ' (incomplete)'}, stream at <code>${h(view.redis.stream)}</code></p>` : '';
-  return `<h2>Cluster</h2><p>${h(String(view.summary.live))} live node(s) of ${h(String(view.summary.seen))} seen in the last hour; ${h(String(view.summary.diverged))} diverged.</p>${redis}
-<table id="cluster"><thead><tr><th>Node</th><th>Version</th><th>Store</th><th>Heartbeat</th><th>Bans</th><th>Digest</th><th>Stream position</th><th>Bans vs Redis</th><th>Repairs</th><th>Workers</th></tr></thead>
+  return `<h2>Cluster</h2><p>${h(String(view.summary.live))} live node(s) of ${h(String(view.summary.seen))} seen in the last hour; ${h(String(view.summary.diverged))} diverged; ${h(String(view.summary.differing))} with settings that differ (WAF rules…).</p>${redis}
+<table id="cluster"><thead><tr><th>Node</th><th>Version</th><th>Store</th><th>Heartbeat</th><th>Bans</th><th>Digest</th><th>Stream position</th><th>Bans vs Redis</th><th>Repairs</th><th>Workers</th><th>Rules and files</th></tr></thead>
 <tbody>${rows}</tbody></table>`;
 }
 
@@ -103,9 +104,25 @@ export function explainSection(answer: Explanation, now: number): string {
   const findings = answer.findings
     .map((f) => `<tr><td>${h(f.plugin)}</td><td>${h(f.rule)}</td><td>${h(f.effect)}</td><td>${h(f.detail)}</td><td>${f.applies ? 'yes' : 'no (whitelisted)'}</td></tr>`)
     .join('');
+  const events = answer.findings
+    .flatMap((f) => (f.events ?? []).map((e) => `<tr><td>${timeCell(Date.parse(e.at), now)}</td><td>${h(f.plugin)}</td><td>${h(e.rule)}</td><td>${h(e.request)}</td><td>${h(e.message)}</td></tr>`))
+    .join('');
   return `<section id="explain-answer"><h2>Why: ${h(answer.ip)}</h2>
 <p class="msg${answer.verdict.action === 'pass' ? '' : ' err'}"><strong id="explain-verdict">${h(verdict)}</strong>: ${h(answer.verdict.because)}</p>
 ${infrastructure ? `<p>${h(answer.ip)} is ${h(infrastructure)}: never limited, counted or banned automatically.</p>` : ''}
 <h3>Bans covering it</h3><table><thead><tr><th>Target</th><th>Reason</th><th>Origin</th><th>Actor</th><th>Node</th><th>Created</th><th>Expires</th><th>Applies</th></tr></thead><tbody>${bans || '<tr><td colspan="8">None.</td></tr>'}</tbody></table>
-<h3>Rules</h3><table><thead><tr><th>Plugin</th><th>Rule</th><th>Effect</th><th>Detail</th><th>Applies</th></tr></thead><tbody>${findings || '<tr><td colspan="5">No rule bears on this address.</td></tr>'}</tbody></table></section>`;
+<h3>Rules</h3><table><thead><tr><th>Plugin</th><th>Rule</th><th>Effect</th><th>Detail</th><th>Applies</th></tr></thead><tbody>${findings || '<tr><td colspan="5">No rule bears on this address.</td></tr>'}</tbody></table>${events ? `
+<h3>Seen on this node</h3><table id="explain-events"><thead><tr><th>When</th><th>Plugin</th><th>Rule</th><th>Request</th><th>Message</th></tr></thead><tbody>${events}</tbody></table>` : ''}</section>`;
+}
+
+/** A plugin's section (see `PluginHooks.summary`): its tables, every cell escaped. */
+export function pluginSection(summary: PluginSummary): string {
+  const tables = summary.tables
+    .map((table) => {
+      const head = table.columns.map((column) => `<th>${h(column)}</th>`).join('');
+      const rows = table.rows.map((row) => `<tr>${row.map((cell) => `<td>${h(cell)}</td>`).join('')}</tr>`).join('');
+      return `<table id="${h(table.id)}"><caption>${h(table.caption)}</caption><thead><tr>${head}</tr></thead><tbody>${rows || `<tr><td colspan="${table.columns.length}">None.</td></tr>`}</tbody></table>`;
+    })
+    .join('');
+  return `<section class="plugin"><h2>${h(summary.title)}</h2>${summary.note ? `<p>${h(summary.note)}</p>` : ''}${tables}</section>`;
 }

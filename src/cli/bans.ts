@@ -12,6 +12,15 @@ function remaining(seconds: number | null): string {
   return `${Math.floor(seconds / 60)}m ${seconds % 60}s`;
 }
 
+/**
+ * What the last line of a ban's evidence says after the request (`waf 942100 sqli`), or the
+ * request itself: the list's one-cell hint; `--json` and `palisade explain` show it whole.
+ */
+function lastNotes(evidence: string): string {
+  const last = evidence.trimEnd().split('\n').pop() ?? '';
+  return /^\S+ \S+ \S+ \d{3} (.+)$/.exec(last)?.[1] ?? last.replace(/^\S+ /, '');
+}
+
 /** Adds `bans …` and `audit` to the program. */
 export function registerBanCommands(program: Command): void {
   const bans = program.command('bans').description('review, add and lift the shared bans (through a node\'s admin API)');
@@ -40,8 +49,8 @@ export function registerBanCommands(program: Command): void {
         } while (cursor);
         if (options.json) process.stdout.write(`${JSON.stringify(found, null, 2)}\n`);
         else {
-          const rows = found.map((b) => [b.ip, b.reason, b.origin, b.actor, b.node, remaining(b.remaining), String(b.hits)]);
-          process.stdout.write(`${table(['IP', 'REASON', 'ORIGIN', 'ACTOR', 'NODE', 'REMAINING', 'HITS'], rows)}\n${found.length} ban(s)\n`);
+          const rows = found.map((b) => [b.ip, b.reason, b.origin, b.actor, b.node, remaining(b.remaining), String(b.hits), lastNotes(b.evidence)]);
+          process.stdout.write(`${table(['IP', 'REASON', 'ORIGIN', 'ACTOR', 'NODE', 'REMAINING', 'HITS', 'LAST EVIDENCE'], rows)}\n${found.length} ban(s)\n`);
         }
         return exitCodes.ok;
       }),

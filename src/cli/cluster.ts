@@ -17,17 +17,18 @@ export function formatClusterView(view: ClusterView): string {
     n.diverged ? 'DIVERGED' : n.bans.agrees ? 'agrees' : '-',
     String(n.bans.repairs),
     n.workers ? `${n.workers.ready}/${n.workers.count}` : '-',
+    n.differs.length > 0 ? `DIFFERS: ${n.differs.join(',')}` : 'same',
   ]);
   const redis = view.redis ? `redis: digest ${view.redis.digest}${view.redis.complete ? '' : ' (incomplete)'}, stream at ${view.redis.stream}\n` : '';
-  const summary = `${view.summary.live} live of ${view.summary.seen} seen, ${view.summary.diverged} diverged (asked ${view.node})`;
-  return `${table(['NODE', 'VERSION', 'STORE', 'HEARTBEAT', 'BANS', 'DIGEST', 'STREAM', 'VS REDIS', 'REPAIRS', 'WORKERS'], rows)}\n${redis}${summary}\n`;
+  const summary = `${view.summary.live} live of ${view.summary.seen} seen, ${view.summary.diverged} diverged, ${view.summary.differing} with different rules (asked ${view.node})`;
+  return `${table(['NODE', 'VERSION', 'STORE', 'HEARTBEAT', 'BANS', 'DIGEST', 'STREAM', 'VS REDIS', 'REPAIRS', 'WORKERS', 'RULES'], rows)}\n${redis}${summary}\n`;
 }
 
-/** Adds `cluster` to the program: exit 0, or 1 when a live node's bans differ from Redis's. */
+/** Adds `cluster` to the program: exit 0, or 1 when a live node's bans differ from Redis's or its rules from the others'. */
 export function registerClusterCommand(program: Command): void {
   program
     .command('cluster')
-    .description("show every node of the cluster (store mode, bans, digest, stream position); exit 1 when a node's bans differ from Redis's")
+    .description("show every node of the cluster (store mode, bans, digest, stream position, rules); exit 1 when a node's bans differ from Redis's or its rules (the WAF's) from the other nodes'")
     .option('--json', 'print JSON')
     .action((options: { json?: boolean }) =>
       run(async (client) => {
@@ -35,7 +36,7 @@ export function registerClusterCommand(program: Command): void {
         if (answer.status !== 200) return refused(answer);
         const view = JSON.parse(answer.body) as ClusterView;
         process.stdout.write(options.json ? `${JSON.stringify(view, null, 2)}\n` : formatClusterView(view));
-        return view.summary.diverged > 0 ? exitCodes.failure : exitCodes.ok;
+        return view.summary.diverged > 0 || view.summary.differing > 0 ? exitCodes.failure : exitCodes.ok;
       }),
     );
 }

@@ -11,10 +11,13 @@ export function formatExplanation(answer: Explanation): string {
   if (answer.infrastructure.loopback || answer.infrastructure.trustedProxy) lines.push(`infrastructure (${answer.infrastructure.loopback ? 'loopback' : 'REAL_IP_FROM'}): never limited, counted or banned automatically`);
   if (answer.bans.length > 0) {
     lines.push('', table(['BAN', 'REASON', 'ORIGIN', 'ACTOR', 'NODE', 'CREATED', 'EXPIRES', 'APPLIES'], answer.bans.map((b) => [b.ip, b.reason, b.origin, b.actor, b.node, b.created, b.expires ?? 'never', b.applies ? 'yes' : 'no'])));
+    for (const ban of answer.bans.filter((b) => b.evidence !== '')) lines.push('', `Evidence of the ban of ${ban.ip}:`, ...ban.evidence.split('\n').map((line) => printable(`  ${line}`)));
   }
   if (answer.findings.length > 0) {
     lines.push('', table(['PLUGIN', 'RULE', 'EFFECT', 'APPLIES', 'DETAIL'], answer.findings.map((f) => [f.plugin, f.rule, f.effect, f.applies ? 'yes' : 'no', f.detail])));
   }
+  const events = answer.findings.flatMap((f) => (f.events ?? []).map((e) => [e.at, f.plugin, e.rule, e.request, e.message]));
+  if (events.length > 0) lines.push('', 'Seen on this node, newest first:', table(['AT', 'PLUGIN', 'RULE', 'REQUEST', 'MESSAGE'], events));
   return `${lines.join('\n')}\n`;
 }
 

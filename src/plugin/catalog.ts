@@ -19,3 +19,17 @@ export function settingsSpec(plugins: readonly PluginDefinition<any>[]): Setting
     derivers: plugins.flatMap((p) => (p.deriveSettings ? [p.deriveSettings] : [])),
   };
 }
+
+/**
+ * The fingerprints of the files the enabled plugins read, by the setting naming them (see
+ * `PluginDefinition.fileFingerprints`): what a reload compares besides the values.
+ */
+export function fileFingerprintsOf(plugins: readonly PluginDefinition<any>[], settings: Settings): Record<string, string> {
+  const prints: Record<string, string> = {};
+  for (const plugin of plugins) {
+    const flag = plugin.manifest.enabledBy;
+    if (!plugin.fileFingerprints || (flag !== undefined && settings[flag] !== true)) continue;
+    Object.assign(prints, plugin.fileFingerprints(settings as never));
+  }
+  return prints;
+}

@@ -8,7 +8,7 @@ import type { CoreSettings } from '../settings/types.generated.js';
 import type { ClusterStore } from '../store/types.js';
 import { anyExempts, bindHooks, bodyInspections, emptyHookLists, protectorOf, runBodyInspections, runGate, runOnResponse, runOnSend, type Bound, type HookFailure, type HookLists, type HookVerdict } from './run-phase.js';
 import { Scheduler, type LeaderCheck } from './scheduler.js';
-import type { AdminRoute, BodyInspection, MaybePromise, PluginContext, PluginDefinition, PluginHooks, ProcessDuties, ExplainClient, ExplainFinding, RequestContext, RequestOutcome, UpstreamResponse } from './types.js';
+import type { AdminRoute, BodyInspection, MaybePromise, PluginContext, PluginDefinition, PluginHooks, PluginSummary, ProcessDuties, ExplainClient, ExplainFinding, RequestContext, RequestOutcome, UpstreamResponse } from './types.js';
 import type { LocalState, SharedBackend } from '../store/shared-backend.js';
 
 export { HookFailure, type HookVerdict } from './run-phase.js';
@@ -32,6 +32,11 @@ export interface HostDependencies {
   isLeader?: LeaderCheck;
   /** Receives the shared backend a plugin provides (see `PluginContext.shareStore`). */
   shareStore?: (create: (local: LocalState) => SharedBackend, plugin: string) => void;
+  /**
+   * Carries a plugin's note to the node's process (a worker's channel to its primary); when
+   * absent this process is the node's and the note is delivered here (see `deliverNote`).
+   */
+  tellNode?: (plugin: string, note: unknown) => void;
 }
 
 
@@ -178,6 +183,48 @@ export class PluginHost {
     return found;
   }
 
+  /** Hands `note`, sent by `plugin`'s instance in a request process, to its `onNote` here. */
+  deliverNote(plugin: string, note: unknown): void {
+    const hooks = this.provisioned.get(plugin)?.hooks;
+    if (!hooks?.onNote) return;
+    try {
+      hooks.onNote(note);
+    } catch (error) {
+      this.deps.log.warn({ plugin, err: describeError(error) }, 'plugin note failed');
+    }
+  }
+
+  /** Every plugin's fingerprints (see `PluginHooks.fingerprints`), as `<plugin>.<name>`. */
+  fingerprints(): Record<string, string> {
+    const all: Record<string, string> = {};
+    for (const plugin of this.active) {
+      const hooks = this.provisioned.get(plugin)?.hooks;
+      if (!hooks?.fingerprints) continue;
+      try {
+        for (const [name, value] of Object.entries(hooks.fingerprints())) all[`${plugin}.${name}`] = value;
+      } catch (error) {
+        this.deps.log.warn({ plugin, err: describeError(error) }, 'plugin fingerprints failed');
+      }
+    }
+    return all;
+  }
+
+  /** Every plugin's section of the review page (see `PluginHooks.summary`), in plugin order; a failing one is left out and logged. */
+  async summaries(): Promise<PluginSummary[]> {
+    const all: PluginSummary[] = [];
+    for (const plugin of this.active) {
+      const hooks = this.provisioned.get(plugin)?.hooks;
+      if (!hooks?.summary) continue;
+      try {
+        const summary = await hooks.summary();
+        if (summary) all.push(summary);
+      } catch (error) {
+        this.deps.log.warn({ plugin, err: describeError(error) }, 'plugin summary failed');
+      }
+    }
+    return all;
+  }
+
   /** The plugin that protects `target` from manual bans (whitelist), if any. */
   protector(target: string): string | undefined {
     return protectorOf(this.deps.log, this.hooks.protectsFromBans, target);
@@ -236,6 +283,10 @@ export class PluginHost {
         if (!duties.node) return;
         const cancel = this.scheduler.every(intervalMs, job, options);
         this.releases.push({ plugin: id, release: cancel });
+      },
+      tellNode: (note) => {
+        if (this.deps.tellNode) this.deps.tellNode(id, note);
+        else this.deliverNote(id, note);
       },
     };
   }

@@ -7,6 +7,7 @@
  */
 export { definePlugin, loadManifest } from './define.js';
 export { addAccessFields } from './access-fields.js';
+export { addEvidence, evidenceOf } from './evidence.js';
 export type * from './types.js';
 export { challenge, deny, redirect, respond, type Verdict, type VerdictKind } from './verdict.js';
 export { RequestMatcher, type ListMatch } from './matchers.js';

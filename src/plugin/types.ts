@@ -148,6 +148,28 @@ export interface ExplainFinding {
   status?: number;
   /** The paths it bears on, when not every path (a refusal there does not refuse the client everywhere). */
   scope?: string;
+  /** What this node saw of the client that bears on it, newest first (the WAF's recent matches). */
+  events?: ExplainEvent[];
+}
+
+/** One thing a node saw a client do (`ExplainFinding.events`). */
+export interface ExplainEvent {
+  /** ISO time. */
+  at: string;
+  /** The rule (`942100`). */
+  rule: string;
+  /** What the rule says it found. */
+  message: string;
+  /** The request: method and path, no query, no body. */
+  request: string;
+}
+
+/** A table a plugin adds to the review page (`PluginHooks.summary`); every cell is text. */
+export interface PluginSummary {
+  title: string;
+  /** One line under the title. */
+  note?: string;
+  tables: Array<{ id: string; caption: string; columns: string[]; rows: string[][] }>;
 }
 
 /**
@@ -187,6 +209,19 @@ export interface PluginHooks {
   explain?(client: ExplainClient): MaybePromise<ExplainFinding[]>;
   /** True when `target` (canonical IP or CIDR) may never be banned by hand or import. */
   protectsFromBans?(target: string): boolean;
+  /**
+   * A note this plugin's instance in a request process sent with `tellNode`: received where
+   * `duties.node` is true (the primary, or the one process), in the order sent per process.
+   */
+  onNote?(note: unknown): void;
+  /**
+   * What must be the same on every node of the cluster, as short fingerprints (`rules`: the
+   * hash of a compiled rule set): sent with the node's heartbeat, and the cluster view flags
+   * a node whose values differ from the other nodes'. Read where `duties.node` is true.
+   */
+  fingerprints?(): Record<string, string>;
+  /** What the review page shows of this plugin (`/bans`), read where `duties.node` is true. */
+  summary?(): MaybePromise<PluginSummary | undefined>;
   routes?: AdminRoute[];
 }
 
@@ -244,11 +279,24 @@ export interface PluginContext<S = Settings> {
    * per node: in a process without the `node` duty this does nothing.
    */
   every(intervalMs: number, job: () => MaybePromise<void>, options: JobOptions): void;
+  /**
+   * Sends `note` (JSON: no functions, maps or undefined) to this plugin's instance in the
+   * node's process, whose `onNote` receives it: from a worker in a batch a moment later
+   * (notes past a few thousand a second are dropped and counted), in a one-process node at
+   * once. What workers see that the node answers for — recent detections for `explain`.
+   */
+  tellNode(note: unknown): void;
 }
 
 /** A built-in plugin: its manifest, optional settings rules, and its provision function. */
 export interface PluginDefinition<S = Settings> {
   readonly manifest: PluginManifest;
+  /**
+   * Fingerprints of the files the plugin reads, by the setting that names them (its stat:
+   * size, modification time): a reload re-applies a setting whose files changed even when
+   * its value did not (a rule file edited in place).
+   */
+  readonly fileFingerprints?: (settings: Readonly<CoreSettings> & Readonly<S>) => Record<string, string>;
   /** Cross-field rules on the effective settings (run for every plugin, enabled or not). */
   readonly checkSettings?: (settings: Readonly<CoreSettings> & Readonly<S>, valid: (name: string) => boolean) => SettingError[];
   /** Fills this plugin's settings from other variables (e.g. a URL) where none is set. */

@@ -127,7 +127,7 @@ export class Bans implements BanRecords {
       target,
       reason: ban.reason,
       origin: ban.origin,
-      detail: ban.expiresAt === null ? 'permanent' : `until ${new Date(ban.expiresAt).toISOString()}`,
+      detail: `${ban.expiresAt === null ? 'permanent' : `until ${new Date(ban.expiresAt).toISOString()}`}${request.summary ? `; ${request.summary.slice(0, 200)}` : ''}`,
     });
     await this.share(change, options);
     return ban;

@@ -58,6 +58,8 @@ export class NodeStore implements ClusterStore {
   private readonly refusalsSeen = new LRUCache<string, number>({ max: 1_000 });
   /** The node's workers, when it has some (set by the node once its pool exists). */
   describeWorkers: (() => { count: number; ready: number }) | undefined;
+  /** What must be the same on every node (the plugins' fingerprints), for the heartbeat. */
+  describeFingerprints: (() => Record<string, string>) | undefined;
 
   constructor(
     nodeName: string,
@@ -113,6 +115,7 @@ export class NodeStore implements ClusterStore {
       store: this.health(),
       bans: { count: this.ledger.table.size, digest: digestText(this.ledger.digest(comparableFrom(at))), ...agreement },
       workers: this.describeWorkers?.() ?? null,
+      fingerprints: this.describeFingerprints?.() ?? {},
     };
   }
 

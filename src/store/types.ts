@@ -49,6 +49,8 @@ export interface BanRequest {
   /** Milliseconds; 0 = permanent. */
   durationMs: number;
   evidence?: string;
+  /** Why, in one line, for the audit trail's entry (`10 refused: waf 942100 sqli`); at most 200 characters kept. */
+  summary?: string;
 }
 
 /** How long a ban change may wait for the other nodes before it resolves as pending. */
@@ -274,6 +276,11 @@ export interface NodeReport {
   bans: { count: number; digest: string } & BanAgreement;
   /** Its workers (`WORKERS`), or null for a node serving in one process. */
   workers: { count: number; ready: number } | null;
+  /**
+   * What must be the same on every node, as `<plugin>.<name>` → fingerprint (the hash of the
+   * WAF's compiled rules); absent from a node of an older version.
+   */
+  fingerprints?: Record<string, string>;
 }
 
 /** One node in the cluster view. */
@@ -284,6 +291,8 @@ export interface NodeView extends NodeReport {
   ageMs: number;
   /** The node found its bans different from Redis's and has not repaired them yet. */
   diverged: boolean;
+  /** Its fingerprints that differ from the other live nodes' (the value most of them report), by name. */
+  differs: string[];
 }
 
 /** Every node seen in the last hour, and the shared ban state they are compared with. */
@@ -294,5 +303,6 @@ export interface ClusterView {
   /** Redis's ban digest and stream tail as last read (null without Redis, or before the first read). */
   redis: { digest: string; stream: string; complete: boolean } | null;
   nodes: NodeView[];
-  summary: { seen: number; live: number; diverged: number };
+  /** `differing`: live nodes whose fingerprints (their WAF rules…) differ from the others'. */
+  summary: { seen: number; live: number; diverged: number; differing: number };
 }

@@ -31,6 +31,8 @@ export interface PoolOptions {
   init(slot: number): WorkerInit;
   /** How long draining workers may take (SHUTDOWN_TIMEOUT). */
   shutdownTimeoutMs: number;
+  /** Plugins' notes from a worker (`PluginContext.tellNode`), in the order sent. */
+  onNotes?(notes: Array<[string, unknown]>): void;
 }
 
 /** A slot as `GET /api/workers` shows it. */
@@ -227,6 +229,7 @@ export class WorkerPool {
           this.options.log.debug({ worker: slot, pid: worker.process.pid }, 'worker ready');
           resolve(message.address as AddressInfo);
         } else if (message.t === 'failed') fail(message.code in errorCodes ? (message.code as ErrorCode) : 'PAL_WORKER_START_FAILED', message.message);
+        else if (message.t === 'notes') this.options.onNotes?.(message.n);
       });
       worker.on('exit', (code, signal) => {
         service.close();

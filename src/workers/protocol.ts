@@ -27,6 +27,8 @@ export type ProcessMessage =
   | { t: 'ready'; address: { address: string; family: string; port: number } }
   | { t: 'failed'; code: string; message: string }
   | { t: 'scraped'; id: number; metrics: unknown[] }
+  /** Plugins' notes for their instance in the primary (`PluginContext.tellNode`), as `[plugin, note]`. */
+  | { t: 'notes'; n: Array<[string, unknown]> }
   // primary → worker
   | { t: 'init'; init: WorkerInit }
   | { t: 'scrape'; id: number }

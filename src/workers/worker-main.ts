@@ -10,6 +10,7 @@ import type { Settings } from '../settings/load.js';
 import type { CoreSettings } from '../settings/types.generated.js';
 import { stdoutLog } from '../stdout-log.js';
 import { primaryChannel, type CountedChannel } from './channels.js';
+import { NoteCourier } from './note-courier.js';
 import type { WorkerInit } from './protocol.js';
 import { WorkerStore } from '../store/primary/worker-store.js';
 
@@ -36,6 +37,7 @@ export async function runWorker(): Promise<void> {
   const registry = createRegistry(settings.NODE_NAME);
   registerChannelMetrics(registry, channel);
   registerLeaseMetrics(registry, store.counters.leaseCounts);
+  const notes = new NoteCourier(channel, registry);
   const host = new PluginHost(builtinPlugins, {
     settings: init.settings as Settings,
     log,
@@ -44,6 +46,7 @@ export async function runWorker(): Promise<void> {
     nodeName: settings.NODE_NAME,
     nodeSeed: init.nodeSeed,
     duties: { node: false, requests: true },
+    tellNode: (plugin, note) => notes.send(plugin, note),
   });
   let side: RequestSide | undefined;
   let stopping: Promise<void> | undefined;
@@ -53,6 +56,7 @@ export async function runWorker(): Promise<void> {
       const inTime = side ? await side.drain(settings.SHUTDOWN_TIMEOUT, gentle) : true;
       if (!inTime) log.warn(coded('PAL_SHUTDOWN_TIMEOUT'), 'in-flight requests cut at SHUTDOWN_TIMEOUT');
       await store.report().catch(() => undefined); // the last metric deltas and hits
+      notes.flush();
       await host.close();
       await side?.close();
       await store.close();

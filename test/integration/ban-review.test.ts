@@ -234,7 +234,7 @@ describe('palisade bans / audit (CLI)', () => {
     expect(added.stdout).toMatch(/^banned 198\.51\.100\.44 \((2h 0m|1h 59m)\)\n$/);
     const listed = await cli(['bans', 'list', '--ip', '198.51.100.44']);
     expect(listed.code).toBe(0);
-    expect(listed.stdout).toMatch(/^IP +REASON +ORIGIN +ACTOR +NODE +REMAINING +HITS\n198\.51\.100\.44 +scanner +api +bob +review-a +(1h 59m|2h 0m) +0\n1 ban\(s\)\n$/);
+    expect(listed.stdout).toMatch(/^IP +REASON +ORIGIN +ACTOR +NODE +REMAINING +HITS +LAST EVIDENCE\n198\.51\.100\.44 +scanner +api +bob +review-a +(1h 59m|2h 0m) +0\n1 ban\(s\)\n$/);
     const asJson = JSON.parse((await cli(['bans', 'list', '--json', '--ip', '198.51.100.44'])).stdout);
     expect(asJson).toHaveLength(1);
     const bad = await cli(['bans', 'add', '127.0.0.1', '--duration', '1h', '--reason', 'oops']);

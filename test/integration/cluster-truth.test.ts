@@ -48,7 +48,7 @@ describe('cluster view', () => {
       const view = await clusterOf(a);
       return view.nodes.length === 2 && view.nodes.every((n) => n.bans.agrees === true && n.live) ? view : undefined;
     }, 'both nodes to agree with Redis');
-    expect(agreed.summary).toEqual({ seen: 2, live: 2, diverged: 0 });
+    expect(agreed.summary).toEqual({ seen: 2, live: 2, diverged: 0, differing: 0 });
     expect(agreed.redis?.complete).toBe(true);
     const [viewA, viewB] = agreed.nodes;
     expect(viewA).toMatchObject({ node: 'node-a', store: { mode: 'shared' }, bans: { count: 4, repairs: 0 }, workers: null });
@@ -89,9 +89,9 @@ describe('cluster view', () => {
     const cli = await runCli(['cluster'], { PALISADE_ADMIN_URL: a.adminUrl });
     expect(cli.code, cli.stderr).toBe(0);
     expect(cli.stdout).toMatch(/^NODE +VERSION +STORE/m);
-    expect(cli.stdout).toMatch(/^node-a +\S+ +shared +\d+s ago +4 +[0-9a-f]{8} +\d+-\d+ +agrees +0 +-$/m);
-    expect(cli.stdout).toMatch(/^node-b +\S+ +shared +\d+s ago +4 +[0-9a-f]{8} +\d+-\d+ +agrees +1 +-$/m);
-    expect(cli.stdout).toContain('2 live of 2 seen, 0 diverged (asked node-a)');
+    expect(cli.stdout).toMatch(/^node-a +\S+ +shared +\d+s ago +4 +[0-9a-f]{8} +\d+-\d+ +agrees +0 +- +same$/m);
+    expect(cli.stdout).toMatch(/^node-b +\S+ +shared +\d+s ago +4 +[0-9a-f]{8} +\d+-\d+ +agrees +1 +- +same$/m);
+    expect(cli.stdout).toContain('2 live of 2 seen, 0 diverged, 0 with different rules (asked node-a)');
     const page = await (await fetch(`${b.adminUrl}/bans`)).text();
     expect(page).toContain('<h2>Cluster</h2>');
     expect(page).toMatch(/<td>node-a<\/td>.*<td>agrees<\/td>/);
@@ -104,7 +104,7 @@ describe('cluster view', () => {
     await node.store.bans.add({ target: '203.0.113.5', reason: 'x', origin: 'api', durationMs: 3_600_000 });
     const view = await clusterOf(node);
     expect(view.redis).toBeNull();
-    expect(view.summary).toEqual({ seen: 1, live: 1, diverged: 0 });
+    expect(view.summary).toEqual({ seen: 1, live: 1, diverged: 0, differing: 0 });
     expect(view.nodes[0]).toMatchObject({ node: 'alone', store: { mode: 'local' }, bans: { count: 1, stream: null, agrees: null }, live: true });
     expect(view.nodes[0]!.bans.digest).toMatch(/^[0-9a-f]{8}$/);
     expect(view.nodes[0]!.bans.digest).not.toBe('00000000');

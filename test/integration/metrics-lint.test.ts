@@ -42,6 +42,8 @@ beforeAll(async () => {
     REAL_IP_FROM: '127.0.0.1',
     BAD_BEHAVIOR_THRESHOLD: '2',
     BLACKLIST_URI: '^/blocked',
+    // The WAF (Debian's CRS, which `npm test` installs): its series are on the dashboard.
+    USE_MODSECURITY: 'yes',
   });
 });
 
@@ -54,11 +56,11 @@ afterAll(async () => {
 describe('/metrics', () => {
   it('passes promtool check metrics with every series a busy node exports', async () => {
     const as = (ip: string) => ({ headers: { 'x-forwarded-for': ip }, redirect: 'manual' as const });
-    for (const path of ['/', '/blocked', '/missing/1', '/missing/2', '/missing/3']) await (await fetch(`${node.proxyUrl}${path}`, as('198.51.100.40'))).arrayBuffer();
+    for (const path of ['/', '/blocked', '/missing/1', '/missing/2', '/missing/3', "/?id=1'%20OR%201=1--"]) await (await fetch(`${node.proxyUrl}${path}`, as('198.51.100.40'))).arrayBuffer();
     await waitFor(async () => (await (await fetch(`${node.proxyUrl}/`, as('198.51.100.41'))).arrayBuffer()) && (await fetch(`${node.adminUrl}/metrics`)).text().then((t) => t.includes('palisade_cluster_http_requests')), 'cluster totals');
     const text = await (await fetch(`${node.adminUrl}/metrics`)).text();
     // The families this node has to show, so the lint does not pass on an empty page.
-    for (const family of ['palisade_http_requests_total', 'palisade_blocked_requests_total', 'palisade_http_request_duration_seconds', 'palisade_cluster_http_requests', 'palisade_bans_total', 'palisade_active_bans', 'palisade_redis_command_duration_seconds', 'nodejs_active_handles', 'process_cpu_seconds_total']) {
+    for (const family of ['palisade_http_requests_total', 'palisade_blocked_requests_total', 'palisade_http_request_duration_seconds', 'palisade_cluster_http_requests', 'palisade_bans_total', 'palisade_active_bans', 'palisade_redis_command_duration_seconds', 'palisade_waf_refused_total', 'palisade_waf_inspection_seconds', 'palisade_rate_leases_total', 'nodejs_active_handles', 'process_cpu_seconds_total']) {
       expect(text).toContain(`# TYPE ${family} `);
     }
     const lint = await promtool(text);

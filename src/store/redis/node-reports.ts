@@ -1,4 +1,4 @@
-import { LIVE_WITHIN_MS, NODE_REPORT_TTL_MS } from '../cluster-view.js';
+import { LIVE_WITHIN_MS, NODE_REPORT_TTL_MS, countDiffering } from '../cluster-view.js';
 import type { RedisClient } from './clients.js';
 import type { RedisKeys } from './keys.js';
 import type { NodeReport } from '../types.js';
@@ -12,6 +12,7 @@ import type { NodeReport } from '../types.js';
 export class NodeReports {
   private live: number | undefined;
   private diverged = 0;
+  private differing = 0;
   private last: NodeReport[] = [];
 
   constructor(
@@ -24,6 +25,11 @@ export class NodeReports {
   /** Live nodes as of the last {@link beat} (undefined before one succeeded). */
   get liveNodes(): number | undefined {
     return this.live;
+  }
+
+  /** Live nodes whose fingerprints (their WAF rules…) differ from most live nodes'. */
+  get differingNodes(): number {
+    return this.differing;
   }
 
   /** Live nodes that said, at their last beat, that their bans differ from Redis's. */
@@ -67,6 +73,7 @@ export class NodeReports {
     const live = reports.filter((report) => now - report.at <= LIVE_WITHIN_MS);
     this.live = live.length;
     this.diverged = live.filter((report) => report.bans.agrees === false).length;
+    this.differing = countDiffering(live);
     this.last = reports;
     return reports;
   }
@@ -91,7 +98,11 @@ function parseReport(text: string): NodeReport | undefined {
       (bans.agrees === null || typeof bans.agrees === 'boolean') &&
       (bans.divergedSince === null || typeof bans.divergedSince === 'number') &&
       (workers === null || (typeof workers?.count === 'number' && typeof workers.ready === 'number'));
-    return ok ? r : undefined;
+    if (!ok) return undefined;
+    // Fingerprints are optional (an older node has none); anything but strings is dropped.
+    const prints = r.fingerprints as unknown;
+    const fingerprints = typeof prints === 'object' && prints !== null ? Object.fromEntries(Object.entries(prints).filter(([, value]) => typeof value === 'string')) : undefined;
+    return { ...r, ...(fingerprints ? { fingerprints } : {}) };
   } catch {
     return undefined;
   }

@@ -43,6 +43,7 @@ export function registerRedisMetrics(registry: Registry, connections: RedisConne
   gauge('palisade_redis_replication_lag_seconds', 'Largest replica lag the master reports, from INFO.', () => info()?.replicationLagSeconds);
   gauge('palisade_cluster_nodes', 'Nodes whose heartbeat is fresh (within three beats), as of this node\'s last beat.', () => nodes()?.liveNodes);
   gauge('palisade_cluster_nodes_diverged', 'Live nodes that found their bans different from Redis\'s and have not repaired them yet.', () => nodes()?.divergedNodes);
+  gauge('palisade_cluster_nodes_differing', 'Live nodes whose rules (the WAF\'s compiled rules, by hash) differ from most live nodes\'.', () => nodes()?.differingNodes);
   const resyncs = new Counter({
     name: 'palisade_ban_resyncs_total',
     help: 'Full ban resyncs with Redis, by cause: start, master (changed), epoch (Redis lost its state), trimmed (stream), digest (this node had diverged).',
