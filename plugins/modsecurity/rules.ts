@@ -76,6 +76,7 @@ function build(settings: RuleSettings): Built {
     ...(settings.MODSECURITY_REQUEST_BODY_LIMIT_ACTION === 'partial' ? { postamble: 'SecRequestBodyLimitAction ProcessPartial' } : {}),
     engineMode: engineModeOf(settings),
     requestBodyNoFilesLimit: settings.MODSECURITY_REQUEST_BODY_LIMIT,
+    inspectionBudgetMs: settings.MODSECURITY_INSPECTION_BUDGET,
   });
   if (!loaded.ok) return { ok: false, errors: loaded.errors.map((error) => ({ setting: settingOf(error, settings), message: `${where(error)}: ${error.message}` })) };
   return { ok: true, ruleSet: loaded.ruleSet, report: loaded.report, crs: crs === undefined ? undefined : settings.MODSECURITY_CRS_DIR };

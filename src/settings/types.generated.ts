@@ -250,6 +250,8 @@ export interface ModsecuritySettings {
   readonly MODSECURITY_REQUEST_BODY_LIMIT: number;
   /** A body longer than `MODSECURITY_REQUEST_BODY_LIMIT`: `reject` refuses it with 413; `partial` inspects its first part and forwards the whole. */
   readonly MODSECURITY_REQUEST_BODY_LIMIT_ACTION: "reject" | "partial";
+  /** Time the rules may take on one request carrying a value over 4 KiB, a hard deadline even inside one regex: past it the request is refused (rule 0 on the access line) or, in DetectionOnly, reported. It bounds what an input built to make a regex backtrack (ReDoS) costs. At paranoia level 2 and above a large text body can need more (about 110 ms for 128 KiB at level 2, 280 ms at 4): raise it, or lower `MODSECURITY_REQUEST_BODY_LIMIT`. `0` turns it off. Bare numbers are seconds: write `35ms`. (milliseconds) */
+  readonly MODSECURITY_INSPECTION_BUDGET: number;
 }
 
 /** Settings of Metrics (`metrics`). */

@@ -7,6 +7,8 @@
  * Persistent collections (IP, GLOBAL, SESSION, USER, RESOURCE) exist per transaction
  * only: nothing persists across requests. Response phases are never run.
  */
+import { CandidateUnions } from './engine/candidate-unions.js';
+import { ConstantMemo } from './engine/constant-memo.js';
 import { WafTransaction, type CompiledRules } from './engine/transaction.js';
 import { enableLinearFallback } from './regex/linear-fallback.js';
 import { compileConfig } from './seclang/compile.js';
@@ -16,6 +18,9 @@ import type { EngineMode, Interruption, LoadError, LoadReport, RuleMatch, RuleSo
 
 export type { EngineMode, Interruption, LoadError, LoadReport, RuleMatch, RuleSource, WafRequest } from './types.js';
 export { BASE_CONFIG } from './base-config.js';
+
+/** Default `LoadOptions.inspectionBudgetMs`: a request with large values holds the event loop at most about this long. */
+const DEFAULT_INSPECTION_BUDGET_MS = 35;
 
 /** What to load. */
 export interface LoadOptions {
@@ -37,9 +42,11 @@ export interface LoadOptions {
    */
   linearRegexFallback?: boolean;
   /**
-   * Wall-clock budget in ms for inspecting one request that carries a value over 4 KiB
-   * (default 250; 0 disables). When exceeded, inspection stops; in `On` mode the request
-   * is refused with 403 (rule id 0), in DetectionOnly a match with id 0 is reported.
+   * Budget in ms of the engine's own time (processHeaders, body parsing, processBody;
+   * not the wait for the body) for inspecting one request that carries a value over
+   * 4 KiB (default 35; 0 disables). It is a hard deadline, enforced even inside a single
+   * regex execution: when exceeded, inspection stops; in `On` mode the request is
+   * refused with 403 (rule id 0), in DetectionOnly a match with id 0 is reported.
    * Requests without large values are never timed.
    */
   inspectionBudgetMs?: number;
@@ -97,8 +104,9 @@ export function loadRules(options: LoadOptions): { ok: true; ruleSet: RuleSet; r
   if (options.requestBodyLimit !== undefined) settings.requestBodyLimit = options.requestBodyLimit;
   if (options.requestBodyNoFilesLimit !== undefined) settings.requestBodyNoFilesLimit = options.requestBodyNoFilesLimit;
   const rules: CompiledRules = {
-    phases: compiled.phases, slots: compiled.slots, settings, engineMode: settings.engineMode, inspectionBudgetMs: options.inspectionBudgetMs ?? 250,
-    sharedValueCache: new Map(),
+    programs: compiled.programs, slots: compiled.slots, bodySlots: compiled.bodySlots, settings, engineMode: settings.engineMode, inspectionBudgetMs: options.inspectionBudgetMs ?? DEFAULT_INSPECTION_BUDGET_MS,
+    sharedValueCache: new Map(), candidates: compiled.candidates, candidateUnions: new CandidateUnions(compiled.candidates),
+    constantMemo: new ConstantMemo(compiled.constants),
   };
   const ruleSet: RuleSet = {
     hash: compiled.hash,

@@ -3,10 +3,11 @@
  * Parsed once at load; expanded per transaction through a resolver.
  */
 
-/** A reference inside `%{…}`: collection upper-cased, key as written (or undefined). */
+/** A reference inside `%{…}`: collection upper-cased, key as written (or undefined) and lower-cased. */
 export interface MacroRef {
   collection: string;
   key: string | undefined;
+  lower: string | undefined;
 }
 
 /** Parsed macro text. `constant` is true when there is nothing to expand. */
@@ -29,9 +30,8 @@ export function parseMacro(text: string): MacroText {
     literal += text.slice(pos, start);
     const body = text.slice(start + 2, end);
     const dot = body.search(/[.:]/);
-    const ref: MacroRef = dot < 0
-      ? { collection: body.trim().toUpperCase(), key: undefined }
-      : { collection: body.slice(0, dot).trim().toUpperCase(), key: body.slice(dot + 1).trim() };
+    const key = dot < 0 ? undefined : body.slice(dot + 1).trim();
+    const ref: MacroRef = { collection: body.slice(0, dot < 0 ? body.length : dot).trim().toUpperCase(), key, lower: key?.toLowerCase() };
     if (literal) parts.push(literal);
     literal = '';
     parts.push(ref);

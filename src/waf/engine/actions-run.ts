@@ -30,17 +30,18 @@ function storeFor(collection: string, d: TxData): KeyedStore {
 export function runLinkActions(link: RuleLink, d: TxData, resolve: MacroResolver, ctl: CtlTarget): void {
   for (const sv of link.setvars) {
     const s = storeFor(sv.collection, d);
-    const key = expandMacro(sv.key, resolve);
+    const key = sv.key.constant ? sv.key.text : expandMacro(sv.key, resolve);
     if (sv.op === 'delete') {
       s.delete(key);
       continue;
     }
+    const lower = sv.lower ?? key.toLowerCase();
     const value = expandMacro(sv.value, resolve);
-    if (sv.op === 'set') s.set(key, value);
+    if (sv.op === 'set') s.put(lower, key, value);
     else {
-      const current = toInteger(s.get(key) ?? '0');
+      const current = toInteger(s.getLower(lower) ?? '0');
       const delta = toInteger(value);
-      s.set(key, String(sv.op === 'add' ? current + delta : current - delta));
+      s.put(lower, key, String(sv.op === 'add' ? current + delta : current - delta));
     }
   }
   for (const se of link.setenvs) d.env.set(expandMacro(se.name, resolve), expandMacro(se.value, resolve));

@@ -5,9 +5,26 @@
  */
 import type { Pair } from '../body/types.js';
 import { lowerKey, makeItem, type Item, type KeyedStore, type TxData } from './data.js';
+import { nextUniqueId } from './lookup.js';
 import type { KeyMatcher, Target } from './rule.js';
 
 const EMPTY: Item[] = [];
+
+/**
+ * Variables whose values are fixed when the transaction begins (request line, headers,
+ * cookies, query arguments, connection): their selections and scans survive the body
+ * being parsed. Everything else may change with the body.
+ */
+const FIXED = new Set([
+  'REQUEST_HEADERS', 'REQUEST_HEADERS_NAMES', 'REQUEST_COOKIES', 'REQUEST_COOKIES_NAMES', 'ARGS_GET', 'ARGS_GET_NAMES',
+  'REQUEST_FILENAME', 'REQUEST_BASENAME', 'REQUEST_URI', 'REQUEST_URI_RAW', 'REQUEST_LINE', 'REQUEST_METHOD',
+  'REQUEST_PROTOCOL', 'QUERY_STRING', 'REMOTE_ADDR', 'REMOTE_PORT', 'SERVER_PORT', 'SERVER_NAME',
+]);
+
+/** True when `collection`'s values cannot change once the transaction has begun. */
+export function fixedBeforeBody(collection: string): boolean {
+  return FIXED.has(collection);
+}
 
 function pairs(collection: string, list: readonly Pair[]): Item[] {
   return list.map((p) => makeItem(`${collection}:${p.key}`, p.key, p.value));
@@ -70,7 +87,7 @@ export function baseItems(collection: string, d: TxData, rule: (key: string) => 
     case 'REMOTE_PORT': return scalar(collection, d.remotePort);
     case 'SERVER_PORT': return scalar(collection, d.serverPort);
     case 'SERVER_NAME': return scalar(collection, d.serverName);
-    case 'UNIQUE_ID': return scalar(collection, d.uniqueId);
+    case 'UNIQUE_ID': return scalar(collection, (d.uniqueId ??= nextUniqueId()));
     case 'DURATION': return scalar(collection, Math.round((performance.now() - d.startTime) * 1000));
     case 'MATCHED_VAR': return scalar(collection, d.matchedVar);
     case 'MATCHED_VAR_NAME': return scalar(collection, d.matchedVarName);
@@ -116,12 +133,19 @@ function timeItems(collection: string, d: TxData): Item[] {
   return scalar(collection, values[collection]);
 }
 
+/** A regex selector on a key (`lower`: the key lower-cased). */
+export function regexKeyMatches(m: Extract<KeyMatcher, { kind: 'regex' }>, key: string, lower: string): boolean {
+  if (m.prefix !== undefined) return lower.startsWith(m.prefix);
+  if (m.needles !== undefined && !m.needles.some((n) => lower.includes(n))) return false;
+  return m.regex.test(key);
+}
+
 /** True when `key` is selected by `m`. */
 export function keyMatches(m: KeyMatcher, item: Item): boolean {
   switch (m.kind) {
     case 'all': return true;
     case 'key': return item.key.length === m.lower.length && lowerKey(item) === m.lower;
-    case 'regex': return m.regex.test(item.key);
+    case 'regex': return regexKeyMatches(m, item.key, lowerKey(item));
     case 'xpath': return false;
   }
 }
@@ -133,11 +157,16 @@ export function selectItems(base: readonly Item[], target: Target, exclusions: r
     const m = target.match;
     items = base.filter((it) => keyMatches(m, it));
   }
-  if (exclusions.length > 0 && items.length > 0) {
-    for (const ex of exclusions) {
-      if (ex.collection !== target.collection) continue;
-      items = items.filter((it) => !keyMatches(ex.match, it));
-    }
+  return excludeItems(items, target.collection, exclusions);
+}
+
+/** Removes the items of `collection` that an exclusion of that collection selects. */
+export function excludeItems(items: readonly Item[], collection: string, exclusions: readonly Target[]): readonly Item[] {
+  let out = items;
+  for (const ex of exclusions) {
+    if (out.length === 0) break;
+    if (ex.collection !== collection) continue;
+    out = out.filter((it) => !keyMatches(ex.match, it));
   }
-  return items;
+  return out;
 }

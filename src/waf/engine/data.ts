@@ -4,23 +4,22 @@ import type { FilePart, MultipartFlags } from '../body/multipart.js';
 import type { XmlDocument } from '../body/xml.js';
 import type { RequestLineVars } from './request-line.js';
 import type { Rule } from './rule.js';
+import type { ValueEntry } from './value-cache.js';
 
 /** A value as a rule sees it: `name` is what MATCHED_VAR_NAME reports (e.g. "ARGS:id"). */
 export interface Item {
   name: string;
   key: string;
   value: string;
-  /** Transformation results by chain id, filled lazily by the transaction. */
-  tc: Array<string | undefined> | undefined;
+  /** Transformations and prefilter hits of the value (see value-cache.ts), found lazily. */
+  vc: ValueEntry | undefined;
   /** `key` lower-cased, filled lazily (selectors compare case-insensitively). */
   lk: string | undefined;
-  /** Prefilter verdicts by chain id + 1 (0 = untransformed), filled lazily by the evaluator. */
-  pv: Array<Uint8Array | undefined> | undefined;
 }
 
 /** Creates an item. Every item is made here so they all share one object shape. */
 export function makeItem(name: string, key: string, value: string): Item {
-  return { name, key, value, tc: undefined, lk: undefined, pv: undefined };
+  return { name, key, value, vc: undefined, lk: undefined };
 }
 
 /** `item.key` lower-cased, memoised on the item. */
@@ -41,32 +40,58 @@ const NONE: readonly Item[] = [];
  * rule already matched keep the value they had.
  */
 export class KeyedStore {
-  readonly map = new Map<string, { item: Item; one: readonly Item[] }>();
+  /**
+   * Lower-cased key → a one-element list holding the current item. A write puts a new
+   * item into the same list, so look-ups hand out the list without allocating.
+   */
+  readonly map = new Map<string, Item[]>();
   /** Bumped on every change, so cached item lists can tell they are stale. */
   version = 0;
+  /** When set, every write is appended here (key as written; undefined value = delete). */
+  journal: Array<[string, string | undefined]> | undefined;
   constructor(private readonly collection: string) {}
   get(key: string): string | undefined {
-    return this.map.get(key.toLowerCase())?.item.value;
+    return this.map.get(key.toLowerCase())?.[0]?.value;
+  }
+  /** The value under an already lower-cased key. */
+  getLower(lower: string): string | undefined {
+    return this.map.get(lower)?.[0]?.value;
   }
   /** The item under an already lower-cased key, as a one-element list (or empty). */
   lookup(lower: string): readonly Item[] {
-    return this.map.get(lower)?.one ?? NONE;
+    return this.map.get(lower) ?? NONE;
   }
   set(key: string, value: string): void {
-    const lower = key.toLowerCase();
-    const existing = this.map.get(lower);
-    const stored = existing?.item.key ?? key;
-    const created = makeItem(`${this.collection}:${stored}`, stored, value);
-    this.map.set(lower, { item: created, one: [created] });
+    this.put(key.toLowerCase(), key, value);
+  }
+  /** `set` with the key already lower-cased (`lower`). */
+  put(lower: string, key: string, value: string): void {
+    if (this.journal) this.journal.push([key, value]);
+    const one = this.map.get(lower);
+    if (one === undefined) this.map.set(lower, [makeItem(`${this.collection}:${key}`, key, value)]);
+    else {
+      const old = one[0] as Item;
+      one[0] = makeItem(old.name, old.key, value);
+    }
     this.version++;
   }
   delete(key: string): void {
+    if (this.journal) this.journal.push([key, undefined]);
     if (this.map.delete(key.toLowerCase())) this.version++;
+  }
+  /** The items whose key `test` accepts (given the key as stored and lower-cased), in insertion order. */
+  matching(test: (key: string, lower: string) => boolean): Item[] {
+    const out: Item[] = [];
+    for (const [lower, one] of this.map) {
+      const item = one[0] as Item;
+      if (test(item.key, lower)) out.push(item);
+    }
+    return out;
   }
   /** All items, in insertion order. */
   items(): Item[] {
     const out: Item[] = [];
-    for (const e of this.map.values()) out.push(e.item);
+    for (const one of this.map.values()) out.push(one[0] as Item);
     return out;
   }
 }
@@ -95,11 +120,14 @@ export interface TxData {
   matchedVar: string;
   matchedVarName: string;
   matchedVars: Item[];
+  /** Bumped whenever MATCHED_VAR is set (lets the constant-rule memo tell whether a rule matched anything). */
+  matchSerial: number;
   currentRule: Rule | undefined;
   remoteAddr: string;
   remotePort: number;
   serverPort: number;
   serverName: string;
-  uniqueId: string;
+  /** Made when first read (few rule sets use it). */
+  uniqueId: string | undefined;
   startTime: number;
 }

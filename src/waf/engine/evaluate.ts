@@ -9,6 +9,7 @@ import type { OperatorRuntime } from '../operators/index.js';
 import { runLinkActions, type CtlTarget } from './actions-run.js';
 import { makeItem, type Item, type TxData } from './data.js';
 import type { Rule, RuleLink, Target } from './rule.js';
+import type { ValueCache } from './value-cache.js';
 
 /** What evaluation needs from the transaction. */
 export interface EvalContext {
@@ -21,8 +22,8 @@ export interface EvalContext {
    * remembered for the transaction.
    */
   items(target: Target, exclusions: readonly Target[], cacheable: boolean): readonly Item[];
-  /** The item's value after the link's first `upTo` transformations, cached per transaction. */
-  transform(link: RuleLink, item: Item, upTo: number): string;
+  /** Transformations and prefilter hits of values, cached. */
+  values: ValueCache;
   runtime: OperatorRuntime;
 }
 
@@ -52,18 +53,38 @@ function evaluateLink(link: RuleLink, ctx: EvalContext, extraExclusions: readonl
     return '';
   }
   const exclusions = extraExclusions.length === 0 ? link.exclusions : [...link.exclusions, ...extraExclusions];
-  let first: string | undefined;
+  const steps = link.transforms.length;
+  const filter = link.multiMatch ? undefined : link.prefilter;
+  const values = ctx.values;
   const rt = ctx.runtime;
+  let first: string | undefined;
   for (const target of link.targets) {
     const items = ctx.items(target, exclusions, extraExclusions.length === 0);
-    if (items.length === 0) continue;
-    for (const item of items) {
-      const steps = link.transforms.length;
+    for (let n = 0; n < items.length; n++) {
+      const item = items[n] as Item;
       let matchedValue: string | undefined;
-      if (link.multiMatch) {
+      if (filter !== undefined) {
+        // The operator's literal filter, checked once per (value, chain): cached hits
+        // first, so a rejected value is usually not even transformed.
+        let hits = values.entry(item).h[link.hitSlot];
+        let v: string | undefined;
+        if (hits === undefined) {
+          v = steps === 0 ? item.value : values.transform(link, item, steps);
+          hits = values.hits(link, item, steps, v);
+        }
+        if (!filter.matches(hits)) {
+          if (!link.negated) continue;
+          matchedValue = v ?? (steps === 0 ? item.value : values.transform(link, item, steps));
+        } else {
+          v ??= steps === 0 ? item.value : values.transform(link, item, steps);
+          rt.prefiltered = true;
+          if (test(link, v, rt)) matchedValue = v;
+          rt.prefiltered = false;
+        }
+      } else if (link.multiMatch) {
         let previous: string | undefined;
         for (let k = 0; k <= steps; k++) {
-          const v = k === 0 ? item.value : ctx.transform(link, item, k);
+          const v = k === 0 ? item.value : values.transform(link, item, k);
           if (v === previous) continue;
           previous = v;
           if (test(link, v, rt)) {
@@ -72,34 +93,29 @@ function evaluateLink(link: RuleLink, ctx: EvalContext, extraExclusions: readonl
           }
         }
       } else {
-        const v = steps === 0 ? item.value : ctx.transform(link, item, steps);
-        if (link.prefilter) {
-          // The regex's required literals, checked once per (value, transformation chain).
-          const slot = steps === 0 ? 0 : (link.chainIds[steps - 1] as number) + 1;
-          const verdicts = (item.pv ??= []);
-          let verdict = verdicts[slot];
-          if (verdict === undefined) verdicts[slot] = verdict = link.prefilter.index.verdict(v);
-          if (verdict[link.prefilter.id] === 0) {
-            if (link.negated) matchedValue = v;
-          } else {
-            rt.prefiltered = true;
-            if (test(link, v, rt)) matchedValue = v;
-            rt.prefiltered = false;
-          }
-        } else if (test(link, v, rt)) matchedValue = v;
+        const v = steps === 0 ? item.value : values.transform(link, item, steps);
+        if (test(link, v, rt)) matchedValue = v;
       }
       if (matchedValue === undefined) continue;
-      if (rt.captures && rt.captures.length > 0) {
-        for (let n = 0; n < rt.captures.length; n++) d.tx.set(String(n), rt.captures[n] as string);
-      }
-      d.matchedVar = matchedValue;
-      d.matchedVarName = item.name;
-      d.matchedVars.push(makeItem(item.name, item.key, matchedValue));
+      matched(link, item, matchedValue, ctx);
       first ??= item.name;
-      runLinkActions(link, d, ctx.resolve, ctx.ctl);
     }
   }
   return first;
+}
+
+/** A value matched: captures to TX.0–9, MATCHED_VAR*, then the link's non-disruptive actions. */
+function matched(link: RuleLink, item: Item, value: string, ctx: EvalContext): void {
+  const d = ctx.data;
+  const captures = ctx.runtime.captures;
+  if (captures && captures.length > 0) {
+    for (let n = 0; n < captures.length; n++) d.tx.set(String(n), captures[n] as string);
+  }
+  d.matchedVar = value;
+  d.matchSerial++;
+  d.matchedVarName = item.name;
+  d.matchedVars.push(value === item.value ? item : makeItem(item.name, item.key, value));
+  runLinkActions(link, d, ctx.resolve, ctx.ctl);
 }
 
 function test(link: RuleLink, value: string, rt: OperatorRuntime): boolean {

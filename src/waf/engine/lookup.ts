@@ -1,9 +1,9 @@
-/** Helpers of the transaction: keyed stores, XML items, macro targets, ids, rule skipping. */
+/** Helpers of the transaction: keyed stores, XML items, macro targets, ids. */
 import { randomBytes } from 'node:crypto';
 import { expandMacro, type MacroResolver } from '../macro.js';
 import { isLiveVariable } from '../seclang/variable-names.js';
 import { KeyedStore, makeItem, type Item, type TxData } from './data.js';
-import type { PhaseEntry, Target } from './rule.js';
+import type { Target } from './rule.js';
 
 /** Values longer than this make a request "heavy": its inspection time is watched. */
 export const HEAVY_VALUE = 4096;
@@ -57,17 +57,6 @@ let idCounter = 0;
 export function nextUniqueId(): string {
   idCounter = (idCounter + 1) % Number.MAX_SAFE_INTEGER;
   return `${ID_PREFIX}${idCounter.toString(16).padStart(12, '0')}`;
-}
-
-/** `skip:N`: the index after the next N rules (markers do not count). */
-export function skipRules(entries: readonly PhaseEntry[], from: number, count: number): number {
-  let i = from + 1;
-  let left = count;
-  while (i < entries.length && left > 0) {
-    if ((entries[i] as PhaseEntry).kind === 'rule') left--;
-    i++;
-  }
-  return i;
 }
 
 /** `RULE.id`, `RULE.msg`… of the rule being evaluated (msg and logdata macro-expanded). */

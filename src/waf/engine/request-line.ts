@@ -1,5 +1,6 @@
 /** Derives the request-line variables (REQUEST_URI, REQUEST_FILENAME, QUERY_STRING…) from a WafRequest. */
 import { hexPair, isHexPair } from '../transformations/url.js';
+import type { Pair } from '../body/types.js';
 import type { WafRequest } from '../types.js';
 
 /** `%XX` decoding only (no `+` to space), as the web server decodes a path. */
@@ -29,7 +30,8 @@ export interface RequestLineVars {
 export function requestLineVars(req: WafRequest): RequestLineVars {
   const raw = req.uri;
   let uri = raw;
-  const abs = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/.exec(raw);
+  // Origin-form targets ("/…", the usual case) need no scheme check.
+  const abs = raw.charCodeAt(0) === 0x2f ? null : /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/.exec(raw);
   if (abs) uri = raw.slice(abs[0].length) || '/';
   const q = uri.indexOf('?');
   const filename = percentDecode(q < 0 ? uri : uri.slice(0, q));
@@ -42,15 +44,60 @@ export function requestLineVars(req: WafRequest): RequestLineVars {
   };
 }
 
-/** Parses a Cookie header into name/value pairs (`;`-separated, values kept as sent). */
-export function parseCookies(header: string): Array<{ key: string; value: string }> {
-  const out: Array<{ key: string; value: string }> = [];
+/** Parses a Cookie header into name/value pairs (`;`-separated, values kept as sent), appending to `out`. */
+export function parseCookies(header: string, out: Pair[] = []): Pair[] {
   for (const part of header.split(';')) {
-    const t = part.replace(/^[ \t]+/, '');
-    if (t === '') continue;
-    const eq = t.indexOf('=');
-    if (eq < 0) out.push({ key: t, value: '' });
-    else out.push({ key: t.slice(0, eq), value: t.slice(eq + 1) });
+    let start = 0;
+    while (start < part.length && (part.charCodeAt(start) === 0x20 || part.charCodeAt(start) === 0x09)) start++;
+    if (start === part.length) continue;
+    const eq = part.indexOf('=', start);
+    if (eq < 0) out.push({ key: part.slice(start), value: '' });
+    else out.push({ key: part.slice(start, eq), value: part.slice(eq + 1) });
   }
   return out;
+}
+
+/** What the transaction needs from the header list, read in one pass. */
+export interface HeaderInfo {
+  headers: Pair[];
+  cookies: Pair[];
+  host: string;
+  contentType: string;
+  /** Length of the longest value. */
+  longest: number;
+}
+
+/** ASCII case-insensitive comparison of a header name with a lower-case name. */
+function nameIs(name: string, lower: string): boolean {
+  return name.length === lower.length && (name === lower || name.toLowerCase() === lower);
+}
+
+/** Collects header pairs, cookies, Host and Content-Type (first occurrence) in one pass. */
+export function readHeaders(list: ReadonlyArray<readonly [string, string]>): HeaderInfo {
+  const info: HeaderInfo = { headers: new Array<Pair>(list.length), cookies: [], host: '', contentType: '', longest: 0 };
+  let host = false;
+  let contentType = false;
+  for (let i = 0; i < list.length; i++) {
+    const [key, value] = list[i] as readonly [string, string];
+    info.headers[i] = { key, value };
+    if (value.length > info.longest) info.longest = value.length;
+    if (nameIs(key, 'cookie')) parseCookies(value, info.cookies);
+    else if (!host && nameIs(key, 'host')) {
+      host = true;
+      info.host = value;
+    } else if (!contentType && nameIs(key, 'content-type')) {
+      contentType = true;
+      info.contentType = value;
+    }
+  }
+  return info;
+}
+
+/** SERVER_NAME: the Host header without port, IPv6 brackets removed. */
+export function serverNameOf(host: string): string {
+  let name = host;
+  const colon = name.lastIndexOf(':');
+  if (colon >= 0 && colon < name.length - 1 && /^\d+$/.test(name.slice(colon + 1))) name = name.slice(0, colon);
+  if (name.startsWith('[') && name.endsWith(']')) name = name.slice(1, -1);
+  return name;
 }

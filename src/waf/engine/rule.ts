@@ -8,7 +8,12 @@ import type { Transformation } from '../transformations/index.js';
 export type KeyMatcher =
   | { kind: 'all' }
   | { kind: 'key'; lower: string }
-  | { kind: 'regex'; regex: RegExp }
+  /**
+   * `prefix` (lower-case) is set when the regex is just `^literal`: then a key matches
+   * when it starts with it. Otherwise `needles` (lower-case), when set, are literals a
+   * matching key contains one of: other keys are rejected without running the regex.
+   */
+  | { kind: 'regex'; regex: RegExp; prefix: string | undefined; needles: string[] | undefined }
   | { kind: 'xpath'; path: string };
 
 /** One rule target (or exclusion) after compilation. */
@@ -28,6 +33,8 @@ export interface Target {
 export interface SetVar {
   collection: string;
   key: MacroText;
+  /** The key lower-cased, when it is constant. */
+  lower: string | undefined;
   op: 'set' | 'add' | 'sub' | 'delete';
   value: MacroText;
 }
@@ -55,7 +62,7 @@ export interface RuleLink {
   targets: Target[];
   exclusions: Target[];
   operator: Operator;
-  /** The operator's literal prefilter (`@rx`), checked by the evaluator once per value. */
+  /** The operator's literal prefilter (`@rx`, `@pm`), checked by the evaluator once per value. */
   prefilter: LiteralFilter | undefined;
   negated: boolean;
   /** Operator name and parameter as written, for the hash. */
@@ -65,6 +72,8 @@ export interface RuleLink {
   transformKeys: string[];
   /** Rule-set-wide ids of the chain prefixes (same chain text → same id). */
   chainIds: number[];
+  /** Where a value's prefilter hits under the whole chain are cached (ValueEntry.h): 0 untransformed, else chain id + 1. */
+  hitSlot: number;
   multiMatch: boolean;
   capture: boolean;
   setvars: SetVar[];
@@ -95,6 +104,19 @@ export interface Rule {
   redirectUrl: string | undefined;
   skip: number;
   skipAfter: string | undefined;
+  /**
+   * Set when the starter link can only match values that hit its literal filter (see
+   * candidate-plan.ts): the rule is skipped unless one of its groups' values hit it.
+   */
+  gate: Gate | undefined;
+  /** Memo slot when the rule is constant (see constant-plan.ts), else -1. */
+  constant: number;
+}
+
+/** A rule's literal gate: its starter's filter ids (all must be hit) and the candidate groups of its targets. */
+export interface Gate {
+  filters: readonly number[];
+  groups: number[];
 }
 
 /** An entry of a phase's ordered list: a rule or a SecMarker. */

@@ -24,6 +24,11 @@ export class RuntimeExceptions {
     this.targetRules.push({ applies, targets });
   }
 
+  /** True when no ctl removed rules or targets in this transaction. */
+  get empty(): boolean {
+    return this.removedIds.length === 0 && this.removedTags.length === 0 && this.removedMsgs.length === 0 && this.targetRules.length === 0;
+  }
+
   /** True when `rule` was removed for this transaction. */
   isRemoved(rule: Rule): boolean {
     if (this.removedIds.length > 0 && inRanges(rule.id, this.removedIds)) return true;

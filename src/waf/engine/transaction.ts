@@ -5,32 +5,44 @@ import type { EngineSettings } from '../seclang/settings.js';
 import type { EngineMode, Interruption, RuleMatch, WafRequest } from '../types.js';
 import { parseUrlEncoded } from '../body/urlencoded.js';
 import { defaultProcessor, processRequestBody } from './body-run.js';
-import { baseItems, selectItems } from './collect.js';
+import { baseItems, excludeItems, fixedBeforeBody, regexKeyMatches, selectItems } from './collect.js';
 import { KeyedStore, makeItem, type Item, type TxData } from './data.js';
 import type { CtlTarget } from './actions-run.js';
-import { evaluateRule, type EvalContext } from './evaluate.js';
-import { parseCookies, requestLineVars } from './request-line.js';
-import type { PhaseEntry, Rule, RuleLink, Target } from './rule.js';
-import { HEAVY_VALUE, nextUniqueId, refTarget, ruleFieldOf, skipRules, storeFor, xmlItems } from './lookup.js';
+import { evaluateRule, type EvalContext, type RuleHit } from './evaluate.js';
+import { readHeaders, requestLineVars, serverNameOf } from './request-line.js';
+import type { CandidatePlan } from './candidate-plan.js';
+import type { CandidateUnions } from './candidate-unions.js';
+import type { ConstantMemo } from './constant-memo.js';
+import { Candidates } from './candidates.js';
+import { runBefore } from './deadline.js';
+import type { PhaseProgram } from './program.js';
+import type { Rule, Target } from './rule.js';
+import { ValueCache, type SharedValueCache } from './value-cache.js';
+import { HEAVY_VALUE, refTarget, ruleFieldOf, storeFor, xmlItems } from './lookup.js';
 import { RuntimeExceptions } from './runtime-exceptions.js';
 
 const NO_ITEMS: readonly Item[] = [];
-/** Values up to this length share transformation results across transactions. */
-const SHARED_VALUE_MAX = 256;
-const SHARED_VALUE_ENTRIES = 8192;
+const NO_TARGETS: readonly Target[] = [];
 
 /** The compiled, immutable parts a transaction runs against. */
 export interface CompiledRules {
-  phases: Map<number, PhaseEntry[]>;
+  /** Per phase, the rules in run order (see program.ts). */
+  programs: Map<number, PhaseProgram>;
   /** Wall-clock budget (ms) for inspecting a request that carries large values; 0 = none. */
   inspectionBudgetMs: number;
   /**
-   * Transformation results of short values shared by the rule set's transactions
-   * (indexed by this rule set's chain ids, so never shared between rule sets).
+   * Transformation results and prefilter hits of short values, shared by the rule set's
+   * transactions (indexed by this rule set's chain ids, so never shared between rule sets).
    */
-  sharedValueCache: Map<string, Array<string | undefined>>;
-  /** Number of rule targets (see Target.slot). */
+  sharedValueCache: SharedValueCache;
+  /** Rules gated on the literal prefilter (see candidate-plan.ts), and the groups learned active. */
+  candidates: CandidatePlan;
+  candidateUnions: CandidateUnions;
+  /** Records of the constant rules (see constant-plan.ts). */
+  constantMemo: ConstantMemo;
+  /** Number of rule targets (see Target.slot), and those whose values may change with the body. */
   slots: number;
+  bodySlots: number[];
   settings: EngineSettings;
   engineMode: EngineMode;
 }
@@ -56,11 +68,16 @@ export class WafTransaction implements EvalContext, CtlTarget {
   private selection: Array<readonly Item[] | undefined>;
   /** Item lists of keyed stores (TX, IP…) by store version. */
   private readonly storeCache = new Map<string, { version: number; items: Item[] }>();
-  /** Transformation results shared by items with the same value: value → results by chain id. */
-  private readonly valueCache = new Map<string, Array<string | undefined>>();
+  readonly values: ValueCache;
+  private readonly candidates: Candidates;
   private allowRequest = false;
+  /** No request-dependent event changed which constant rules run (see constant-memo.ts). */
+  private undisturbed = true;
   /** The request carries a value large enough for the inspection budget to be watched. */
   private heavy = false;
+  /** Inspection time (ms) used so far by this (heavy) request, and when the running phase must end. */
+  private spent = 0;
+  private deadline = Infinity;
   private interruption: Interruption | undefined;
 
   constructor(private readonly rules: CompiledRules, request: WafRequest) {
@@ -68,21 +85,21 @@ export class WafTransaction implements EvalContext, CtlTarget {
     this.bodyAccess = rules.settings.requestBodyAccess;
     this.bodyLimit = rules.settings.requestBodyLimit;
     this.selection = new Array<readonly Item[] | undefined>(rules.slots);
-    const headers = request.headers.map(([key, value]) => ({ key, value }));
-    const cookies = headers.filter((h) => h.key.toLowerCase() === 'cookie').flatMap((h) => parseCookies(h.value));
+    this.values = new ValueCache(rules.sharedValueCache, rules.candidates.index);
+    this.candidates = new Candidates(rules.candidates, rules.candidateUnions);
+    const h = readHeaders(request.headers);
     const line = requestLineVars(request);
-    const host = headers.find((h) => h.key.toLowerCase() === 'host')?.value ?? '';
     this.data = {
-      line, headers, cookies, argsGet: parseUrlEncoded(line.queryString, rules.settings.argumentSeparator), argsPost: [],
+      line, headers: h.headers, cookies: h.cookies, argsGet: parseUrlEncoded(line.queryString, rules.settings.argumentSeparator), argsPost: [],
       files: [], partHeaders: [], multipartFlags: undefined, multipartStrictError: undefined, body: undefined, bodyLength: 0,
-      processor: defaultProcessor(this.header('content-type', headers)), reqbodyError: 0, reqbodyErrorMsg: '', xml: undefined,
-      tx: new KeyedStore('TX'), persistent: new Map(), env: new KeyedStore('ENV'), matchedVar: '', matchedVarName: '', matchedVars: [],
+      processor: defaultProcessor(h.contentType), reqbodyError: 0, reqbodyErrorMsg: '', xml: undefined,
+      tx: new KeyedStore('TX'), persistent: new Map(), env: new KeyedStore('ENV'), matchedVar: '', matchedVarName: '', matchedVars: [], matchSerial: 0,
       currentRule: undefined, remoteAddr: request.remoteAddress, remotePort: request.remotePort, serverPort: request.serverPort,
-      serverName: host.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1'), uniqueId: nextUniqueId(),
+      serverName: serverNameOf(h.host), uniqueId: undefined,
       startTime: performance.now(),
     };
     this.runtime = { expand: (m) => expandMacro(m, this.resolve), captures: undefined, prefiltered: false };
-    this.heavy = request.uri.length > HEAVY_VALUE || request.headers.some(([, v]) => v.length > HEAVY_VALUE);
+    this.heavy = request.uri.length > HEAVY_VALUE || h.longest > HEAVY_VALUE;
   }
 
   /** Shorthand for the transaction's data. */
@@ -128,14 +145,16 @@ export class WafTransaction implements EvalContext, CtlTarget {
   }
 
   processHeaders(): Interruption | undefined {
-    return this.runPhase(1);
+    return this.heavy ? this.timed(1, performance.now()) : this.runPhase(1);
   }
 
   processBody(body: Buffer | undefined, truncated: boolean): Interruption | undefined {
     if (this.interruption) return undefined;
+    if (body !== undefined && body.length > HEAVY_VALUE) this.heavy = true;
+    // Parsing a large body is inspection time too.
+    const start = this.heavy ? performance.now() : 0;
     if (body !== undefined && this.bodyAccess && this.mode !== 'Off') {
       const s = this.rules.settings;
-      if (body.length > HEAVY_VALUE) this.heavy = true;
       if (truncated && s.requestBodyLimitAction === 'Reject') {
         this.d.reqbodyError = 1;
         this.d.reqbodyErrorMsg = `Request body is larger than the configured limit (${this.bodyLimit}).`;
@@ -148,36 +167,83 @@ export class WafTransaction implements EvalContext, CtlTarget {
         processor: this.processorChosen ?? this.d.processor, forceBodyVariable: this.forceBodyVariable,
         argumentSeparator: s.argumentSeparator, noFilesLimit: s.requestBodyNoFilesLimit, contentType: this.header('content-type'),
       });
-      this.itemCache.clear();
-      this.selection = new Array<readonly Item[] | undefined>(this.rules.slots);
+      // What the body may have changed is looked at again; the request line, headers and
+      // cookies keep their selections and scans.
+      for (const c of this.itemCache.keys()) if (!fixedBeforeBody(c)) this.itemCache.delete(c);
+      for (const slot of this.rules.bodySlots) this.selection[slot] = undefined;
+      this.candidates.resetBody();
     }
-    return this.runPhase(2);
+    return this.heavy ? this.timed(2, start) : this.runPhase(2);
+  }
+
+  /**
+   * Runs a phase of a request carrying a large value, within what is left of the
+   * inspection budget. The budget counts the engine's own time (phases and body
+   * parsing), not the wait for the body. It is a hard deadline (see deadline.ts): when
+   * the phase runs past it — even inside one regex execution — it is cut off and the
+   * request is refused (fail closed).
+   */
+  private timed(phase: number, start: number): Interruption | undefined {
+    const budget = this.rules.inspectionBudgetMs;
+    if (budget <= 0) return this.runPhase(phase);
+    this.deadline = start + budget - this.spent;
+    let result: Interruption | undefined;
+    const done = runBefore(() => (result = this.runPhase(phase)), this.deadline - performance.now());
+    this.spent += performance.now() - start;
+    if (done) return result;
+    this.budgetExceeded();
+    return this.interruption;
   }
 
   private runPhase(phase: number): Interruption | undefined {
     if (this.mode === 'Off' || this.interruption || this.allowRequest) return undefined;
-    const entries = this.rules.phases.get(phase) ?? [];
+    const program = this.rules.programs.get(phase);
+    if (program === undefined) return undefined;
+    const rules = program.rules;
+    const memo = this.rules.constantMemo;
+    const exceptions = this.exceptions;
     let i = 0;
-    while (i < entries.length) {
-      const entry = entries[i] as PhaseEntry;
-      if (entry.kind === 'marker' || this.exceptions.isRemoved(entry.rule)) {
+    while (i < rules.length) {
+      const rule = rules[i] as Rule;
+      const removals = !exceptions.empty;
+      if (removals && exceptions.isRemoved(rule)) {
         i++;
         continue;
       }
-      const rule = entry.rule;
-      const hit = evaluateRule(rule, this, this.exceptions.exclusionsFor(rule));
-      if (this.heavy && this.overBudget()) return this.interruption;
-      if (!hit) {
+      if (rule.gate !== undefined && !this.candidates.mayMatch(rule.gate, this)) {
+        i++;
+        continue;
+      }
+      let hit: RuleHit | undefined;
+      if (rule.constant >= 0 && this.undisturbed && !removals) {
+        const segment = memo.segment(program, i);
+        if (segment !== undefined) {
+          i = memo.replay(segment, this.data);
+          continue;
+        }
+        hit = memo.run(rule, this);
+      } else {
+        hit = evaluateRule(rule, this, removals ? exceptions.exclusionsFor(rule) : NO_TARGETS);
+        if (this.heavy && this.overBudget()) return this.interruption;
+      }
+      if (hit === undefined) {
         i++;
         continue;
       }
       if (rule.log) this.record(rule, hit.variable);
       const stop = this.disrupt(rule);
       if (stop === 'interrupt') return this.interruption;
-      if (stop === 'phase') return undefined;
-      if (rule.skipAfter !== undefined) i = entry.skipAfterIndex + 1;
-      else if (rule.skip > 0) i = skipRules(entries, i, rule.skip);
-      else i++;
+      if (stop === 'phase') {
+        this.undisturbed = false;
+        return undefined;
+      }
+      let next = i + 1;
+      if (rule.skipAfter !== undefined) next = program.after[i] as number;
+      else if (rule.skip > 0) next = Math.min(i + 1 + rule.skip, rules.length);
+      // A request-dependent jump over constant rules changes which of them run.
+      const before = program.constantsBefore;
+      if (rule.constant < 0 && (before[next] as number) > (before[i + 1] as number)) this.undisturbed = false;
+      i = next;
     }
     return undefined;
   }
@@ -188,8 +254,14 @@ export class WafTransaction implements EvalContext, CtlTarget {
    * only reported. See NOTES.md "ReDoS".
    */
   private overBudget(): boolean {
+    if (performance.now() <= this.deadline) return false;
+    this.budgetExceeded();
+    return true;
+  }
+
+  /** Stops inspection: a match with id 0, and in `On` mode a 403 interruption. */
+  private budgetExceeded(): void {
     const budget = this.rules.inspectionBudgetMs;
-    if (budget <= 0 || performance.now() - this.d.startTime <= budget) return false;
     this.matches.push({
       id: 0, phase: this.d.currentRule?.phase ?? 0, msg: `Inspection time budget exceeded (${budget} ms)`,
       data: `last rule ${this.d.currentRule?.id ?? 0}`, severity: 'CRITICAL', tags: ['engine/inspection-budget'],
@@ -197,7 +269,6 @@ export class WafTransaction implements EvalContext, CtlTarget {
     });
     if (this.mode === 'On') this.interruption = { status: 403, ruleId: 0, action: 'deny' };
     else this.allowRequest = true; // nothing more is inspected for this request
-    return true;
   }
 
   private disrupt(rule: Rule): 'interrupt' | 'phase' | undefined {
@@ -237,6 +308,10 @@ export class WafTransaction implements EvalContext, CtlTarget {
     if (store && target.match.kind === 'key') {
       // Direct look-up: TX:foo is by far the most common target in the CRS.
       selected = store.lookup(target.match.lower);
+    } else if (store && target.match.kind === 'regex') {
+      // TX:/^HEADER_NAME_/ and the like: test the stored lower-case keys (the selector is caseless).
+      const m = target.match;
+      selected = excludeItems(store.matching((key, lower) => regexKeyMatches(m, key, lower)), c, exclusions);
     } else {
       let base: Item[];
       if (c === 'XML') base = xmlItems(this.d, target);
@@ -268,36 +343,6 @@ export class WafTransaction implements EvalContext, CtlTarget {
 
   private readonly ruleField = (key: string): string | undefined => ruleFieldOf(this.d, key, this.resolve);
 
-  transform(link: RuleLink, item: Item, upTo: number): string {
-    const ids = link.chainIds;
-    let cache = item.tc;
-    if (cache === undefined) {
-      // First transformation of this item: share results with items of the same value —
-      // within the transaction, and across transactions for short values (header values
-      // repeat from request to request; transformations are pure functions of the bytes).
-      const shared = item.value.length <= SHARED_VALUE_MAX;
-      const values = shared ? this.rules.sharedValueCache : this.valueCache;
-      cache = values.get(item.value);
-      if (cache === undefined) {
-        cache = [];
-        if (shared && values.size >= SHARED_VALUE_ENTRIES) values.clear();
-        values.set(item.value, cache);
-      }
-      item.tc = cache;
-    }
-    const done = cache[ids[upTo - 1] as number];
-    if (done !== undefined) return done;
-    // Longest cached prefix, then compute forward, caching each step.
-    let k = upTo - 1;
-    while (k > 0 && cache[ids[k - 1] as number] === undefined) k--;
-    let v = k === 0 ? item.value : (cache[ids[k - 1] as number] as string);
-    for (let step = k; step < upTo; step++) {
-      v = (link.transforms[step] as (s: string) => string)(v);
-      cache[ids[step] as number] = v;
-    }
-    return v;
-  }
-
   readonly resolve = (ref: MacroRef): string => {
     const c = ref.collection;
     if (ref.key === undefined) {
@@ -305,8 +350,8 @@ export class WafTransaction implements EvalContext, CtlTarget {
       if (c === 'MATCHED_VAR_NAME') return this.d.matchedVarName;
       return this.items(refTarget(c, undefined), [])[0]?.value ?? '';
     }
-    if (c === 'TX') return this.d.tx.get(ref.key) ?? '';
-    if (c === 'RULE') return this.ruleField(ref.key.toLowerCase()) ?? '';
+    if (c === 'TX') return (this.d.tx.lookup(ref.lower as string)[0] as Item | undefined)?.value ?? '';
+    if (c === 'RULE') return this.ruleField(ref.lower as string) ?? '';
     return this.items(refTarget(c, ref.key), [])[0]?.value ?? '';
   };
 }

@@ -65,19 +65,41 @@ export class LiteralAutomaton {
       const f = fail[s] as number;
       const merged = [...(own[s] ?? []), ...(outputs[f] ?? [])];
       outputs[s] = merged.length > 0 ? merged : undefined;
-      for (let k = 0; k < w; k++) {
-        const to = edges[s]?.get(k);
-        if (to === undefined) {
-          table[s * w + k] = table[f * w + k] as number;
-        } else {
-          table[s * w + k] = to;
-          fail[to] = table[f * w + k] as number;
-          queue.push(to);
-        }
+      // Missing edges follow the failure state's (complete) row: copy it, then set the real edges.
+      table.copyWithin(s * w, f * w, f * w + w);
+      for (const [k, to] of edges[s] ?? []) {
+        fail[to] = table[f * w + k] as number;
+        table[s * w + k] = to;
+        queue.push(to);
       }
     }
     this.table = table;
     this.outputs = outputs;
+  }
+
+  /** Number of states (for per-state scratch arrays). */
+  get states(): number {
+    return this.outputs.length;
+  }
+
+  /**
+   * Appends to `found` the ids of the literals occurring in `input`, each once. `seen`
+   * (one entry per state, see `states`) is scratch space: states stamped with `stamp`
+   * were already reported, so repeated states cost nothing and no closure is needed.
+   */
+  collect(input: string, seen: Int32Array, stamp: number, found: number[]): void {
+    const table = this.table;
+    const classOf = this.classOf;
+    const w = this.width;
+    const outputs = this.outputs;
+    let state = 0;
+    for (let i = 0; i < input.length; i++) {
+      state = table[state * w + (classOf[input.charCodeAt(i) & 0xff] as number)] as number;
+      const out = outputs[state];
+      if (out === undefined || seen[state] === stamp) continue;
+      seen[state] = stamp;
+      for (let k = 0; k < out.length; k++) found.push(out[k] as number);
+    }
   }
 
   /** Calls `onState` for every state reached that has outputs; stops when it returns true. */

@@ -21,8 +21,12 @@ function parseNetworks(items: string[]): Network[] | string {
   return nets;
 }
 
+/** Verdicts remembered per operator: parsing an address costs microseconds, and client addresses repeat. */
+const MEMO_ENTRIES = 1024;
+
 function matcher(nets: Network[]): Operator {
-  return (value) => {
+  const memo = new Map<string, boolean>();
+  const test = (value: string): boolean => {
     if (!ipaddr.isValid(value)) return false;
     let addr = ipaddr.parse(value);
     if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) addr = (addr as ipaddr.IPv6).toIPv4Address();
@@ -30,6 +34,16 @@ function matcher(nets: Network[]): Operator {
       if (net.kind() === addr.kind() && addr.match(net, bits)) return true;
     }
     return false;
+  };
+  return (value) => {
+    if (value.length > 64) return test(value);
+    let known = memo.get(value);
+    if (known === undefined) {
+      known = test(value);
+      if (memo.size >= MEMO_ENTRIES) memo.clear();
+      memo.set(value, known);
+    }
+    return known;
   };
 }
 

@@ -32,6 +32,11 @@ export interface OperatorContext {
   noteTranslated(): void;
   /** The rule set's literal prefilter, where `@rx` registers its required literals (optional). */
   prefilter?: PrefilterIndex;
+  /**
+   * A second index for the literals of `@rx` alternatives (see regex/branches.ts). Kept
+   * apart so the first, scanned for every value, stays small (optional).
+   */
+  alternatives?: PrefilterIndex;
 }
 
 /** Builds an operator from its parameter, or returns an error message. */

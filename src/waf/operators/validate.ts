@@ -2,10 +2,16 @@
  * Validation operators. They "match" when the value is invalid, so a rule fires on bad
  * input: `@validateByteRange`, `@validateUrlEncoding`, `@validateUtf8Encoding`.
  */
-import type { OperatorFactory } from './types.js';
+import { LiteralFilter } from '../regex/prefilter-index.js';
+import type { OperatorFactory, PrefilteredOperator } from './types.js';
 
-/** `@validateByteRange 1-255` / `9,10,13,32-126` — matches when a byte is outside every range. */
-export const validateByteRange: OperatorFactory = (param) => {
+/**
+ * `@validateByteRange 1-255` / `9,10,13,32-126` — matches when a byte is outside every
+ * range. With a prefilter index, the bytes outside the ranges are registered as
+ * literals: a value hits the filter exactly when it contains one (up to ASCII case, which
+ * only over-approximates), so the rule-set-wide scan decides for this operator too.
+ */
+export const validateByteRange: OperatorFactory = (param, ctx) => {
   const allowed = new Uint8Array(256);
   for (const part of param.text.split(',')) {
     const m = /^\s*(\d+)\s*(?:-\s*(\d+))?\s*$/.exec(part);
@@ -15,10 +21,16 @@ export const validateByteRange: OperatorFactory = (param) => {
     if (lo > 255 || hi > 255 || hi < lo) return `invalid byte range '${part}'`;
     for (let b = lo; b <= hi; b++) allowed[b] = 1;
   }
-  return (value) => {
+  const op: PrefilteredOperator = (value) => {
     for (let i = 0; i < value.length; i++) if (allowed[value.charCodeAt(i) & 0xff] === 0) return true;
     return false;
   };
+  if (ctx.prefilter) {
+    const outside: string[] = [];
+    for (let b = 0; b < 256; b++) if (allowed[b] === 0) outside.push(String.fromCharCode(b));
+    op.prefilter = new LiteralFilter(ctx.prefilter, ctx.prefilter.register(outside));
+  }
+  return op;
 };
 
 function isHex(c: number): boolean {

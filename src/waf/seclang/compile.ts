@@ -4,6 +4,10 @@
  */
 import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
+import { planCandidates, type CandidatePlan } from '../engine/candidate-plan.js';
+import { fixedBeforeBody } from '../engine/collect.js';
+import { planConstants } from '../engine/constant-plan.js';
+import { buildProgram, type PhaseProgram } from '../engine/program.js';
 import type { PhaseEntry, Rule } from '../engine/rule.js';
 import type { LoadError } from '../types.js';
 import type { RawAction } from './actions-parser.js';
@@ -18,6 +22,14 @@ export interface CompiledConfig {
   phases: Map<number, PhaseEntry[]>;
   /** Number of rule targets (slots for per-transaction selection caches). */
   slots: number;
+  /** The slots whose values may change when the body is parsed. */
+  bodySlots: number[];
+  /** Rules gated on the literal prefilter, and the value groups they are scanned in. */
+  candidates: CandidatePlan;
+  /** Number of rules whose outcome is the same in every transaction (constant-plan.ts). */
+  constants: number;
+  /** Per phase, the rules as the transaction runs them. */
+  programs: Map<number, PhaseProgram>;
   rules: number;
   translatedRegexes: number;
   refused: LoadError[];
@@ -83,6 +95,7 @@ export function compileConfig(state: ConfigState): CompiledConfig {
   for (let p = 1; p <= 5; p++) phases.set(p, []);
   const hash = createHash('sha256');
   const prefilter = new PrefilterIndex();
+  const alternatives = new PrefilterIndex();
   let count = 0;
   for (const entry of state.entries) {
     if (entry.kind === 'marker') {
@@ -92,7 +105,7 @@ export function compileConfig(state: ConfigState): CompiledConfig {
     }
     const draft = entry.draft;
     if (removed.has(draft)) continue;
-    const result = compileRule(draft, { baseDir: dirname(draft.file), noteTranslated: () => translated++, prefilter });
+    const result = compileRule(draft, { baseDir: dirname(draft.file), noteTranslated: () => translated++, prefilter, alternatives });
     if ('kind' in result) {
       const target = result.kind === 'refused' ? refused : errors;
       target.push({ file: draft.file, line: result.line, message: `rule ${draft.id}: ${result.message}` });
@@ -103,8 +116,14 @@ export function compileConfig(state: ConfigState): CompiledConfig {
     (phases.get(draft.phase) as PhaseEntry[]).push({ kind: 'rule', rule: result as Rule, skipAfterIndex: -1 });
   }
   for (const list of phases.values()) resolveSkipAfter(list);
-  const slots = assignSlots(phases);
-  return { phases, slots, rules: count, translatedRegexes: translated, refused, errors, hash: hash.digest('hex') };
+  const { slots, bodySlots } = assignSlots(phases);
+  // Built at load: the first request should not pay for it.
+  prefilter.seal();
+  alternatives.seal();
+  const candidates = planCandidates(phases, prefilter);
+  const constants = planConstants(phases);
+  const programs = new Map([...phases].map(([phase, list]) => [phase, buildProgram(list)]));
+  return { phases, slots, bodySlots, candidates, constants, programs, rules: count, translatedRegexes: translated, refused, errors, hash: hash.digest('hex') };
 }
 
 function resolveSkipAfter(list: PhaseEntry[]): void {
@@ -129,8 +148,9 @@ function resolveSkipAfter(list: PhaseEntry[]): void {
  * that select the same values (same variable, selector and same-collection
  * exclusions) share a slot, so rules on `ARGS|!ARGS:x` reuse one selection.
  */
-function assignSlots(phases: Map<number, PhaseEntry[]>): number {
+function assignSlots(phases: Map<number, PhaseEntry[]>): { slots: number; bodySlots: number[] } {
   const slots = new Map<string, number>();
+  const bodySlots: number[] = [];
   const chains = new Map<string, number>();
   for (const list of phases.values()) {
     for (const entry of list) {
@@ -143,6 +163,7 @@ function assignSlots(phases: Map<number, PhaseEntry[]>): number {
           if (slot === undefined) {
             slot = slots.size;
             slots.set(key, slot);
+            if (!fixedBeforeBody(t.collection)) bodySlots.push(slot);
           }
           t.slot = slot;
         }
@@ -154,8 +175,9 @@ function assignSlots(phases: Map<number, PhaseEntry[]>): number {
           }
           return id;
         });
+        link.hitSlot = link.chainIds.length === 0 ? 0 : (link.chainIds[link.chainIds.length - 1] as number) + 1;
       }
     }
   }
-  return slots.size;
+  return { slots: slots.size, bodySlots };
 }

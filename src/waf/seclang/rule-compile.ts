@@ -30,7 +30,7 @@ export function compileRule(draft: RuleDraft, ctx: OperatorContext): Rule | Comp
     id: draft.id, phase: draft.phase, file: draft.file, line: draft.line, links: [],
     msg: undefined, logdata: undefined, severity: undefined, tags: [], ver: undefined, rev: undefined,
     log: true, disruptive: undefined, defaultDisruptive: 'pass', status: undefined, redirectUrl: undefined,
-    skip: 0, skipAfter: undefined,
+    skip: 0, skipAfter: undefined, gate: undefined, constant: -1,
   };
   // Phase defaults: log flag, disruptive action for `block`, and default transformations.
   let defaultTransforms: RawAction[] = [];
@@ -131,7 +131,7 @@ function compileLink(
   }
   const transformKeys = names.map((_, k) => names.slice(0, k + 1).join(','));
   return {
-    targets, exclusions, operator: op.fn, prefilter: (op.fn as PrefilteredOperator).prefilter, negated: op.negated, operatorText: d.operator ?? '', transforms, transformKeys, chainIds: [],
+    targets, exclusions, operator: op.fn, prefilter: (op.fn as PrefilteredOperator).prefilter, negated: op.negated, operatorText: d.operator ?? '', transforms, transformKeys, chainIds: [], hitSlot: 0,
     multiMatch, capture, setvars, setenvs, ctls, unconditional: d.variables === undefined,
   };
 }

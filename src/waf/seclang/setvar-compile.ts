@@ -7,6 +7,12 @@ import { parseMacro } from '../macro.js';
  * `tx.n=-1`. The key may contain macros.
  */
 export function compileSetVar(text: string): SetVar | string {
+  const sv = parseSetVar(text);
+  if (typeof sv === 'string') return sv;
+  return { ...sv, lower: sv.key.constant ? sv.key.text.toLowerCase() : undefined };
+}
+
+function parseSetVar(text: string): Omit<SetVar, 'lower'> | string {
   let rest = text.trim();
   let del = false;
   if (rest.startsWith('!')) {

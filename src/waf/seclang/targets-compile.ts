@@ -1,6 +1,7 @@
 /** Compiles parsed variable specs into runtime targets. */
 import type { Target } from '../engine/rule.js';
 import { compilePcre } from '../operators/rx.js';
+import { requiredLiterals } from '../regex/prefilter.js';
 import { parseVariables, type VariableSpec } from './variables-parser.js';
 import { internVariable, isKnownVariable, isLiveVariable } from './variable-names.js';
 
@@ -22,7 +23,9 @@ export function compileTarget(spec: VariableSpec): Target | string {
       if (typeof compiled === 'string') return compiled;
       // ModSecurity compiles selector regexes case-insensitively.
       const regex = new RegExp(compiled.regex.source, compiled.regex.flags.includes('i') ? compiled.regex.flags : compiled.regex.flags + 'i');
-      return { ...base, match: { kind: 'regex', regex } };
+      const literal = /^\^([A-Za-z0-9_-]+)$/.exec(s.source);
+      const needles = requiredLiterals(regex.source, regex.flags);
+      return { ...base, match: { kind: 'regex', regex, prefix: literal ? (literal[1] as string).toLowerCase() : undefined, needles } };
     }
   }
 }

@@ -1,20 +1,35 @@
 /**
  * Builds a latin1 byte string byte by byte. Transformations write decoded bytes here
  * instead of concatenating strings, which keeps them linear and fast on 100 KiB values.
+ *
+ * Allocating a buffer per call costs more than decoding a short value (typed arrays over
+ * 64 bytes live outside the V8 heap), so one spare buffer is handed from builder to
+ * builder: a builder takes it when it is free and big enough, and gives it back in
+ * `toString`. Builders are used synchronously, one value at a time.
  */
+
+/** Largest buffer kept as the spare (bigger ones are left to the GC). */
+const SPARE_MAX = 64 * 1024;
+let spare: Buffer | undefined = Buffer.allocUnsafe(4096);
+
 export class ByteOut {
-  private buf: Uint8Array;
+  private buf: Buffer;
   length = 0;
 
+  /** `capacity`: the expected size (the buffer grows when needed). */
   constructor(capacity: number) {
-    this.buf = new Uint8Array(Math.max(16, capacity));
+    const s = spare;
+    if (s !== undefined && s.length >= capacity) {
+      spare = undefined;
+      this.buf = s;
+    } else this.buf = Buffer.allocUnsafe(Math.max(64, capacity));
   }
 
   /** Appends one byte (0–255). */
   push(byte: number): void {
     if (this.length === this.buf.length) {
-      const bigger = new Uint8Array(this.buf.length * 2);
-      bigger.set(this.buf);
+      const bigger = Buffer.allocUnsafe(this.buf.length * 2);
+      this.buf.copy(bigger, 0, 0, this.length);
       this.buf = bigger;
     }
     this.buf[this.length++] = byte;
@@ -30,10 +45,11 @@ export class ByteOut {
     if (this.length > 0) this.length--;
   }
 
-  /** The byte string written so far. */
+  /** The byte string written so far. Ends the builder: its buffer may go to the next one. */
   toString(): string {
-    // Short results: fromCharCode avoids the Buffer round trip.
-    if (this.length <= 512) return String.fromCharCode.apply(null, this.buf.subarray(0, this.length) as unknown as number[]);
-    return Buffer.from(this.buf.buffer, this.buf.byteOffset, this.length).toString('latin1');
+    const buf = this.buf;
+    const out = buf.toString('latin1', 0, this.length);
+    if (buf.length <= SPARE_MAX && (spare === undefined || spare.length < buf.length)) spare = buf;
+    return out;
   }
 }

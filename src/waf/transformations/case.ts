@@ -6,6 +6,8 @@
 /** `t:lowercase` — ASCII A–Z to a–z. */
 export function lowercase(input: string): string {
   if (!/[A-Z]/.test(input)) return input;
+  // The native toLowerCase is right unless Latin-1 capitals (À–Þ, which C leaves alone) occur.
+  if (!/[\xc0-\xd6\xd8-\xde]/.test(input)) return input.toLowerCase();
   return input.replace(/[A-Z]+/g, (m) => m.toLowerCase());
 }
 

@@ -1,11 +1,16 @@
 import { ByteOut } from './bytes-out.js';
 
+/** What makes `cmdLine` change a value: a deleted or lower-cased byte, a separator other than one space, or a space before `/`, `(` or another space. */
+const UNCHANGED_UNLESS = /[\\"'^A-Z,;\t\r\n]| [ /(]/;
+
 /**
  * `t:cmdLine` — normalises a shell command line the way ModSecurity does: deletes
  * `\ " ' ^`, turns runs of `, ; space \t \r \n` into one space, deletes a space before
  * `/` or `(`, and lower-cases (ASCII).
  */
 export function cmdLine(input: string): string {
+  // Nothing to change (plain lower-case words separated by single spaces): no byte loop.
+  if (!UNCHANGED_UNLESS.test(input)) return input;
   const out = new ByteOut(input.length);
   let space = false;
   for (let i = 0; i < input.length; i++) {

@@ -20,19 +20,11 @@ export function hexPair(s: string, i: number): number {
 
 /**
  * `t:urlDecode` — `%XX` to its byte and `+` to space; a `%` not followed by two hex
- * digits is kept as it is (ModSecurity's non-strict decoder).
+ * digits is kept as it is (ModSecurity's non-strict decoder). Works on the runs
+ * between escapes (`replaceAll` and `slice` are native), not byte by byte.
  */
 export function urlDecode(input: string): string {
-  if (!input.includes('%') && !input.includes('+')) return input;
-  const out = new ByteOut(input.length);
-  for (let i = 0; i < input.length; i++) {
-    const c = input.charCodeAt(i);
-    if (c === 0x25 && isHexPair(input, i + 1)) {
-      out.push(hexPair(input, i + 1));
-      i += 2;
-    } else out.push(c === 0x2b ? 0x20 : c);
-  }
-  return out.toString();
+  return percentDecode(input.includes('+') ? input.replaceAll('+', ' ') : input, false);
 }
 
 /**
@@ -40,25 +32,68 @@ export function urlDecode(input: string): string {
  * (U+FF01–U+FF5E) becomes its ASCII byte, any other code point its low byte.
  */
 export function urlDecodeUni(input: string): string {
-  if (!input.includes('%') && !input.includes('+')) return input;
-  const out = new ByteOut(input.length);
-  for (let i = 0; i < input.length; i++) {
-    const c = input.charCodeAt(i);
+  return percentDecode(input.includes('+') ? input.replaceAll('+', ' ') : input, true);
+}
+
+/** Escapes this close together are decoded byte by byte (copying the runs between them would cost more). */
+const DENSE_SAMPLE = 32;
+const DENSE_SPAN = 128;
+
+/** True when `%` occurs DENSE_SAMPLE times within DENSE_SPAN bytes from `p` (the first one). */
+function dense(s: string, p: number): boolean {
+  let q = p;
+  for (let n = 1; n < DENSE_SAMPLE; n++) {
+    q = s.indexOf('%', q + 1);
+    if (q < 0 || q - p > DENSE_SPAN) return false;
+  }
+  return true;
+}
+
+/** Decodes `%XX` (and `%uXXXX` when `uni`) in `s`; other `%` stay. `+` is already handled. */
+function percentDecode(s: string, uni: boolean): string {
+  let p = s.indexOf('%');
+  if (p < 0) return s;
+  if (dense(s, p)) return percentDecodeBytes(s, uni);
+  let out = '';
+  let start = 0;
+  while (p >= 0) {
+    const u = s.charCodeAt(p + 1);
+    if (uni && (u === 0x75 || u === 0x55) && isHexPair(s, p + 2) && isHexPair(s, p + 4)) {
+      const code = hexPair(s, p + 2) * 256 + hexPair(s, p + 4);
+      out += s.slice(start, p) + String.fromCharCode(code >= 0xff01 && code <= 0xff5e ? code - 0xfee0 : code & 0xff);
+      start = p + 6;
+    } else if (isHexPair(s, p + 1)) {
+      out += s.slice(start, p) + String.fromCharCode(hexPair(s, p + 1));
+      start = p + 3;
+    } else {
+      p = s.indexOf('%', p + 1);
+      continue;
+    }
+    p = s.indexOf('%', start);
+  }
+  return out + s.slice(start);
+}
+
+/** `percentDecode` byte by byte. */
+function percentDecodeBytes(s: string, uni: boolean): string {
+  const out = new ByteOut(s.length);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
     if (c === 0x25) {
-      const u = input[i + 1];
-      if ((u === 'u' || u === 'U') && isHexPair(input, i + 2) && isHexPair(input, i + 4)) {
-        const code = hexPair(input, i + 2) * 256 + hexPair(input, i + 4);
+      const u = s.charCodeAt(i + 1);
+      if (uni && (u === 0x75 || u === 0x55) && isHexPair(s, i + 2) && isHexPair(s, i + 4)) {
+        const code = hexPair(s, i + 2) * 256 + hexPair(s, i + 4);
         out.push(code >= 0xff01 && code <= 0xff5e ? code - 0xfee0 : code & 0xff);
         i += 5;
         continue;
       }
-      if (isHexPair(input, i + 1)) {
-        out.push(hexPair(input, i + 1));
+      if (isHexPair(s, i + 1)) {
+        out.push(hexPair(s, i + 1));
         i += 2;
         continue;
       }
-      out.push(c);
-    } else out.push(c === 0x2b ? 0x20 : c);
+    }
+    out.push(c);
   }
   return out.toString();
 }

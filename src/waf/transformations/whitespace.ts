@@ -4,10 +4,12 @@
  */
 
 const SPACE_RUN = /[\t\n\v\f\r \xa0]+/g;
+/** Whitespace that `compressWhitespace` changes: a lone space stays as it is, so only other runs are rewritten. */
+const CHANGING_SPACE = /[\t\n\v\f\r\xa0][\t\n\v\f\r \xa0]*| [\t\n\v\f\r \xa0]+/g;
 
 /** `t:compressWhitespace` — every run of whitespace becomes one space. */
 export function compressWhitespace(input: string): string {
-  return input.replace(SPACE_RUN, ' ');
+  return input.replace(CHANGING_SPACE, ' ');
 }
 
 /** `t:removeWhitespace` — deletes all whitespace bytes. */
