@@ -28,12 +28,13 @@ type Autocannon = (
 export function runAutocannon(options: LoadOptions): Promise<LoadResult> {
   const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
   return new Promise((resolve, reject) => {
-    const spread = options.spreadClients
+    const clients = options.clients;
+    const spread = clients
       ? [
           {
             setupRequest: (request: { headers?: Record<string, string> }) => {
-              const octet = (): number => Math.floor(Math.random() * 256);
-              request.headers = { ...request.headers, 'x-forwarded-for': `10.${octet()}.${octet()}.${1 + (octet() % 254)}` };
+              const n = Math.floor(Math.random() * clients);
+              request.headers = { ...request.headers, 'x-forwarded-for': `10.${n >> 16}.${(n >> 8) & 255}.${n & 255}` };
               return request;
             },
           },

@@ -25,11 +25,16 @@ function baseEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-/** Starts targets.js in `role` (see there) and waits for its readiness line. */
-export async function startTarget(role: 'upstream' | 'bare' | 'ceiling', upstream?: URL): Promise<Server> {
+/** `node args…`, on CPU `pin` alone when given (taskset execs node: the pid is node's). */
+function nodeCommand(args: string[], pin: number | undefined): [string, string[]] {
+  return pin === undefined ? [process.execPath, args] : ['taskset', ['-c', String(pin), process.execPath, ...args]];
+}
+
+/** Starts targets.js in `role` (see there), on CPU `pin` when given, and waits for its readiness line. */
+export async function startTarget(role: 'upstream' | 'bare' | 'ceiling', upstream?: URL, pin?: number): Promise<Server> {
   const script = join(import.meta.dirname, 'targets.js');
-  const args = upstream ? [script, role, upstream.origin] : [script, role];
-  const tracked = spawnTracked(role, process.execPath, args, { env: baseEnv(), stdin: 'pipe', stdout: 'pipe' });
+  const [command, args] = nodeCommand(upstream ? [script, role, upstream.origin] : [script, role], pin);
+  const tracked = spawnTracked(role, command, args, { env: baseEnv(), stdin: 'pipe', stdout: 'pipe' });
   const ready = await waitForJsonLine(tracked, isReadyLine, READY_TIMEOUT_MS);
   return { url: new URL(`http://127.0.0.1:${ready.port}/`), process: tracked };
 }
@@ -39,7 +44,7 @@ export async function startTarget(role: 'upstream' | 'bare' | 'ceiling', upstrea
  * what is measured; its lines go to /dev/null, as cheap a sink as there is) and waits until
  * the admin `/readyz` answers 200.
  */
-export async function startPalisade(upstream: URL, extraEnv: Record<string, string> = {}, expectStore = 'local'): Promise<Server> {
+export async function startPalisade(upstream: URL, extraEnv: Record<string, string> = {}, expectStore = 'local', pin?: number): Promise<Server> {
   const httpPort = await freePort();
   let adminPort = await freePort();
   while (adminPort === httpPort) adminPort = await freePort();
@@ -57,7 +62,8 @@ export async function startPalisade(upstream: URL, extraEnv: Record<string, stri
     REAL_IP_FROM: '127.0.0.1',
     ...extraEnv,
   };
-  const tracked = spawnTracked('palisade', process.execPath, [join(packageRoot, 'bin', 'palisade'), 'start'], { env, cwd, stdout: 'ignore' });
+  const [command, args] = nodeCommand([join(packageRoot, 'bin', 'palisade'), 'start'], pin);
+  const tracked = spawnTracked('palisade', command, args, { env, cwd, stdout: 'ignore' });
   void tracked.exited.then(() => rmSync(cwd, { recursive: true, force: true }));
 
   const url = new URL(`http://127.0.0.1:${httpPort}/`);

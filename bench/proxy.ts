@@ -3,13 +3,16 @@
  * a bare http-proxy and to the ceiling — a plain http.createServer forwarding through an
  * undici Pool, Node's best for this work — all in front of the same trivial upstream, on
  * 127.0.0.1, each in its own processes: Palisade with the local store (without the WAF, and
- * with the OWASP CRS at paranoia level 1: `palisade+waf`), with `USE_REDIS=yes` (one worker,
- * and two), and on a Redis Cluster (one worker). Clients are spread over many
- * IPs so limits do not trigger. Ratios are taken per round (each target against bare's and
+ * with the OWASP CRS at paranoia level 1: `palisade+waf`), with `USE_REDIS=yes` (one process,
+ * one worker, two), and on a Redis Cluster (one worker). Each request comes from one of
+ * BENCH_CLIENTS (10,000) client IPs at random, each far below the rate limit the Palisade
+ * targets run with (`LIMIT_REQ_RATE=10r/s`: a client gets about one request a second). Ratios are taken per round (each target against bare's and
  * the ceiling's runs of the same round) and their median reported; CPU time per request of
  * each target's processes (the primary, its workers, and redis-server, shown apart) beside
  * it: a neighbour taking the CPU away changes req/s, not the work per request. Also Redis
- * round trips and worker messages per request. Prints a table, then one JSON line (the last
+ * round trips and worker messages per request, and the rate leases granted, returned and
+ * exhausted per request. BENCH_PIN_CPU=<n> runs each measured server (bare, the ceiling, the
+ * Palisade targets) on that one CPU (taskset). Prints a table, then one JSON line (the last
  * line of stdout); progress goes to stderr. BENCH_REDIS=no skips the Redis targets,
  * BENCH_CLUSTER=no the Redis Cluster one (3 masters, no replicas); BENCH_PALISADE_ENV adds
  * settings to the Palisade targets (e.g. `LOG_LEVEL=warn` to size the access log's cost);
@@ -36,6 +39,10 @@ export interface BenchConfig {
   warmupSec: number;
   rounds: number;
   tool: 'auto' | 'wrk' | 'autocannon';
+  /** Distinct client IPs the load comes from. */
+  clients: number;
+  /** The CPU each measured server runs on, when pinned. */
+  pinCpu: number | undefined;
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -56,10 +63,15 @@ export function readConfig(env: NodeJS.ProcessEnv): BenchConfig {
     warmupSec: integer(env, 'BENCH_WARMUP', 2, 0, 60),
     rounds: integer(env, 'BENCH_ROUNDS', 3, 1, 20),
     tool,
+    clients: integer(env, 'BENCH_CLIENTS', 10_000, 1, 16_000_000),
+    pinCpu: env.BENCH_PIN_CPU ? integer(env, 'BENCH_PIN_CPU', 0, 0, 1_023) : undefined,
   };
 }
 
 const progress = (message: string): void => void process.stderr.write(`bench: ${message}\n`);
+
+/** The Palisade targets' rate limit: far above what one of the bench's clients sends (about one request a second). */
+const LIMIT = '10r/s';
 
 /**
  * A measured target: its label, server, the processes whose CPU its requests cost (a
@@ -68,10 +80,11 @@ const progress = (message: string): void => void process.stderr.write(`bench: ${
 type Target = { name: string; server: Server; pids: () => Array<number | undefined>; redisPids: Array<number | undefined> };
 
 /** The Palisade targets: which store, how many workers. */
-const PALISADE_TARGETS = ['palisade', 'palisade+redis', 'palisade+redis 2 workers', 'palisade+cluster'] as const;
+const PALISADE_TARGETS = ['palisade', 'palisade+redis one process', 'palisade+redis', 'palisade+redis 2 workers', 'palisade+cluster'] as const;
 
 async function main(): Promise<void> {
   const config = readConfig(process.env);
+  const pin = config.pinCpu;
   const tool = pickTool(config.tool);
   if (tool.name === 'autocannon' && config.tool === 'auto') progress('wrk is not on PATH: falling back to autocannon');
   const withRedis = process.env.BENCH_REDIS !== 'no' && findOnPath('redis-server') !== undefined;
@@ -92,24 +105,28 @@ async function main(): Promise<void> {
   if (Object.keys(extra).length > 0) progress(`palisade targets run with ${JSON.stringify(extra)}`);
   // The WAF off in every target but its own: the figures compare with runs before it, and
   // the WAF's target shows what the CRS costs on top of the same node.
-  const secret = { SESSIONS_SECRET: 'bench-sessions-secret-0123456789abcdef', USE_MODSECURITY: 'no' };
+  const secret = { SESSIONS_SECRET: 'bench-sessions-secret-0123456789abcdef', USE_MODSECURITY: 'no', LIMIT_REQ_RATE: LIMIT };
   // One worker: the per-core figures; the 2-worker target shows what workers cost on top.
-  const redisEnv = (name: string, workers: string) => (redis ? { WORKERS: workers, USE_REDIS: 'yes', REDIS_HOST: '127.0.0.1', REDIS_PORT: String(redis.port), ...secret, NODE_NAME: name, ...extra } : undefined);
+  // Each target its own key prefix: the targets share one Redis, and must not share buckets
+  // or count each other as live nodes (the lease share divides by them).
+  const redisEnv = (name: string, workers: string) => (redis ? { WORKERS: workers, USE_REDIS: 'yes', REDIS_HOST: '127.0.0.1', REDIS_PORT: String(redis.port), REDIS_KEY_PREFIX: name, ...secret, NODE_NAME: name, ...extra } : undefined);
   const clusterEnv = cluster ? { WORKERS: '1', USE_REDIS: 'yes', REDIS_CLUSTER: 'yes', REDIS_CLUSTER_NODES: cluster.seeds, ...secret, NODE_NAME: 'bench-cluster', ...extra } : undefined;
   const wanted: Array<[string, () => Promise<Server>, Array<number | undefined>]> = [
-    ['bare', () => startTarget('bare', upstream.url), []],
-    ['ceiling', () => startTarget('ceiling', upstream.url), []],
-    ['palisade', () => startPalisade(upstream.url, { WORKERS: '1', USE_MODSECURITY: 'no', ...extra }), []],
+    ['bare', () => startTarget('bare', upstream.url, pin), []],
+    ['ceiling', () => startTarget('ceiling', upstream.url, pin), []],
+    ['palisade', () => startPalisade(upstream.url, { WORKERS: '1', USE_MODSECURITY: 'no', LIMIT_REQ_RATE: LIMIT, ...extra }, 'local', pin), []],
     // The OWASP CRS at paranoia level 1 on every request (its cost is the difference with `palisade`).
-    ['palisade+waf', () => startPalisade(upstream.url, { WORKERS: '1', USE_MODSECURITY: 'yes', MODSECURITY_PARANOIA_LEVEL: '1', NODE_NAME: 'bench-waf', ...extra }), []],
+    ['palisade+waf', () => startPalisade(upstream.url, { WORKERS: '1', USE_MODSECURITY: 'yes', MODSECURITY_PARANOIA_LEVEL: '1', LIMIT_REQ_RATE: LIMIT, NODE_NAME: 'bench-waf', ...extra }, 'local', pin), []],
   ];
+  const redisZero = redisEnv('bench-redis-0w', '0');
   const redisOne = redisEnv('bench-redis', '1');
   const redisTwo = redisEnv('bench-redis-2w', '2');
-  if (redisOne && redisTwo) {
-    wanted.push(['palisade+redis', () => startPalisade(upstream.url, redisOne, 'shared'), [redis?.process.child.pid]]);
-    wanted.push(['palisade+redis 2 workers', () => startPalisade(upstream.url, redisTwo, 'shared'), [redis?.process.child.pid]]);
+  if (redisZero && redisOne && redisTwo) {
+    wanted.push(['palisade+redis one process', () => startPalisade(upstream.url, redisZero, 'shared', pin), [redis?.process.child.pid]]);
+    wanted.push(['palisade+redis', () => startPalisade(upstream.url, redisOne, 'shared', pin), [redis?.process.child.pid]]);
+    wanted.push(['palisade+redis 2 workers', () => startPalisade(upstream.url, redisTwo, 'shared', pin), [redis?.process.child.pid]]);
   }
-  if (clusterEnv && cluster) wanted.push(['palisade+cluster', () => startPalisade(upstream.url, clusterEnv, 'shared'), cluster.servers.map((server) => server.process.child.pid)]);
+  if (clusterEnv && cluster) wanted.push(['palisade+cluster', () => startPalisade(upstream.url, clusterEnv, 'shared', pin), cluster.servers.map((server) => server.process.child.pid)]);
   // BENCH_ONLY="palisade+redis,…" measures those next to bare and the ceiling (the ratios' baselines).
   const only = (process.env.BENCH_ONLY ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '');
   const chosen = wanted.filter(([name]) => only.length === 0 || name === 'bare' || name === 'ceiling' || only.includes(name));
@@ -130,10 +147,10 @@ async function main(): Promise<void> {
   };
   for (const { name, server } of targets) await checkAnswersOk(name, server);
 
-  // Every target gets the same traffic: many client IPs in X-Forwarded-For (the bare proxy
-  // ignores it; Palisade trusts the loader), so per-client limits never trigger.
+  // Every target gets the same traffic: the clients' IPs in X-Forwarded-For (the bare proxy
+  // ignores it; Palisade trusts the loader), each client far below its limit.
   const load = (server: Server, durationSec: number): Promise<LoadResult> =>
-    runLoad(tool, { url: server.url, connections: config.connections, durationSec, spreadClients: true });
+    runLoad(tool, { url: server.url, connections: config.connections, durationSec, clients: config.clients });
   if (config.warmupSec > 0) {
     for (const { name, server } of targets) {
       progress(`warm-up ${name} ${config.warmupSec}s`);
@@ -150,7 +167,7 @@ async function main(): Promise<void> {
   const redisCpuPerRequest = new Map<string, number[]>(targets.map((t) => [t.name, []]));
   const palisades = targets.filter((t) => (PALISADE_TARGETS as readonly string[]).includes(t.name));
   /** Request-path Redis round trips and worker messages before the rounds, and requests sent, per Palisade target. */
-  const countersBefore = new Map<string, { trips: number; messages: number }>();
+  const countersBefore = new Map<string, Counts>();
   for (const target of palisades) countersBefore.set(target.name, await counters(target.server));
   const requestsSent = new Map<string, number>();
   for (let round = 0; round < config.rounds; round++) {
@@ -177,13 +194,15 @@ async function main(): Promise<void> {
   }
   const tripsPerRequest = new Map<string, number>();
   const messagesPerRequest = new Map<string, number>();
+  const leasesPerRequest = new Map<string, { granted: number; returned: number; exhausted: number }>();
   for (const target of palisades) {
     const requests = requestsSent.get(target.name) ?? 0;
     if (requests === 0) continue;
     const before = countersBefore.get(target.name)!;
     const after = await counters(target.server);
     if (target.redisPids.length > 0) tripsPerRequest.set(target.name, (after.trips - before.trips) / requests);
-    messagesPerRequest.set(target.name, (after.messages - before.messages) / requests);
+    if (!target.name.includes('one process')) messagesPerRequest.set(target.name, (after.messages - before.messages) / requests);
+    leasesPerRequest.set(target.name, { granted: (after.granted - before.granted) / requests, returned: (after.returned - before.returned) / requests, exhausted: (after.exhausted - before.exhausted) / requests });
   }
 
   // With the targets idle: what one message between two processes costs on this machine.
@@ -202,7 +221,7 @@ async function main(): Promise<void> {
   const one = cpu['palisade+redis'];
   const two = cpu['palisade+redis 2 workers'];
   process.stdout.write(
-    `${tool.name}, ${config.connections} connections, ${config.rounds} rounds of ${config.durationSec}s, medians; clients spread over many IPs\n` +
+    `${tool.name}, ${config.connections} connections, ${config.rounds} rounds of ${config.durationSec}s, medians; ${config.clients} clients at random, limit ${LIMIT}${pin !== undefined ? `; each server on CPU ${pin}` : ''}\n` +
       `${formatTable(summaries, ratios)}\n` +
       Object.entries(toCeiling)
         .map(([name, ratio]) => `${name}/ceiling req/s: ${ratio.toFixed(3)}\n`)
@@ -211,6 +230,7 @@ async function main(): Promise<void> {
       (one !== undefined && two !== undefined ? `2 workers cost ${(two / one).toFixed(2)}× the CPU per request of 1 (these 2 cores also run the load generator, the upstream and Redis: throughput cannot scale here)\n` : '') +
       [...tripsPerRequest].map(([name, trips]) => `${name}: ${trips.toFixed(3)} Redis round trips per request\n`).join('') +
       [...messagesPerRequest].map(([name, messages]) => `${name}: ${messages.toFixed(3)} worker messages per request${messageCost ? ` (≈ ${(messages * messageCost.cpuUsPerMessage).toFixed(1)} µs of CPU per request)` : ''}\n`).join('') +
+      [...leasesPerRequest].map(([name, l]) => `${name}: rate leases per request: ${l.granted.toFixed(3)} granted, ${l.returned.toFixed(3)} returned, ${l.exhausted.toFixed(3)} exhausted\n`).join('') +
       (messageCost ? `one message between two processes (a batch of 16 calls or its answer, one round trip a millisecond): ${messageCost.cpuUsPerMessage.toFixed(1)} µs of CPU, both ends\n` : '') +
       `${summaryJson(summaries, ratios, {
         tool: tool.name,
@@ -220,6 +240,8 @@ async function main(): Promise<void> {
         ...Object.fromEntries(Object.entries(toCeiling).map(([name, ratio]) => [`${key(name)}_ceiling_ratio`, Number(ratio.toFixed(3))])),
         ...Object.fromEntries([...tripsPerRequest].map(([name, trips]) => [`${key(name)}_round_trips_per_request`, Number(trips.toFixed(3))])),
         ...Object.fromEntries([...messagesPerRequest].map(([name, messages]) => [`${key(name)}_worker_messages_per_request`, Number(messages.toFixed(3))])),
+        ...Object.fromEntries([...leasesPerRequest].map(([name, l]) => [`${key(name)}_leases_granted_per_request`, Number(l.granted.toFixed(3))])),
+        clients: config.clients,
         ...cpuJson(cpu),
         ...(messageCost ? { message_cpu_us: Number(messageCost.cpuUsPerMessage.toFixed(1)) } : {}),
       })}\n`,
@@ -240,13 +262,28 @@ function cpuJson(cpu: Record<string, number>): Record<string, number> {
   return out;
 }
 
-/** What a Palisade counted so far: request-path Redis round trips (its command histogram, less the calls never sent) and worker messages. */
-async function counters(server: Server): Promise<{ trips: number; messages: number }> {
+/** What a Palisade counted so far. */
+interface Counts {
+  /** Request-path Redis round trips (its command histogram, less the calls never sent). */
+  trips: number;
+  /** Messages between its workers and its primary, both ways. */
+  messages: number;
+  /** Rate leases, by event. */
+  granted: number;
+  returned: number;
+  exhausted: number;
+}
+
+async function counters(server: Server): Promise<Counts> {
   const { body } = await getOnce(new URL('/metrics', server.adminUrl));
   const sum = (pattern: RegExp): number => [...body.matchAll(pattern)].reduce((total, match) => total + Number(match[1]), 0);
+  const leases = (event: string): number => sum(new RegExp(`^palisade_rate_leases_total\\{[^}]*event="${event}"[^}]*\\} (\\d+)`, 'gm'));
   return {
     trips: sum(/^palisade_redis_command_duration_seconds_count\{(?![^}]*outcome="unavailable")[^}]*\} (\d+)/gm),
     messages: sum(/^palisade_worker_messages_total\{[^}]*\} (\d+)/gm),
+    granted: leases('granted'),
+    returned: leases('returned'),
+    exhausted: leases('exhausted'),
   };
 }
 

@@ -4,10 +4,10 @@ export interface LoadOptions {
   connections: number;
   durationSec: number;
   /**
-   * Send every request with a random `X-Forwarded-For` (a million-odd client IPs), so a
-   * proxy that trusts the loader sees many clients and per-client limits never trigger.
+   * Send every request with one of this many client IPs, at random, in `X-Forwarded-For`,
+   * so a proxy that trusts the loader sees that many clients.
    */
-  spreadClients?: boolean;
+  clients?: number;
 }
 
 /** What a load run measured. */

@@ -2,26 +2,29 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnTracked, stopTracked } from './children.js';
-
-let spreadScriptPath: string | undefined;
-
-/** A wrk Lua script giving each request a random client IP in X-Forwarded-For. */
-function spreadScript(): string {
-  if (!spreadScriptPath) {
-    spreadScriptPath = join(mkdtempSync(join(tmpdir(), 'palisade-wrk-')), 'spread.lua');
-    writeFileSync(
-      spreadScriptPath,
-      'math.randomseed(os.time())\nrequest = function()\n' +
-        '  wrk.headers["X-Forwarded-For"] = "10." .. math.random(0, 255) .. "." .. math.random(0, 255) .. "." .. math.random(1, 254)\n' +
-        '  return wrk.format()\nend\n',
-    );
-  }
-  return spreadScriptPath;
-}
 import type { LoadOptions, LoadResult } from './report.js';
 
 /** Seconds wrk may overrun its duration (start-up, final timeouts) before it is killed. */
 const OVERRUN_SEC = 15;
+
+const spreadScripts = new Map<number, string>();
+
+/** A wrk Lua script giving each request one of `clients` client IPs, at random, in X-Forwarded-For. */
+function spreadScript(clients: number): string {
+  let path = spreadScripts.get(clients);
+  if (!path) {
+    path = join(mkdtempSync(join(tmpdir(), 'palisade-wrk-')), 'spread.lua');
+    writeFileSync(
+      path,
+      `math.randomseed(os.time())\nrequest = function()\n` +
+        `  local n = math.random(0, ${clients - 1})\n` +
+        '  wrk.headers["X-Forwarded-For"] = "10." .. math.floor(n / 65536) .. "." .. (math.floor(n / 256) % 256) .. "." .. (n % 256)\n' +
+        '  return wrk.format()\nend\n',
+    );
+    spreadScripts.set(clients, path);
+  }
+  return path;
+}
 
 /**
  * Runs wrk with one thread (one native thread saturates a Node proxy, and on a small machine
@@ -29,7 +32,7 @@ const OVERRUN_SEC = 15;
  */
 export async function runWrk(wrkPath: string, options: LoadOptions): Promise<LoadResult> {
   const args = ['-t1', `-c${options.connections}`, `-d${options.durationSec}s`, '--timeout', '5s', '--latency'];
-  if (options.spreadClients) args.push('-s', spreadScript());
+  if (options.clients) args.push('-s', spreadScript(options.clients));
   args.push(options.url.href);
   const tracked = spawnTracked('wrk', wrkPath, args, { stdout: 'pipe' });
   let stdout = '';
