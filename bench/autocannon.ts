@@ -40,15 +40,18 @@ export function runAutocannon(options: LoadOptions): Promise<LoadResult> {
           },
         ]
       : undefined;
-    autocannon({ url: options.url.href, connections: options.connections, duration: options.durationSec, timeout: 5, ...(spread ? { requests: spread } : {}) }, (error, result) => {
-      if (error) return reject(error);
-      resolve({
-        rps: result.requests.average,
-        p99Ms: result.latency.p99,
-        // autocannon already counts a timeout in `errors` as well.
-        errors: result.errors + result.non2xx,
-        ...(result.errors + result.non2xx > 0 ? { errorKinds: `socket ${result.errors} (timeouts ${result.timeouts}), non-2xx ${result.non2xx}` } : {}),
-      });
-    });
+    autocannon(
+      { url: options.url.href, connections: options.connections, duration: options.durationSec, timeout: 5, ...(spread ? { requests: spread } : {}) },
+      (error, result) => {
+        if (error) return reject(error);
+        resolve({
+          rps: result.requests.average,
+          p99Ms: result.latency.p99,
+          // autocannon already counts a timeout in `errors` as well.
+          errors: result.errors + result.non2xx,
+          ...(result.errors + result.non2xx > 0 ? { errorKinds: `socket ${result.errors} (timeouts ${result.timeouts}), non-2xx ${result.non2xx}` } : {}),
+        });
+      },
+    );
   });
 }

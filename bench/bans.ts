@@ -155,12 +155,14 @@ async function main(): Promise<void> {
         bench: 'bans',
         redis_used_mib: Math.round(redisMemory),
         ...Object.fromEntries([...baseline].map(([workers, rss]) => [`baseline_${workers}w_rss_mib`, Math.round(rss)])),
-        ...Object.fromEntries(results.flatMap((r) => [
-          [`bans_${r.bans}_${r.workers}w_resync_ms`, r.resyncMs],
-          [`bans_${r.bans}_${r.workers}w_ready_ms`, r.readyMs],
-          [`bans_${r.bans}_${r.workers}w_rss_mib`, Math.round(r.rssMiB)],
-          [`bans_${r.bans}_${r.workers}w_first_page_ms`, Math.round(r.firstPageMs)],
-        ])),
+        ...Object.fromEntries(
+          results.flatMap((r) => [
+            [`bans_${r.bans}_${r.workers}w_resync_ms`, r.resyncMs],
+            [`bans_${r.bans}_${r.workers}w_ready_ms`, r.readyMs],
+            [`bans_${r.bans}_${r.workers}w_rss_mib`, Math.round(r.rssMiB)],
+            [`bans_${r.bans}_${r.workers}w_first_page_ms`, Math.round(r.firstPageMs)],
+          ]),
+        ),
       })}\n`,
   );
   redis.client.disconnect();

@@ -107,11 +107,15 @@ export function getOnce(url: URL, timeoutMs = 2000): Promise<{ status: number; b
 
 /** The status of one GET, or 0 when nothing answered. */
 async function getStatus(url: URL): Promise<number> {
-  return getOnce(url, 1000).then(({ status }) => status, () => 0);
+  return getOnce(url, 1000).then(
+    ({ status }) => status,
+    () => 0,
+  );
 }
 
 /** Fails unless `server` answers the upstream's 200 `ok`: a proxy that errors would bench its error path. */
 export async function checkAnswersOk(name: string, server: Server): Promise<void> {
   const { status, body } = await getOnce(server.url);
-  if (status !== 200 || body !== 'ok') throw new Error(`${name} at ${server.url.href} answered ${status} ${JSON.stringify(body.slice(0, 200))}, expected 200 "ok"`);
+  if (status !== 200 || body !== 'ok')
+    throw new Error(`${name} at ${server.url.href} answered ${status} ${JSON.stringify(body.slice(0, 200))}, expected 200 "ok"`);
 }

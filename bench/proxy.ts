@@ -109,14 +109,38 @@ async function main(): Promise<void> {
   // One worker: the per-core figures; the 2-worker target shows what workers cost on top.
   // Each target its own key prefix: the targets share one Redis, and must not share buckets
   // or count each other as live nodes (the lease share divides by them).
-  const redisEnv = (name: string, workers: string) => (redis ? { WORKERS: workers, USE_REDIS: 'yes', REDIS_HOST: '127.0.0.1', REDIS_PORT: String(redis.port), REDIS_KEY_PREFIX: name, ...secret, NODE_NAME: name, ...extra } : undefined);
-  const clusterEnv = cluster ? { WORKERS: '1', USE_REDIS: 'yes', REDIS_CLUSTER: 'yes', REDIS_CLUSTER_NODES: cluster.seeds, ...secret, NODE_NAME: 'bench-cluster', ...extra } : undefined;
+  const redisEnv = (name: string, workers: string) =>
+    redis
+      ? {
+          WORKERS: workers,
+          USE_REDIS: 'yes',
+          REDIS_HOST: '127.0.0.1',
+          REDIS_PORT: String(redis.port),
+          REDIS_KEY_PREFIX: name,
+          ...secret,
+          NODE_NAME: name,
+          ...extra,
+        }
+      : undefined;
+  const clusterEnv = cluster
+    ? { WORKERS: '1', USE_REDIS: 'yes', REDIS_CLUSTER: 'yes', REDIS_CLUSTER_NODES: cluster.seeds, ...secret, NODE_NAME: 'bench-cluster', ...extra }
+    : undefined;
   const wanted: Array<[string, () => Promise<Server>, Array<number | undefined>]> = [
     ['bare', () => startTarget('bare', upstream.url, pin), []],
     ['ceiling', () => startTarget('ceiling', upstream.url, pin), []],
     ['palisade', () => startPalisade(upstream.url, { WORKERS: '1', USE_MODSECURITY: 'no', LIMIT_REQ_RATE: LIMIT, ...extra }, 'local', pin), []],
     // The OWASP CRS at paranoia level 1 on every request (its cost is the difference with `palisade`).
-    ['palisade+waf', () => startPalisade(upstream.url, { WORKERS: '1', USE_MODSECURITY: 'yes', MODSECURITY_PARANOIA_LEVEL: '1', LIMIT_REQ_RATE: LIMIT, NODE_NAME: 'bench-waf', ...extra }, 'local', pin), []],
+    [
+      'palisade+waf',
+      () =>
+        startPalisade(
+          upstream.url,
+          { WORKERS: '1', USE_MODSECURITY: 'yes', MODSECURITY_PARANOIA_LEVEL: '1', LIMIT_REQ_RATE: LIMIT, NODE_NAME: 'bench-waf', ...extra },
+          'local',
+          pin,
+        ),
+      [],
+    ],
   ];
   const redisZero = redisEnv('bench-redis-0w', '0');
   const redisOne = redisEnv('bench-redis', '1');
@@ -126,9 +150,13 @@ async function main(): Promise<void> {
     wanted.push(['palisade+redis', () => startPalisade(upstream.url, redisOne, 'shared', pin), [redis?.process.child.pid]]);
     wanted.push(['palisade+redis 2 workers', () => startPalisade(upstream.url, redisTwo, 'shared', pin), [redis?.process.child.pid]]);
   }
-  if (clusterEnv && cluster) wanted.push(['palisade+cluster', () => startPalisade(upstream.url, clusterEnv, 'shared', pin), cluster.servers.map((server) => server.process.child.pid)]);
+  if (clusterEnv && cluster)
+    wanted.push(['palisade+cluster', () => startPalisade(upstream.url, clusterEnv, 'shared', pin), cluster.servers.map((server) => server.process.child.pid)]);
   // BENCH_ONLY="palisade+redis,…" measures those next to bare and the ceiling (the ratios' baselines).
-  const only = (process.env.BENCH_ONLY ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '');
+  const only = (process.env.BENCH_ONLY ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
   const chosen = wanted.filter(([name]) => only.length === 0 || name === 'bare' || name === 'ceiling' || only.includes(name));
   // allSettled, not all: a failure of one must not leave another starting after the cleanup ran.
   const started = await Promise.allSettled(chosen.map(([, start]) => start()));
@@ -187,7 +215,9 @@ async function main(): Promise<void> {
       roundRps.set(name, result.rps);
       runs.get(name)!.push(result);
       requestsSent.set(name, (requestsSent.get(name) ?? 0) + result.rps * config.durationSec);
-      progress(`round ${round + 1}/${config.rounds} ${name}: ${result.rps.toFixed(0)} req/s, p99 ${result.p99Ms.toFixed(2)} ms, ${result.errors} errors${result.errorKinds ? ` (${result.errorKinds})` : ''}`);
+      progress(
+        `round ${round + 1}/${config.rounds} ${name}: ${result.rps.toFixed(0)} req/s, p99 ${result.p99Ms.toFixed(2)} ms, ${result.errors} errors${result.errorKinds ? ` (${result.errorKinds})` : ''}`,
+      );
     }
     for (const { name } of targets.slice(1)) roundRatios.get(name)!.push(roundRps.get(name)! / roundRps.get('bare')!);
     for (const { name } of targets) ceilingRatios.get(name)!.push(roundRps.get(name)! / roundRps.get('ceiling')!);
@@ -202,7 +232,11 @@ async function main(): Promise<void> {
     const after = await counters(target.server);
     if (target.redisPids.length > 0) tripsPerRequest.set(target.name, (after.trips - before.trips) / requests);
     if (!target.name.includes('one process')) messagesPerRequest.set(target.name, (after.messages - before.messages) / requests);
-    leasesPerRequest.set(target.name, { granted: (after.granted - before.granted) / requests, returned: (after.returned - before.returned) / requests, exhausted: (after.exhausted - before.exhausted) / requests });
+    leasesPerRequest.set(target.name, {
+      granted: (after.granted - before.granted) / requests,
+      returned: (after.returned - before.returned) / requests,
+      exhausted: (after.exhausted - before.exhausted) / requests,
+    });
   }
 
   // With the targets idle: what one message between two processes costs on this machine.
@@ -212,7 +246,9 @@ async function main(): Promise<void> {
   // The headline ratios: the median of the per-round (paired) ratios.
   const ratios = Object.fromEntries(summaries.slice(1).map((s) => [s.name, median(roundRatios.get(s.name)!)]));
   const toCeiling = Object.fromEntries(summaries.filter((s) => s.name !== 'ceiling').map((s) => [s.name, median(ceilingRatios.get(s.name)!)]));
-  const cpu = Object.fromEntries(targets.flatMap((t) => (cpuPerRequest.get(t.name)!.length === config.rounds ? [[t.name, median(cpuPerRequest.get(t.name)!)]] : [])));
+  const cpu = Object.fromEntries(
+    targets.flatMap((t) => (cpuPerRequest.get(t.name)!.length === config.rounds ? [[t.name, median(cpuPerRequest.get(t.name)!)]] : [])),
+  );
   const cpuLines = Object.entries(cpu).map(([name, us]) => {
     const inRedis = median(redisCpuPerRequest.get(name)!);
     const vsCeiling = name === 'ceiling' || cpu.ceiling === undefined ? '' : `, ${(us / cpu.ceiling).toFixed(2)}× the ceiling's`;
@@ -227,11 +263,25 @@ async function main(): Promise<void> {
         .map(([name, ratio]) => `${name}/ceiling req/s: ${ratio.toFixed(3)}\n`)
         .join('') +
       cpuLines.map((line) => `${line}\n`).join('') +
-      (one !== undefined && two !== undefined ? `2 workers cost ${(two / one).toFixed(2)}× the CPU per request of 1 (these 2 cores also run the load generator, the upstream and Redis: throughput cannot scale here)\n` : '') +
+      (one !== undefined && two !== undefined
+        ? `2 workers cost ${(two / one).toFixed(2)}× the CPU per request of 1 (these 2 cores also run the load generator, the upstream and Redis: throughput cannot scale here)\n`
+        : '') +
       [...tripsPerRequest].map(([name, trips]) => `${name}: ${trips.toFixed(3)} Redis round trips per request\n`).join('') +
-      [...messagesPerRequest].map(([name, messages]) => `${name}: ${messages.toFixed(3)} worker messages per request${messageCost ? ` (≈ ${(messages * messageCost.cpuUsPerMessage).toFixed(1)} µs of CPU per request)` : ''}\n`).join('') +
-      [...leasesPerRequest].map(([name, l]) => `${name}: rate leases per request: ${l.granted.toFixed(3)} granted, ${l.returned.toFixed(3)} returned, ${l.exhausted.toFixed(3)} exhausted\n`).join('') +
-      (messageCost ? `one message between two processes (a batch of 16 calls or its answer, one round trip a millisecond): ${messageCost.cpuUsPerMessage.toFixed(1)} µs of CPU, both ends\n` : '') +
+      [...messagesPerRequest]
+        .map(
+          ([name, messages]) =>
+            `${name}: ${messages.toFixed(3)} worker messages per request${messageCost ? ` (≈ ${(messages * messageCost.cpuUsPerMessage).toFixed(1)} µs of CPU per request)` : ''}\n`,
+        )
+        .join('') +
+      [...leasesPerRequest]
+        .map(
+          ([name, l]) =>
+            `${name}: rate leases per request: ${l.granted.toFixed(3)} granted, ${l.returned.toFixed(3)} returned, ${l.exhausted.toFixed(3)} exhausted\n`,
+        )
+        .join('') +
+      (messageCost
+        ? `one message between two processes (a batch of 16 calls or its answer, one round trip a millisecond): ${messageCost.cpuUsPerMessage.toFixed(1)} µs of CPU, both ends\n`
+        : '') +
       `${summaryJson(summaries, ratios, {
         tool: tool.name,
         connections: config.connections,

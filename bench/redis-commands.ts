@@ -92,7 +92,13 @@ async function main(): Promise<void> {
   });
   const url = `http://127.0.0.1:${httpPort}/`;
   const deadline = Date.now() + 15_000;
-  while ((await fetch(`http://127.0.0.1:${adminPort}/readyz`).then((r) => r.json() as Promise<{ store: string }>).catch(() => undefined))?.store !== 'shared') {
+  while (
+    (
+      await fetch(`http://127.0.0.1:${adminPort}/readyz`)
+        .then((r) => r.json() as Promise<{ store: string }>)
+        .catch(() => undefined)
+    )?.store !== 'shared'
+  ) {
     if (Date.now() > deadline) throw new Error('palisade did not reach store=shared within 15 s');
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

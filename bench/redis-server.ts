@@ -12,7 +12,12 @@ export interface BenchRedis {
 /** Starts `redis-server` without persistence on a free loopback port; resolves once it answers. */
 export async function startBenchRedis(extraArgs: string[] = []): Promise<BenchRedis> {
   const port = await freePort();
-  const tracked = spawnTracked('redis-server', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs], { stdout: 'ignore' });
+  const tracked = spawnTracked(
+    'redis-server',
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs],
+    { stdout: 'ignore' },
+  );
   const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: 1 });
   client.on('error', () => undefined);
   const deadline = Date.now() + 10_000;
@@ -58,7 +63,18 @@ export async function startBenchCluster(masters = 3): Promise<BenchCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'palisade-bench-cluster-'));
   const servers: BenchRedis[] = [];
   for (let i = 0; i < masters; i++) {
-    servers.push(await startBenchRedis(['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${i}.conf`), '--dir', dir, '--cluster-node-timeout', '2000']));
+    servers.push(
+      await startBenchRedis([
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        join(dir, `nodes-${i}.conf`),
+        '--dir',
+        dir,
+        '--cluster-node-timeout',
+        '2000',
+      ]),
+    );
   }
   const seeds = servers.map((s) => `127.0.0.1:${s.port}`);
   await new Promise<void>((resolve, reject) =>

@@ -22,7 +22,6 @@ export interface LoadResult {
   errorKinds?: string;
 }
 
-
 /** One target's measured runs and their medians. */
 export interface TargetSummary {
   name: string;
@@ -60,17 +59,18 @@ const round = (value: number, digits: number): number => Number(value.toFixed(di
 /** The human-readable table: medians per target, every run's req/s, then each ratio to bare (median of the per-round ratios). */
 export function formatTable(summaries: readonly TargetSummary[], ratios: Record<string, number>): string {
   const header = ['target', 'req/s', 'p99 ms', 'errors', 'runs req/s'];
-  const rows = summaries.map((s) => [
-    s.name,
-    s.rps.toFixed(0),
-    s.p99Ms.toFixed(2),
-    String(s.errors),
-    s.runs.map((run) => run.rps.toFixed(0)).join(' '),
-  ]);
+  const rows = summaries.map((s) => [s.name, s.rps.toFixed(0), s.p99Ms.toFixed(2), String(s.errors), s.runs.map((run) => run.rps.toFixed(0)).join(' ')]);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
   const line = (cells: string[]): string =>
-    cells.map((cell, column) => (column === 0 || column === cells.length - 1 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ').trimEnd();
-  return [line(header), ...rows.map(line), ...Object.entries(ratios).map(([name, ratio]) => `${name}/bare req/s: ${ratio.toFixed(3)} (median of the rounds' ratios)`)].join('\n');
+    cells
+      .map((cell, column) => (column === 0 || column === cells.length - 1 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)))
+      .join('  ')
+      .trimEnd();
+  return [
+    line(header),
+    ...rows.map(line),
+    ...Object.entries(ratios).map(([name, ratio]) => `${name}/bare req/s: ${ratio.toFixed(3)} (median of the rounds' ratios)`),
+  ].join('\n');
 }
 
 /** The single machine-readable line printed last: `<target>_rps`, `<target>_p99_ms`, `<target>_ratio`. */

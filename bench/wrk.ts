@@ -57,7 +57,13 @@ export function parseWrk(output: string): LoadResult {
     ['non-2xx', non2xx ? Number(non2xx[1]) : 0],
   ];
   const errors = kinds.reduce((sum, [, n]) => sum + n, 0);
-  const errorKinds = errors > 0 ? kinds.filter(([, n]) => n > 0).map(([kind, n]) => `${kind} ${n}`).join(', ') : undefined;
+  const errorKinds =
+    errors > 0
+      ? kinds
+          .filter(([, n]) => n > 0)
+          .map(([kind, n]) => `${kind} ${n}`)
+          .join(', ')
+      : undefined;
   return { rps: Number(rps[1]), p99Ms: toMs(Number(p99[1]), p99[2]), errors, ...(errorKinds ? { errorKinds } : {}) };
 }
 

@@ -76,7 +76,10 @@ function runSuite(dir: string, run: number): Promise<RunResult> {
       const failed: RunResult['failed'] = [];
       let passed = 0;
       try {
-        const json = JSON.parse(readFileSync(report, 'utf8')) as { numPassedTests: number; testResults: Array<{ name: string; message?: string; assertionResults: AssertionResult[] }> };
+        const json = JSON.parse(readFileSync(report, 'utf8')) as {
+          numPassedTests: number;
+          testResults: Array<{ name: string; message?: string; assertionResults: AssertionResult[] }>;
+        };
         passed = json.numPassedTests;
         for (const file of json.testResults) {
           const name = file.name.replace(`${dir}/`, '');
@@ -84,7 +87,8 @@ function runSuite(dir: string, run: number): Promise<RunResult> {
             if (test.status === 'failed') failed.push({ file: name, name: test.fullName, message: firstLine(test.failureMessages?.[0]) });
           }
           // A file that failed outside any test (a hook, an import).
-          if (file.assertionResults.every((t) => t.status !== 'failed') && file.message) failed.push({ file: name, name: '(the file itself)', message: firstLine(file.message) });
+          if (file.assertionResults.every((t) => t.status !== 'failed') && file.message)
+            failed.push({ file: name, name: '(the file itself)', message: firstLine(file.message) });
         }
       } catch {
         failed.push({ file: '-', name: '(no report: the suite did not run to the end)', message: `npm test exited with ${code}` });
@@ -114,7 +118,9 @@ async function main(): Promise<void> {
   }
   process.stdout.write(`\n=== test:soak: ${options.runs} run(s) of ${options.ref} on a fresh clone${options.busy ? ', one core kept busy' : ''}\n`);
   for (const r of results) {
-    process.stdout.write(`run ${r.run}: ${r.failed.length === 0 && r.code === 0 ? 'green' : 'RED'}, ${r.passed} passed, ${r.failed.length} failed, ${Math.floor(r.seconds / 60)} min ${Math.round(r.seconds % 60)} s\n`);
+    process.stdout.write(
+      `run ${r.run}: ${r.failed.length === 0 && r.code === 0 ? 'green' : 'RED'}, ${r.passed} passed, ${r.failed.length} failed, ${Math.floor(r.seconds / 60)} min ${Math.round(r.seconds % 60)} s\n`,
+    );
   }
   const byTest = new Map<string, number[]>();
   for (const r of results) for (const f of r.failed) byTest.set(`${f.file} > ${f.name}`, [...(byTest.get(`${f.file} > ${f.name}`) ?? []), r.run]);

@@ -32,8 +32,14 @@ function form(value: string): Buffer {
 function post(name: string, value: string): AdversarialCase {
   const body = form(value);
   return {
-    name, method: 'POST', uri: '/search', body,
-    headers: [['Content-Type', 'application/x-www-form-urlencoded'], ['Content-Length', String(body.length)]],
+    name,
+    method: 'POST',
+    uri: '/search',
+    body,
+    headers: [
+      ['Content-Type', 'application/x-www-form-urlencoded'],
+      ['Content-Length', String(body.length)],
+    ],
   };
 }
 
@@ -45,7 +51,7 @@ export function adversarialCases(size = 128 * 1024): AdversarialCase[] {
     post('sql-quote-space-runs (942200/942370)', fill("' ") + 'x'),
     post('nested-parens (942190/942390)', fill('((')),
     post('xss-attr-runs (941xxx)', '<a ' + fill('a=a ')),
-    post('shell-quote-runs (932xxx)', fill("\\'\"")),
+    post('shell-quote-runs (932xxx)', fill('\\\'"')),
     post('php-like-runs (933xxx)', fill('$a[')),
     post('word-space-runs', fill('select ')),
     post('digits-and-ops (942xxx)', fill('1=1 or ')),
@@ -102,7 +108,8 @@ function summary(rounds: number[]): string {
 
 function formBody(variant: number): Buffer {
   const fields: string[] = [];
-  for (let i = 0; i < 20; i++) fields.push(`field_${i}=${encodeURIComponent(`value number ${i + variant * 20} with some ordinary text, nothing odd here at all.`.padEnd(90, 'x'))}`);
+  for (let i = 0; i < 20; i++)
+    fields.push(`field_${i}=${encodeURIComponent(`value number ${i + variant * 20} with some ordinary text, nothing odd here at all.`.padEnd(90, 'x'))}`);
   return Buffer.from(fields.join('&'));
 }
 
@@ -120,29 +127,42 @@ function cleanGets(): WafRequest[] {
 function throughput(ruleSet: RuleSet, rounds: number): void {
   const gets = cleanGets();
   let n = 0;
-  const getUs = measure(() => {
-    const tx = ruleSet.begin(gets[n++ % gets.length] as WafRequest);
-    tx.processHeaders();
-    tx.processBody(undefined, false);
-    if (tx.matches.length > 0) throw new Error(`clean GET matched ${tx.matches.map((m) => m.id).join(',')}`);
-  }, 4000, rounds);
+  const getUs = measure(
+    () => {
+      const tx = ruleSet.begin(gets[n++ % gets.length] as WafRequest);
+      tx.processHeaders();
+      tx.processBody(undefined, false);
+      if (tx.matches.length > 0) throw new Error(`clean GET matched ${tx.matches.map((m) => m.id).join(',')}`);
+    },
+    4000,
+    rounds,
+  );
   const bodies = Array.from({ length: 64 }, (_, k) => formBody(k));
   const body = bodies[0] as Buffer;
-  const post = request('POST', '/account/profile', [['Content-Type', 'application/x-www-form-urlencoded'], ['Content-Length', String(body.length)]]);
-  const postUs = measure(() => {
-    const tx = ruleSet.begin(post);
-    tx.processHeaders();
-    tx.processBody(bodies[n++ % bodies.length] as Buffer, false);
-    if (tx.matches.length > 0) throw new Error(`form POST matched ${tx.matches.map((m) => m.id).join(',')}`);
-  }, 1000, rounds);
+  const post = request('POST', '/account/profile', [
+    ['Content-Type', 'application/x-www-form-urlencoded'],
+    ['Content-Length', String(body.length)],
+  ]);
+  const postUs = measure(
+    () => {
+      const tx = ruleSet.begin(post);
+      tx.processHeaders();
+      tx.processBody(bodies[n++ % bodies.length] as Buffer, false);
+      if (tx.matches.length > 0) throw new Error(`form POST matched ${tx.matches.map((m) => m.id).join(',')}`);
+    },
+    1000,
+    rounds,
+  );
   console.log(`clean GET (8 headers, 512 distinct URIs, 16 UAs), PL1: ${summary(getUs)}`);
   console.log(`POST ${body.length} B urlencoded form, 20 fields (64 variants), PL1: ${summary(postUs)}`);
 }
 
 /** 128 KiB of ordinary English words (SQL-ish ones included: select, from, or, and…). */
 function benignText(size: number): string {
-  const words = ('the quick brown fox jumps over the lazy dog and then we select a few items from the list or maybe ' +
-    'not because it is late in the evening where people are tired of reading long texts about nothing in particular').split(' ');
+  const words = (
+    'the quick brown fox jumps over the lazy dog and then we select a few items from the list or maybe ' +
+    'not because it is late in the evening where people are tired of reading long texts about nothing in particular'
+  ).split(' ');
   let text = '';
   for (let k = 0; text.length < size; k = (k * 7 + 3) % 1009) text += words[k % words.length] + (k % 17 === 16 ? '. ' : ' ');
   return text.slice(0, size);
@@ -155,7 +175,12 @@ function benignLarge(ruleSet: RuleSet, label: string): void {
   let refused = false;
   for (let k = 0; k < 3; k++) {
     const started = performance.now();
-    const tx = ruleSet.begin(request('POST', '/post', [['Content-Type', 'application/x-www-form-urlencoded'], ['Content-Length', String(body.length)]]));
+    const tx = ruleSet.begin(
+      request('POST', '/post', [
+        ['Content-Type', 'application/x-www-form-urlencoded'],
+        ['Content-Length', String(body.length)],
+      ]),
+    );
     tx.processHeaders();
     tx.processBody(body, false);
     best = Math.min(best, performance.now() - started);

@@ -26,14 +26,18 @@ export const CRS_RULES = '/usr/share/modsecurity-crs/rules';
 export const CRS_SETUP = '/etc/modsecurity/crs/crs-setup.conf';
 /** The shared test corpus: $WAF_CRS_TESTS, else `shared/` beside the checkout, else /work/shared. */
 export const CRS_TESTS =
-  [process.env.WAF_CRS_TESTS, resolve(import.meta.dirname ?? '.', '../../shared/crs-3.3.4-regression'),
-    resolve(import.meta.dirname ?? '.', '../../../shared/crs-3.3.4-regression'), '/work/shared/crs-3.3.4-regression']
-    .find((p): p is string => p !== undefined && existsSync(p)) ?? '/work/shared/crs-3.3.4-regression';
+  [
+    process.env.WAF_CRS_TESTS,
+    resolve(import.meta.dirname ?? '.', '../../shared/crs-3.3.4-regression'),
+    resolve(import.meta.dirname ?? '.', '../../../shared/crs-3.3.4-regression'),
+    '/work/shared/crs-3.3.4-regression',
+  ].find((p): p is string => p !== undefined && existsSync(p)) ?? '/work/shared/crs-3.3.4-regression';
 const EXPECTED_NAME = 'test/unit/waf/crs-regression-expected-failures.txt';
 /** The expected-failures file, found from the source tree, dist/, or the working directory. */
 export const EXPECTED_FAILURES =
-  [resolve(import.meta.dirname ?? '.', '..', EXPECTED_NAME), resolve(import.meta.dirname ?? '.', '../..', EXPECTED_NAME), resolve(EXPECTED_NAME)]
-    .find((p) => existsSync(p)) ?? resolve(EXPECTED_NAME);
+  [resolve(import.meta.dirname ?? '.', '..', EXPECTED_NAME), resolve(import.meta.dirname ?? '.', '../..', EXPECTED_NAME), resolve(EXPECTED_NAME)].find((p) =>
+    existsSync(p),
+  ) ?? resolve(EXPECTED_NAME);
 
 /** The CI's settings (crs-setup SecActions the docker image enabled from its environment). */
 export const CI_PREAMBLE = `
@@ -85,21 +89,27 @@ class StageServer {
     this.server = createServer((req, res) => {
       const port = req.socket.remotePort ?? 0;
       this.reached.add(port);
-      this.handle(req).then((outcome) => {
-        res.writeHead(outcome.blocked ? 403 : 200, { connection: 'close' }).end();
-        this.settle(port, outcome);
-      }, (e: unknown) => {
-        res.writeHead(500).end();
-        this.settle(port, { refusedByNode: false, logLines: [`engine error: ${String(e)}`], blocked: false });
-      });
+      this.handle(req).then(
+        (outcome) => {
+          res.writeHead(outcome.blocked ? 403 : 200, { connection: 'close' }).end();
+          this.settle(port, outcome);
+        },
+        (e: unknown) => {
+          res.writeHead(500).end();
+          this.settle(port, { refusedByNode: false, logLines: [`engine error: ${String(e)}`], blocked: false });
+        },
+      );
     });
     // Node hands CONNECT requests to 'connect' instead of the request handler.
     this.server.on('connect', (req: IncomingMessage, socket: Socket) => {
       const port = socket.remotePort ?? 0;
-      this.handle(req).then((outcome) => {
-        socket.end(`HTTP/1.1 ${outcome.blocked ? 403 : 200} X\r\nConnection: close\r\n\r\n`);
-        this.settle(port, outcome);
-      }, () => socket.destroy());
+      this.handle(req).then(
+        (outcome) => {
+          socket.end(`HTTP/1.1 ${outcome.blocked ? 403 : 200} X\r\nConnection: close\r\n\r\n`);
+          this.settle(port, outcome);
+        },
+        () => socket.destroy(),
+      );
     });
     this.server.on('clientError', (_err, socket: Socket) => {
       const port = socket.remotePort ?? 0;
@@ -128,8 +138,13 @@ class StageServer {
     const headers: Array<[string, string]> = [];
     for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) headers.push([req.rawHeaders[i] as string, req.rawHeaders[i + 1] as string]);
     const request: WafRequest = {
-      method: req.method ?? 'GET', uri: req.url ?? '/', protocol: `HTTP/${req.httpVersion}`, headers,
-      remoteAddress: req.socket.remoteAddress ?? '127.0.0.1', remotePort: req.socket.remotePort ?? 0, serverPort: 80,
+      method: req.method ?? 'GET',
+      uri: req.url ?? '/',
+      protocol: `HTTP/${req.httpVersion}`,
+      headers,
+      remoteAddress: req.socket.remoteAddress ?? '127.0.0.1',
+      remotePort: req.socket.remotePort ?? 0,
+      serverPort: 80,
     };
     const tx = this.ruleSet.begin(request);
     tx.processHeaders();

@@ -22,12 +22,29 @@ export interface AccessRecord {
   fields?: Record<string, unknown> | undefined;
 }
 
-const CORE_FIELDS = new Set(['level', 'time', 'node', 'worker', 'reqId', 'ip', 'method', 'path', 'status', 'verdict', 'reason', 'code', 'aborted', 'ms', 'msg']);
+const CORE_FIELDS = new Set([
+  'level',
+  'time',
+  'node',
+  'worker',
+  'reqId',
+  'ip',
+  'method',
+  'path',
+  'status',
+  'verdict',
+  'reason',
+  'code',
+  'aborted',
+  'ms',
+  'msg',
+]);
 
 function extraFields(fields: Record<string, unknown> | undefined): string {
   if (fields === undefined) return '';
   let text = '';
-  for (const [name, value] of Object.entries(fields)) if (!CORE_FIELDS.has(name) && value !== undefined) text += `,${JSON.stringify(name)}:${JSON.stringify(value)}`;
+  for (const [name, value] of Object.entries(fields))
+    if (!CORE_FIELDS.has(name) && value !== undefined) text += `,${JSON.stringify(name)}:${JSON.stringify(value)}`;
   return text;
 }
 
@@ -57,7 +74,19 @@ export function accessLine(bindings: string, r: AccessRecord): string {
 /** The record as pino fields, in the line's order (`aborted` only when true). */
 export function pinoFields(r: AccessRecord): Record<string, unknown> {
   const extra = r.fields ? Object.fromEntries(Object.entries(r.fields).filter(([name]) => !CORE_FIELDS.has(name))) : {};
-  return { reqId: r.reqId, ip: r.ip, method: r.method, path: r.path, status: r.status, verdict: r.verdict, reason: r.reason, code: r.code, aborted: r.aborted || undefined, ...extra, ms: r.ms };
+  return {
+    reqId: r.reqId,
+    ip: r.ip,
+    method: r.method,
+    path: r.path,
+    status: r.status,
+    verdict: r.verdict,
+    reason: r.reason,
+    code: r.code,
+    aborted: r.aborted || undefined,
+    ...extra,
+    ms: r.ms,
+  };
 }
 
 /** Writes one access line. */

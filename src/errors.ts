@@ -12,7 +12,8 @@ export const errorCodes = {
   },
   PAL_SETTINGS_FILE_UNREADABLE: {
     status: 0,
-    summary: 'A file a setting names cannot be read: a `<NAME>_FILE` secret, or a path such as `REDIS_SSL_CA`. Listed with the other invalid settings (exit 78), this code on its line.',
+    summary:
+      'A file a setting names cannot be read: a `<NAME>_FILE` secret, or a path such as `REDIS_SSL_CA`. Listed with the other invalid settings (exit 78), this code on its line.',
   },
   PAL_PLUGIN_PROVISION_FAILED: {
     status: 0,
@@ -32,15 +33,17 @@ export const errorCodes = {
   },
   PAL_BAD_REQUEST: {
     status: 400,
-    summary: 'The request is malformed: two `Host` headers, a `Host` that is not `host[:port]`, an absolute-form target naming another host, or anything Node\'s parser rejects (never forwarded); on the admin API, a query that is not what the route takes (`GET /api/explain` without an IP address).',
+    summary:
+      "The request is malformed: two `Host` headers, a `Host` that is not `host[:port]`, an absolute-form target naming another host, or anything Node's parser rejects (never forwarded); on the admin API, a query that is not what the route takes (`GET /api/explain` without an IP address).",
   },
   PAL_HEADERS_TOO_LARGE: {
     status: 431,
-    summary: 'The request headers exceed Node\'s limit (16 KiB).',
+    summary: "The request headers exceed Node's limit (16 KiB).",
   },
   PAL_REQUEST_TIMEOUT: {
     status: 408,
-    summary: 'The client was too slow: headers not in within `HEADER_TIMEOUT`, a body pausing longer than `CLIENT_BODY_TIMEOUT` or arriving slower than `CLIENT_BODY_MIN_RATE`. The connection is closed.',
+    summary:
+      'The client was too slow: headers not in within `HEADER_TIMEOUT`, a body pausing longer than `CLIENT_BODY_TIMEOUT` or arriving slower than `CLIENT_BODY_MIN_RATE`. The connection is closed.',
   },
   PAL_CONNECT_REFUSED: {
     status: 405,
@@ -64,23 +67,27 @@ export const errorCodes = {
   },
   PAL_BANS_NOT_LOADED: {
     status: 503,
-    summary: "The node does not hold the cluster's bans yet (Redis unreachable since it started, no complete `STATE_DIR` snapshot): every client gets 503 with `Retry-After` until it does, as `/readyz` says `starting`. `SERVE_WITHOUT_BANS=yes` serves anyway, with the bans the node has.",
+    summary:
+      "The node does not hold the cluster's bans yet (Redis unreachable since it started, no complete `STATE_DIR` snapshot): every client gets 503 with `Retry-After` until it does, as `/readyz` says `starting`. `SERVE_WITHOUT_BANS=yes` serves anyway, with the bans the node has.",
   },
   PAL_DENIED: {
     status: 403,
-    summary: 'A plugin denied the request; the log line carries the plugin\'s reason.',
+    summary: "A plugin denied the request; the log line carries the plugin's reason.",
   },
   PAL_ADMIN_UNAUTHORIZED: {
     status: 401,
-    summary: 'An admin route was called without a known identity: no `Authorization: Bearer` with a token of `ADMIN_TOKEN` or `ADMIN_TOKENS`, no page session, no user named by the auth proxy.',
+    summary:
+      'An admin route was called without a known identity: no `Authorization: Bearer` with a token of `ADMIN_TOKEN` or `ADMIN_TOKENS`, no page session, no user named by the auth proxy.',
   },
   PAL_ADMIN_FORBIDDEN: {
     status: 403,
-    summary: "The caller is known but its role does not allow the request: viewers read, operators also ban, lift, import and reload (or an auth-proxy user `ADMIN_AUTH_PROXY_ROLES` grants no role). The refusal is in the audit trail (action `refused`) and the log.",
+    summary:
+      'The caller is known but its role does not allow the request: viewers read, operators also ban, lift, import and reload (or an auth-proxy user `ADMIN_AUTH_PROXY_ROLES` grants no role). The refusal is in the audit trail (action `refused`) and the log.',
   },
   PAL_ADMIN_CSRF: {
     status: 403,
-    summary: 'A state-changing admin request signed in by cookie came from another origin or without the page\'s CSRF value (`X-CSRF-Token`), or an open (token-less) admin was reached under a name that is not its own (DNS rebinding); scripts use the bearer header.',
+    summary:
+      "A state-changing admin request signed in by cookie came from another origin or without the page's CSRF value (`X-CSRF-Token`), or an open (token-less) admin was reached under a name that is not its own (DNS rebinding); scripts use the bearer header.",
   },
   PAL_UNSUPPORTED_MEDIA_TYPE: {
     status: 415,
@@ -112,11 +119,13 @@ export const errorCodes = {
   },
   PAL_REDIS_CLUSTER: {
     status: 0,
-    summary: 'Cluster mode does not match the Redis reached: a Redis Cluster node without `REDIS_CLUSTER=yes`, or `REDIS_CLUSTER=yes` against a server without cluster support. At boot the process exits 1 with the setting to change.',
+    summary:
+      'Cluster mode does not match the Redis reached: a Redis Cluster node without `REDIS_CLUSTER=yes`, or `REDIS_CLUSTER=yes` against a server without cluster support. At boot the process exits 1 with the setting to change.',
   },
   PAL_BANS_DIVERGED: {
     status: 0,
-    summary: "This node's ban digest differed from Redis's at the same ban stream position on two checks in a row (a change it never received). The node resyncs its bans from Redis by itself; `palisade_ban_resyncs_total{cause=\"digest\"}` counts it and `GET /api/cluster` shows the node as diverged until then.",
+    summary:
+      'This node\'s ban digest differed from Redis\'s at the same ban stream position on two checks in a row (a change it never received). The node resyncs its bans from Redis by itself; `palisade_ban_resyncs_total{cause="digest"}` counts it and `GET /api/cluster` shows the node as diverged until then.',
   },
   PAL_BAN_INVALID: {
     status: 400,
@@ -132,7 +141,8 @@ export const errorCodes = {
   },
   PAL_BODY_TOO_LARGE: {
     status: 413,
-    summary: 'A request body is larger than allowed: `MAX_CLIENT_SIZE` on the proxy port (declared, or a chunked body growing past it: the upstream request is aborted), 1 MiB on the admin listener.',
+    summary:
+      'A request body is larger than allowed: `MAX_CLIENT_SIZE` on the proxy port (declared, or a chunked body growing past it: the upstream request is aborted), 1 MiB on the admin listener.',
   },
   PAL_INTERNAL: {
     status: 500,
@@ -140,7 +150,8 @@ export const errorCodes = {
   },
   PAL_STATE_UNUSABLE: {
     status: 0,
-    summary: 'The ban snapshot in `STATE_DIR` cannot be read (ignored: the node is ready once it loaded the shared bans) or written (retried; the log says why once).',
+    summary:
+      'The ban snapshot in `STATE_DIR` cannot be read (ignored: the node is ready once it loaded the shared bans) or written (retried; the log says why once).',
   },
   PAL_SHUTDOWN_TIMEOUT: {
     status: 0,
@@ -148,19 +159,23 @@ export const errorCodes = {
   },
   PAL_WORKER_EXITED: {
     status: 0,
-    summary: 'A worker process ended without being asked to (a crash, `kill -9`, out of memory). The primary starts another one in its slot, at once the first time and with a growing delay (up to 30 s) while replacements keep dying young; `palisade_worker_restarts_total` counts them.',
+    summary:
+      'A worker process ended without being asked to (a crash, `kill -9`, out of memory). The primary starts another one in its slot, at once the first time and with a growing delay (up to 30 s) while replacements keep dying young; `palisade_worker_restarts_total` counts them.',
   },
   PAL_WORKER_START_FAILED: {
     status: 0,
-    summary: 'A worker could not start (its own code, such as `PAL_LISTEN_FAILED`, is in the message). At boot the node stops with it; on a reload the old workers keep serving.',
+    summary:
+      'A worker could not start (its own code, such as `PAL_LISTEN_FAILED`, is in the message). At boot the node stops with it; on a reload the old workers keep serving.',
   },
   PAL_RELOAD_REJECTED: {
     status: 0,
-    summary: 'A reload (`SIGHUP`, `palisade reload`) was not applied: the settings re-read are invalid (every error listed with its variable), a file the node started with (`.env`, a `*_FILE`) is gone, empty or unreadable, or a new worker could not start. The node keeps serving with its previous settings.',
+    summary:
+      'A reload (`SIGHUP`, `palisade reload`) was not applied: the settings re-read are invalid (every error listed with its variable), a file the node started with (`.env`, a `*_FILE`) is gone, empty or unreadable, or a new worker could not start. The node keeps serving with its previous settings.',
   },
   PAL_RELOAD_NEEDS_RESTART: {
     status: 0,
-    summary: 'A reload changed settings that only a restart applies (the primary\'s own: `NODE_NAME`, `REDIS_*`, `ADMIN_LISTEN`, …); they are named, the rest of the reload is applied.',
+    summary:
+      "A reload changed settings that only a restart applies (the primary's own: `NODE_NAME`, `REDIS_*`, `ADMIN_LISTEN`, …); they are named, the rest of the reload is applied.",
   },
 } as const satisfies Record<string, { status: number; summary: string }>;
 

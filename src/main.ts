@@ -33,7 +33,12 @@ export async function main(): Promise<void> {
   }
   let node;
   try {
-    node = await startNode({ settings: loaded.settings, secrets: loaded.secrets, startedWith: read, readSettings: () => readSettings(settingsSpec(builtinPlugins)) });
+    node = await startNode({
+      settings: loaded.settings,
+      secrets: loaded.secrets,
+      startedWith: read,
+      readSettings: () => readSettings(settingsSpec(builtinPlugins)),
+    });
   } catch (error) {
     const code = error instanceof PalisadeError ? error.code : 'PAL_INTERNAL';
     process.stderr.write(`palisade: ${describeError(error)} [${code}]\n`);

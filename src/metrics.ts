@@ -113,6 +113,9 @@ export function registerClusterTotals(registry: Registry, cluster: MetricsFacet)
       },
     });
   };
-  totals('http_requests', 'palisade_cluster_http_requests', 'Requests handled by every node of the cluster, by status class and verdict.', ['code_class', 'verdict']);
+  totals('http_requests', 'palisade_cluster_http_requests', 'Requests handled by every node of the cluster, by status class and verdict.', [
+    'code_class',
+    'verdict',
+  ]);
   totals('blocked_requests', 'palisade_cluster_blocked_requests', 'Requests stopped before the upstream on every node of the cluster, by reason.', ['reason']);
 }

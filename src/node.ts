@@ -71,7 +71,12 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   // Workers load the built-in plugins themselves: a list given here exists in this process only.
   if (options.plugins && workers > 0) throw new Error('a node with its own plugin list runs in one process (WORKERS=0)');
   if (workers > 0) stdoutLog().shared = true;
-  const log = createLogger({ level: settings.LOG_LEVEL, nodeName: settings.NODE_NAME, secretSettings: options.secrets ?? [], ...(options.logDestination ? { destination: options.logDestination } : {}) });
+  const log = createLogger({
+    level: settings.LOG_LEVEL,
+    nodeName: settings.NODE_NAME,
+    secretSettings: options.secrets ?? [],
+    ...(options.logDestination ? { destination: options.logDestination } : {}),
+  });
   const releases = new Releases(log);
   try {
     // Who the client is, decided once for the proxy and the ban API alike; a reload replaces it.
@@ -86,7 +91,12 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const registry = createRegistry(settings.NODE_NAME);
     registerClusterTotals(registry, store.metrics);
     let protector: (target: string) => string | undefined = () => undefined;
-    const policyFor = (s: CoreSettings): BanPolicyOptions => ({ minPrefixV4: s.BAN_MIN_PREFIX_IPV4, minPrefixV6: s.BAN_MIN_PREFIX_IPV6, holdsTrustedProxy: (t) => liveClients.holdsTrustedProxy(t), protector: (t) => protector(t) });
+    const policyFor = (s: CoreSettings): BanPolicyOptions => ({
+      minPrefixV4: s.BAN_MIN_PREFIX_IPV4,
+      minPrefixV6: s.BAN_MIN_PREFIX_IPV6,
+      holdsTrustedProxy: (t) => liveClients.holdsTrustedProxy(t),
+      protector: (t) => protector(t),
+    });
     store.policy.update(policyFor(settings));
     watchBanRefusals(store.policy, registry, log);
     registerLeaseMetrics(registry, store.counters.leaseCounts);
@@ -112,7 +122,14 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const upstream = await upstreamFor(settings, log, releases);
     // The upstream a worker forwards to: the setting, or the demo upstream when it is empty.
     const upstreamOf = (s: Settings): string => (String(s.REVERSE_PROXY_HOST) === '' ? upstream.href : String(s.REVERSE_PROXY_HOST));
-    const initOf = (s: Settings, secrets: string[]) => (slot: number) => ({ slot, settings: { ...s }, secrets, upstream: upstreamOf(s), nodeSeed, health: store.health() });
+    const initOf = (s: Settings, secrets: string[]) => (slot: number) => ({
+      slot,
+      settings: { ...s },
+      secrets,
+      upstream: upstreamOf(s),
+      nodeSeed,
+      health: store.health(),
+    });
     // Stopped (drained) by stop() before the releases run; a failed start stops its own.
     const pool =
       workers === 0
@@ -151,18 +168,37 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         try {
           await host.reconfigure(next, changed);
         } catch (error) {
-          log.error(coded('PAL_PLUGIN_PROVISION_FAILED', { err: describeError(error) }), 'a plugin failed with the reloaded settings and keeps its previous ones');
+          log.error(
+            coded('PAL_PLUGIN_PROVISION_FAILED', { err: describeError(error) }),
+            'a plugin failed with the reloaded settings and keeps its previous ones',
+          );
         }
       },
     });
 
-    const admin = await startNodeAdmin({ settings, nodeSeed, log, registry, store, host, pool, clients: liveClients, draining: () => state.draining, started: () => state.started, reload, ...(options.readSettings ? { readSettings: options.readSettings } : {}) });
+    const admin = await startNodeAdmin({
+      settings,
+      nodeSeed,
+      log,
+      registry,
+      store,
+      host,
+      pool,
+      clients: liveClients,
+      draining: () => state.draining,
+      started: () => state.started,
+      reload,
+      ...(options.readSettings ? { readSettings: options.readSettings } : {}),
+    });
     releases.add(() => admin.close());
 
     const side = pool ? undefined : await serveRequests({ settings, log, store, host, registry, upstream, clients: liveClients });
     if (side) releases.add(() => side.close());
     const proxyBound = side ? side.address : await pool!.start();
-    log.info({ proxy: proxyBound, admin: admin.address, upstream: upstream.origin, plugins: host.plugins, store: store.health().mode, workers }, 'palisade is listening');
+    log.info(
+      { proxy: proxyBound, admin: admin.address, upstream: upstream.origin, plugins: host.plugins, store: store.health().mode, workers },
+      'palisade is listening',
+    );
     state.started = true;
 
     let stopping: Promise<boolean> | undefined;

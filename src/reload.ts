@@ -41,7 +41,13 @@ export interface ReloadPlan {
  * — in a one-process node (`WORKERS=0`), which cannot replace its request side — for every
  * core setting the primary does not apply itself.
  */
-export function planReload(current: Settings, next: Settings, manifests: readonly SettingsManifest[], workers: number, filesChanged: readonly string[] = []): ReloadPlan {
+export function planReload(
+  current: Settings,
+  next: Settings,
+  manifests: readonly SettingsManifest[],
+  workers: number,
+  filesChanged: readonly string[] = [],
+): ReloadPlan {
   const names = new Set([...Object.keys(current), ...Object.keys(next)]);
   const changed = [...new Set([...[...names].filter((name) => JSON.stringify(current[name]) !== JSON.stringify(next[name])), ...filesChanged])].sort();
   const atStart = new Set<string>();
@@ -63,8 +69,7 @@ export function planReload(current: Settings, next: Settings, manifests: readonl
 
 /** What a reload did. */
 export type ReloadOutcome =
-  | { applied: true; changed: string[]; restartNeeded: string[] }
-  | { applied: false; errors: Array<{ name: string; message: string }> };
+  { applied: true; changed: string[]; restartNeeded: string[] } | { applied: false; errors: Array<{ name: string; message: string }> };
 
 /** What {@link createReloader} needs of the node. */
 export interface ReloaderDependencies {
@@ -115,7 +120,10 @@ export function createReloader(deps: ReloaderDependencies): () => Promise<Reload
     const problems = [...(loaded.ok ? [] : loaded.errors), ...(deps.startedWith ? lostFiles(deps.startedWith, read) : [])];
     if (!loaded.ok || problems.length > 0) {
       for (const error of problems) {
-        log.error(coded('PAL_RELOAD_REJECTED', { setting: error.name, error: formatSettingError(error) }), 'reload rejected: invalid setting; the node keeps its previous settings');
+        log.error(
+          coded('PAL_RELOAD_REJECTED', { setting: error.name, error: formatSettingError(error) }),
+          'reload rejected: invalid setting; the node keeps its previous settings',
+        );
       }
       return refuse(problems.map((error) => ({ name: error.name, message: formatSettingError(error) })));
     }
@@ -123,7 +131,10 @@ export function createReloader(deps: ReloaderDependencies): () => Promise<Reload
     const filesChanged = [...new Set([...Object.keys(prints), ...Object.keys(currentPrints)])].filter((name) => prints[name] !== currentPrints[name]);
     const plan = planReload(current.settings, loaded.settings, deps.manifests, deps.workers, filesChanged);
     if (plan.restartNeeded.length > 0) {
-      log.warn(coded('PAL_RELOAD_NEEDS_RESTART', { settings: plan.restartNeeded }), `reload: ${plan.restartNeeded.join(', ')} changed and take effect at the next start`);
+      log.warn(
+        coded('PAL_RELOAD_NEEDS_RESTART', { settings: plan.restartNeeded }),
+        `reload: ${plan.restartNeeded.join(', ')} changed and take effect at the next start`,
+      );
     }
     const applying = plan.changed.filter((name) => !plan.restartNeeded.includes(name));
     if (applying.length === 0) {
@@ -137,7 +148,10 @@ export function createReloader(deps: ReloaderDependencies): () => Promise<Reload
       try {
         await deps.replaceWorkers(next, secrets);
       } catch (error) {
-        log.error(coded('PAL_RELOAD_REJECTED', { err: describeError(error) }), 'reload rejected: a worker could not start with the new settings; the node keeps its previous settings');
+        log.error(
+          coded('PAL_RELOAD_REJECTED', { err: describeError(error) }),
+          'reload rejected: a worker could not start with the new settings; the node keeps its previous settings',
+        );
         return refuse([{ name: '', message: describeError(error) }]);
       }
     }

@@ -1,7 +1,17 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { AntibotSettings } from '../../src/settings/types.generated.js';
 import { challengePage } from './page.js';
-import { challenge, definePlugin, loadManifest, redirect, respond, sessionOf, type RequestContext, type RequestSession, type Verdict } from '../../src/plugin/index.js';
+import {
+  challenge,
+  definePlugin,
+  loadManifest,
+  redirect,
+  respond,
+  sessionOf,
+  type RequestContext,
+  type RequestSession,
+  type Verdict,
+} from '../../src/plugin/index.js';
 
 /** Proof-of-work difficulty: leading zero bits of SHA-256(nonce + solution) (~16k tries). */
 export const DIFFICULTY_BITS = 14;
@@ -16,7 +26,9 @@ interface AntibotState {
 
 /** Leading zero bits of SHA-256(nonce + solution). */
 export function proofBits(nonce: string, solution: string): number {
-  const digest = createHash('sha256').update(nonce + solution).digest();
+  const digest = createHash('sha256')
+    .update(nonce + solution)
+    .digest();
   let bits = 0;
   for (const byte of digest) {
     if (byte === 0) {

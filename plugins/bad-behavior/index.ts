@@ -52,7 +52,8 @@ export default definePlugin<BadBehaviorSettings>({
 
     return {
       async explain(client) {
-        if (client.infrastructure) return [{ effect: 'info' as const, rule: 'USE_BAD_BEHAVIOR', detail: 'infrastructure (loopback or REAL_IP_FROM): never counted' }];
+        if (client.infrastructure)
+          return [{ effect: 'info' as const, rule: 'USE_BAD_BEHAVIOR', detail: 'infrastructure (loopback or REAL_IP_FROM): never counted' }];
         const [count, offences] = await Promise.all([
           ctx.store.counters.increment(statusKey(client.ip), s.BAD_BEHAVIOR_COUNT_TIME, 0),
           ctx.store.counters.increment({ plugin: 'bad-behavior', rule: 'offences', client: client.ip }, OFFENCE_MEMORY_MS, 0),
@@ -103,6 +104,9 @@ function summaryOf(count: number, lines: readonly string[]): string {
     const rest = /^\S+ \S+ \S+ \d{3} (.+)$/.exec(line)?.[1];
     if (rest) for (const note of rest.split('; ')) notes.set(note, (notes.get(note) ?? 0) + 1);
   }
-  const named = [...notes].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([note, n]) => `${note} ×${n}`);
+  const named = [...notes]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 3)
+    .map(([note, n]) => `${note} ×${n}`);
   return `${count} bad statuses${named.length > 0 ? `: ${named.join('; ')}` : ''}`;
 }

@@ -47,7 +47,10 @@ export default definePlugin<BlacklistSettings>({
                 }
                 try {
                   // A background job: the journal delivers, nothing waits for Redis per entry.
-                  await ctx.store.bans.add({ target, reason: 'blacklist.url', origin: 'blacklist', actor: where, durationMs: lifetime, evidence: `listed by ${where}` }, { waitMs: 0 });
+                  await ctx.store.bans.add(
+                    { target, reason: 'blacklist.url', origin: 'blacklist', actor: where, durationMs: lifetime, evidence: `listed by ${where}` },
+                    { waitMs: 0 },
+                  );
                   added++;
                   banned++;
                 } catch (error) {
@@ -59,8 +62,10 @@ export default definePlugin<BlacklistSettings>({
               entriesGauge.labels(where, 'banned').set(banned);
               entriesGauge.labels(where, 'refused').set(refused.length);
               entriesGauge.labels(where, 'invalid').set(invalid.length);
-              for (const entry of refused.slice(0, LINES_LOGGED)) ctx.log.warn({ list: where, line: entry.line, target: entry.target }, `blacklist entry refused: ${entry.why}`);
-              for (const entry of invalid.slice(0, LINES_LOGGED)) ctx.log.warn({ list: where, line: entry.line, text: entry.target }, 'blacklist entry invalid: not an IP address or CIDR');
+              for (const entry of refused.slice(0, LINES_LOGGED))
+                ctx.log.warn({ list: where, line: entry.line, target: entry.target }, `blacklist entry refused: ${entry.why}`);
+              for (const entry of invalid.slice(0, LINES_LOGGED))
+                ctx.log.warn({ list: where, line: entry.line, text: entry.target }, 'blacklist entry invalid: not an IP address or CIDR');
               ctx.log.info({ list: where, entries: entries.length, banned, added, refused: refused.length, invalid: invalid.length }, 'blacklist downloaded');
             } catch (error) {
               ctx.log.warn({ list: where, err: describeError(error) }, 'blacklist download failed; the previous entries stay banned until they expire');
@@ -80,7 +85,15 @@ export default definePlugin<BlacklistSettings>({
       },
       explain: (client) => [
         ...(list.hasIp(client.ip) ? [{ effect: 'deny' as const, rule: 'BLACKLIST_IP', detail: `${client.ip} is blacklisted: every request is refused` }] : []),
-        ...(list.byRequest ? [{ effect: 'info' as const, rule: 'BLACKLIST_USER_AGENT / BLACKLIST_URI', detail: 'requests whose User-Agent or path match are refused, whatever the address' }] : []),
+        ...(list.byRequest
+          ? [
+              {
+                effect: 'info' as const,
+                rule: 'BLACKLIST_USER_AGENT / BLACKLIST_URI',
+                detail: 'requests whose User-Agent or path match are refused, whatever the address',
+              },
+            ]
+          : []),
       ],
     };
   },

@@ -18,7 +18,11 @@ export function parseIpList(text: string): { entries: ListEntry[]; invalid: List
   const entries = new Map<string, ListEntry>();
   const invalid: ListEntry[] = [];
   text.split(/\r?\n/).forEach((line, index) => {
-    const token = line.replace(/[#;].*$/, '').trim().split(/\s+/)[0] ?? '';
+    const token =
+      line
+        .replace(/[#;].*$/, '')
+        .trim()
+        .split(/\s+/)[0] ?? '';
     if (token === '') return;
     const target = canonicalTarget(token);
     if (target === undefined) invalid.push({ target: token.slice(0, 64), line: index + 1 });

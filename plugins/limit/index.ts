@@ -73,7 +73,8 @@ export default definePlugin<LimitSettings>({
         return decision instanceof Promise ? decision.then(verdictOf) : verdictOf(decision);
       },
       async explain(client) {
-        if (client.infrastructure) return [{ effect: 'info' as const, rule: 'LIMIT_REQ_RATE', detail: 'infrastructure (loopback or REAL_IP_FROM): never limited' }];
+        if (client.infrastructure)
+          return [{ effect: 'info' as const, rule: 'LIMIT_REQ_RATE', detail: 'infrastructure (loopback or REAL_IP_FROM): never limited' }];
         return Promise.all(
           rules.map(async (rule) => {
             const name = rule.id === '0' ? 'LIMIT_REQ_RATE' : `LIMIT_REQ_RATE_${rule.id}`;
@@ -82,7 +83,13 @@ export default definePlugin<LimitSettings>({
             const now = await ctx.store.counters.peek({ plugin: 'limit', rule: rule.id, client: client.ip }, rule.limit, rule.periodMs);
             return now.allowed
               ? { effect: 'watch' as const, rule: name, ...scope, detail: `${now.remaining + 1} of ${rule.limit} requests left on ${where}` }
-              : { effect: 'limit' as const, rule: name, status: 429, ...scope, detail: `over ${rule.limit} requests on ${where}: allowed again in ${Math.ceil(now.retryAfterMs / 1000)} s` };
+              : {
+                  effect: 'limit' as const,
+                  rule: name,
+                  status: 429,
+                  ...scope,
+                  detail: `over ${rule.limit} requests on ${where}: allowed again in ${Math.ceil(now.retryAfterMs / 1000)} s`,
+                };
           }),
         );
       },

@@ -35,7 +35,12 @@ export default definePlugin<MetricsSettings>({
 
 /** What is counted once per node: bans it issued, bans it holds, the cluster's sums. */
 function registerNodeMetrics(ctx: PluginContext<MetricsSettings>): void {
-  const bans = new Counter({ name: 'palisade_bans_total', help: 'Bans issued by this node, by origin.', labelNames: ['origin'] as const, registers: [ctx.metrics] });
+  const bans = new Counter({
+    name: 'palisade_bans_total',
+    help: 'Bans issued by this node, by origin.',
+    labelNames: ['origin'] as const,
+    registers: [ctx.metrics],
+  });
   new Gauge({
     name: 'palisade_active_bans',
     help: 'Bans this node enforces right now (shared bans included).',

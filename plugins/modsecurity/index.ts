@@ -1,5 +1,14 @@
 import type { ModsecuritySettings } from '../../src/settings/types.generated.js';
-import { addAccessFields, addEvidence, definePlugin, deny, loadManifest, type ExplainFinding, type RequestContext, type Verdict } from '../../src/plugin/index.js';
+import {
+  addAccessFields,
+  addEvidence,
+  definePlugin,
+  deny,
+  loadManifest,
+  type ExplainFinding,
+  type RequestContext,
+  type Verdict,
+} from '../../src/plugin/index.js';
 import type { Interruption, Transaction } from '../../src/waf/index.js';
 import { detectionsOf } from './categories.js';
 import { Detections, type DetectionNote } from './detections.js';
@@ -38,7 +47,17 @@ export default definePlugin<ModsecuritySettings>({
   fileFingerprints: (settings) => (settings.USE_MODSECURITY ? ruleFileFingerprints(settings) : {}),
   checkSettings(settings, valid) {
     if (!settings.USE_MODSECURITY || settings.MODSECURITY_SEC_RULE_ENGINE === 'Off') return [];
-    if (!['MODSECURITY_CRS_DIR', 'MODSECURITY_RULES_BEFORE_CRS', 'MODSECURITY_RULES_AFTER_CRS', 'MODSECURITY_PARANOIA_LEVEL', 'MODSECURITY_ANOMALY_THRESHOLD', 'MODSECURITY_REQUEST_BODY_LIMIT'].every(valid)) return [];
+    if (
+      ![
+        'MODSECURITY_CRS_DIR',
+        'MODSECURITY_RULES_BEFORE_CRS',
+        'MODSECURITY_RULES_AFTER_CRS',
+        'MODSECURITY_PARANOIA_LEVEL',
+        'MODSECURITY_ANOMALY_THRESHOLD',
+        'MODSECURITY_REQUEST_BODY_LIMIT',
+      ].every(valid)
+    )
+      return [];
     const built = buildRuleSet(settings as unknown as RuleSettings);
     return built.ok ? [] : built.errors.map((error) => ({ name: error.setting, message: error.message }));
   },
@@ -52,9 +71,19 @@ export default definePlugin<ModsecuritySettings>({
     if (!built.ok) throw new Error(built.errors.map((e) => `${e.setting}: ${e.message}`).join('; '));
     const { ruleSet, report } = built;
     if (ctx.duties.node) {
-      if (built.crs === undefined && s.USE_MODSECURITY_CRS) ctx.log.warn({ dir: s.MODSECURITY_CRS_DIR }, 'no Core Rule Set found: serving the demo upstream without it (apt-get install modsecurity-crs)');
+      if (built.crs === undefined && s.USE_MODSECURITY_CRS)
+        ctx.log.warn({ dir: s.MODSECURITY_CRS_DIR }, 'no Core Rule Set found: serving the demo upstream without it (apt-get install modsecurity-crs)');
       ctx.log.info(
-        { rules: report.rules, translatedRegexes: report.translatedRegexes, refused: report.refused.length, ignoredDirectives: report.ignoredDirectives.length, crs: built.crs ?? null, paranoia: s.MODSECURITY_PARANOIA_LEVEL, mode: ruleSet.engineMode, hash: ruleSet.hash.slice(0, 12) },
+        {
+          rules: report.rules,
+          translatedRegexes: report.translatedRegexes,
+          refused: report.refused.length,
+          ignoredDirectives: report.ignoredDirectives.length,
+          crs: built.crs ?? null,
+          paranoia: s.MODSECURITY_PARANOIA_LEVEL,
+          mode: ruleSet.engineMode,
+          hash: ruleSet.hash.slice(0, 12),
+        },
         'WAF rules loaded',
       );
       for (const refused of report.refused) ctx.log.warn({ rule: where(refused) }, `WAF rule left out: ${refused.message}`);
@@ -148,7 +177,11 @@ export default definePlugin<ModsecuritySettings>({
             effect: 'info',
             rule: 'USE_MODSECURITY',
             detail: `${recent.length} recent request(s) matched WAF rules on this node, ${refused} refused${mode === 'detect' ? ' (or would have been: SECURITY_MODE=detect)' : ''}; the last at ${new Date(last.at).toISOString()}: ${last.method} ${last.path} (${last.rules.map(([id]) => id).join(', ') || 'no detecting rule'}${last.categories.length > 0 ? `; ${last.categories.join(', ')}` : ''})`,
-            events: recent.flatMap((n) => n.rules.map(([id, message]) => ({ at: new Date(n.at).toISOString(), rule: String(id), message, request: `${n.method} ${n.path}` }))).slice(0, EXPLAIN_EVENTS),
+            events: recent
+              .flatMap((n) =>
+                n.rules.map(([id, message]) => ({ at: new Date(n.at).toISOString(), rule: String(id), message, request: `${n.method} ${n.path}` })),
+              )
+              .slice(0, EXPLAIN_EVENTS),
           },
         ];
       },
@@ -171,5 +204,13 @@ export default definePlugin<ModsecuritySettings>({
 /** True for a note this plugin's request side sends (a note is JSON from another process). */
 function isDetectionNote(note: unknown): note is DetectionNote {
   const n = note as Partial<DetectionNote> | null;
-  return typeof n === 'object' && n !== null && typeof n.ip === 'string' && typeof n.at === 'number' && typeof n.path === 'string' && Array.isArray(n.rules) && Array.isArray(n.categories);
+  return (
+    typeof n === 'object' &&
+    n !== null &&
+    typeof n.ip === 'string' &&
+    typeof n.at === 'number' &&
+    typeof n.path === 'string' &&
+    Array.isArray(n.rules) &&
+    Array.isArray(n.categories)
+  );
 }

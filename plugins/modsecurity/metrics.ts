@@ -19,7 +19,12 @@ export function registerWafMetrics(registry: Registry): WafMetrics {
     buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25],
     registers: [registry],
   });
-  const matched = new Counter({ name: 'palisade_waf_matched_total', help: 'Requests some WAF rule of a category matched, by CRS category (sqli, xss, rce, …; other).', labelNames: ['category'] as const, registers: [registry] });
+  const matched = new Counter({
+    name: 'palisade_waf_matched_total',
+    help: 'Requests some WAF rule of a category matched, by CRS category (sqli, xss, rce, …; other).',
+    labelNames: ['category'] as const,
+    registers: [registry],
+  });
   const refused = new Counter({
     name: 'palisade_waf_refused_total',
     help: 'Requests the WAF rules refused, by CRS category of the rules that matched, and mode (detect: SECURITY_MODE=detect let them through).',
@@ -28,7 +33,9 @@ export function registerWafMetrics(registry: Registry): WafMetrics {
   });
   // Children made once: no label hashing per request, and every series present from the start.
   const matchedBy = new Map(CATEGORIES.map((category) => [category, matched.labels(category)]));
-  const refusedBy = new Map(CATEGORIES.flatMap((category) => (['block', 'detect'] as const).map((mode) => [`${category}|${mode}`, refused.labels(category, mode)] as const)));
+  const refusedBy = new Map(
+    CATEGORIES.flatMap((category) => (['block', 'detect'] as const).map((mode) => [`${category}|${mode}`, refused.labels(category, mode)] as const)),
+  );
   return {
     inspected(taken) {
       inspected.inc();

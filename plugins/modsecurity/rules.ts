@@ -9,7 +9,8 @@ import { BASE_CONFIG, loadRules, type EngineMode, type LoadError, type LoadRepor
 export type RuleSettings = Readonly<ModsecuritySettings> & { readonly SECURITY_MODE: string; readonly REVERSE_PROXY_HOST: string };
 
 /** A rule set built, or why not. */
-export type Built = { ok: true; ruleSet: RuleSet; report: LoadReport; crs: string | undefined } | { ok: false; errors: Array<{ setting: string; message: string }> };
+export type Built =
+  { ok: true; ruleSet: RuleSet; report: LoadReport; crs: string | undefined } | { ok: false; errors: Array<{ setting: string; message: string }> };
 
 /** Compiled rule sets of this process, by what they were built from: `config check` and the boot compile once. */
 const built = new Map<string, Built>();
@@ -26,7 +27,9 @@ export function engineModeOf(settings: RuleSettings): EngineMode {
 /** The CRS's rule files, in the order the CRS loads them (their names sort it); undefined when the directory holds none. */
 function crsRules(dir: string): string[] | undefined {
   if (!existsSync(dir)) return undefined;
-  const files = readdirSync(dir).filter((name) => /^(REQUEST|RESPONSE)-\d+.*\.conf$/.test(name)).sort();
+  const files = readdirSync(dir)
+    .filter((name) => /^(REQUEST|RESPONSE)-\d+.*\.conf$/.test(name))
+    .sort();
   return files.length === 0 ? undefined : files.map((name) => join(dir, name));
 }
 
@@ -39,7 +42,16 @@ function crsRules(dir: string): string[] | undefined {
  */
 export function buildRuleSet(settings: RuleSettings): Built {
   // The files' fingerprints too: a file edited in place is a new rule set (a reload re-reads it).
-  const key = JSON.stringify([settings, ruleFileFingerprints(settings)], [0, 1, ...Object.keys(settings).filter((k) => k.startsWith('MODSECURITY_') || k === 'USE_MODSECURITY_CRS' || k === 'SECURITY_MODE').sort()]);
+  const key = JSON.stringify(
+    [settings, ruleFileFingerprints(settings)],
+    [
+      0,
+      1,
+      ...Object.keys(settings)
+        .filter((k) => k.startsWith('MODSECURITY_') || k === 'USE_MODSECURITY_CRS' || k === 'SECURITY_MODE')
+        .sort(),
+    ],
+  );
   const known = built.get(key);
   if (known) return known;
   const result = build(settings);
@@ -78,7 +90,8 @@ function build(settings: RuleSettings): Built {
     requestBodyNoFilesLimit: settings.MODSECURITY_REQUEST_BODY_LIMIT,
     inspectionBudgetMs: settings.MODSECURITY_INSPECTION_BUDGET,
   });
-  if (!loaded.ok) return { ok: false, errors: loaded.errors.map((error) => ({ setting: settingOf(error, settings), message: `${where(error)}: ${error.message}` })) };
+  if (!loaded.ok)
+    return { ok: false, errors: loaded.errors.map((error) => ({ setting: settingOf(error, settings), message: `${where(error)}: ${error.message}` })) };
   return { ok: true, ruleSet: loaded.ruleSet, report: loaded.report, crs: crs === undefined ? undefined : settings.MODSECURITY_CRS_DIR };
 }
 
@@ -89,8 +102,10 @@ export function where(error: LoadError): string {
 
 /** The setting whose file a load error is in. */
 function settingOf(error: LoadError, settings: RuleSettings): string {
-  if (settings.MODSECURITY_RULES_BEFORE_CRS.some((pattern: string) => error.file === pattern || error.file.startsWith(pattern.replace(/\*.*$/, '')))) return 'MODSECURITY_RULES_BEFORE_CRS';
-  if (settings.MODSECURITY_RULES_AFTER_CRS.some((pattern: string) => error.file === pattern || error.file.startsWith(pattern.replace(/\*.*$/, '')))) return 'MODSECURITY_RULES_AFTER_CRS';
+  if (settings.MODSECURITY_RULES_BEFORE_CRS.some((pattern: string) => error.file === pattern || error.file.startsWith(pattern.replace(/\*.*$/, ''))))
+    return 'MODSECURITY_RULES_BEFORE_CRS';
+  if (settings.MODSECURITY_RULES_AFTER_CRS.some((pattern: string) => error.file === pattern || error.file.startsWith(pattern.replace(/\*.*$/, ''))))
+    return 'MODSECURITY_RULES_AFTER_CRS';
   if (error.file === settings.MODSECURITY_CRS_SETUP) return 'MODSECURITY_CRS_SETUP';
   return 'MODSECURITY_CRS_DIR';
 }
@@ -102,7 +117,12 @@ function settingOf(error: LoadError, settings: RuleSettings): string {
  */
 export function ruleFileFingerprints(settings: Readonly<ModsecuritySettings>): Record<string, string> {
   const crsDir = settings.MODSECURITY_CRS_DIR;
-  const crsFiles = existsSync(crsDir) ? readdirSync(crsDir).filter((name) => /\.(conf|data)$/.test(name)).sort().map((name) => join(crsDir, name)) : [];
+  const crsFiles = existsSync(crsDir)
+    ? readdirSync(crsDir)
+        .filter((name) => /\.(conf|data)$/.test(name))
+        .sort()
+        .map((name) => join(crsDir, name))
+    : [];
   const files = (patterns: readonly string[]): string[] => patterns.flatMap((pattern) => expandGlob(pattern, process.cwd()));
   return {
     MODSECURITY_RULES_BEFORE_CRS: fingerprint(files(settings.MODSECURITY_RULES_BEFORE_CRS)),

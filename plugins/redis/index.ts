@@ -19,7 +19,13 @@ export default definePlugin<RedisSettings>({
     // The node's Redis connections live in one process, whatever WORKERS is.
     if (!ctx.duties.node) return {};
     const settings = ctx.settings;
-    const backend = await createRedisBackend({ settings, nodeName: ctx.nodeName, log: ctx.log, registry: ctx.metrics, auditLength: ctx.settings.AUDIT_LOG_LENGTH });
+    const backend = await createRedisBackend({
+      settings,
+      nodeName: ctx.nodeName,
+      log: ctx.log,
+      registry: ctx.metrics,
+      auditLength: ctx.settings.AUDIT_LOG_LENGTH,
+    });
     ctx.onClose(() => backend.close());
     ctx.shareStore((local) => backend.share(local));
     for (const job of backend.jobs()) ctx.every(job.intervalMs, job.run, { name: job.name, leader: job.leader, immediate: job.immediate });

@@ -55,7 +55,12 @@ const deriveSentinelService: SettingsDeriver = (raw): ReturnType<SettingsDeriver
   if ((raw('REDIS_SENTINEL_HOSTS') ?? '').trim() !== '') {
     return {
       values: {},
-      errors: [{ name: 'REDIS_SENTINEL_HOST', message: 'set either REDIS_SENTINEL_HOSTS (a list) or REDIS_SENTINEL_HOST with REDIS_SENTINEL_PORT (one sentinel service), not both' }],
+      errors: [
+        {
+          name: 'REDIS_SENTINEL_HOST',
+          message: 'set either REDIS_SENTINEL_HOSTS (a list) or REDIS_SENTINEL_HOST with REDIS_SENTINEL_PORT (one sentinel service), not both',
+        },
+      ],
     };
   }
   const portText = (raw('REDIS_SENTINEL_PORT') ?? '').trim();
@@ -76,8 +81,14 @@ export function checkRedisSettings(settings: Readonly<RedisSettings>, valid: (na
   const errors: SettingError[] = [];
   const sentinels = settings.REDIS_SENTINEL_HOSTS.length > 0;
   if (settings.REDIS_CLUSTER) {
-    if (sentinels) errors.push({ name: 'REDIS_CLUSTER', message: 'cannot go with REDIS_SENTINEL_HOSTS: a Redis Cluster fails over by itself; keep one of them' });
-    if (valid('REDIS_DATABASE') && settings.REDIS_DATABASE !== 0) errors.push({ name: 'REDIS_DATABASE', message: 'must be 0 with REDIS_CLUSTER=yes: a Redis Cluster has only database 0', got: String(settings.REDIS_DATABASE) });
+    if (sentinels)
+      errors.push({ name: 'REDIS_CLUSTER', message: 'cannot go with REDIS_SENTINEL_HOSTS: a Redis Cluster fails over by itself; keep one of them' });
+    if (valid('REDIS_DATABASE') && settings.REDIS_DATABASE !== 0)
+      errors.push({
+        name: 'REDIS_DATABASE',
+        message: 'must be 0 with REDIS_CLUSTER=yes: a Redis Cluster has only database 0',
+        got: String(settings.REDIS_DATABASE),
+      });
     if (settings.REDIS_HOST === '' && settings.REDIS_CLUSTER_NODES.length === 0 && valid('REDIS_CLUSTER_NODES')) {
       errors.push({ name: 'REDIS_CLUSTER_NODES', message: 'required with REDIS_CLUSTER=yes when REDIS_HOST is empty: name at least one node of the cluster' });
     }
@@ -85,7 +96,14 @@ export function checkRedisSettings(settings: Readonly<RedisSettings>, valid: (na
     errors.push({ name: 'REDIS_CLUSTER_NODES', message: 'is read only with REDIS_CLUSTER=yes' });
   }
   // A sentinel service that failed its own check was still meant: no second error for it.
-  if (!settings.REDIS_CLUSTER && !sentinels && valid('REDIS_SENTINEL_HOSTS') && settings.REDIS_SENTINEL_HOST === '' && valid('REDIS_SENTINEL_HOST') && settings.REDIS_HOST === '') {
+  if (
+    !settings.REDIS_CLUSTER &&
+    !sentinels &&
+    valid('REDIS_SENTINEL_HOSTS') &&
+    settings.REDIS_SENTINEL_HOST === '' &&
+    valid('REDIS_SENTINEL_HOST') &&
+    settings.REDIS_HOST === ''
+  ) {
     errors.push({ name: 'REDIS_HOST', message: 'required with USE_REDIS=yes (or set REDIS_URL, REDIS_SENTINEL_HOSTS or REDIS_SENTINEL_HOST)' });
   }
   if (sentinels && settings.REDIS_SENTINEL_MASTER.trim() === '') {
@@ -97,7 +115,12 @@ export function checkRedisSettings(settings: Readonly<RedisSettings>, valid: (na
     try {
       accessSync(path, constants.R_OK);
     } catch (error) {
-      errors.push({ name, message: `cannot read the file (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`, got: path, code: 'PAL_SETTINGS_FILE_UNREADABLE' });
+      errors.push({
+        name,
+        message: `cannot read the file (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`,
+        got: path,
+        code: 'PAL_SETTINGS_FILE_UNREADABLE',
+      });
     }
   }
   if ((settings.REDIS_SSL_CERT === '') !== (settings.REDIS_SSL_KEY === '')) {
@@ -107,7 +130,11 @@ export function checkRedisSettings(settings: Readonly<RedisSettings>, valid: (na
     errors.push({ name: 'REDIS_SSL', message: 'must be yes when REDIS_SSL_CA or REDIS_SSL_CERT is set', got: 'no' });
   }
   if (valid('REDIS_TIMEOUT') && valid('REDIS_REQUEST_TIMEOUT') && settings.REDIS_REQUEST_TIMEOUT > settings.REDIS_TIMEOUT) {
-    errors.push({ name: 'REDIS_REQUEST_TIMEOUT', message: `must not exceed REDIS_TIMEOUT (${settings.REDIS_TIMEOUT}ms)`, got: `${settings.REDIS_REQUEST_TIMEOUT}ms` });
+    errors.push({
+      name: 'REDIS_REQUEST_TIMEOUT',
+      message: `must not exceed REDIS_TIMEOUT (${settings.REDIS_TIMEOUT}ms)`,
+      got: `${settings.REDIS_REQUEST_TIMEOUT}ms`,
+    });
   }
   return errors;
 }

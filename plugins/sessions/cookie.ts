@@ -32,5 +32,8 @@ export function readCookie(header: string | undefined, name: string): string | u
 
 /** A short, stable fingerprint of a User-Agent (the session never stores the raw text). */
 export function agentFingerprint(agent: string | undefined): string {
-  return createHash('sha256').update(agent ?? '').digest('base64url').slice(0, 16);
+  return createHash('sha256')
+    .update(agent ?? '')
+    .digest('base64url')
+    .slice(0, 16);
 }

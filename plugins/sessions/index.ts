@@ -22,7 +22,12 @@ export default definePlugin<SessionsSettings>({
   checkSettings(settings, valid) {
     const shared = (settings as unknown as { USE_REDIS?: boolean }).USE_REDIS === true;
     if (shared && valid('SESSIONS_SECRET') && settings.SESSIONS_SECRET === 'random') {
-      return [{ name: 'SESSIONS_SECRET', message: 'must be set (32+ characters, the same on every node) with USE_REDIS=yes: a per-node random secret breaks sessions across nodes' }];
+      return [
+        {
+          name: 'SESSIONS_SECRET',
+          message: 'must be set (32+ characters, the same on every node) with USE_REDIS=yes: a per-node random secret breaks sessions across nodes',
+        },
+      ];
     }
     return [];
   },
@@ -46,7 +51,11 @@ export default definePlugin<SessionsSettings>({
       const now = Date.now();
       const isNew = record === undefined;
       const sessionId = isNew ? newSessionId() : (id as string);
-      const current: SessionRecord = record ?? { data: { _ip: request.clientIp, _ua: ua }, createdAt: now, absoluteExpiresAt: now + s.SESSIONS_ABSOLUTE_TIMEOUT };
+      const current: SessionRecord = record ?? {
+        data: { _ip: request.clientIp, _ua: ua },
+        createdAt: now,
+        absoluteExpiresAt: now + s.SESSIONS_ABSOLUTE_TIMEOUT,
+      };
       let cookieDue = false;
       const cookie = (): string => {
         const maxAge = Math.max(1, Math.floor(Math.min(s.SESSIONS_ROLLING_TIMEOUT, current.absoluteExpiresAt - Date.now()) / 1000));

@@ -13,8 +13,18 @@ export default definePlugin<WhitelistSettings>({
     return {
       exemptFromBans: (request) => list.match(request) !== undefined,
       explain: (client) => [
-        ...(list.hasIp(client.ip) ? [{ effect: 'exempt' as const, rule: 'WHITELIST_IP', detail: `${client.ip} is whitelisted: no ban applies, no check runs, nothing is counted` }] : []),
-        ...(list.byRequest ? [{ effect: 'info' as const, rule: 'WHITELIST_USER_AGENT / WHITELIST_URI', detail: 'requests whose User-Agent or path match are whitelisted, whatever the address' }] : []),
+        ...(list.hasIp(client.ip)
+          ? [{ effect: 'exempt' as const, rule: 'WHITELIST_IP', detail: `${client.ip} is whitelisted: no ban applies, no check runs, nothing is counted` }]
+          : []),
+        ...(list.byRequest
+          ? [
+              {
+                effect: 'info' as const,
+                rule: 'WHITELIST_USER_AGENT / WHITELIST_URI',
+                detail: 'requests whose User-Agent or path match are whitelisted, whatever the address',
+              },
+            ]
+          : []),
       ],
       // A whitelisted address, or a network holding one, is never banned by hand.
       protectsFromBans: (target) => (target.includes('/') ? list.overlaps(target) : list.hasIp(target)),

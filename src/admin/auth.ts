@@ -153,7 +153,11 @@ export class AdminAuth {
     const id = `${SESSION_PREFIX}${randomBytes(32).toString('base64url')}`;
     const now = this.now();
     const data: AdminSessionData = { admin: true, name: credential.name, token: fingerprintOf(credential.token), csrf: randomBytes(24).toString('base64url') };
-    await this.sessions.set(storeKey(id), { data: data as unknown as Record<string, unknown>, createdAt: now, absoluteExpiresAt: now + SESSION_LIFETIME_MS }, SESSION_IDLE_MS);
+    await this.sessions.set(
+      storeKey(id),
+      { data: data as unknown as Record<string, unknown>, createdAt: now, absoluteExpiresAt: now + SESSION_LIFETIME_MS },
+      SESSION_IDLE_MS,
+    );
     return `${ADMIN_COOKIE}=${id}; Path=/; Max-Age=${SESSION_LIFETIME_MS / 1000}; HttpOnly; SameSite=Strict`;
   }
 
@@ -176,7 +180,10 @@ export class AdminAuth {
     const name = headerValue(req, this.proxyHeaders.user, 256);
     if (name === undefined) return undefined;
     const listed = this.proxyHeaders.groups === '' ? undefined : headerValue(req, this.proxyHeaders.groups, 8_192);
-    const groups = (listed ?? '').split(',').map((group) => group.trim()).filter((group) => group !== '' && group.length <= 256);
+    const groups = (listed ?? '')
+      .split(',')
+      .map((group) => group.trim())
+      .filter((group) => group !== '' && group.length <= 256);
     const role = roleOf(this.grants, [name], groups) ?? null;
     return { via: 'proxy', name, role, csrf: createHmac('sha256', this.proxyCsrfKey).update(name).digest('base64url') };
   }

@@ -85,7 +85,10 @@ export function createBanService(store: BanState, policy: BanPolicy): BanService
     const checked = policy.check(input, origin);
     if (isRefusal(checked)) return refusal(checked.code, checked.message);
     // The store enforces it here, shares it and writes the audit entry.
-    const ban = await store.bans.add({ target: checked.target, reason: checked.reason, origin, actor, durationMs: checked.durationMs }, waitMs === undefined ? {} : { waitMs });
+    const ban = await store.bans.add(
+      { target: checked.target, reason: checked.reason, origin, actor, durationMs: checked.durationMs },
+      waitMs === undefined ? {} : { waitMs },
+    );
     return { ban };
   };
 
@@ -119,7 +122,9 @@ export function banRoutes(store: BanState, service: BanService): AdminRoute[] {
         const body = parseJson(await request.body());
         if (body === undefined) return error('PAL_BAN_INVALID', 'body must be JSON: { "ip": "…", "duration": "1h", "reason": "…" }');
         const outcome = await add(body, 'api', request.actor);
-        return 'ban' in outcome ? { status: 201, json: { ...view(outcome.ban), pending: store.bans.pending(outcome.ban.target) } } : error(outcome.code, outcome.message);
+        return 'ban' in outcome
+          ? { status: 201, json: { ...view(outcome.ban), pending: store.bans.pending(outcome.ban.target) } }
+          : error(outcome.code, outcome.message);
       },
     },
     {
@@ -137,11 +142,17 @@ export function banRoutes(store: BanState, service: BanService): AdminRoute[] {
       path: '/api/bans/export',
       handle(request) {
         const format = request.query.get('format') ?? 'json';
-        const bans = store.bans.list().sort((a, b) => b.createdAt - a.createdAt).map(view);
+        const bans = store.bans
+          .list()
+          .sort((a, b) => b.createdAt - a.createdAt)
+          .map(view);
         if (format === 'json') return { json: bans, headers: { 'content-disposition': 'attachment; filename="bans.json"' } };
         if (format !== 'csv') return error('PAL_BAN_INVALID', 'format must be json or csv');
         const rows = bans.map((b) => BAN_COLUMNS.map((column) => spreadsheetSafe(String(b[column] ?? ''))));
-        return { text: toCsv([[...BAN_COLUMNS], ...rows]), headers: { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': 'attachment; filename="bans.csv"' } };
+        return {
+          text: toCsv([[...BAN_COLUMNS], ...rows]),
+          headers: { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': 'attachment; filename="bans.csv"' },
+        };
       },
     },
     {
@@ -192,7 +203,13 @@ function parseImport(body: Buffer, contentType: string): Array<Record<string, un
       const rows = parseCsv(text, { columns: true, skip_empty_lines: true, trim: true, bom: true }) as Array<Record<string, string>>;
       // Empty cells mean "not given" (a permanent ban exported has no expiry); a cell the
       // export neutralised comes back as it was.
-      return rows.map((row) => Object.fromEntries(Object.entries(row).filter(([, v]) => v !== '').map(([k, v]) => [k, spreadsheetRestored(v)])));
+      return rows.map((row) =>
+        Object.fromEntries(
+          Object.entries(row)
+            .filter(([, v]) => v !== '')
+            .map(([k, v]) => [k, spreadsheetRestored(v)]),
+        ),
+      );
     } catch (cause) {
       return `the CSV cannot be read: ${(cause as Error).message}`;
     }
@@ -249,8 +266,15 @@ function list(store: BanState, q: URLSearchParams, view: (ban: Ban) => BanView):
     bans = bans.filter((ban) => ban.expiresAt !== null && ban.expiresAt < at);
   }
   const key = (ban: Ban): [number | string, string] =>
-    sort === 'created' ? [-ban.createdAt, ban.target] : sort === 'expires' ? [ban.expiresAt ?? Number.MAX_SAFE_INTEGER, ban.target] : sort === 'ip' ? [ban.target, ban.target] : [ban[sort], ban.target];
-  const compare = (a: [number | string, string], b: [number | string, string]): number => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0);
+    sort === 'created'
+      ? [-ban.createdAt, ban.target]
+      : sort === 'expires'
+        ? [ban.expiresAt ?? Number.MAX_SAFE_INTEGER, ban.target]
+        : sort === 'ip'
+          ? [ban.target, ban.target]
+          : [ban[sort], ban.target];
+  const compare = (a: [number | string, string], b: [number | string, string]): number =>
+    a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0;
   bans.sort((a, b) => compare(key(a), key(b)));
   const cursor = q.get('cursor');
   if (cursor) {

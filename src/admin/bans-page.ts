@@ -101,7 +101,13 @@ export function banPageRoutes(sources: BanPageSources): AdminRoute[] {
     const identity = request.identity;
     if (identity === undefined) return loginPage();
     if (identity.role === null) {
-      return { status: 403, html: layout('Palisade bans', `<h1>Palisade bans</h1><p class="msg err">${h(identity.name)} has no role on this node: ask for one in ADMIN_AUTH_PROXY_ROLES.</p>`) };
+      return {
+        status: 403,
+        html: layout(
+          'Palisade bans',
+          `<h1>Palisade bans</h1><p class="msg err">${h(identity.name)} has no role on this node: ask for one in ADMIN_AUTH_PROXY_ROLES.</p>`,
+        ),
+      };
     }
     const at = now();
     const operator = identity.role === 'operator';
@@ -112,12 +118,15 @@ export function banPageRoutes(sources: BanPageSources): AdminRoute[] {
     const csrf = `<input type="hidden" name="csrf" value="${h(csrfOf(request))}">`;
     const rows =
       'bans' in listing
-        ? listing.bans.map((b: BanView) =>
-            `<tr><td>${h(b.ip)}</td><td>${h(b.reason)}</td><td>${h(b.origin)}</td><td>${h(b.actor)}</td><td>${h(b.node)}</td>` +
-            `<td>${timeCell(Date.parse(b.created), at)}</td><td>${timeCell(b.expires === null ? null : Date.parse(b.expires), at)}</td><td>${h(remaining(b.remaining))}</td><td>${b.hits}</td>` +
-            `<td>${b.evidence ? `<details><summary>evidence</summary><pre>${h(b.evidence)}</pre></details>` : ''}</td>` +
-            `<td>${operator ? `<form class="inline" method="post" action="/bans/lift">${csrf}<input type="hidden" name="ip" value="${h(b.ip)}"><button type="submit" aria-label="Lift ${h(b.ip)}">Lift</button></form>` : ''}</td></tr>`,
-          ).join('\n')
+        ? listing.bans
+            .map(
+              (b: BanView) =>
+                `<tr><td>${h(b.ip)}</td><td>${h(b.reason)}</td><td>${h(b.origin)}</td><td>${h(b.actor)}</td><td>${h(b.node)}</td>` +
+                `<td>${timeCell(Date.parse(b.created), at)}</td><td>${timeCell(b.expires === null ? null : Date.parse(b.expires), at)}</td><td>${h(remaining(b.remaining))}</td><td>${b.hits}</td>` +
+                `<td>${b.evidence ? `<details><summary>evidence</summary><pre>${h(b.evidence)}</pre></details>` : ''}</td>` +
+                `<td>${operator ? `<form class="inline" method="post" action="/bans/lift">${csrf}<input type="hidden" name="ip" value="${h(b.ip)}"><button type="submit" aria-label="Lift ${h(b.ip)}">Lift</button></form>` : ''}</td></tr>`,
+            )
+            .join('\n')
         : '';
     const nextQuery = new URLSearchParams([...q].filter(([key]) => kept.includes(key)));
     if ('bans' in listing && listing.next) nextQuery.set('cursor', listing.next);
@@ -134,13 +143,18 @@ export function banPageRoutes(sources: BanPageSources): AdminRoute[] {
     };
     const asked = q.get('explain')?.trim();
     const answer = asked ? await sources.explain(asked) : undefined;
-    const explained = asked === undefined || asked === '' ? '' : answer ? explainSection(answer, at) : `<p class="msg err">${h(asked)} is not an IP address.</p>`;
+    const explained =
+      asked === undefined || asked === '' ? '' : answer ? explainSection(answer, at) : `<p class="msg err">${h(asked)} is not an IP address.</p>`;
     const [chartEntries, view, summaries] = await Promise.all([audit.list(CHART_ENTRIES), sources.cluster(), sources.summaries?.() ?? []]);
     const auditRows = chartEntries
       .slice(0, 50)
-      .map((e) => `<tr><td>${timeCell(e.at, at)}</td><td>${h(e.actor)}</td><td>${h(e.node)}</td><td>${h(e.action)}</td><td>${h(e.target ?? '')}</td><td>${h(e.reason ?? '')}</td><td>${h(e.detail ?? '')}</td></tr>`)
+      .map(
+        (e) =>
+          `<tr><td>${timeCell(e.at, at)}</td><td>${h(e.actor)}</td><td>${h(e.node)}</td><td>${h(e.action)}</td><td>${h(e.target ?? '')}</td><td>${h(e.reason ?? '')}</td><td>${h(e.detail ?? '')}</td></tr>`,
+      )
       .join('\n');
-    const signOut = identity.via === 'session' ? `<form class="inline" method="post" action="/bans/logout">${csrf}<button type="submit">Sign out</button></form>` : '';
+    const signOut =
+      identity.via === 'session' ? `<form class="inline" method="post" action="/bans/logout">${csrf}<button type="submit">Sign out</button></form>` : '';
     const addForm = operator
       ? `<form method="post" action="/bans/add"><fieldset><legend>Add a ban</legend>${csrf}
 <label>IP or CIDR <input name="ip" required></label> <label>Duration <input name="duration" value="1h" size="6" required></label>
@@ -175,13 +189,15 @@ ${clusterSection(view, at)}`,
   };
 
   /** Runs a form action after the sign-in and CSRF checks (the listener checked the role). */
-  const action = (run: (fields: URLSearchParams, request: AdminRequest) => Promise<AdminResponse>) => async (request: AdminRequest): Promise<AdminResponse> => {
-    if (!request.authorized) return loginPage('Sign in first.');
-    const fields = await form(request);
-    const expected = csrfOf(request);
-    if (expected === '' || !sameSecret(fields.get('csrf') ?? '', expected)) return back('The form expired; try again.', true);
-    return run(fields, request);
-  };
+  const action =
+    (run: (fields: URLSearchParams, request: AdminRequest) => Promise<AdminResponse>) =>
+    async (request: AdminRequest): Promise<AdminResponse> => {
+      if (!request.authorized) return loginPage('Sign in first.');
+      const fields = await form(request);
+      const expected = csrfOf(request);
+      if (expected === '' || !sameSecret(fields.get('csrf') ?? '', expected)) return back('The form expired; try again.', true);
+      return run(fields, request);
+    };
 
   return [
     { method: 'GET', path: '/bans', public: true, handle: page },
@@ -208,7 +224,11 @@ ${clusterSection(view, at)}`,
       path: '/bans/add',
       form: true,
       handle: action(async (fields, request) => {
-        const outcome = await service.add({ ip: fields.get('ip') ?? '', duration: fields.get('duration') ?? '', reason: fields.get('reason') ?? '' }, 'api', request.actor);
+        const outcome = await service.add(
+          { ip: fields.get('ip') ?? '', duration: fields.get('duration') ?? '', reason: fields.get('reason') ?? '' },
+          'api',
+          request.actor,
+        );
         return 'ban' in outcome ? back(`Banned ${outcome.ban.target}.`) : back(outcome.message, true);
       }),
     },

@@ -70,15 +70,25 @@ export function createExplainer(deps: ExplainerDependencies): (ip: string) => Pr
     const { mode, denyStatus } = deps.settings();
     let verdict: Explanation['verdict'];
     // A rule scoped to some paths refuses there only: it does not decide for the client.
-    const stopper = findings.find((finding) => finding.applies && finding.scope === undefined && (REFUSING.has(finding.effect) || finding.effect === 'challenge'));
+    const stopper = findings.find(
+      (finding) => finding.applies && finding.scope === undefined && (REFUSING.has(finding.effect) || finding.effect === 'challenge'),
+    );
     const scoped = findings.filter((finding) => finding.applies && finding.scope !== undefined && REFUSING.has(finding.effect));
     const except = scoped.length > 0 ? `; refused on ${scoped.map((finding) => `${finding.scope} (${finding.rule})`).join(', ')}` : '';
     if (exempt) {
       const by = findings.find((finding) => finding.effect === 'exempt')!;
-      verdict = { action: 'pass', status: null, because: `whitelisted (${by.plugin}: ${by.rule})${covering.length > 0 ? `; ${covering.length} ban(s) cover it but do not apply` : ''}` };
+      verdict = {
+        action: 'pass',
+        status: null,
+        because: `whitelisted (${by.plugin}: ${by.rule})${covering.length > 0 ? `; ${covering.length} ban(s) cover it but do not apply` : ''}`,
+      };
     } else if (covering.length > 0) {
       const ban = covering[0]!;
-      verdict = { action: 'refuse', status: denyStatus, because: `banned: ${ban.target === ip ? ip : `${ban.target} covers ${ip}`} (${ban.reason}, by ${ban.actor} via ${ban.origin}, ${ban.expiresAt === null ? 'permanent' : `until ${iso(ban.expiresAt)}`})` };
+      verdict = {
+        action: 'refuse',
+        status: denyStatus,
+        because: `banned: ${ban.target === ip ? ip : `${ban.target} covers ${ip}`} (${ban.reason}, by ${ban.actor} via ${ban.origin}, ${ban.expiresAt === null ? 'permanent' : `until ${iso(ban.expiresAt)}`})`,
+      };
     } else if (stopper) {
       verdict = {
         action: stopper.effect === 'challenge' ? 'challenge' : 'refuse',
@@ -89,7 +99,12 @@ export function createExplainer(deps: ExplainerDependencies): (ip: string) => Pr
       verdict = { action: 'pass', status: null, because: `no ban covers it and no check refuses it now${except}` };
     }
     if (mode === 'detect' && verdict.action !== 'pass') {
-      verdict = { action: 'pass', status: null, because: `SECURITY_MODE=detect: nothing is refused; in block mode: ${verdict.because}`, wouldBe: { action: verdict.action, status: verdict.status } };
+      verdict = {
+        action: 'pass',
+        status: null,
+        because: `SECURITY_MODE=detect: nothing is refused; in block mode: ${verdict.because}`,
+        wouldBe: { action: verdict.action, status: verdict.status },
+      };
     }
     return { ip, node: deps.nodeName, at: new Date(now()).toISOString(), mode, verdict, infrastructure: { loopback, trustedProxy }, exempt, bans, findings };
   };

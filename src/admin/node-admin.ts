@@ -77,7 +77,9 @@ export async function startNodeAdmin(deps: NodeAdminDependencies): Promise<NodeA
   });
   const admin = new AdminServer({
     log: deps.log,
-    scrape: pool ? async () => AggregatorRegistry.aggregate([await deps.registry.getMetricsAsJSON(), ...(await pool.scrape())] as never).metrics() : () => deps.registry.metrics(),
+    scrape: pool
+      ? async () => AggregatorRegistry.aggregate([await deps.registry.getMetricsAsJSON(), ...(await pool.scrape())] as never).metrics()
+      : () => deps.registry.metrics(),
     nodeName: settings.NODE_NAME,
     storeHealth: () => store.health(),
     storeReadiness: () => {
@@ -91,7 +93,16 @@ export async function startNodeAdmin(deps: NodeAdminDependencies): Promise<NodeA
     recordRefusal: (refusal) => store.recordRefusal(refusal),
     coreRoutes: [
       ...banRoutes(store, banService),
-      ...banPageRoutes({ service: banService, audit: store.audit, auth, nodeName: settings.NODE_NAME, tally: () => store.bans.tally(), cluster: () => store.clusterView(), explain, summaries: () => deps.host.summaries() }),
+      ...banPageRoutes({
+        service: banService,
+        audit: store.audit,
+        auth,
+        nodeName: settings.NODE_NAME,
+        tally: () => store.bans.tally(),
+        cluster: () => store.clusterView(),
+        explain,
+        summaries: () => deps.host.summaries(),
+      }),
       { method: 'GET', path: '/api/workers', handle: () => ({ json: { workers: pool?.describe() ?? [] } }) },
       { method: 'GET', path: '/api/cluster', handle: async () => ({ json: await store.clusterView() }) },
       {
@@ -99,7 +110,9 @@ export async function startNodeAdmin(deps: NodeAdminDependencies): Promise<NodeA
         path: '/api/explain',
         handle: async (request) => {
           const answer = await explain(request.query.get('ip') ?? '');
-          return answer ? { json: answer } : { status: 400, json: { error: 'ip must be an IP address, like 198.51.100.23 or 2001:db8::1', code: 'PAL_BAD_REQUEST' } };
+          return answer
+            ? { json: answer }
+            : { status: 400, json: { error: 'ip must be an IP address, like 198.51.100.23 or 2001:db8::1', code: 'PAL_BAD_REQUEST' } };
         },
       },
       {
@@ -115,13 +128,22 @@ export async function startNodeAdmin(deps: NodeAdminDependencies): Promise<NodeA
             // token at all is refused at once.
             const bearer = bearerToken(request.headers.authorization);
             const fresh = bearer === undefined ? undefined : deps.readSettings?.().result;
-            const known = fresh?.ok && bearer !== undefined ? credentialFor(adminAuthConfig(fresh.settings as unknown as CoreSettings, nodeSeed).credentials, bearer) : undefined;
+            const known =
+              fresh?.ok && bearer !== undefined
+                ? credentialFor(adminAuthConfig(fresh.settings as unknown as CoreSettings, nodeSeed).credentials, bearer)
+                : undefined;
             if (known?.role !== 'operator') {
-              return { status: 401, headers: { 'www-authenticate': 'Bearer' }, json: { error: "missing or wrong bearer token (an operator's)", code: 'PAL_ADMIN_UNAUTHORIZED' } };
+              return {
+                status: 401,
+                headers: { 'www-authenticate': 'Bearer' },
+                json: { error: "missing or wrong bearer token (an operator's)", code: 'PAL_ADMIN_UNAUTHORIZED' },
+              };
             }
           }
           const outcome = await deps.reload();
-          return outcome.applied ? { json: outcome } : { status: 422, json: { error: 'reload rejected: the node keeps its previous settings', code: 'PAL_RELOAD_REJECTED', errors: outcome.errors } };
+          return outcome.applied
+            ? { json: outcome }
+            : { status: 422, json: { error: 'reload rejected: the node keeps its previous settings', code: 'PAL_RELOAD_REJECTED', errors: outcome.errors } };
         },
       },
     ],
@@ -151,6 +173,7 @@ function adminAuthConfig(settings: CoreSettings, nodeSeed: string): AdminAuthCon
     proxyRoles: settings.ADMIN_AUTH_PROXY_ROLES,
     proxyUserHeader: settings.ADMIN_AUTH_PROXY_USER_HEADER,
     proxyGroupsHeader: settings.ADMIN_AUTH_PROXY_GROUPS_HEADER,
-    csrfSecret: sessionsSecret === '' || sessionsSecret === 'random' ? createHmac('sha256', nodeSeed).update('admin-proxy-csrf').digest('base64url') : sessionsSecret,
+    csrfSecret:
+      sessionsSecret === '' || sessionsSecret === 'random' ? createHmac('sha256', nodeSeed).update('admin-proxy-csrf').digest('base64url') : sessionsSecret,
   };
 }

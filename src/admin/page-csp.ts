@@ -8,5 +8,11 @@ import { createHash } from 'node:crypto';
  */
 export function pageCsp(html: string): string {
   const styles = [...html.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((m) => `'sha256-${createHash('sha256').update(m[1]!).digest('base64')}'`);
-  return [`default-src 'none'`, ...(styles.length > 0 ? [`style-src ${[...new Set(styles)].join(' ')}`] : []), `form-action 'self'`, `frame-ancestors 'none'`, `base-uri 'none'`].join('; ');
+  return [
+    `default-src 'none'`,
+    ...(styles.length > 0 ? [`style-src ${[...new Set(styles)].join(' ')}`] : []),
+    `form-action 'self'`,
+    `frame-ancestors 'none'`,
+    `base-uri 'none'`,
+  ].join('; ');
 }

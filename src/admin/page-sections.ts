@@ -30,7 +30,9 @@ function largest(counts: ReadonlyMap<string, number>, top = Infinity): Array<[st
 export function totalsSection(tally: { total: number; byOrigin: ReadonlyMap<string, number>; byReason: ReadonlyMap<string, number> }): string {
   const groups = new Map<string, number>();
   for (const [origin, count] of tally.byOrigin) groups.set(originGroup(origin), (groups.get(originGroup(origin)) ?? 0) + count);
-  const origin = (['automatic', 'API', 'import', 'lists'] as const).map((group) => `<li><span class="n" data-origin="${group}">${groups.get(group) ?? 0}</span> ${group}</li>`).join('');
+  const origin = (['automatic', 'API', 'import', 'lists'] as const)
+    .map((group) => `<li><span class="n" data-origin="${group}">${groups.get(group) ?? 0}</span> ${group}</li>`)
+    .join('');
   const reasons = largest(tally.byReason, 10)
     .map(([reason, count]) => `<li><span class="n">${count}</span> <a href="/bans?${h(new URLSearchParams({ reason }).toString())}">${h(reason)}</a></li>`)
     .join('');
@@ -69,7 +71,10 @@ export function chartSection(entries: readonly AuditEntry[], now: number, limit:
   const total = counts.reduce((sum, count) => sum + count, 0);
   // The trail read holds `limit` entries at most: when they do not reach back 24 h, say so.
   const oldest = entries.at(-1)?.at;
-  const partial = entries.length >= limit && oldest !== undefined && oldest > end - 24 * hourMs ? ` — partial: the audit entries read reach back to ${new Date(oldest).toISOString().slice(11, 16)} UTC only` : '';
+  const partial =
+    entries.length >= limit && oldest !== undefined && oldest > end - 24 * hourMs
+      ? ` — partial: the audit entries read reach back to ${new Date(oldest).toISOString().slice(11, 16)} UTC only`
+      : '';
   return `<section id="per-hour"><h2>Bans created per hour, last 24 h <small>(${total}; busiest hour ${most === 1 && total === 0 ? 0 : most}${h(partial)})</small></h2>
 <svg role="img" aria-label="Bans created per hour over the last 24 hours" width="${width}" height="${height + 14}" viewBox="0 0 ${width} ${height + 14}">
 <line x1="0" y1="${height}" x2="${width}" y2="${height}" stroke="#999"/>${bars}
@@ -80,7 +85,11 @@ export function chartSection(entries: readonly AuditEntry[], now: number, limit:
 export function clusterSection(view: ClusterView, now: number): string {
   const rows = view.nodes
     .map((n) => {
-      const agreement = n.diverged ? `<strong>diverged</strong>${n.bans.divergedSince ? ` since ${timeCell(n.bans.divergedSince, now)}` : ''}` : n.bans.agrees ? 'agrees' : '—';
+      const agreement = n.diverged
+        ? `<strong>diverged</strong>${n.bans.divergedSince ? ` since ${timeCell(n.bans.divergedSince, now)}` : ''}`
+        : n.bans.agrees
+          ? 'agrees'
+          : '—';
       return (
         `<tr${n.diverged || n.differs.length > 0 ? ' class="err"' : ''}><td>${h(n.node)}</td><td>${h(n.version)}</td><td>${h(n.store.mode)}</td><td>${n.live ? '' : 'gone, '}${h(relative(now - n.ageMs, now))}</td>` +
         `<td>${h(String(n.bans.count))}</td><td><code>${h(n.bans.digest)}</code></td><td><code>${h(n.bans.stream ?? '—')}</code></td><td>${agreement}</td><td>${h(String(n.bans.repairs))}</td>` +
@@ -88,7 +97,9 @@ export function clusterSection(view: ClusterView, now: number): string {
       );
     })
     .join('\n');
-  const redis = view.redis ? `<p>Redis: digest <code>${h(view.redis.digest)}</code>${view.redis.complete ? '' : ' (incomplete)'}, stream at <code>${h(view.redis.stream)}</code></p>` : '';
+  const redis = view.redis
+    ? `<p>Redis: digest <code>${h(view.redis.digest)}</code>${view.redis.complete ? '' : ' (incomplete)'}, stream at <code>${h(view.redis.stream)}</code></p>`
+    : '';
   return `<h2>Cluster</h2><p>${h(String(view.summary.live))} live node(s) of ${h(String(view.summary.seen))} seen in the last hour; ${h(String(view.summary.diverged))} diverged; ${h(String(view.summary.differing))} with settings that differ (WAF rules…).</p>${redis}
 <table id="cluster"><thead><tr><th>Node</th><th>Version</th><th>Store</th><th>Heartbeat</th><th>Bans</th><th>Digest</th><th>Stream position</th><th>Bans vs Redis</th><th>Repairs</th><th>Workers</th><th>Rules and files</th></tr></thead>
 <tbody>${rows}</tbody></table>`;
@@ -99,20 +110,35 @@ export function explainSection(answer: Explanation, now: number): string {
   const verdict = `${answer.verdict.action}${answer.verdict.status !== null ? ` (${answer.verdict.status})` : ''}`;
   const infrastructure = answer.infrastructure.loopback ? 'loopback' : answer.infrastructure.trustedProxy ? 'a trusted proxy (REAL_IP_FROM)' : '';
   const bans = answer.bans
-    .map((b) => `<tr><td>${h(b.ip)}</td><td>${h(b.reason)}</td><td>${h(b.origin)}</td><td>${h(b.actor)}</td><td>${h(b.node)}</td><td>${timeCell(Date.parse(b.created), now)}</td><td>${timeCell(b.expires === null ? null : Date.parse(b.expires), now)}</td><td>${b.applies ? 'yes' : 'no (whitelisted)'}</td></tr>`)
+    .map(
+      (b) =>
+        `<tr><td>${h(b.ip)}</td><td>${h(b.reason)}</td><td>${h(b.origin)}</td><td>${h(b.actor)}</td><td>${h(b.node)}</td><td>${timeCell(Date.parse(b.created), now)}</td><td>${timeCell(b.expires === null ? null : Date.parse(b.expires), now)}</td><td>${b.applies ? 'yes' : 'no (whitelisted)'}</td></tr>`,
+    )
     .join('');
   const findings = answer.findings
-    .map((f) => `<tr><td>${h(f.plugin)}</td><td>${h(f.rule)}</td><td>${h(f.effect)}</td><td>${h(f.detail)}</td><td>${f.applies ? 'yes' : 'no (whitelisted)'}</td></tr>`)
+    .map(
+      (f) =>
+        `<tr><td>${h(f.plugin)}</td><td>${h(f.rule)}</td><td>${h(f.effect)}</td><td>${h(f.detail)}</td><td>${f.applies ? 'yes' : 'no (whitelisted)'}</td></tr>`,
+    )
     .join('');
   const events = answer.findings
-    .flatMap((f) => (f.events ?? []).map((e) => `<tr><td>${timeCell(Date.parse(e.at), now)}</td><td>${h(f.plugin)}</td><td>${h(e.rule)}</td><td>${h(e.request)}</td><td>${h(e.message)}</td></tr>`))
+    .flatMap((f) =>
+      (f.events ?? []).map(
+        (e) =>
+          `<tr><td>${timeCell(Date.parse(e.at), now)}</td><td>${h(f.plugin)}</td><td>${h(e.rule)}</td><td>${h(e.request)}</td><td>${h(e.message)}</td></tr>`,
+      ),
+    )
     .join('');
   return `<section id="explain-answer"><h2>Why: ${h(answer.ip)}</h2>
 <p class="msg${answer.verdict.action === 'pass' ? '' : ' err'}"><strong id="explain-verdict">${h(verdict)}</strong>: ${h(answer.verdict.because)}</p>
 ${infrastructure ? `<p>${h(answer.ip)} is ${h(infrastructure)}: never limited, counted or banned automatically.</p>` : ''}
 <h3>Bans covering it</h3><table><thead><tr><th>Target</th><th>Reason</th><th>Origin</th><th>Actor</th><th>Node</th><th>Created</th><th>Expires</th><th>Applies</th></tr></thead><tbody>${bans || '<tr><td colspan="8">None.</td></tr>'}</tbody></table>
-<h3>Rules</h3><table><thead><tr><th>Plugin</th><th>Rule</th><th>Effect</th><th>Detail</th><th>Applies</th></tr></thead><tbody>${findings || '<tr><td colspan="5">No rule bears on this address.</td></tr>'}</tbody></table>${events ? `
-<h3>Seen on this node</h3><table id="explain-events"><thead><tr><th>When</th><th>Plugin</th><th>Rule</th><th>Request</th><th>Message</th></tr></thead><tbody>${events}</tbody></table>` : ''}</section>`;
+<h3>Rules</h3><table><thead><tr><th>Plugin</th><th>Rule</th><th>Effect</th><th>Detail</th><th>Applies</th></tr></thead><tbody>${findings || '<tr><td colspan="5">No rule bears on this address.</td></tr>'}</tbody></table>${
+    events
+      ? `
+<h3>Seen on this node</h3><table id="explain-events"><thead><tr><th>When</th><th>Plugin</th><th>Rule</th><th>Request</th><th>Message</th></tr></thead><tbody>${events}</tbody></table>`
+      : ''
+  }</section>`;
 }
 
 /** A plugin's section (see `PluginHooks.summary`): its tables, every cell escaped. */

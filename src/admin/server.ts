@@ -96,7 +96,11 @@ export class AdminServer {
     if (method === 'GET' && url.pathname === '/readyz') return this.readiness(res);
     if (!this.auth.enabled && !this.isOwnHost(req.headers.host)) {
       // An open (token-less, loopback) admin reached under another name: DNS rebinding.
-      return sendError(res, 'PAL_ADMIN_CSRF', `Host ${JSON.stringify((req.headers.host ?? '').slice(0, 100))} is not this admin listener; without ADMIN_TOKEN it answers only to its loopback address`);
+      return sendError(
+        res,
+        'PAL_ADMIN_CSRF',
+        `Host ${JSON.stringify((req.headers.host ?? '').slice(0, 100))} is not this admin listener; without ADMIN_TOKEN it answers only to its loopback address`,
+      );
     }
     const identity = await this.auth.identify(req);
     const authorized = identity !== undefined && identity.role !== null;
@@ -115,19 +119,37 @@ export class AdminServer {
       const accepts = route?.route.accepts;
       const mediaType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
       if (accepts && !accepts.includes(mediaType)) {
-        return sendError(res, 'PAL_UNSUPPORTED_MEDIA_TYPE', `the body must be ${accepts.join(' or ')} (got ${mediaType === '' ? 'no Content-Type' : JSON.stringify(mediaType.slice(0, 64))})`);
+        return sendError(
+          res,
+          'PAL_UNSUPPORTED_MEDIA_TYPE',
+          `the body must be ${accepts.join(' or ')} (got ${mediaType === '' ? 'no Content-Type' : JSON.stringify(mediaType.slice(0, 64))})`,
+        );
       }
     }
     // A known caller may still not be allowed this: viewers read, operators also change.
     const needed: AdminRole = route?.route.role ?? (UNSAFE_METHODS.has(method) ? 'operator' : 'viewer');
-    if (route !== undefined && identity !== undefined && (!route.route.public || route.route.role !== undefined) && (identity.role === null || !roleAllows(identity.role, needed))) {
+    if (
+      route !== undefined &&
+      identity !== undefined &&
+      (!route.route.public || route.route.role !== undefined) &&
+      (identity.role === null || !roleAllows(identity.role, needed))
+    ) {
       const why =
         identity.role === null
           ? `${identity.name} has no role on this admin listener (ADMIN_AUTH_PROXY_ROLES grants it none)`
           : `${identity.name} is a ${identity.role}: ${method} ${url.pathname.slice(0, 200)} needs the ${needed} role (viewers read; operators also ban, lift, import and reload)`;
-      this.deps.log.warn(coded('PAL_ADMIN_FORBIDDEN', { actor: identity.name, role: identity.role, method, path: url.pathname.slice(0, 200) }), 'admin request refused for its role');
+      this.deps.log.warn(
+        coded('PAL_ADMIN_FORBIDDEN', { actor: identity.name, role: identity.role, method, path: url.pathname.slice(0, 200) }),
+        'admin request refused for its role',
+      );
       // Refusals of existing routes only, bounded: the trail is for decisions, not for noise.
-      this.deps.recordRefusal?.({ actor: identity.name, method, path: url.pathname.slice(0, 200), role: identity.role, ...(route.param !== undefined ? { target: route.param.slice(0, 200) } : {}) });
+      this.deps.recordRefusal?.({
+        actor: identity.name,
+        method,
+        path: url.pathname.slice(0, 200),
+        role: identity.role,
+        ...(route.param !== undefined ? { target: route.param.slice(0, 200) } : {}),
+      });
       return sendError(res, 'PAL_ADMIN_FORBIDDEN', why);
     }
     if (!route) return sendError(res, 'PAL_ADMIN_NOT_FOUND', `no route for ${method} ${url.pathname}`);
@@ -219,12 +241,14 @@ function forgeryRefusal(req: IncomingMessage, identity: AdminIdentity | undefine
   if (identity === undefined || identity.via === 'bearer') return undefined;
   const origin = req.headers.origin;
   const host = req.headers.host ?? '';
-  if (origin !== undefined && origin !== `http://${host}` && origin !== `https://${host}`) return `cross-origin request refused (Origin ${JSON.stringify(origin.slice(0, 100))} is not this admin listener)`;
+  if (origin !== undefined && origin !== `http://${host}` && origin !== `https://${host}`)
+    return `cross-origin request refused (Origin ${JSON.stringify(origin.slice(0, 100))} is not this admin listener)`;
   const site = req.headers['sec-fetch-site'];
   if (site === 'cross-site' || site === 'same-site') return `cross-origin request refused (Sec-Fetch-Site: ${site})`;
   if ((identity.via === 'session' || identity.via === 'proxy') && !route?.form) {
     const proof = req.headers['x-csrf-token'];
-    if (typeof proof !== 'string' || !safeEqual(proof, identity.csrf)) return 'a request signed in by cookie or through the auth proxy must carry the page\'s CSRF value in X-CSRF-Token (scripts: use Authorization: Bearer)';
+    if (typeof proof !== 'string' || !safeEqual(proof, identity.csrf))
+      return "a request signed in by cookie or through the auth proxy must carry the page's CSRF value in X-CSRF-Token (scripts: use Authorization: Bearer)";
   }
   return undefined;
 }

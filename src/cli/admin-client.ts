@@ -24,7 +24,8 @@ export class AdminClient {
 
   constructor(env: Record<string, string> = readEnvironment(process.env, process.cwd()).vars) {
     const listen = parseListenAddress(env.ADMIN_LISTEN || '127.0.0.1:9901');
-    const host = !listen || listen.host === '0.0.0.0' ? '127.0.0.1' : listen.host === '::' ? '[::1]' : listen.host.includes(':') ? `[${listen.host}]` : listen.host;
+    const host =
+      !listen || listen.host === '0.0.0.0' ? '127.0.0.1' : listen.host === '::' ? '[::1]' : listen.host.includes(':') ? `[${listen.host}]` : listen.host;
     this.base = (env.PALISADE_ADMIN_URL || `http://${host}:${listen?.port ?? 9901}`).replace(/\/$/, '');
     const fromFile = (name: string): string => (env[name] ? readFileSync(env[name], 'utf8').trim() : '');
     this.token = env.PALISADE_ADMIN_TOKEN || fromFile('PALISADE_ADMIN_TOKEN_FILE') || env.ADMIN_TOKEN || fromFile('ADMIN_TOKEN_FILE');
@@ -43,7 +44,9 @@ export class AdminClient {
         signal: AbortSignal.timeout(30_000),
       });
     } catch (error) {
-      throw new AdminUnreachable(`cannot reach the admin API at ${this.base} (${(error as Error & { cause?: { code?: string } }).cause?.code ?? (error as Error).message}); set PALISADE_ADMIN_URL`);
+      throw new AdminUnreachable(
+        `cannot reach the admin API at ${this.base} (${(error as Error & { cause?: { code?: string } }).cause?.code ?? (error as Error).message}); set PALISADE_ADMIN_URL`,
+      );
     }
     return { status: response.status, body: await response.text(), contentType: response.headers.get('content-type') ?? '' };
   }

@@ -5,7 +5,7 @@ import { AdminClient, AdminUnreachable, type AdminAnswer } from './admin-client.
 const MAX_CELL = 48;
 
 /** What to do when the API does not know the caller: where the CLI takes its token from. */
-const TOKEN_HINT = 'set PALISADE_ADMIN_TOKEN (or PALISADE_ADMIN_TOKEN_FILE) to your token of the node\'s ADMIN_TOKENS, or ADMIN_TOKEN';
+const TOKEN_HINT = "set PALISADE_ADMIN_TOKEN (or PALISADE_ADMIN_TOKEN_FILE) to your token of the node's ADMIN_TOKENS, or ADMIN_TOKEN";
 
 /**
  * `text` safe for a terminal: control characters (C0, DEL, C1 — an escape sequence could
@@ -50,11 +50,19 @@ export async function run(action: (client: AdminClient) => Promise<number>): Pro
 
 /** A plain aligned table; control characters shown escaped ({@link printable}), cells cut at {@link MAX_CELL} characters. */
 export function table(header: string[], rows: string[][]): string {
-  const clean = rows.map((row) => row.map((cell) => {
-    const shown = printable(cell);
-    return shown.length > MAX_CELL ? `${shown.slice(0, MAX_CELL - 1)}…` : shown;
-  }));
+  const clean = rows.map((row) =>
+    row.map((cell) => {
+      const shown = printable(cell);
+      return shown.length > MAX_CELL ? `${shown.slice(0, MAX_CELL - 1)}…` : shown;
+    }),
+  );
   const widths = header.map((title, i) => Math.max(title.length, ...clean.map((row) => row[i]!.length)));
-  return [header, ...clean].map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return [header, ...clean]
+    .map((row) =>
+      row
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
-

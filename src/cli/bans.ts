@@ -23,7 +23,7 @@ function lastNotes(evidence: string): string {
 
 /** Adds `bans …` and `audit` to the program. */
 export function registerBanCommands(program: Command): void {
-  const bans = program.command('bans').description('review, add and lift the shared bans (through a node\'s admin API)');
+  const bans = program.command('bans').description("review, add and lift the shared bans (through a node's admin API)");
 
   bans
     .command('list')
@@ -63,7 +63,10 @@ export function registerBanCommands(program: Command): void {
     .requiredOption('--reason <reason>', 'why (shown to the team and in the audit trail)')
     .action((target: string, options: { duration: string; reason: string }) =>
       run(async (client) => {
-        const answer = await client.call('POST', '/api/bans', { text: JSON.stringify({ ip: target, duration: options.duration, reason: options.reason }), contentType: 'application/json' });
+        const answer = await client.call('POST', '/api/bans', {
+          text: JSON.stringify({ ip: target, duration: options.duration, reason: options.reason }),
+          contentType: 'application/json',
+        });
         if (answer.status !== 201) return refused(answer);
         const ban = JSON.parse(answer.body) as BanView;
         process.stdout.write(`banned ${ban.ip} (${remaining(ban.remaining)})\n`);
@@ -121,9 +124,17 @@ export function registerBanCommands(program: Command): void {
       run(async (client) => {
         const answer = await client.call('GET', `/api/audit?limit=${encodeURIComponent(options.limit)}`);
         if (answer.status !== 200) return refused(answer);
-        const { entries } = JSON.parse(answer.body) as { entries: Array<{ at: string; actor: string; node: string; action: string; target?: string; reason?: string; detail?: string }> };
+        const { entries } = JSON.parse(answer.body) as {
+          entries: Array<{ at: string; actor: string; node: string; action: string; target?: string; reason?: string; detail?: string }>;
+        };
         if (options.json) process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
-        else process.stdout.write(`${table(['WHEN', 'ACTOR', 'NODE', 'ACTION', 'TARGET', 'REASON', 'DETAIL'], entries.map((e) => [e.at, e.actor, e.node, e.action, e.target ?? '', e.reason ?? '', e.detail ?? '']))}\n`);
+        else
+          process.stdout.write(
+            `${table(
+              ['WHEN', 'ACTOR', 'NODE', 'ACTION', 'TARGET', 'REASON', 'DETAIL'],
+              entries.map((e) => [e.at, e.actor, e.node, e.action, e.target ?? '', e.reason ?? '', e.detail ?? '']),
+            )}\n`,
+          );
         return exitCodes.ok;
       }),
     );

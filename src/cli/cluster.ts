@@ -28,7 +28,9 @@ export function formatClusterView(view: ClusterView): string {
 export function registerClusterCommand(program: Command): void {
   program
     .command('cluster')
-    .description("show every node of the cluster (store mode, bans, digest, stream position, rules); exit 1 when a node's bans differ from Redis's or its rules (the WAF's) from the other nodes'")
+    .description(
+      "show every node of the cluster (store mode, bans, digest, stream position, rules); exit 1 when a node's bans differ from Redis's or its rules (the WAF's) from the other nodes'",
+    )
     .option('--json', 'print JSON')
     .action((options: { json?: boolean }) =>
       run(async (client) => {

@@ -14,7 +14,11 @@ export async function doctorCommand(options: { json?: boolean }): Promise<number
   if (!loaded.ok) return exitCodes.config;
   const settings = loaded.settings as unknown as RedisSettings & { NODE_NAME: string };
   if (!settings.USE_REDIS) {
-    process.stdout.write(options.json ? `${JSON.stringify({ redis: false, findings: [] })}\n` : 'palisade doctor: USE_REDIS=no, this node keeps its state locally; nothing to check\n');
+    process.stdout.write(
+      options.json
+        ? `${JSON.stringify({ redis: false, findings: [] })}\n`
+        : 'palisade doctor: USE_REDIS=no, this node keeps its state locally; nothing to check\n',
+    );
     return exitCodes.ok;
   }
   const result = await runRedisDoctor(settings, settings.NODE_NAME);

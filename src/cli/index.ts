@@ -39,12 +39,16 @@ config
       return;
     }
     const rows = describeEffective(loaded);
-    process.stdout.write(options.json ? `${JSON.stringify(Object.fromEntries(rows.map((r) => [r.name, { value: r.value, source: r.source }])), null, 2)}\n` : `${formatEffective(rows)}\n`);
+    process.stdout.write(
+      options.json
+        ? `${JSON.stringify(Object.fromEntries(rows.map((r) => [r.name, { value: r.value, source: r.source }])), null, 2)}\n`
+        : `${formatEffective(rows)}\n`,
+    );
   });
 
 program
   .command('doctor')
-  .description('check the Redis this node uses against operators\' advice; exit 0 ok, 1 error found, 2 unreachable')
+  .description("check the Redis this node uses against operators' advice; exit 0 ok, 1 error found, 2 unreachable")
   .option('--json', 'print JSON')
   .action(async (options: { json?: boolean }) => {
     process.exitCode = await doctorCommand(options);

@@ -13,7 +13,13 @@ export function registerReloadCommand(program: Command): void {
     .action(async () => {
       try {
         const answer = await new AdminClient().call('POST', '/api/reload');
-        const body = JSON.parse(answer.body || '{}') as { changed?: string[]; restartNeeded?: string[]; error?: string; code?: string; errors?: Array<{ message: string }> };
+        const body = JSON.parse(answer.body || '{}') as {
+          changed?: string[];
+          restartNeeded?: string[];
+          error?: string;
+          code?: string;
+          errors?: Array<{ message: string }>;
+        };
         if (answer.status === 200) {
           const changed = body.changed ?? [];
           process.stdout.write(changed.length === 0 ? 'reloaded: nothing changed\n' : `reloaded: ${changed.join(', ')}\n`);

@@ -67,8 +67,18 @@ async function inspectCluster(seed: ServerClient, settings: Readonly<RedisSettin
     const message = describeError(error);
     add(
       /cluster support disabled/i.test(message)
-        ? { check: 'cluster-slots', severity: 'error', message: 'the seed is not a cluster node (cluster support disabled)', fix: 'REDIS_CLUSTER=no, or point REDIS_HOST / REDIS_CLUSTER_NODES at the cluster' }
-        : { check: 'cluster-slots', severity: 'error', message: `CLUSTER INFO failed: ${message}`, fix: 'grant +cluster|info +cluster|slots +asking to the ACL user' },
+        ? {
+            check: 'cluster-slots',
+            severity: 'error',
+            message: 'the seed is not a cluster node (cluster support disabled)',
+            fix: 'REDIS_CLUSTER=no, or point REDIS_HOST / REDIS_CLUSTER_NODES at the cluster',
+          }
+        : {
+            check: 'cluster-slots',
+            severity: 'error',
+            message: `CLUSTER INFO failed: ${message}`,
+            fix: 'grant +cluster|info +cluster|slots +asking to the ACL user',
+          },
     );
     return findings;
   }
@@ -78,7 +88,12 @@ async function inspectCluster(seed: ServerClient, settings: Readonly<RedisSettin
   add(
     state === 'ok' && served === 16384
       ? { check: 'cluster-slots', severity: 'ok', message: 'every slot (16384) is served; cluster_state ok' }
-      : { check: 'cluster-slots', severity: 'error', message: `${served} of 16384 slots served, cluster_state ${state}: keys of the other slots cannot be written`, fix: 'redis-cli --cluster fix <any node>' },
+      : {
+          check: 'cluster-slots',
+          severity: 'error',
+          message: `${served} of 16384 slots served, cluster_state ${state}: keys of the other slots cannot be written`,
+          fix: 'redis-cli --cluster fix <any node>',
+        },
   );
   const shards = (await seed.call('CLUSTER', 'SLOTS')) as ClusterShard[];
   const masters = new Map<string, { host: string; port: number; replicas: number }>();
@@ -92,11 +107,23 @@ async function inspectCluster(seed: ServerClient, settings: Readonly<RedisSettin
   add(
     alone.length === 0
       ? { check: 'cluster-replicas', severity: 'ok', message: `${masters.size} masters, each with a replica` }
-      : { check: 'cluster-replicas', severity: 'warn', message: `master(s) without a replica: ${alone.map((m) => `${m.host}:${m.port}`).join(', ')} — their slots go down with them`, fix: 'redis-cli --cluster add-node <new> <any> --cluster-slave' },
+      : {
+          check: 'cluster-replicas',
+          severity: 'warn',
+          message: `master(s) without a replica: ${alone.map((m) => `${m.host}:${m.port}`).join(', ')} — their slots go down with them`,
+          fix: 'redis-cli --cluster add-node <new> <any> --cluster-slave',
+        },
   );
   const nodeTimeout = await configGet(seed, 'cluster-node-timeout');
-  if (nodeTimeout === undefined) add({ check: 'cluster-node-timeout', severity: 'info', message: 'could not check cluster-node-timeout: CONFIG is not allowed for this user' });
-  else if (Number(nodeTimeout) > 15_000) add({ check: 'cluster-node-timeout', severity: 'warn', message: `cluster-node-timeout ${nodeTimeout} ms: a dead master is replaced only after that`, fix: 'CONFIG SET cluster-node-timeout 5000 on every node' });
+  if (nodeTimeout === undefined)
+    add({ check: 'cluster-node-timeout', severity: 'info', message: 'could not check cluster-node-timeout: CONFIG is not allowed for this user' });
+  else if (Number(nodeTimeout) > 15_000)
+    add({
+      check: 'cluster-node-timeout',
+      severity: 'warn',
+      message: `cluster-node-timeout ${nodeTimeout} ms: a dead master is replaced only after that`,
+      fix: 'CONFIG SET cluster-node-timeout 5000 on every node',
+    });
   else add({ check: 'cluster-node-timeout', severity: 'ok', message: `cluster-node-timeout ${nodeTimeout} ms` });
 
   for (const master of masters.values()) {
@@ -119,52 +146,122 @@ async function inspectCluster(seed: ServerClient, settings: Readonly<RedisSettin
 async function inspect(client: ServerClient, settings: Readonly<RedisSettings>, nodeName: string, clusterMaster = false): Promise<Finding[]> {
   const findings: Finding[] = [];
   const add = (finding: Finding): void => void findings.push(finding);
-  const couldNot = (check: string, what: string): void => add({ check, severity: 'info', message: `could not check ${what}: CONFIG is not allowed for this user` });
+  const couldNot = (check: string, what: string): void =>
+    add({ check, severity: 'info', message: `could not check ${what}: CONFIG is not allowed for this user` });
   const info = parseInfo(await client.info());
 
   const version = info.get('redis_version') ?? '0';
   const [major = 0] = version.split('.').map(Number);
-  add(major >= 7 ? { check: 'version', severity: 'ok', message: `Redis ${version}` } : { check: 'version', severity: 'error', message: `Redis ${version} is older than 7.0`, fix: 'upgrade to Redis 7 or Valkey 7+' });
+  add(
+    major >= 7
+      ? { check: 'version', severity: 'ok', message: `Redis ${version}` }
+      : { check: 'version', severity: 'error', message: `Redis ${version} is older than 7.0`, fix: 'upgrade to Redis 7 or Valkey 7+' },
+  );
 
   const aof = info.get('aof_enabled') === '1';
   const save = await configGet(client, 'save');
   if (aof) add({ check: 'persistence', severity: 'ok', message: 'AOF on' });
-  else if (save === undefined) add({ check: 'persistence', severity: 'info', message: 'AOF off; could not check RDB snapshots: CONFIG is not allowed for this user' });
+  else if (save === undefined)
+    add({ check: 'persistence', severity: 'info', message: 'AOF off; could not check RDB snapshots: CONFIG is not allowed for this user' });
   else if (save.trim() !== '') add({ check: 'persistence', severity: 'ok', message: `RDB snapshots on (save ${save})` });
-  else add({ check: 'persistence', severity: 'warn', message: 'no persistence: a restart empties Redis (nodes re-assert bans, counters and sessions are lost)', fix: 'CONFIG SET appendonly yes (and appendfsync everysec)' });
+  else
+    add({
+      check: 'persistence',
+      severity: 'warn',
+      message: 'no persistence: a restart empties Redis (nodes re-assert bans, counters and sessions are lost)',
+      fix: 'CONFIG SET appendonly yes (and appendfsync everysec)',
+    });
 
   const maxmemory = Number(info.get('maxmemory') ?? '0');
   const policy = info.get('maxmemory_policy') ?? '';
-  if (maxmemory === 0) add({ check: 'maxmemory', severity: 'warn', message: 'maxmemory is not set: Redis grows until the machine runs out', fix: 'CONFIG SET maxmemory 1gb (sized for your traffic)' });
+  if (maxmemory === 0)
+    add({
+      check: 'maxmemory',
+      severity: 'warn',
+      message: 'maxmemory is not set: Redis grows until the machine runs out',
+      fix: 'CONFIG SET maxmemory 1gb (sized for your traffic)',
+    });
   else add({ check: 'maxmemory', severity: 'ok', message: `maxmemory ${maxmemory} bytes` });
-  if (policy.startsWith('allkeys-')) add({ check: 'eviction', severity: 'error', message: `maxmemory-policy ${policy} lets a flood evict bans (they have no TTL)`, fix: 'CONFIG SET maxmemory-policy volatile-lru' });
-  else if (policy === 'noeviction') add({ check: 'eviction', severity: 'warn', message: 'maxmemory-policy noeviction turns memory pressure into write errors', fix: 'CONFIG SET maxmemory-policy volatile-lru' });
+  if (policy.startsWith('allkeys-'))
+    add({
+      check: 'eviction',
+      severity: 'error',
+      message: `maxmemory-policy ${policy} lets a flood evict bans (they have no TTL)`,
+      fix: 'CONFIG SET maxmemory-policy volatile-lru',
+    });
+  else if (policy === 'noeviction')
+    add({
+      check: 'eviction',
+      severity: 'warn',
+      message: 'maxmemory-policy noeviction turns memory pressure into write errors',
+      fix: 'CONFIG SET maxmemory-policy volatile-lru',
+    });
   else add({ check: 'eviction', severity: 'ok', message: `maxmemory-policy ${policy}` });
 
   add(await checkAuthentication(settings, nodeName));
 
   const host = settings.REDIS_HOST;
-  const loopback = host === 'localhost' || (host !== '' && isLoopback(host)) || (usesSentinel(settings) && settings.REDIS_SENTINEL_HOSTS.every((h) => isLoopback(parseHostPort(h, 26379)?.host ?? '')));
-  if (settings.REDIS_SSL) add({ check: 'tls', severity: settings.REDIS_SSL_VERIFY ? 'ok' : 'warn', message: settings.REDIS_SSL_VERIFY ? 'TLS with certificate verification' : 'TLS without certificate verification', ...(settings.REDIS_SSL_VERIFY ? {} : { fix: 'REDIS_SSL_VERIFY=yes with REDIS_SSL_CA' }) });
+  const loopback =
+    host === 'localhost' ||
+    (host !== '' && isLoopback(host)) ||
+    (usesSentinel(settings) && settings.REDIS_SENTINEL_HOSTS.every((h) => isLoopback(parseHostPort(h, 26379)?.host ?? '')));
+  if (settings.REDIS_SSL)
+    add({
+      check: 'tls',
+      severity: settings.REDIS_SSL_VERIFY ? 'ok' : 'warn',
+      message: settings.REDIS_SSL_VERIFY ? 'TLS with certificate verification' : 'TLS without certificate verification',
+      ...(settings.REDIS_SSL_VERIFY ? {} : { fix: 'REDIS_SSL_VERIFY=yes with REDIS_SSL_CA' }),
+    });
   else if (loopback) add({ check: 'tls', severity: 'ok', message: 'plaintext on loopback' });
-  else add({ check: 'tls', severity: 'warn', message: `plaintext to ${host || 'the sentinels'}: passwords and bans cross the network unencrypted`, fix: 'REDIS_SSL=yes (Redis tls-port) unless the network is trusted' });
+  else
+    add({
+      check: 'tls',
+      severity: 'warn',
+      message: `plaintext to ${host || 'the sentinels'}: passwords and bans cross the network unencrypted`,
+      fix: 'REDIS_SSL=yes (Redis tls-port) unless the network is trusted',
+    });
 
   const protectedMode = await configGet(client, 'protected-mode');
   if (protectedMode === undefined) couldNot('protected-mode', 'protected-mode');
-  else add(protectedMode === 'yes' ? { check: 'protected-mode', severity: 'ok', message: 'protected-mode yes' } : { check: 'protected-mode', severity: 'warn', message: 'protected-mode no', fix: 'CONFIG SET protected-mode yes' });
+  else
+    add(
+      protectedMode === 'yes'
+        ? { check: 'protected-mode', severity: 'ok', message: 'protected-mode yes' }
+        : { check: 'protected-mode', severity: 'warn', message: 'protected-mode no', fix: 'CONFIG SET protected-mode yes' },
+    );
 
   const timeout = await configGet(client, 'timeout');
   if (timeout === undefined) couldNot('idle-timeout', 'the idle client timeout');
-  else add(Number(timeout) > 0 ? { check: 'idle-timeout', severity: 'ok', message: `idle clients closed after ${timeout}s` } : { check: 'idle-timeout', severity: 'warn', message: 'idle clients are never closed (timeout 0)', fix: 'CONFIG SET timeout 600 (Palisade keeps its own connections alive)' });
+  else
+    add(
+      Number(timeout) > 0
+        ? { check: 'idle-timeout', severity: 'ok', message: `idle clients closed after ${timeout}s` }
+        : {
+            check: 'idle-timeout',
+            severity: 'warn',
+            message: 'idle clients are never closed (timeout 0)',
+            fix: 'CONFIG SET timeout 600 (Palisade keeps its own connections alive)',
+          },
+    );
 
   const stopWrites = await configGet(client, 'stop-writes-on-bgsave-error');
-  if (stopWrites !== undefined && stopWrites !== 'yes') add({ check: 'bgsave-errors', severity: 'warn', message: 'writes continue when snapshots fail', fix: 'CONFIG SET stop-writes-on-bgsave-error yes' });
+  if (stopWrites !== undefined && stopWrites !== 'yes')
+    add({ check: 'bgsave-errors', severity: 'warn', message: 'writes continue when snapshots fail', fix: 'CONFIG SET stop-writes-on-bgsave-error yes' });
 
   add(await checkSharing(client, settings));
 
   if (!clusterMaster) {
     const replicas = Number(info.get('connected_slaves') ?? '0');
-    add(replicas > 0 ? { check: 'replicas', severity: 'ok', message: `${replicas} replica(s) connected` } : { check: 'replicas', severity: 'warn', message: 'no replica: losing this Redis loses shared counters and sessions until it is back', fix: 'add a replica and Redis Sentinel (REDIS_SENTINEL_HOSTS)' });
+    add(
+      replicas > 0
+        ? { check: 'replicas', severity: 'ok', message: `${replicas} replica(s) connected` }
+        : {
+            check: 'replicas',
+            severity: 'warn',
+            message: 'no replica: losing this Redis loses shared counters and sessions until it is back',
+            fix: 'add a replica and Redis Sentinel (REDIS_SENTINEL_HOSTS)',
+          },
+    );
     if (usesSentinel(settings)) add(await checkSentinels(settings, nodeName));
     else add({ check: 'sentinels', severity: 'info', message: 'standalone mode: no automatic failover' });
   }
@@ -173,7 +270,8 @@ async function inspect(client: ServerClient, settings: Readonly<RedisSettings>, 
   // ACLs are checked before the slot, so a MOVED answer means the command was allowed).
   const keys = new RedisKeys(settings.REDIS_KEY_PREFIX, clusterMaster);
   const report = await checkPermissions(client, keys, `doctor-${nodeName}`);
-  if (report.missing.length > 0 || report.keysDenied) add({ check: 'acl', severity: 'error', message: describePermissionReport(report, settings.REDIS_USERNAME, keys) });
+  if (report.missing.length > 0 || report.keysDenied)
+    add({ check: 'acl', severity: 'error', message: describePermissionReport(report, settings.REDIS_USERNAME, keys) });
   else add({ check: 'acl', severity: 'ok', message: `every command Palisade uses is allowed on ${keys.aclPattern}` });
   return findings;
 }
@@ -183,7 +281,12 @@ async function checkAuthentication(settings: Readonly<RedisSettings>, nodeName: 
   try {
     await anonymous.connect();
     await anonymous.ping();
-    return { check: 'auth', severity: 'error', message: 'Redis answers without a password: anyone who reaches it can lift bans', fix: 'set requirepass or an ACL user (REDIS_USERNAME/REDIS_PASSWORD)' };
+    return {
+      check: 'auth',
+      severity: 'error',
+      message: 'Redis answers without a password: anyone who reaches it can lift bans',
+      fix: 'set requirepass or an ACL user (REDIS_USERNAME/REDIS_PASSWORD)',
+    };
   } catch {
     return { check: 'auth', severity: 'ok', message: 'authentication required' };
   } finally {
@@ -198,12 +301,22 @@ async function checkSharing(client: ServerClient, settings: Readonly<RedisSettin
     for (let i = 0; i < Math.min(size, 25); i++) {
       const key = await client.randomkey();
       if (key !== null && !key.startsWith(prefix)) {
-        return { check: 'shared-db', severity: 'warn', message: `database ${settings.REDIS_DATABASE} holds keys outside ${prefix}* (e.g. ${JSON.stringify(key.slice(0, 40))}): another application shares it`, fix: 'give Palisade its own Redis (or at least its own database and prefix)' };
+        return {
+          check: 'shared-db',
+          severity: 'warn',
+          message: `database ${settings.REDIS_DATABASE} holds keys outside ${prefix}* (e.g. ${JSON.stringify(key.slice(0, 40))}): another application shares it`,
+          fix: 'give Palisade its own Redis (or at least its own database and prefix)',
+        };
       }
     }
     return { check: 'shared-db', severity: 'ok', message: `no key outside ${prefix}* among ${Math.min(size, 25)} sampled` };
   } catch (error) {
-    if (NOT_ALLOWED.test((error as Error).message)) return { check: 'shared-db', severity: 'info', message: 'could not check for other applications\' keys: DBSIZE/RANDOMKEY are not allowed (a good sign for the ACL)' };
+    if (NOT_ALLOWED.test((error as Error).message))
+      return {
+        check: 'shared-db',
+        severity: 'info',
+        message: "could not check for other applications' keys: DBSIZE/RANDOMKEY are not allowed (a good sign for the ACL)",
+      };
     throw error;
   }
 }
@@ -218,7 +331,12 @@ async function checkSentinels(settings: Readonly<RedisSettings>, nodeName: strin
       const total = others + 1;
       return total >= 3
         ? { check: 'sentinels', severity: 'ok', message: `${total} sentinels monitor "${settings.REDIS_SENTINEL_MASTER}"` }
-        : { check: 'sentinels', severity: 'warn', message: `only ${total} sentinel(s) monitor "${settings.REDIS_SENTINEL_MASTER}": a quorum needs at least 3`, fix: 'run 3 sentinels on separate machines' };
+        : {
+            check: 'sentinels',
+            severity: 'warn',
+            message: `only ${total} sentinel(s) monitor "${settings.REDIS_SENTINEL_MASTER}": a quorum needs at least 3`,
+            fix: 'run 3 sentinels on separate machines',
+          };
     } catch {
       continue;
     } finally {

@@ -116,7 +116,7 @@ export class CidrSet {
     const v4 = parseCanonicalV4(ip);
     if (v4 !== -1) {
       const masks = this.v4Masks;
-      for (let i = 0; i < masks.length; i += 2) if (((v4 & masks[i + 1]!) >>> 0) === masks[i]) return true;
+      for (let i = 0; i < masks.length; i += 2) if ((v4 & masks[i + 1]!) >>> 0 === masks[i]) return true;
       return false;
     }
     const address = ipaddr.parse(ip);

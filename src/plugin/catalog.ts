@@ -15,7 +15,10 @@ const coreManifest: SettingsManifest = readPackageJson<SettingsManifest>('src/se
 export function settingsSpec(plugins: readonly PluginDefinition<any>[]): SettingsSpec {
   return {
     manifests: [coreManifest, ...plugins.map((p) => p.manifest)],
-    checks: [coreChecks, ...plugins.flatMap((p) => (p.checkSettings ? [(s: Settings, valid: (name: string) => boolean) => p.checkSettings!(s as never, valid)] : []))],
+    checks: [
+      coreChecks,
+      ...plugins.flatMap((p) => (p.checkSettings ? [(s: Settings, valid: (name: string) => boolean) => p.checkSettings!(s as never, valid)] : [])),
+    ],
     derivers: plugins.flatMap((p) => (p.deriveSettings ? [p.deriveSettings] : [])),
   };
 }

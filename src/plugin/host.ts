@@ -6,9 +6,37 @@ import { describeError } from '../log.js';
 import type { Settings } from '../settings/load.js';
 import type { CoreSettings } from '../settings/types.generated.js';
 import type { ClusterStore } from '../store/types.js';
-import { anyExempts, bindHooks, bodyInspections, emptyHookLists, protectorOf, runBodyInspections, runGate, runOnResponse, runOnSend, type Bound, type HookFailure, type HookLists, type HookVerdict } from './run-phase.js';
+import {
+  anyExempts,
+  bindHooks,
+  bodyInspections,
+  emptyHookLists,
+  protectorOf,
+  runBodyInspections,
+  runGate,
+  runOnResponse,
+  runOnSend,
+  type Bound,
+  type HookFailure,
+  type HookLists,
+  type HookVerdict,
+} from './run-phase.js';
 import { Scheduler, type LeaderCheck } from './scheduler.js';
-import type { AdminRoute, BodyInspection, MaybePromise, PluginContext, PluginDefinition, PluginHooks, PluginSummary, ProcessDuties, ExplainClient, ExplainFinding, RequestContext, RequestOutcome, UpstreamResponse } from './types.js';
+import type {
+  AdminRoute,
+  BodyInspection,
+  MaybePromise,
+  PluginContext,
+  PluginDefinition,
+  PluginHooks,
+  PluginSummary,
+  ProcessDuties,
+  ExplainClient,
+  ExplainFinding,
+  RequestContext,
+  RequestOutcome,
+  UpstreamResponse,
+} from './types.js';
 import type { LocalState, SharedBackend } from '../store/shared-backend.js';
 
 export { HookFailure, type HookVerdict } from './run-phase.js';
@@ -38,7 +66,6 @@ export interface HostDependencies {
    */
   tellNode?: (plugin: string, note: unknown) => void;
 }
-
 
 /**
  * Provisions the enabled plugins in list order, runs their hooks, and releases what they
@@ -89,10 +116,7 @@ export class PluginHost {
     for (const definition of enabled) {
       const missing = definition.manifest.dependsOn.filter((dep) => !enabledIds.has(dep));
       if (missing.length > 0) {
-        throw new PalisadeError(
-          'PAL_PLUGIN_DEPENDENCY_MISSING',
-          `plugin ${definition.manifest.id} needs ${missing.join(', ')} enabled`,
-        );
+        throw new PalisadeError('PAL_PLUGIN_DEPENDENCY_MISSING', `plugin ${definition.manifest.id} needs ${missing.join(', ')} enabled`);
       }
     }
     for (const definition of enabled) {
@@ -118,7 +142,11 @@ export class PluginHost {
     const touched: string[] = [];
     for (const definition of this.definitions) {
       const { id } = definition.manifest;
-      if (definition.manifest.reload === 'restart' || !Object.keys(definition.manifest.settings).some((name) => changed.has(name) || isNumberedOf(name, changed))) continue;
+      if (
+        definition.manifest.reload === 'restart' ||
+        !Object.keys(definition.manifest.settings).some((name) => changed.has(name) || isNumberedOf(name, changed))
+      )
+        continue;
       touched.push(id);
       const wasActive = this.provisioned.has(id);
       if (wasActive) await this.closeOne(id);
@@ -273,7 +301,7 @@ export class PluginHost {
       duties,
       nodeSecret: (label) => createHmac('sha256', this.deps.nodeSeed).update(label).digest('base64url'),
       shareStore: (create) => {
-        if (!this.deps.shareStore || !duties.node) throw new Error('this process does not hold the node\'s store');
+        if (!this.deps.shareStore || !duties.node) throw new Error("this process does not hold the node's store");
         this.deps.shareStore(create, id);
       },
       onClose: (release) => {
@@ -297,7 +325,10 @@ export class PluginHost {
     const before = new Set(this.deps.metrics.getMetricsAsArray().map((metric) => metric.name));
     try {
       const hooks = await definition.provision(this.contextFor(id));
-      const metrics = this.deps.metrics.getMetricsAsArray().map((metric) => metric.name).filter((name) => !before.has(name));
+      const metrics = this.deps.metrics
+        .getMetricsAsArray()
+        .map((metric) => metric.name)
+        .filter((name) => !before.has(name));
       this.provisioned.set(id, { hooks, closed: definition.manifest.onFailure === 'closed', metrics });
       this.active.push(id);
       this.active.sort((a, b) => this.order(a) - this.order(b));

@@ -52,7 +52,10 @@ export class HookFailure {
 
 /** Logs a hook's failure; a `closed` plugin's failure becomes a {@link HookFailure}. */
 export function hookFailed(log: Logger, hook: Bound<unknown>, phase: string, error: unknown): HookFailure | undefined {
-  log.error(coded('PAL_PLUGIN_HOOK_FAILED', { plugin: hook.plugin, phase, err: describeError(error) }), `plugin ${hook.plugin} ${phase} hook failed (${hook.closed ? 'closed: 503' : 'open: continuing'})`);
+  log.error(
+    coded('PAL_PLUGIN_HOOK_FAILED', { plugin: hook.plugin, phase, err: describeError(error) }),
+    `plugin ${hook.plugin} ${phase} hook failed (${hook.closed ? 'closed: 503' : 'open: continuing'})`,
+  );
   return hook.closed ? new HookFailure(hook.plugin, error) : undefined;
 }
 
@@ -63,7 +66,13 @@ type GateHook = (ctx: RequestContext) => MaybePromise<Verdict | undefined | void
  * synchronous while hooks return plain values: a request that meets only synchronous hooks
  * is never delayed by a microtask per hook.
  */
-export function runGate(log: Logger, hooks: readonly Bound<GateHook>[], ctx: RequestContext, phase: string, start = 0): MaybePromise<HookVerdict | HookFailure | undefined> {
+export function runGate(
+  log: Logger,
+  hooks: readonly Bound<GateHook>[],
+  ctx: RequestContext,
+  phase: string,
+  start = 0,
+): MaybePromise<HookVerdict | HookFailure | undefined> {
   for (let i = start; i < hooks.length; i++) {
     const hook = hooks[i]!;
     let result: MaybePromise<Verdict | undefined | void>;
@@ -86,7 +95,11 @@ export function runGate(log: Logger, hooks: readonly Bound<GateHook>[], ctx: Req
 }
 
 /** The body inspections plugins ask for on this request, in plugin order, each with its plugin (a throw counts as no). */
-export function bodyInspections(log: Logger, hooks: HookLists['inspectBody'], ctx: RequestContext): Array<{ hook: Bound<unknown>; inspection: BodyInspection }> | undefined {
+export function bodyInspections(
+  log: Logger,
+  hooks: HookLists['inspectBody'],
+  ctx: RequestContext,
+): Array<{ hook: Bound<unknown>; inspection: BodyInspection }> | undefined {
   let found: Array<{ hook: Bound<unknown>; inspection: BodyInspection }> | undefined;
   for (const hook of hooks) {
     try {
@@ -103,11 +116,20 @@ export function bodyInspections(log: Logger, hooks: HookLists['inspectBody'], ct
  * Runs the inspections on the body read: the first verdict wins (with its index, for detect
  * mode to go on after it); a throw in a `closed` plugin is a {@link HookFailure}.
  */
-export async function runBodyInspections(log: Logger, asked: ReadonlyArray<{ hook: Bound<unknown>; inspection: BodyInspection }>, body: Buffer, truncated: boolean, start = 0): Promise<HookVerdict | HookFailure | undefined> {
+export async function runBodyInspections(
+  log: Logger,
+  asked: ReadonlyArray<{ hook: Bound<unknown>; inspection: BodyInspection }>,
+  body: Buffer,
+  truncated: boolean,
+  start = 0,
+): Promise<HookVerdict | HookFailure | undefined> {
   for (let i = start; i < asked.length; i++) {
     const { hook, inspection } = asked[i]!;
     try {
-      const verdict = await inspection.inspect(body.length > inspection.maxBytes ? body.subarray(0, inspection.maxBytes) : body, truncated || body.length > inspection.maxBytes);
+      const verdict = await inspection.inspect(
+        body.length > inspection.maxBytes ? body.subarray(0, inspection.maxBytes) : body,
+        truncated || body.length > inspection.maxBytes,
+      );
       if (verdict) return { plugin: hook.plugin, verdict, index: i };
     } catch (error) {
       const failure = hookFailed(log, hook, 'inspectBody', error);

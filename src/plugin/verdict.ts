@@ -23,12 +23,7 @@ export function deny(a: number | string, b?: string): Verdict {
 }
 
 /** Answers the request from the proxy itself (e.g. a 429 with `Retry-After`). */
-export function respond(
-  status: number,
-  reason: string,
-  body: string | Buffer = '',
-  headers: Record<string, string> = {},
-): Verdict {
+export function respond(status: number, reason: string, body: string | Buffer = '', headers: Record<string, string> = {}): Verdict {
   return { kind: 'respond', status, reason, body, headers };
 }
 

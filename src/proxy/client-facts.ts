@@ -49,7 +49,12 @@ const NO_CHAIN: readonly string[] = Object.freeze([]);
 
 /** The resolver the settings describe (`USE_REAL_IP`, `REAL_IP_FROM`, `REAL_IP_HEADER`, `REAL_IP_RECURSIVE`). */
 export function clientResolverFor(settings: Pick<CoreSettings, 'USE_REAL_IP' | 'REAL_IP_FROM' | 'REAL_IP_HEADER' | 'REAL_IP_RECURSIVE'>): ClientResolver {
-  return createClientResolver({ useRealIp: settings.USE_REAL_IP, trusted: settings.REAL_IP_FROM, header: settings.REAL_IP_HEADER, recursive: settings.REAL_IP_RECURSIVE });
+  return createClientResolver({
+    useRealIp: settings.USE_REAL_IP,
+    trusted: settings.REAL_IP_FROM,
+    header: settings.REAL_IP_HEADER,
+    recursive: settings.REAL_IP_RECURSIVE,
+  });
 }
 
 /**
@@ -113,7 +118,10 @@ export function createClientResolver(options: ClientResolverOptions): ClientReso
 function forwardedScheme(value: string | string[] | undefined): 'http' | 'https' | undefined {
   if (value === undefined) return undefined;
   const joined = Array.isArray(value) ? value.join(',') : value;
-  const last = joined.slice(joined.lastIndexOf(',') + 1).trim().toLowerCase();
+  const last = joined
+    .slice(joined.lastIndexOf(',') + 1)
+    .trim()
+    .toLowerCase();
   return last === 'https' || last === 'http' ? last : undefined;
 }
 

@@ -176,7 +176,11 @@ export class HttpFlow extends Flow {
   }
 
   forward(forwarder: Forwarder, facts: ForwardingFacts): void {
-    const upstream = { headers: upstreamHeaderList(this.req.headers, facts, forwarder.host), hasBody: this.hasBody, ...(this.bodyPrefix ? { prefix: this.bodyPrefix } : {}) };
+    const upstream = {
+      headers: upstreamHeaderList(this.req.headers, facts, forwarder.host),
+      hasBody: this.hasBody,
+      ...(this.bodyPrefix ? { prefix: this.bodyPrefix } : {}),
+    };
     forwarder.web(this.req, this.res, upstream, (failure, error) => this.pipeline.forwardFailed(this, failure, error));
   }
 

@@ -1,6 +1,14 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import { classifyUpstreamError, upstreamBasePath, upstreamTimeout, writeAnswerHead, type ForwardFailure, type OnForwardFailure, type UpstreamResponseListener } from './upstream-answer.js';
+import {
+  classifyUpstreamError,
+  upstreamBasePath,
+  upstreamTimeout,
+  writeAnswerHead,
+  type ForwardFailure,
+  type OnForwardFailure,
+  type UpstreamResponseListener,
+} from './upstream-answer.js';
 
 /**
  * Requests with a body, and HEAD, through Node's `http.request` over a keep-alive agent:
@@ -38,7 +46,14 @@ export class NodeHttpForwarder {
    */
   forward(req: IncomingMessage, res: ServerResponse, headers: string[], maxBodyBytes: number, onFailure: OnForwardFailure, prefix?: Buffer): void {
     // A header list (not an object) is written as is: no setHeader per header.
-    const proxyReq = this.request({ hostname: this.hostname, port: this.port, method: req.method, path: this.targetPath + (req.url ?? '/'), headers, agent: this.agent });
+    const proxyReq = this.request({
+      hostname: this.hostname,
+      port: this.port,
+      method: req.method,
+      path: this.targetPath + (req.url ?? '/'),
+      headers,
+      agent: this.agent,
+    });
     proxyReq.setTimeout(this.timeoutMs, () => proxyReq.destroy(upstreamTimeout(this.timeoutMs)));
     let failed = false;
     const fail = (failure: ForwardFailure, error: Error): void => {

@@ -42,7 +42,8 @@ class Forward implements Dispatcher.DispatchHandler {
     // 1xx informational answers (103 Early Hints) are between the upstream and us.
     if (statusCode < 200) return;
     // An answer that cannot be written (a header Node refuses) fails like a broken upstream.
-    if (!writeAnswerHead({ statusCode, headers }, statusMessage, this.req, this.res, this.listeners)) controller.abort(new Error('the upstream answer has a header that cannot be forwarded'));
+    if (!writeAnswerHead({ statusCode, headers }, statusMessage, this.req, this.res, this.listeners))
+      controller.abort(new Error('the upstream answer has a header that cannot be forwarded'));
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {

@@ -4,7 +4,14 @@ import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
 import { NodeHttpForwarder } from './forward-node.js';
 import { UndiciForwarder } from './forward-undici.js';
-import { classifyUpstreamError, upstreamBasePath, upstreamTimeout, type OnForwardFailure, type UpstreamResponseHead, type UpstreamResponseListener } from './upstream-answer.js';
+import {
+  classifyUpstreamError,
+  upstreamBasePath,
+  upstreamTimeout,
+  type OnForwardFailure,
+  type UpstreamResponseHead,
+  type UpstreamResponseListener,
+} from './upstream-answer.js';
 
 export type { ForwardFailure, OnForwardFailure, UpstreamResponseHead } from './upstream-answer.js';
 
@@ -59,7 +66,14 @@ export function createForwarder(target: URL, timeoutMs: number, maxBodyBytes: nu
   const pooled = new UndiciForwarder(target, timeoutMs, listeners);
   const nodeHttp = new NodeHttpForwarder(target, timeoutMs, listeners);
   const targetPath = upstreamBasePath(target);
-  const proxy = httpProxy.createProxyServer({ target: target.origin + targetPath, agent: nodeHttp.agent, xfwd: false, changeOrigin: false, ws: true, secure: true });
+  const proxy = httpProxy.createProxyServer({
+    target: target.origin + targetPath,
+    agent: nodeHttp.agent,
+    xfwd: false,
+    changeOrigin: false,
+    ws: true,
+    secure: true,
+  });
   // Without an 'error' listener http-proxy throws on an upstream reset; the per-request
   // callback handles every error, this one only keeps the process alive.
   proxy.on('error', () => undefined);

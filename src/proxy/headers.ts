@@ -44,12 +44,7 @@ function namedInConnection(connection: string | undefined): string[] {
 
 /** The forwarding headers the proxy writes itself, as name/value pairs. */
 function forwardingPairs(facts: ForwardingFacts): string[] {
-  const pairs = [
-    'x-forwarded-for',
-    facts.chain.length > 0 ? [facts.clientIp, ...facts.chain].join(', ') : facts.clientIp,
-    'x-forwarded-proto',
-    facts.proto,
-  ];
+  const pairs = ['x-forwarded-for', facts.chain.length > 0 ? [facts.clientIp, ...facts.chain].join(', ') : facts.clientIp, 'x-forwarded-proto', facts.proto];
   if (facts.host !== undefined) pairs.push('x-forwarded-host', facts.host);
   pairs.push('x-real-ip', facts.clientIp, 'x-request-id', facts.requestId);
   return pairs;

@@ -125,10 +125,10 @@ export class Pipeline implements FlowOwner {
       req.method === 'CONNECT'
         ? { status: 405, reason: 'connect.refused', code: 'PAL_CONNECT_REFUSED' }
         : protocol !== 'websocket'
-        ? { status: 400, reason: 'upgrade.refused', code: 'PAL_UPGRADE_REFUSED' }
-        : this.draining
-          ? { status: 503, reason: 'draining', code: 'PAL_UPGRADE_REFUSED' }
-          : undefined;
+          ? { status: 400, reason: 'upgrade.refused', code: 'PAL_UPGRADE_REFUSED' }
+          : this.draining
+            ? { status: 503, reason: 'draining', code: 'PAL_UPGRADE_REFUSED' }
+            : undefined;
     this.run(flow, refusal);
   }
 
@@ -330,7 +330,19 @@ export class Pipeline implements FlowOwner {
     const verdict = aborted && flow.verdict === 'pass' && !flow.answered ? 'error' : detected ? `detect:${detected.verdict}` : flow.verdict;
     const reason = verdict === 'error' && flow.reason === undefined ? 'client.gone' : detected && verdict !== 'error' ? detected.reason : flow.reason;
     this.deps.metrics.countRequest(status, verdict, reason, durationMs / 1000);
-    this.access({ reqId: ctx.id, ip: ctx.clientIp, method: ctx.method, path: ctx.path, status, verdict, reason, code: flow.code, aborted, ms: Math.round(durationMs * 100) / 100, fields: accessFieldsOf(ctx) });
+    this.access({
+      reqId: ctx.id,
+      ip: ctx.clientIp,
+      method: ctx.method,
+      path: ctx.path,
+      status,
+      verdict,
+      reason,
+      code: flow.code,
+      aborted,
+      ms: Math.round(durationMs * 100) / 100,
+      fields: accessFieldsOf(ctx),
+    });
     this.deps.host.onResponse(ctx, { status, verdict, reason, aborted, durationMs });
     if (this.inFlight === 0 && this.idle) {
       this.idle();

@@ -95,7 +95,8 @@ function checkTarget(req: IncomingMessage, host: string | undefined): Refusal | 
   // WHATWG URL drops a default port (`:80` for http): compare both sides without it.
   const defaultPort = parsed.protocol === 'https:' ? ':443' : ':80';
   const stated = (host ?? '').toLowerCase();
-  if (parsed.host.toLowerCase() !== (stated.endsWith(defaultPort) ? stated.slice(0, -defaultPort.length) : stated)) return badRequest('bad_request.host_mismatch');
+  if (parsed.host.toLowerCase() !== (stated.endsWith(defaultPort) ? stated.slice(0, -defaultPort.length) : stated))
+    return badRequest('bad_request.host_mismatch');
   req.url = `${parsed.pathname}${parsed.search}`;
   return undefined;
 }

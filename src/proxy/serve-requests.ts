@@ -66,7 +66,14 @@ export async function listenOrExplain<T>(listen: () => Promise<T>, where: string
     return await listen();
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'EADDRINUSE' ? 'address already in use' : code === 'EADDRNOTAVAIL' ? 'address not available on this machine' : code === 'EACCES' ? 'permission denied' : describeError(error);
+    const why =
+      code === 'EADDRINUSE'
+        ? 'address already in use'
+        : code === 'EADDRNOTAVAIL'
+          ? 'address not available on this machine'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : describeError(error);
     throw new PalisadeError('PAL_LISTEN_FAILED', `cannot listen on ${where}: ${why}`, { cause: error });
   }
 }

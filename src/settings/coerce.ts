@@ -30,9 +30,7 @@ export function coerce(schema: SettingSchema, raw: string): Coerced {
     case 'integer': {
       if (schema['x-duration']) {
         const ms = parseDuration(text);
-        return ms === undefined
-          ? { ok: false, message: 'must be a duration like 500ms, 60s, 10m, 24h, 7d or bare seconds' }
-          : { ok: true, value: ms };
+        return ms === undefined ? { ok: false, message: 'must be a duration like 500ms, 60s, 10m, 24h, 7d or bare seconds' } : { ok: true, value: ms };
       }
       const link = schema['x-service-link'] ? servicePort(text) : undefined;
       if (link !== undefined) return { ok: true, value: link };
@@ -40,9 +38,7 @@ export function coerce(schema: SettingSchema, raw: string): Coerced {
         const bytes = parseSize(text);
         return bytes === undefined ? { ok: false, message: 'must be a size like 512, 64k, 10m or 1g' } : { ok: true, value: bytes };
       }
-      return /^-?\d+$/.test(text) && Number.isSafeInteger(Number(text))
-        ? { ok: true, value: Number(text) }
-        : { ok: false, message: 'must be a whole number' };
+      return /^-?\d+$/.test(text) && Number.isSafeInteger(Number(text)) ? { ok: true, value: Number(text) } : { ok: false, message: 'must be a whole number' };
     }
     case 'number': {
       const value = Number(text);

@@ -19,7 +19,8 @@ export function coreChecks(settings: Settings, valid: (name: string) => boolean)
     });
   }
   // Named after the entry, never its token.
-  for (const problem of parseCredentials(tokens, valid('ADMIN_TOKEN') ? String(settings.ADMIN_TOKEN) : '').problems) errors.push({ name: 'ADMIN_TOKENS', message: problem });
+  for (const problem of parseCredentials(tokens, valid('ADMIN_TOKEN') ? String(settings.ADMIN_TOKEN) : '').problems)
+    errors.push({ name: 'ADMIN_TOKENS', message: problem });
   const groupsHeader = String(settings.ADMIN_AUTH_PROXY_GROUPS_HEADER);
   if (groupsHeader !== '' && !formats['header-name']!.validate(groupsHeader)) {
     errors.push({ name: 'ADMIN_AUTH_PROXY_GROUPS_HEADER', message: `${formats['header-name']!.message}, or empty`, got: groupsHeader });
@@ -43,7 +44,12 @@ export function coreChecks(settings: Settings, valid: (name: string) => boolean)
       got: `${String(settings.HEADER_TIMEOUT)}ms`,
     });
   }
-  if (admin && valid('HTTP_PORT') && settings.HTTP_PORT === admin.port && (admin.host === settings.HTTP_ADDRESS || settings.HTTP_ADDRESS === '0.0.0.0' || settings.HTTP_ADDRESS === '::')) {
+  if (
+    admin &&
+    valid('HTTP_PORT') &&
+    settings.HTTP_PORT === admin.port &&
+    (admin.host === settings.HTTP_ADDRESS || settings.HTTP_ADDRESS === '0.0.0.0' || settings.HTTP_ADDRESS === '::')
+  ) {
     errors.push({ name: 'ADMIN_LISTEN', message: `must not use the proxy port ${String(settings.HTTP_PORT)}`, got: String(settings.ADMIN_LISTEN) });
   }
   const stateDir = String(settings.STATE_DIR ?? '');
@@ -62,6 +68,8 @@ function directoryProblem(path: string): string | undefined {
     return undefined;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? 'must be an existing directory (create it, or mount a volume there)' : `must be a directory this process can read and write (${code ?? 'inaccessible'})`;
+    return code === 'ENOENT'
+      ? 'must be an existing directory (create it, or mount a volume there)'
+      : `must be a directory this process can read and write (${code ?? 'inaccessible'})`;
   }
 }

@@ -47,7 +47,8 @@ export function parseCredentials(entries: readonly string[], legacyToken: string
     const token = entry.slice(second + 1);
     const named = NAME.test(name) ? `${where} (${name})` : where;
     if (!NAME.test(name)) problems.push(`${where}: the name must be 1 to 64 letters, digits or . _ @ + - starting with a letter or digit`);
-    else if (names.has(name)) problems.push(`${named}: the name ${name === LEGACY_TOKEN_NAME && legacyToken !== '' ? 'admin is taken by ADMIN_TOKEN' : 'is given twice'}`);
+    else if (names.has(name))
+      problems.push(`${named}: the name ${name === LEGACY_TOKEN_NAME && legacyToken !== '' ? 'admin is taken by ADMIN_TOKEN' : 'is given twice'}`);
     if (role !== 'viewer' && role !== 'operator') problems.push(`${named}: the role must be viewer or operator`);
     if (token.length < MIN_TOKEN_LENGTH) problems.push(`${named}: the token must be ${MIN_TOKEN_LENGTH} characters or more`);
     else if (tokens.has(token)) problems.push(`${named}: the token is the same as another credential's`);
@@ -73,7 +74,12 @@ export function parseRoleGrants(entries: readonly string[]): RoleGrant[] {
     const match = ROLE_GRANT.exec(entry);
     if (!match) return [];
     const [, subject = '', role] = match;
-    const kind = subject === '*' ? { kind: 'anyone' as const } : subject.startsWith('group:') ? { kind: 'group' as const, name: subject.slice(6) } : { kind: 'user' as const, name: subject };
+    const kind =
+      subject === '*'
+        ? { kind: 'anyone' as const }
+        : subject.startsWith('group:')
+          ? { kind: 'group' as const, name: subject.slice(6) }
+          : { kind: 'user' as const, name: subject };
     return [{ subject: kind, role: role as AdminRole }];
   });
 }

@@ -25,12 +25,15 @@ export function generatedFiles(spec: SettingsSpec, readme: string): Map<string, 
 export function renderSettingsTable(manifests: readonly SettingsManifest[]): string {
   const lines: string[] = [];
   for (const manifest of manifests) {
-    const atStart = (manifest as { reload?: string }).reload === 'restart' ? ' A reload (`SIGHUP`) leaves these settings as they are until the next start.' : '';
+    const atStart =
+      (manifest as { reload?: string }).reload === 'restart' ? ' A reload (`SIGHUP`) leaves these settings as they are until the next start.' : '';
     lines.push(`#### ${manifest.name} (\`${manifest.id}\`)`, '', `${manifest.description}${atStart}`, '');
     lines.push('| Setting | Default | Description |', '|---|---|---|');
     for (const [name, schema] of Object.entries(manifest.settings)) {
       const numbered = schema['x-multiple'] ? ` More as \`${name}_1\`, \`${name}_2\`, …` : '';
-      lines.push(`| \`${name}\` | ${renderDefault(schema)} | ${escapeCell(schema.description)}${numbered}${schema['x-secret'] ? ' Secret: never shown.' : ''}${schema['x-restart'] ? ' Read at start: a reload keeps the running value.' : ''} |`);
+      lines.push(
+        `| \`${name}\` | ${renderDefault(schema)} | ${escapeCell(schema.description)}${numbered}${schema['x-secret'] ? ' Secret: never shown.' : ''}${schema['x-restart'] ? ' Read at start: a reload keeps the running value.' : ''} |`,
+      );
     }
     lines.push('');
   }
@@ -64,7 +67,8 @@ function renderTypes(manifests: readonly SettingsManifest[]): string {
     for (const [name, schema] of Object.entries(manifest.settings)) {
       out.push(`  /** ${schema.description.replace(/\*\//g, '*\\/')}${schema['x-duration'] ? ' (milliseconds)' : schema['x-size'] ? ' (bytes)' : ''} */`);
       out.push(`  readonly ${name}: ${tsType(schema)};`);
-      if (schema['x-multiple']) out.push(`  /** Numbered variants of ${name}, when set. */`, `  readonly [key: \`${name}_\${number}\`]: ${tsType(schema)} | undefined;`);
+      if (schema['x-multiple'])
+        out.push(`  /** Numbered variants of ${name}, when set. */`, `  readonly [key: \`${name}_\${number}\`]: ${tsType(schema)} | undefined;`);
     }
     out.push('}', '');
   }

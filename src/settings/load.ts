@@ -143,7 +143,7 @@ export function loadSettings(spec: SettingsSpec, env: Readonly<Record<string, st
     // Defaults are ours and trusted ("" means unset even where a set value needs a length).
     if (badShape.has(violation.name) || sources.get(violation.name) === 'default') continue;
     const value = values[violation.name];
-    const got = violation.item !== undefined ? String((value as unknown[])[violation.item]) : raw.get(violation.name) ?? String(value);
+    const got = violation.item !== undefined ? String((value as unknown[])[violation.item]) : (raw.get(violation.name) ?? String(value));
     errors.push({ name: violation.name, message: violation.message, got: show(violation.name, got) });
   }
 
@@ -168,6 +168,10 @@ export function loadSettings(spec: SettingsSpec, env: Readonly<Record<string, st
 /** Defaults that depend on the machine; the schema documents them with `x-default-doc`. */
 function applyComputedDefaults(values: Record<string, unknown>, schemas: ReadonlyMap<string, SettingSchema>): void {
   if (schemas.has('NODE_NAME') && values.NODE_NAME === '') {
-    values.NODE_NAME = hostname().replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 63) || 'palisade';
+    values.NODE_NAME =
+      hostname()
+        .replace(/[^A-Za-z0-9._-]/g, '-')
+        .replace(/^[^A-Za-z0-9]+/, '')
+        .slice(0, 63) || 'palisade';
   }
 }

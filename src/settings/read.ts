@@ -32,16 +32,40 @@ export function lostFiles(started: SettingsRead, now: SettingsRead): SettingErro
   const errors: SettingError[] = [];
   const before = started.dotenv;
   if (before.state === 'read' && before.variables > 0) {
-    if (now.dotenv.state === 'absent') errors.push({ name: '.env', message: `the .env the node started with (${before.variables} variables) is gone`, got: before.path, code: 'PAL_SETTINGS_FILE_UNREADABLE' });
-    else if (now.dotenv.state === 'read' && now.dotenv.variables === 0) errors.push({ name: '.env', message: `the .env the node started with (${before.variables} variables) is empty now (a rewrite in progress?)`, got: before.path, code: 'PAL_SETTINGS_FILE_UNREADABLE' });
+    if (now.dotenv.state === 'absent')
+      errors.push({
+        name: '.env',
+        message: `the .env the node started with (${before.variables} variables) is gone`,
+        got: before.path,
+        code: 'PAL_SETTINGS_FILE_UNREADABLE',
+      });
+    else if (now.dotenv.state === 'read' && now.dotenv.variables === 0)
+      errors.push({
+        name: '.env',
+        message: `the .env the node started with (${before.variables} variables) is empty now (a rewrite in progress?)`,
+        got: before.path,
+        code: 'PAL_SETTINGS_FILE_UNREADABLE',
+      });
   }
   const nowFiles = now.result.files;
   if (started.result.ok && nowFiles !== undefined) {
     for (const [name, file] of started.result.files) {
       if (file.empty) continue;
       const current = nowFiles.get(name);
-      if (current === undefined) errors.push({ name: `${name}_FILE`, message: 'no longer set (it named a file the node started with)', got: file.path, code: 'PAL_SETTINGS_FILE_UNREADABLE' });
-      else if (current.empty) errors.push({ name: `${name}_FILE`, message: 'the file is empty now (a rewrite in progress?)', got: current.path, code: 'PAL_SETTINGS_FILE_UNREADABLE' });
+      if (current === undefined)
+        errors.push({
+          name: `${name}_FILE`,
+          message: 'no longer set (it named a file the node started with)',
+          got: file.path,
+          code: 'PAL_SETTINGS_FILE_UNREADABLE',
+        });
+      else if (current.empty)
+        errors.push({
+          name: `${name}_FILE`,
+          message: 'the file is empty now (a rewrite in progress?)',
+          got: current.path,
+          code: 'PAL_SETTINGS_FILE_UNREADABLE',
+        });
     }
   }
   return errors;

@@ -94,9 +94,12 @@ export class BanPolicy {
    */
   admit(target: string, durationMs: number, source: BanSource): { target: string } | BanRefusal {
     const canonical = typeof target === 'string' && target.length <= 64 ? canonicalTarget(target.trim()) : undefined;
-    if (canonical === undefined) return this.refuse(source, invalid('invalid', `not an IP address or CIDR: ${JSON.stringify(String(target).slice(0, 64))}`), String(target));
-    if (!Number.isFinite(durationMs) || durationMs < 0) return this.refuse(source, invalid('invalid', 'duration must be positive, or 0 for permanent'), canonical);
-    if (durationMs > MAX_BAN_MS) return this.refuse(source, invalid('too_long', 'duration longer than 100 years (36500d): use 0 for a permanent ban'), canonical);
+    if (canonical === undefined)
+      return this.refuse(source, invalid('invalid', `not an IP address or CIDR: ${JSON.stringify(String(target).slice(0, 64))}`), String(target));
+    if (!Number.isFinite(durationMs) || durationMs < 0)
+      return this.refuse(source, invalid('invalid', 'duration must be positive, or 0 for permanent'), canonical);
+    if (durationMs > MAX_BAN_MS)
+      return this.refuse(source, invalid('too_long', 'duration longer than 100 years (36500d): use 0 for a permanent ban'), canonical);
     const refusal = this.targetRefusal(canonical);
     return refusal ? this.refuse(source, refusal, canonical) : { target: canonical };
   }
@@ -120,13 +123,23 @@ export class BanPolicy {
     const b = c.ban;
     const target = typeof b.target === 'string' ? b.target : '';
     const fieldsOk =
-      typeof b.reason === 'string' && b.reason.trim() !== '' && b.reason.length <= MAX_REASON && isName(b.origin) && isName(b.actor) && isName(b.node) &&
-      showableTime(b.createdAt) && (b.expiresAt === null || showableTime(b.expiresAt)) && isVersion(b.version) && (b.evidence === undefined || (typeof b.evidence === 'string' && b.evidence.length <= MAX_EVIDENCE));
+      typeof b.reason === 'string' &&
+      b.reason.trim() !== '' &&
+      b.reason.length <= MAX_REASON &&
+      isName(b.origin) &&
+      isName(b.actor) &&
+      isName(b.node) &&
+      showableTime(b.createdAt) &&
+      (b.expiresAt === null || showableTime(b.expiresAt)) &&
+      isVersion(b.version) &&
+      (b.evidence === undefined || (typeof b.evidence === 'string' && b.evidence.length <= MAX_EVIDENCE));
     if (!fieldsOk) return this.refuse(source, invalid('invalid', 'malformed ban record'), target);
-    if (b.expiresAt !== null && (b.expiresAt as number) - (b.createdAt as number) > MAX_BAN_MS) return this.refuse(source, invalid('too_long', 'a ban of more than 100 years'), target);
+    if (b.expiresAt !== null && (b.expiresAt as number) - (b.createdAt as number) > MAX_BAN_MS)
+      return this.refuse(source, invalid('too_long', 'a ban of more than 100 years'), target);
     const canonical = canonicalTarget(target);
     // A record must already be canonical: another spelling could never be lifted by its own text.
-    if (canonical === undefined || canonical !== target) return this.refuse(source, invalid('invalid', `not a canonical IP address or CIDR: ${JSON.stringify(target.slice(0, 64))}`), target);
+    if (canonical === undefined || canonical !== target)
+      return this.refuse(source, invalid('invalid', `not a canonical IP address or CIDR: ${JSON.stringify(target.slice(0, 64))}`), target);
     const refusal = this.targetRefusal(canonical);
     if (refusal) return this.refuse(source, refusal, canonical);
     return { op: 'ban', ban: { ...(b as unknown as Ban), evidence: typeof b.evidence === 'string' ? b.evidence : '' } };
@@ -138,7 +151,8 @@ export class BanPolicy {
     const unknown = Object.keys(record).filter((key) => !FIELDS.has(key));
     if (unknown.length > 0) return invalid('invalid', `unknown field(s): ${unknown.join(', ')}`);
     if (typeof record.ip !== 'string' || record.ip.length > 64) return invalid('invalid', 'ip must be an IP address or a CIDR');
-    if (typeof record.reason !== 'string' || record.reason.trim() === '' || record.reason.length > MAX_REASON) return invalid('invalid', `reason must be 1 to ${MAX_REASON} characters`);
+    if (typeof record.reason !== 'string' || record.reason.trim() === '' || record.reason.length > MAX_REASON)
+      return invalid('invalid', `reason must be 1 to ${MAX_REASON} characters`);
     const durationMs = this.duration(record);
     if (typeof durationMs !== 'number') return durationMs;
     return { target: record.ip, durationMs, reason: record.reason.trim() };
@@ -156,8 +170,11 @@ export class BanPolicy {
     if (text === undefined || text === '') return invalid('invalid', 'duration is required (like 1h, 7d, or 0 for permanent)');
     if (text === '0') return 0;
     const ms = parseDuration(text);
-    if (ms === undefined || ms <= 0) return invalid('invalid', `duration must look like 30m, 1h, 7d, or 0 for permanent (got ${JSON.stringify(text.slice(0, 32))})`);
-    return ms > MAX_BAN_MS ? invalid('too_long', `duration longer than 100 years (36500d): use 0 for a permanent ban (got ${JSON.stringify(text.slice(0, 32))})`) : ms;
+    if (ms === undefined || ms <= 0)
+      return invalid('invalid', `duration must look like 30m, 1h, 7d, or 0 for permanent (got ${JSON.stringify(text.slice(0, 32))})`);
+    return ms > MAX_BAN_MS
+      ? invalid('too_long', `duration longer than 100 years (36500d): use 0 for a permanent ban (got ${JSON.stringify(text.slice(0, 32))})`)
+      : ms;
   }
 
   /** Why a canonical target may not be banned: too wide a network, or protected. */
@@ -169,7 +186,8 @@ export class BanPolicy {
     }
     const loopback = target.includes('/') ? LOOPBACK.overlaps(target) : isLoopback(target);
     if (loopback) return protectedBy('loopback', `${target} is a loopback address: banning it would lock out the node itself`);
-    if (this.options.holdsTrustedProxy(target)) return protectedBy('trusted_proxy', `${target} holds a trusted proxy (REAL_IP_FROM): banning it would block every client behind it`);
+    if (this.options.holdsTrustedProxy(target))
+      return protectedBy('trusted_proxy', `${target} holds a trusted proxy (REAL_IP_FROM): banning it would block every client behind it`);
     const plugin = this.options.protector(target);
     if (plugin) return protectedBy('protected', `${target} is protected by the ${plugin} plugin`);
     return undefined;

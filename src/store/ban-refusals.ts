@@ -31,6 +31,7 @@ export function watchBanRefusals(policy: BanPolicy, registry: Registry, log: Log
       minute = now;
       logged = 0;
     }
-    if (logged++ < LOG_PER_MINUTE) log.warn(coded(refusal.code, { source, target: target.slice(0, 64), reason: refusal.reason }), `ban record from ${source} refused: ${refusal.message}`);
+    if (logged++ < LOG_PER_MINUTE)
+      log.warn(coded(refusal.code, { source, target: target.slice(0, 64), reason: refusal.reason }), `ban record from ${source} refused: ${refusal.message}`);
   });
 }

@@ -107,9 +107,13 @@ export class BanSnapshot {
       for await (const line of lines) {
         if (header === undefined) {
           header = JSON.parse(line) as Header;
-          if (header?.palisade !== 'bans' || (header.version !== 1 && header.version !== 2) || typeof header.at !== 'number') throw new Error('not a Palisade ban snapshot');
+          if (header?.palisade !== 'bans' || (header.version !== 1 && header.version !== 2) || typeof header.at !== 'number')
+            throw new Error('not a Palisade ban snapshot');
           if (header.at + this.ledger.tombstoneTtlMs < this.now()) {
-            this.log.warn(coded('PAL_STATE_UNUSABLE', { file: this.path, takenAt: isoTime(header.at) }), 'ban snapshot older than the tombstone lifetime: ignored');
+            this.log.warn(
+              coded('PAL_STATE_UNUSABLE', { file: this.path, takenAt: isoTime(header.at) }),
+              'ban snapshot older than the tombstone lifetime: ignored',
+            );
             lines.close();
             return undefined;
           }
@@ -141,7 +145,11 @@ export class BanSnapshot {
       return undefined;
     }
     const problem = this.integrityProblem(header, trailer, records, hash.digest('hex'), afterTrailer);
-    if (problem !== undefined) this.log.warn(coded('PAL_STATE_UNUSABLE', { file: this.path, records, problem }), `ban snapshot incomplete: ${problem}; its bans are enforced, but they cannot make the node ready`);
+    if (problem !== undefined)
+      this.log.warn(
+        coded('PAL_STATE_UNUSABLE', { file: this.path, records, problem }),
+        `ban snapshot incomplete: ${problem}; its bans are enforced, but they cannot make the node ready`,
+      );
     const complete = (header.version === 1 ? header.complete : trailer?.complete) === true && problem === undefined;
     const dropped = records - changes;
     this.log.info({ file: this.path, bans: changes, dropped, complete, takenAt: isoTime(header.at) }, 'ban snapshot loaded');

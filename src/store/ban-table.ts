@@ -126,7 +126,10 @@ export class BanTable {
 
   /** Every active ban covering the canonical `ip`: its exact ban, then each network holding it, narrowest first. */
   covering(ip: string): Ban[] {
-    return this.index.covering(ip).filter(this.isActive).map((slot) => this.banAt(slot));
+    return this.index
+      .covering(ip)
+      .filter(this.isActive)
+      .map((slot) => this.banAt(slot));
   }
 
   /**

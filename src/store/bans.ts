@@ -119,16 +119,17 @@ export class Bans implements BanRecords {
     // A renewal (same origin, same reason: a list downloaded again) is not a decision worth
     // an entry: tens of thousands of them would push people's actions out of the trail.
     const renewal = previous !== undefined && previous.origin === ban.origin && previous.reason === ban.reason && previous.actor === ban.actor;
-    if (!renewal) this.audit.record({
-      at: createdAt,
-      actor: ban.actor,
-      node: ban.node,
-      action: ban.origin === 'import' ? 'import' : 'ban',
-      target,
-      reason: ban.reason,
-      origin: ban.origin,
-      detail: `${ban.expiresAt === null ? 'permanent' : `until ${new Date(ban.expiresAt).toISOString()}`}${request.summary ? `; ${request.summary.slice(0, 200)}` : ''}`,
-    });
+    if (!renewal)
+      this.audit.record({
+        at: createdAt,
+        actor: ban.actor,
+        node: ban.node,
+        action: ban.origin === 'import' ? 'import' : 'ban',
+        target,
+        reason: ban.reason,
+        origin: ban.origin,
+        detail: `${ban.expiresAt === null ? 'permanent' : `until ${new Date(ban.expiresAt).toISOString()}`}${request.summary ? `; ${request.summary.slice(0, 200)}` : ''}`,
+      });
     await this.share(change, options);
     return ban;
   }
@@ -153,7 +154,15 @@ export class Bans implements BanRecords {
   expired(bans: ReadonlyArray<{ target: string; reason?: string; origin?: string }>): void {
     const at = this.now();
     for (const ban of bans) {
-      this.audit.record({ at, actor: 'system', node: this.ledger.nodeName, action: 'expire', target: ban.target, ...(ban.reason ? { reason: ban.reason } : {}), ...(ban.origin ? { origin: ban.origin } : {}) });
+      this.audit.record({
+        at,
+        actor: 'system',
+        node: this.ledger.nodeName,
+        action: 'expire',
+        target: ban.target,
+        ...(ban.reason ? { reason: ban.reason } : {}),
+        ...(ban.origin ? { origin: ban.origin } : {}),
+      });
     }
   }
 

@@ -17,7 +17,10 @@ export function buildClusterView(self: NodeReport, reports: readonly NodeReport[
       return { ...report, ageMs, live: ageMs <= LIVE_WITHIN_MS, diverged: report.bans.agrees === false };
     })
     .sort((a, b) => a.node.localeCompare(b.node));
-  const usual = usualFingerprints(views.filter((view) => view.live), self);
+  const usual = usualFingerprints(
+    views.filter((view) => view.live),
+    self,
+  );
   const nodes = views.map((view): NodeView => ({ ...view, differs: view.live ? differing(view.fingerprints ?? {}, usual) : [] }));
   return {
     node: self.node,

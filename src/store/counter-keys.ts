@@ -23,7 +23,10 @@ export function counterClient(client: string): string {
   const ip = canonicalIp(client);
   if (ip === undefined) return `h${createHash('sha256').update(client).digest('hex').slice(0, 32)}`;
   if (!ip.includes(':')) return ip;
-  const bytes = ipaddr.parse(ip).toByteArray().map((byte, i) => (i < 8 ? byte : 0));
+  const bytes = ipaddr
+    .parse(ip)
+    .toByteArray()
+    .map((byte, i) => (i < 8 ? byte : 0));
   return `${ipaddr.fromByteArray(bytes).toString()}/64`;
 }
 

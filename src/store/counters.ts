@@ -216,7 +216,8 @@ export class Counters implements CounterFacet {
     if (remote === undefined) return this.remember(path, this.localGrant(path, limit, periodMs, now, share), now);
     // Degraded (the remote failed or is gone): decide here. A plain promise chain, not
     // async/await: fewer microtask turns on the hot path.
-    const alone = (error: unknown): LeaseGrant => this.remember(path, this.degradedGrant(path, limit, periodMs, now, degraded, share, neverReached(error)), now);
+    const alone = (error: unknown): LeaseGrant =>
+      this.remember(path, this.degradedGrant(path, limit, periodMs, now, degraded, share, neverReached(error)), now);
     const ask = (): Promise<LeaseGrant> =>
       remote.lease(path, limit, periodMs, degraded, sites).then((grant) => {
         if (grant.hits > 0 && grant.alone === undefined) this.mirror(path, limit, periodMs, degraded, grant.hits, now);
@@ -415,7 +416,9 @@ export class Counters implements CounterFacet {
     this.aloneTat.delete(path);
     this.windows.delete(path);
     this.blockedUntil.delete(path);
-    await this.backend()?.reset(path).catch(() => undefined);
+    await this.backend()
+      ?.reset(path)
+      .catch(() => undefined);
   }
 
   /** The same sliding window as window_count.lua, on this node's clock. */

@@ -9,7 +9,7 @@ import type { LeaseCounts } from './counters.js';
 export function registerLeaseMetrics(registry: Registry, counts: Readonly<LeaseCounts>): void {
   new Counter({
     name: 'palisade_rate_leases_total',
-    help: 'Rate-limit leases of this node\'s deciding processes, by event: granted, exhausted (spent to the last hit), returned (ended by time, the rest given back), refused (the client over its limit).',
+    help: "Rate-limit leases of this node's deciding processes, by event: granted, exhausted (spent to the last hit), returned (ended by time, the rest given back), refused (the client over its limit).",
     labelNames: ['event'] as const,
     registers: [registry],
     collect() {

@@ -1,7 +1,6 @@
 import type { MetricSeries, MetricsFacet } from './types.js';
 import type { RemoteMetrics } from './shared-backend.js';
 
-
 const LABEL_VALUE = /^[A-Za-z0-9_.:-]{0,64}$/;
 
 /** `name|k=v,k=v` with sorted label names: the field name of a series in Redis. */

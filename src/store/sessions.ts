@@ -55,12 +55,16 @@ export class Sessions implements SessionFacet {
     if (!ID.test(id)) throw new TypeError('session ids are 16 to 128 characters of [A-Za-z0-9_-]');
     const ttl = this.remember(id, record, idleMs);
     if (ttl <= 0) return;
-    await this.backend()?.set(id, record, ttl).catch(() => undefined);
+    await this.backend()
+      ?.set(id, record, ttl)
+      .catch(() => undefined);
   }
 
   async destroy(id: string): Promise<void> {
     this.local.delete(id);
-    await this.backend()?.destroy(id).catch(() => undefined);
+    await this.backend()
+      ?.destroy(id)
+      .catch(() => undefined);
   }
 
   /** Caches `record` for the shorter of the idle and the absolute lifetime; returns that TTL. */

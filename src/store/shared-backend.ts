@@ -5,7 +5,18 @@
  * (`primary/`) serves the same remote parts to its workers. A backend author reads this
  * file and `types.ts`, nothing else.
  */
-import type { AuditEntry, BanAgreement, BanChange, ClusterView, DegradedRate, MetricSeries, NodeReport, RateDecision, SessionRecord, StoreHealth } from './types.js';
+import type {
+  AuditEntry,
+  BanAgreement,
+  BanChange,
+  ClusterView,
+  DegradedRate,
+  MetricSeries,
+  NodeReport,
+  RateDecision,
+  SessionRecord,
+  StoreHealth,
+} from './types.js';
 
 /**
  * A lease of hits on a rate counter: the site that asked spends them without asking again,

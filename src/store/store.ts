@@ -21,7 +21,6 @@ import type { LocalState, SharedBackend } from './shared-backend.js';
 /** This build's version, as every node reports it. */
 const VERSION = readPackageJson<{ version: string }>('package.json').version;
 
-
 /** How often expired bans and old tombstones are dropped from memory. */
 const SWEEP_MS = 30_000;
 /** How often metric deltas are pushed to the shared backend, and counts made alone added to the shared counters. */
@@ -71,11 +70,21 @@ export class NodeStore implements ClusterStore {
     this.auditTrail = new Audit(() => this.shared?.backend.audit, auditLength);
     this.audit = this.auditTrail;
     this.bans = new Bans(this.ledger, () => this.publisher(), this.auditTrail, now);
-    this.counters = new Counters(() => this.shared?.backend.counters, now, undefined, { liveNodes: () => this.liveNodes(), workers: () => this.describeWorkers?.().count ?? 1 });
+    this.counters = new Counters(() => this.shared?.backend.counters, now, undefined, {
+      liveNodes: () => this.liveNodes(),
+      workers: () => this.describeWorkers?.().count ?? 1,
+    });
     this.locks = new Locks(() => this.shared?.backend.locks, now);
     this.sessions = new Sessions(() => this.shared?.backend.sessions, now);
     this.metrics = new ClusterMetrics(() => this.shared?.backend.metrics);
-    this.remotes = { counters: this.counters.remote, sessions: this.sessions.remote, locks: this.locks.remote, metrics: this.metrics.remote, bans: this.bans, audit: this.audit };
+    this.remotes = {
+      counters: this.counters.remote,
+      sessions: this.sessions.remote,
+      locks: this.locks.remote,
+      metrics: this.metrics.remote,
+      bans: this.bans,
+      audit: this.audit,
+    };
     this.flusher = setInterval(() => {
       void this.metrics.flush();
       void this.counters.settle();

@@ -104,8 +104,15 @@ export function loadRules(options: LoadOptions): { ok: true; ruleSet: RuleSet; r
   if (options.requestBodyLimit !== undefined) settings.requestBodyLimit = options.requestBodyLimit;
   if (options.requestBodyNoFilesLimit !== undefined) settings.requestBodyNoFilesLimit = options.requestBodyNoFilesLimit;
   const rules: CompiledRules = {
-    programs: compiled.programs, slots: compiled.slots, bodySlots: compiled.bodySlots, settings, engineMode: settings.engineMode, inspectionBudgetMs: options.inspectionBudgetMs ?? DEFAULT_INSPECTION_BUDGET_MS,
-    sharedValueCache: new Map(), candidates: compiled.candidates, candidateUnions: new CandidateUnions(compiled.candidates),
+    programs: compiled.programs,
+    slots: compiled.slots,
+    bodySlots: compiled.bodySlots,
+    settings,
+    engineMode: settings.engineMode,
+    inspectionBudgetMs: options.inspectionBudgetMs ?? DEFAULT_INSPECTION_BUDGET_MS,
+    sharedValueCache: new Map(),
+    candidates: compiled.candidates,
+    candidateUnions: new CandidateUnions(compiled.candidates),
     constantMemo: new ConstantMemo(compiled.constants),
   };
   const ruleSet: RuleSet = {
@@ -115,7 +122,10 @@ export function loadRules(options: LoadOptions): { ok: true; ruleSet: RuleSet; r
     begin: (request) => new WafTransaction(rules, request),
   };
   const report: LoadReport = {
-    rules: compiled.rules, translatedRegexes: compiled.translatedRegexes, refused: compiled.refused, ignoredDirectives: state.ignored,
+    rules: compiled.rules,
+    translatedRegexes: compiled.translatedRegexes,
+    refused: compiled.refused,
+    ignoredDirectives: state.ignored,
   };
   return { ok: true, ruleSet, report };
 }

@@ -31,7 +31,14 @@ export function parseMacro(text: string): MacroText {
     const body = text.slice(start + 2, end);
     const dot = body.search(/[.:]/);
     const key = dot < 0 ? undefined : body.slice(dot + 1).trim();
-    const ref: MacroRef = { collection: body.slice(0, dot < 0 ? body.length : dot).trim().toUpperCase(), key, lower: key?.toLowerCase() };
+    const ref: MacroRef = {
+      collection: body
+        .slice(0, dot < 0 ? body.length : dot)
+        .trim()
+        .toUpperCase(),
+      key,
+      lower: key?.toLowerCase(),
+    };
     if (literal) parts.push(literal);
     literal = '';
     parts.push(ref);

@@ -23,7 +23,7 @@ export class NoteCourier {
   ) {
     this.dropped = new Counter({
       name: 'palisade_plugin_notes_dropped_total',
-      help: 'Notes from the workers\' plugins to their primary dropped because too many came in one interval (recent detections shown by explain).',
+      help: "Notes from the workers' plugins to their primary dropped because too many came in one interval (recent detections shown by explain).",
       registers: [registry],
     });
   }

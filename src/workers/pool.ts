@@ -201,7 +201,16 @@ export class WorkerPool {
     const channel = workerChannel(worker);
     const service = new StoreService(this.options.store, channel, this.options.log.child({ worker: slot }), afterLoad);
     let markExited!: () => void;
-    const member: Member = { slot, worker, channel, service, startedAt: Date.now(), ready: false, leaving: false, exited: new Promise((resolve) => (markExited = resolve)) };
+    const member: Member = {
+      slot,
+      worker,
+      channel,
+      service,
+      startedAt: Date.now(),
+      ready: false,
+      leaving: false,
+      exited: new Promise((resolve) => (markExited = resolve)),
+    };
     if (!takeOver) this.members.set(slot, member);
     else this.joining.add(member);
     const ready = new Promise<AddressInfo>((resolve, reject) => {
@@ -310,7 +319,10 @@ export class WorkerPool {
   /** Waits for leaving workers, cutting those still there after SHUTDOWN_TIMEOUT (+5 s). */
   private async settle(leaving: Member[]): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(leaving.map((member) => member.exited)), new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.shutdownTimeoutMs + 5_000)))]);
+    await Promise.race([
+      Promise.all(leaving.map((member) => member.exited)),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.shutdownTimeoutMs + 5_000))),
+    ]);
     clearTimeout(timer);
     for (const member of leaving) member.worker.process.kill('SIGKILL');
   }

@@ -86,7 +86,7 @@ export async function runWorker(): Promise<void> {
   try {
     const loading = Date.now();
     await store.loaded;
-    log.debug({ bans: store.bans.count(), ms: Date.now() - loading }, 'worker loaded the node\'s bans');
+    log.debug({ bans: store.bans.count(), ms: Date.now() - loading }, "worker loaded the node's bans");
     await host.provision();
     side = await serveRequests({ settings, log, store, host, registry, upstream: new URL(init.upstream) });
     channel.send({ t: 'ready', address: side.address });

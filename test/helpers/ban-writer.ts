@@ -6,7 +6,12 @@ import type { ClusterStore } from '../../src/store/types.js';
  * once `during` settled. `during` gets `written(n)`, which resolves once `n` bans are written:
  * to break something while the writer is under way.
  */
-export async function banWhile(node: { store: ClusterStore }, prefix: string, during: (written: (n: number) => Promise<void>) => Promise<unknown>, reason = 'failover'): Promise<string[]> {
+export async function banWhile(
+  node: { store: ClusterStore },
+  prefix: string,
+  during: (written: (n: number) => Promise<void>) => Promise<unknown>,
+  reason = 'failover',
+): Promise<string[]> {
   const targets: string[] = [];
   const waiting: Array<{ n: number; resolve: () => void }> = [];
   const written = (n: number): Promise<void> => (targets.length >= n ? Promise.resolve() : new Promise((resolve) => waiting.push({ n, resolve })));

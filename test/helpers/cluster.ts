@@ -29,7 +29,12 @@ export async function readyOnSharedStore(node: { adminUrl: string }): Promise<bo
 }
 
 /** Starts in-process nodes named `names` (see {@link clusterNodeEnv}) and waits until all have synced. */
-export async function startInProcessCluster(names: string[], upstream: string, redisPort: number, extra: Record<string, string> = {}): Promise<InProcessNode[]> {
+export async function startInProcessCluster(
+  names: string[],
+  upstream: string,
+  redisPort: number,
+  extra: Record<string, string> = {},
+): Promise<InProcessNode[]> {
   const nodes: InProcessNode[] = [];
   for (const name of names) nodes.push(await startInProcessNode(clusterNodeEnv(name, upstream, redisPort, extra)));
   await waitFor(async () => (await Promise.all(nodes.map(readyOnSharedStore))).every(Boolean), 'every node ready on the shared store (/readyz)');

@@ -18,7 +18,10 @@ const KEY_PATTERNS: Array<{ pattern: RegExp; ttl: 'required' | 'none' }> = [
   { pattern: /^palisade:nodes$/, ttl: 'required' },
   { pattern: /^palisade:metrics:[A-Za-z0-9._-]+$/, ttl: 'required' },
   // Counters: the client part tagged `{…}` in a cluster (a client's keys in one slot).
-  { pattern: /^palisade:[a-z0-9_-]+:[a-z0-9_-]+:(?:[0-9.]+|[0-9a-f:]+\/64|h[0-9a-f]{32}|\{(?:[0-9.]+|[0-9a-f:]+\/64|h[0-9a-f]{32})\}):(?:gcra|w)$/, ttl: 'required' },
+  {
+    pattern: /^palisade:[a-z0-9_-]+:[a-z0-9_-]+:(?:[0-9.]+|[0-9a-f:]+\/64|h[0-9a-f]{32}|\{(?:[0-9.]+|[0-9a-f:]+\/64|h[0-9a-f]{32})\}):(?:gcra|w)$/,
+    ttl: 'required',
+  },
 ];
 
 /**

@@ -43,7 +43,11 @@ export function baseEnv(): Record<string, string> {
  * Runs `palisade <args>` to completion with exactly `env` (plus PATH/HOME), in an empty
  * working directory so no stray .env is read.
  */
-export function runCli(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+export function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+  cwd?: string,
+): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
   const started = Date.now();
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [cliPath, ...args], {
@@ -61,7 +65,10 @@ export function runCli(args: string[], env: Record<string, string> = {}, cwd?: s
 
 /** True once `/livez` says the node's boot finished (every listener and worker up). */
 async function started(adminAddress: string): Promise<boolean> {
-  const live = await fetch(`http://${adminAddress}/livez`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.json() as Promise<{ status: string }>, () => undefined);
+  const live = await fetch(`http://${adminAddress}/livez`, { signal: AbortSignal.timeout(2_000) }).then(
+    (r) => r.json() as Promise<{ status: string }>,
+    () => undefined,
+  );
   return live?.status === 'ok';
 }
 
@@ -99,7 +106,8 @@ async function launchPalisade(env: Record<string, string>, cwd: string | undefin
     ...env,
   };
   // taskset execs the node it starts: the child's pid is node's.
-  const [command, args] = options.cpus === undefined ? [process.execPath, [cliPath, 'start']] : ['taskset', ['-c', options.cpus, process.execPath, cliPath, 'start']];
+  const [command, args] =
+    options.cpus === undefined ? [process.execPath, [cliPath, 'start']] : ['taskset', ['-c', options.cpus, process.execPath, cliPath, 'start']];
   const child = spawn(command, args, {
     cwd: cwd ?? mkdtempSync(join(tmpdir(), 'palisade-node-')),
     env: fullEnv,

@@ -32,7 +32,12 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterUnderT
   const servers: RedisServer[] = [];
   for (let i = 0; i < masters * 2; i++) {
     const port = await freePort();
-    servers.push(await startRedis({ port, config: ['cluster-enabled yes', `cluster-config-file nodes-${port}.conf`, 'cluster-node-timeout 2000', 'cluster-announce-ip 127.0.0.1'] }));
+    servers.push(
+      await startRedis({
+        port,
+        config: ['cluster-enabled yes', `cluster-config-file nodes-${port}.conf`, 'cluster-node-timeout 2000', 'cluster-announce-ip 127.0.0.1'],
+      }),
+    );
   }
   const seeds = servers.map((s) => `127.0.0.1:${s.port}`);
   await run('redis-cli', ['--cluster', 'create', ...seeds, '--cluster-replicas', '1', '--cluster-yes']);
@@ -41,7 +46,10 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterUnderT
     servers,
     seeds: seeds.join(' '),
     client() {
-      const client = new Cluster(servers.filter((s) => s.process.exitCode === null).map((s) => ({ host: '127.0.0.1', port: s.port })), { clusterRetryStrategy: () => 200 });
+      const client = new Cluster(
+        servers.filter((s) => s.process.exitCode === null).map((s) => ({ host: '127.0.0.1', port: s.port })),
+        { clusterRetryStrategy: () => 200 },
+      );
       client.on('error', () => undefined);
       clients.push(client);
       return client;

@@ -47,16 +47,39 @@ describe('admin identities and roles (two nodes, Redis)', () => {
   it('lets a viewer read but not lift (403, audited); names the operator as actor on the other node; believes the auth proxy only from its own address', async () => {
     const redis = await startRedis();
     // A trusts the proxy at 10.0.0.0/8 (not the test); B trusts 127.0.0.1: the test is its proxy.
-    const a = await startInProcessNode(clusterNodeEnv('id-a', upstream.url, redis.port, { ADMIN_TOKENS: TOKENS, ADMIN_AUTH_PROXY_FROM: '10.0.0.0/8', ADMIN_AUTH_PROXY_ROLES: 'group:secops=operator', LIMIT_REQ_RATE: '2r/h' }));
-    const b = await startInProcessNode(clusterNodeEnv('id-b', upstream.url, redis.port, { ADMIN_TOKENS: TOKENS, ADMIN_AUTH_PROXY_FROM: '127.0.0.1/32', ADMIN_AUTH_PROXY_ROLES: 'group:secops=operator,*=viewer', LIMIT_REQ_RATE: '2r/h' }));
+    const a = await startInProcessNode(
+      clusterNodeEnv('id-a', upstream.url, redis.port, {
+        ADMIN_TOKENS: TOKENS,
+        ADMIN_AUTH_PROXY_FROM: '10.0.0.0/8',
+        ADMIN_AUTH_PROXY_ROLES: 'group:secops=operator',
+        LIMIT_REQ_RATE: '2r/h',
+      }),
+    );
+    const b = await startInProcessNode(
+      clusterNodeEnv('id-b', upstream.url, redis.port, {
+        ADMIN_TOKENS: TOKENS,
+        ADMIN_AUTH_PROXY_FROM: '127.0.0.1/32',
+        ADMIN_AUTH_PROXY_ROLES: 'group:secops=operator,*=viewer',
+        LIMIT_REQ_RATE: '2r/h',
+      }),
+    );
     nodes.push(a, b);
     await waitFor(async () => (await Promise.all(nodes.map(readyOnSharedStore))).every(Boolean), 'both nodes ready on the shared store (/readyz)');
 
     // The operator bans on A: B's audit trail names her, not a header.
-    const banned = await call(a, 'POST', '/api/bans', { ...as(OLGA), 'x-actor': 'somebody-else' }, { ip: '203.0.113.40', duration: '1h', reason: 'credential stuffing' });
+    const banned = await call(
+      a,
+      'POST',
+      '/api/bans',
+      { ...as(OLGA), 'x-actor': 'somebody-else' },
+      { ip: '203.0.113.40', duration: '1h', reason: 'credential stuffing' },
+    );
     expect(banned.status).toBe(201);
     expect(banned.json.actor).toBe('olga');
-    await waitFor(async () => (await auditOf(b)).some((e) => e.action === 'ban' && e.target === '203.0.113.40' && e.actor === 'olga' && e.node === 'id-a'), "olga's ban in B's audit trail");
+    await waitFor(
+      async () => (await auditOf(b)).some((e) => e.action === 'ban' && e.target === '203.0.113.40' && e.actor === 'olga' && e.node === 'id-a'),
+      "olga's ban in B's audit trail",
+    );
 
     // The viewer reads, and may not lift: 403 naming the role, audited on the cluster's trail.
     const listed = await call(b, 'GET', '/api/bans', as(VIC));
@@ -68,15 +91,22 @@ describe('admin identities and roles (two nodes, Redis)', () => {
     expect(String(lift.json.error)).toContain('vic is a viewer');
     expect((await call(b, 'POST', '/api/reload', as(VIC))).status).toBe(403);
     expect(b.store.bans.match('203.0.113.40')).toBeDefined();
-    await waitFor(async () => (await auditOf(a)).some((e) => e.action === 'refused' && e.actor === 'vic' && e.target === '203.0.113.40' && e.node === 'id-b'), "vic's refused lift in A's audit trail");
+    await waitFor(
+      async () => (await auditOf(a)).some((e) => e.action === 'refused' && e.actor === 'vic' && e.target === '203.0.113.40' && e.node === 'id-b'),
+      "vic's refused lift in A's audit trail",
+    );
 
     // Explain on B reads the shared rate counter the client used up on A (Redis's clock).
     for (let i = 0; i < 3; i++) await requestAs(a, '203.0.113.90');
     const limited = (await call(b, 'GET', '/api/explain?ip=203.0.113.90', as(VIC))).json as unknown as Explanation;
     expect(limited.verdict).toMatchObject({ action: 'refuse', status: 429 });
-    expect(limited.findings).toContainEqual(expect.objectContaining({ plugin: 'limit', effect: 'limit', detail: expect.stringMatching(/allowed again in \d+ s/) }));
+    expect(limited.findings).toContainEqual(
+      expect.objectContaining({ plugin: 'limit', effect: 'limit', detail: expect.stringMatching(/allowed again in \d+ s/) }),
+    );
     const unused = (await call(b, 'GET', '/api/explain?ip=203.0.113.91', as(VIC))).json as unknown as Explanation;
-    expect(unused.findings).toContainEqual(expect.objectContaining({ plugin: 'limit', effect: 'watch', detail: expect.stringContaining('2 of 2 requests left') }));
+    expect(unused.findings).toContainEqual(
+      expect.objectContaining({ plugin: 'limit', effect: 'watch', detail: expect.stringContaining('2 of 2 requests left') }),
+    );
 
     // The auth proxy's headers from a peer that is not the proxy: nobody.
     const spoofed = await call(a, 'GET', '/api/bans', { 'x-forwarded-email': 'mallory@example.com', 'x-forwarded-groups': 'secops' });
@@ -90,7 +120,10 @@ describe('admin identities and roles (two nodes, Redis)', () => {
     const bySam = await call(b, 'POST', '/api/bans', { ...proxied, 'x-csrf-token': csrf }, { ip: '203.0.113.41', duration: '1h', reason: 'sso' });
     expect(bySam.status).toBe(201);
     expect(bySam.json.actor).toBe('sam@example.com');
-    await waitFor(async () => (await auditOf(a)).some((e) => e.action === 'ban' && e.target === '203.0.113.41' && e.actor === 'sam@example.com'), "sam's ban in A's audit trail");
+    await waitFor(
+      async () => (await auditOf(a)).some((e) => e.action === 'ban' && e.target === '203.0.113.41' && e.actor === 'sam@example.com'),
+      "sam's ban in A's audit trail",
+    );
     // Someone outside the group is a viewer there ('*=viewer').
     const reader = { 'x-forwarded-email': 'rita@example.com' };
     expect((await call(b, 'GET', '/api/bans', reader)).status).toBe(200);
@@ -144,7 +177,9 @@ describe('explain: why is this client blocked?', () => {
 
     const fresh = await explain('203.0.113.99');
     expect(fresh.verdict.action).toBe('pass');
-    expect(fresh.findings).toContainEqual(expect.objectContaining({ plugin: 'limit', effect: 'watch', detail: expect.stringContaining('2 of 2 requests left') }));
+    expect(fresh.findings).toContainEqual(
+      expect.objectContaining({ plugin: 'limit', effect: 'watch', detail: expect.stringContaining('2 of 2 requests left') }),
+    );
     const proxy = await explain('127.0.0.1');
     expect(proxy.infrastructure).toEqual({ loopback: true, trustedProxy: true });
 
@@ -159,8 +194,13 @@ describe('explain: why is this client blocked?', () => {
     expect(cli.stdout).toMatch(/^198\.51\.100\.0\/24 +botnet range +api +olga/m);
   });
 
-  it('keys the auth proxy users\' CSRF values by a secret of the node when SESSIONS_SECRET is left at random, never by the word', async () => {
-    const node = await startInProcessNode({ NODE_NAME: 'csrf-random', ADMIN_AUTH_PROXY_FROM: '127.0.0.1/32', ADMIN_AUTH_PROXY_ROLES: '*=operator', SESSIONS_SECRET: 'random' });
+  it("keys the auth proxy users' CSRF values by a secret of the node when SESSIONS_SECRET is left at random, never by the word", async () => {
+    const node = await startInProcessNode({
+      NODE_NAME: 'csrf-random',
+      ADMIN_AUTH_PROXY_FROM: '127.0.0.1/32',
+      ADMIN_AUTH_PROXY_ROLES: '*=operator',
+      SESSIONS_SECRET: 'random',
+    });
     nodes.push(node);
     const user = { 'x-forwarded-email': 'eve@example.com' };
     const page = await (await fetch(`${node.adminUrl}/bans`, { headers: user })).text();
@@ -168,7 +208,11 @@ describe('explain: why is this client blocked?', () => {
     // What anyone could compute when the literal "random" keyed the values:
     const guessed = createHmac('sha256', 'palisade-admin-proxy-csrf:random').update('eve@example.com').digest('base64url');
     expect(given).not.toBe(guessed);
-    expect((await call(node, 'POST', '/api/bans', { ...user, 'x-csrf-token': guessed }, { ip: '203.0.113.44', duration: '1h', reason: 'forged' })).status).toBe(403);
-    expect((await call(node, 'POST', '/api/bans', { ...user, 'x-csrf-token': given }, { ip: '203.0.113.44', duration: '1h', reason: 'her own' })).status).toBe(201);
+    expect((await call(node, 'POST', '/api/bans', { ...user, 'x-csrf-token': guessed }, { ip: '203.0.113.44', duration: '1h', reason: 'forged' })).status).toBe(
+      403,
+    );
+    expect((await call(node, 'POST', '/api/bans', { ...user, 'x-csrf-token': given }, { ip: '203.0.113.44', duration: '1h', reason: 'her own' })).status).toBe(
+      201,
+    );
   });
 });

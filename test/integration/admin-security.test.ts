@@ -111,7 +111,11 @@ describe('admin API against cross-site forgery', () => {
     expect(lifted.status).toBe(403);
     expect(await bansOn(a, '203.0.113.67')).toEqual([]);
 
-    const proven = await fetch(`${a.adminUrl}/api/bans`, { method: 'POST', headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json', origin: a.adminUrl }, body });
+    const proven = await fetch(`${a.adminUrl}/api/bans`, {
+      method: 'POST',
+      headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json', origin: a.adminUrl },
+      body,
+    });
     expect(proven.status).toBe(201);
     const bearer = await fetch(`${a.adminUrl}/api/bans`, {
       method: 'POST',

@@ -17,7 +17,12 @@ let browser: Browser;
 
 beforeAll(async () => {
   upstream = await startUpstream();
-  node = await startInProcessNode({ NODE_NAME: 'analyst', REVERSE_PROXY_HOST: upstream.url, ADMIN_TOKENS: `owen:operator:${OPERATOR},vera:viewer:${VIEWER}`, LIMIT_REQ_RATE: '30r/m' });
+  node = await startInProcessNode({
+    NODE_NAME: 'analyst',
+    REVERSE_PROXY_HOST: upstream.url,
+    ADMIN_TOKENS: `owen:operator:${OPERATOR},vera:viewer:${VIEWER}`,
+    LIMIT_REQ_RATE: '30r/m',
+  });
   browser = await launchChromium();
 }, 60_000);
 
@@ -29,7 +34,8 @@ afterAll(async () => {
 
 /** A seeded set: 9 bans created (one lifted since), from every kind of origin. */
 async function seed(): Promise<void> {
-  const add = (target: string, reason: string, origin: string, actor: string, durationMs = 3_600_000) => node.store.bans.add({ target, reason, origin, actor, durationMs, evidence: '' }, { waitMs: 0 });
+  const add = (target: string, reason: string, origin: string, actor: string, durationMs = 3_600_000) =>
+    node.store.bans.add({ target, reason, origin, actor, durationMs, evidence: '' }, { waitMs: 0 });
   await add('203.0.113.10', 'scraper', 'api', 'owen');
   await add('203.0.113.11', 'scraper', 'api', 'owen', 7_200_000);
   await add('203.0.113.12', 'credential stuffing', 'api', 'alice');
@@ -100,13 +106,16 @@ describe('the review page an analyst opens first (headless Chromium)', () => {
 
     // The picture in the README (PALISADE_SCREENSHOT=1 writes it there).
     await page.goto(`${node.adminUrl}/bans`);
-    const path = process.env.PALISADE_SCREENSHOT === '1' ? join(repoRoot, 'docs', 'review-page.png') : join(mkdtempSync(join(tmpdir(), 'palisade-page-')), 'review-page.png');
+    const path =
+      process.env.PALISADE_SCREENSHOT === '1'
+        ? join(repoRoot, 'docs', 'review-page.png')
+        : join(mkdtempSync(join(tmpdir(), 'palisade-page-')), 'review-page.png');
     const shot = await page.screenshot({ path, fullPage: true });
     expect(shot.length).toBeGreaterThan(10_000);
     await page.close();
   });
 
-  it('gives an operator the lift button, and refuses a viewer\'s lift posted by hand (403)', async () => {
+  it("gives an operator the lift button, and refuses a viewer's lift posted by hand (403)", async () => {
     const page = await browser.newPage();
     await page.goto(`${node.adminUrl}/bans`);
     await page.fill('input[name=token]', OPERATOR);
@@ -115,7 +124,11 @@ describe('the review page an analyst opens first (headless Chromium)', () => {
     expect(await page.textContent('#role')).toBe('operator');
     expect(await page.locator('button[aria-label="Lift 203.0.113.10"]').count()).toBe(1);
     await page.close();
-    const refused = await fetch(`${node.adminUrl}/bans/lift`, { method: 'POST', headers: { authorization: `Bearer ${VIEWER}`, 'content-type': 'application/x-www-form-urlencoded' }, body: 'ip=203.0.113.10' });
+    const refused = await fetch(`${node.adminUrl}/bans/lift`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${VIEWER}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'ip=203.0.113.10',
+    });
     expect(refused.status).toBe(403);
     expect(node.store.bans.match('203.0.113.10')).toBeDefined();
   });

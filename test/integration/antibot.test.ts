@@ -22,7 +22,11 @@ afterAll(async () => {
 });
 
 async function pair(mode: 'cookie' | 'javascript'): Promise<[InProcessNode, InProcessNode]> {
-  const started = await startInProcessCluster([`ab-${mode}-a`, `ab-${mode}-b`], upstream.url, redis.port, { USE_LIMIT_REQ: 'no', USE_ANTIBOT: mode, SESSIONS_SECRET: SECRET });
+  const started = await startInProcessCluster([`ab-${mode}-a`, `ab-${mode}-b`], upstream.url, redis.port, {
+    USE_LIMIT_REQ: 'no',
+    USE_ANTIBOT: mode,
+    SESSIONS_SECRET: SECRET,
+  });
   nodes.push(...started);
   return started as [InProcessNode, InProcessNode];
 }

@@ -32,7 +32,12 @@ beforeAll(async () => {
     res.end();
   });
   redis = await startRedis();
-  const env = (name: string): Record<string, string> => clusterNodeEnv(name, upstream.url, redis.port, { ADMIN_TOKENS: `dana:operator:${TOKEN},erin:operator:${ERIN}`, USE_LIMIT_REQ: 'no', BAD_BEHAVIOR_THRESHOLD: '3' });
+  const env = (name: string): Record<string, string> =>
+    clusterNodeEnv(name, upstream.url, redis.port, {
+      ADMIN_TOKENS: `dana:operator:${TOKEN},erin:operator:${ERIN}`,
+      USE_LIMIT_REQ: 'no',
+      BAD_BEHAVIOR_THRESHOLD: '3',
+    });
   [a, b] = [await startPalisade(env('audit-a')), await startPalisade(env('audit-b'))];
 }, 60_000);
 
@@ -43,7 +48,9 @@ afterAll(async () => {
 });
 
 async function audit(node: PalisadeProcess): Promise<Entry[]> {
-  const answer = (await (await fetch(`${node.adminUrl}/api/audit?limit=1000`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { entries: Entry[] };
+  const answer = (await (await fetch(`${node.adminUrl}/api/audit?limit=1000`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as {
+    entries: Entry[];
+  };
   return answer.entries;
 }
 
@@ -79,10 +86,14 @@ describe('audit trail', () => {
     const before = await audit(b);
     expect(before.length).toBeGreaterThanOrEqual(5);
     await redis.restart();
-    await waitFor(async () => {
-      const after = await audit(b).catch(() => []);
-      return after.length === before.length ? after : undefined;
-    }, 'the trail back', 20_000);
+    await waitFor(
+      async () => {
+        const after = await audit(b).catch(() => []);
+        return after.length === before.length ? after : undefined;
+      },
+      'the trail back',
+      20_000,
+    );
     const after = await audit(a);
     expect(after.map((e) => e.id).sort()).toEqual(before.map((e) => e.id).sort());
   });

@@ -68,7 +68,11 @@ describe('ban review page in headless Chromium', () => {
     });
     await page.goto(`${a.adminUrl}/bans`);
     // The page's own style is allowed by its hash (nothing else may load or run).
-    expect(await page.locator('body').evaluate((body) => (globalThis as unknown as { getComputedStyle(e: unknown): { marginTop: string } }).getComputedStyle(body).marginTop)).toBe('24px');
+    expect(
+      await page
+        .locator('body')
+        .evaluate((body) => (globalThis as unknown as { getComputedStyle(e: unknown): { marginTop: string } }).getComputedStyle(body).marginTop),
+    ).toBe('24px');
     await page.fill('input[name=token]', 'wrong-token-wrong-token');
     await page.click('button[type=submit]');
     expect(await page.textContent('.msg')).toBe('Wrong token.');
@@ -122,7 +126,9 @@ describe('ban review page in headless Chromium', () => {
     });
     expect(forged.status).toBe(303);
     expect(forged.headers.get('location')).toContain('err=');
-    const still = (await (await fetch(`${a.adminUrl}/api/bans?ip=203.0.113.21`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { bans: unknown[] };
+    const still = (await (await fetch(`${a.adminUrl}/api/bans?ip=203.0.113.21`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as {
+      bans: unknown[];
+    };
     expect(still.bans).toHaveLength(1);
   });
 });

@@ -70,14 +70,30 @@ describe('what the ban API cannot show', () => {
     expect(far.status).toBe(400);
     // A node of an older version (or a hand) writes a record no surface can show, straight into the stream.
     const redis = new (await import('ioredis')).Redis({ host: '127.0.0.1', port: redisPort });
-    const ban = { target: '203.0.113.122', reason: 'from the future', origin: 'api', actor: 'x', node: 'old-node', createdAt: Date.now(), expiresAt: 8.64e15, evidence: '', version: Date.now() };
+    const ban = {
+      target: '203.0.113.122',
+      reason: 'from the future',
+      origin: 'api',
+      actor: 'x',
+      node: 'old-node',
+      createdAt: Date.now(),
+      expiresAt: 8.64e15,
+      evidence: '',
+      version: Date.now(),
+    };
     await redis.xadd('palisade:bans:stream', '*', 'c', JSON.stringify({ op: 'ban', ban }));
-    await redis.xadd('palisade:bans:stream', '*', 'c', JSON.stringify({ op: 'ban', ban: { ...ban, target: '203.0.113.123', expiresAt: Date.now() + 3_600_000 } }));
+    await redis.xadd(
+      'palisade:bans:stream',
+      '*',
+      'c',
+      JSON.stringify({ op: 'ban', ban: { ...ban, target: '203.0.113.123', expiresAt: Date.now() + 3_600_000 } }),
+    );
     redis.disconnect();
     await waitFor(async () => (await asClient(b, '203.0.113.123')) === 403, 'the showable ban on B');
     // The other one was refused and counted; every view still answers.
     expect(await asClient(b, '203.0.113.122')).toBe(200);
-    for (const path of ['/api/bans', '/api/bans/export', '/api/bans/export?format=csv', '/api/explain?ip=203.0.113.122', '/bans']) expect((await api(b, 'GET', path)).status, path).toBe(200);
+    for (const path of ['/api/bans', '/api/bans/export', '/api/bans/export?format=csv', '/api/explain?ip=203.0.113.122', '/bans'])
+      expect((await api(b, 'GET', path)).status, path).toBe(200);
     expect((await api(b, 'GET', '/metrics')).text).toMatch(/^palisade_bans_refused_total\{source="redis",reason="invalid"[^}]*\} [1-9]/m);
     expect(b.logs.find((l) => l.code === 'PAL_BAN_INVALID' && l.source === 'redis')).toMatchObject({ target: '203.0.113.122' });
   });
@@ -101,7 +117,15 @@ describe('what the ban API cannot show', () => {
   });
 
   it('answers 400 to a cursor it did not give', async () => {
-    for (const cursor of ['null', '[]', '{}', Buffer.from('null').toString('base64url'), Buffer.from('[]').toString('base64url'), Buffer.from('{}').toString('base64url'), Buffer.from('[1,2]').toString('base64url')]) {
+    for (const cursor of [
+      'null',
+      '[]',
+      '{}',
+      Buffer.from('null').toString('base64url'),
+      Buffer.from('[]').toString('base64url'),
+      Buffer.from('{}').toString('base64url'),
+      Buffer.from('[1,2]').toString('base64url'),
+    ]) {
       const answer = await api(a, 'GET', `/api/bans?cursor=${encodeURIComponent(cursor)}`);
       expect(answer.status, cursor).toBe(400);
       expect(answer.json).toMatchObject({ code: 'PAL_BAN_INVALID' });
@@ -113,7 +137,15 @@ describe('ban review API', () => {
   it('adds a ban on A that B lists and enforces; lifting it on B frees it on A; both are audited', async () => {
     const created = await api(a, 'POST', '/api/bans', { ip: '203.0.113.9', duration: '1h', reason: 'credential stuffing' });
     expect(created.status).toBe(201);
-    expect(created.json).toMatchObject({ ip: '203.0.113.9', reason: 'credential stuffing', origin: 'api', actor: 'alice', node: 'review-a', remaining: 3600, hits: 0 });
+    expect(created.json).toMatchObject({
+      ip: '203.0.113.9',
+      reason: 'credential stuffing',
+      origin: 'api',
+      actor: 'alice',
+      node: 'review-a',
+      remaining: 3600,
+      hits: 0,
+    });
     const listed = await waitFor(async () => (await api(b, 'GET', '/api/bans?ip=203.0.113.9')).json?.bans?.[0], 'the ban listed on B');
     expect(listed).toMatchObject({ ip: '203.0.113.9', origin: 'api', actor: 'alice' });
     expect(await asClient(b, '203.0.113.9')).toBe(403);
@@ -161,7 +193,8 @@ describe('ban review API', () => {
   });
 
   it('filters, sorts and pages with a cursor; exports CSV and JSON; imports row by row', async () => {
-    for (let i = 1; i <= 5; i++) expect((await api(a, 'POST', '/api/bans', { ip: `192.0.2.${i}`, duration: `${i}h`, reason: i % 2 ? 'odd' : 'even' })).status).toBe(201);
+    for (let i = 1; i <= 5; i++)
+      expect((await api(a, 'POST', '/api/bans', { ip: `192.0.2.${i}`, duration: `${i}h`, reason: i % 2 ? 'odd' : 'even' })).status).toBe(201);
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
@@ -179,9 +212,15 @@ describe('ban review API', () => {
     const json = await api(a, 'GET', '/api/bans/export?format=json');
     expect(json.json.length).toBeGreaterThanOrEqual(5);
 
-    const imported = await api(a, 'POST', '/api/bans/import', 'ip,reason,duration\n198.18.0.1,imported,2h\nbad-ip,imported,2h\n198.18.0.0/8,too wide,1h\n198.18.0.2,imported,0\n', {
-      'content-type': 'text/csv',
-    });
+    const imported = await api(
+      a,
+      'POST',
+      '/api/bans/import',
+      'ip,reason,duration\n198.18.0.1,imported,2h\nbad-ip,imported,2h\n198.18.0.0/8,too wide,1h\n198.18.0.2,imported,0\n',
+      {
+        'content-type': 'text/csv',
+      },
+    );
     expect(imported.status).toBe(200);
     expect(imported.json.accepted).toBe(2);
     expect(imported.json.rejected.map((r: { row: number; code: string }) => [r.row, r.code])).toEqual([
@@ -195,10 +234,16 @@ describe('ban review API', () => {
   });
 
   it('neutralises spreadsheet formulas in the CSV export, and imports them back as they were', async () => {
-    const formulas = ['=HYPERLINK("http://evil.test","click")', '+1+cmd|\' /C calc\'!A0', '-2+3', '@SUM(1)', "'=already quoted", 'plain text'];
-    for (const [i, reason] of formulas.entries()) expect((await api(a, 'POST', '/api/bans', { ip: `192.0.2.${100 + i}`, duration: '1h', reason })).status).toBe(201);
+    const formulas = ['=HYPERLINK("http://evil.test","click")', "+1+cmd|' /C calc'!A0", '-2+3', '@SUM(1)', "'=already quoted", 'plain text'];
+    for (const [i, reason] of formulas.entries())
+      expect((await api(a, 'POST', '/api/bans', { ip: `192.0.2.${100 + i}`, duration: '1h', reason })).status).toBe(201);
     const csv = await api(a, 'GET', '/api/bans/export?format=csv');
-    const cells = new Map(csv.text.split('\n').filter((line) => line.startsWith('192.0.2.1')).map((line) => [line.split(',')[0]!, line]));
+    const cells = new Map(
+      csv.text
+        .split('\n')
+        .filter((line) => line.startsWith('192.0.2.1'))
+        .map((line) => [line.split(',')[0]!, line]),
+    );
     for (const [i, reason] of formulas.entries()) {
       const line = cells.get(`192.0.2.${100 + i}`)!;
       const reasonCell = line.slice(line.indexOf(',') + 1);
@@ -207,7 +252,16 @@ describe('ban review API', () => {
       else expect(reasonCell.startsWith('plain text')).toBe(true);
     }
     for (const [i] of formulas.entries()) await api(a, 'DELETE', `/api/bans/192.0.2.${100 + i}`);
-    const back = await api(a, 'POST', '/api/bans/import', csv.text.split('\n').filter((line, n) => n === 0 || line.startsWith('192.0.2.1')).join('\n'), { 'content-type': 'text/csv' });
+    const back = await api(
+      a,
+      'POST',
+      '/api/bans/import',
+      csv.text
+        .split('\n')
+        .filter((line, n) => n === 0 || line.startsWith('192.0.2.1'))
+        .join('\n'),
+      { 'content-type': 'text/csv' },
+    );
     expect(back.json.rejected).toEqual([]);
     for (const [i, reason] of formulas.entries()) {
       const listed = await api(a, 'GET', `/api/bans?ip=192.0.2.${100 + i}`);
@@ -224,8 +278,7 @@ describe('ban review API', () => {
 });
 
 describe('palisade bans / audit (CLI)', () => {
-  const cli = (args: string[], extra: Record<string, string> = {}) =>
-    runCli(args, { PALISADE_ADMIN_URL: a.adminUrl, PALISADE_ADMIN_TOKEN: BOB, ...extra });
+  const cli = (args: string[], extra: Record<string, string> = {}) => runCli(args, { PALISADE_ADMIN_URL: a.adminUrl, PALISADE_ADMIN_TOKEN: BOB, ...extra });
 
   it('adds, lists, removes, exports, imports and shows the audit trail, with documented exit codes', async () => {
     const added = await cli(['bans', 'add', '198.51.100.44', '--duration', '2h', '--reason', 'scanner']);
@@ -234,7 +287,9 @@ describe('palisade bans / audit (CLI)', () => {
     expect(added.stdout).toMatch(/^banned 198\.51\.100\.44 \((2h 0m|1h 59m)\)\n$/);
     const listed = await cli(['bans', 'list', '--ip', '198.51.100.44']);
     expect(listed.code).toBe(0);
-    expect(listed.stdout).toMatch(/^IP +REASON +ORIGIN +ACTOR +NODE +REMAINING +HITS +LAST EVIDENCE\n198\.51\.100\.44 +scanner +api +bob +review-a +(1h 59m|2h 0m) +0\n1 ban\(s\)\n$/);
+    expect(listed.stdout).toMatch(
+      /^IP +REASON +ORIGIN +ACTOR +NODE +REMAINING +HITS +LAST EVIDENCE\n198\.51\.100\.44 +scanner +api +bob +review-a +(1h 59m|2h 0m) +0\n1 ban\(s\)\n$/,
+    );
     const asJson = JSON.parse((await cli(['bans', 'list', '--json', '--ip', '198.51.100.44'])).stdout);
     expect(asJson).toHaveLength(1);
     const bad = await cli(['bans', 'add', '127.0.0.1', '--duration', '1h', '--reason', 'oops']);
@@ -246,7 +301,13 @@ describe('palisade bans / audit (CLI)', () => {
     const exported = await cli(['bans', 'export', '--format', 'csv']);
     expect(exported.stdout.startsWith('ip,reason,origin,actor,node,created,expires,evidence\n')).toBe(true);
     const dir = mkdtempSync(join(tmpdir(), 'palisade-import-'));
-    writeFileSync(join(dir, 'bans.json'), JSON.stringify([{ ip: '198.51.100.45', duration: '1h', reason: 'json import' }, { ip: '::1', duration: '1h', reason: 'nope' }]));
+    writeFileSync(
+      join(dir, 'bans.json'),
+      JSON.stringify([
+        { ip: '198.51.100.45', duration: '1h', reason: 'json import' },
+        { ip: '::1', duration: '1h', reason: 'nope' },
+      ]),
+    );
     const imported = await cli(['bans', 'import', join(dir, 'bans.json')]);
     expect(imported.code).toBe(1);
     expect(imported.stdout).toContain('1 accepted, 1 rejected');
@@ -260,7 +321,10 @@ describe('palisade bans / audit (CLI)', () => {
     const unreachable = await runCli(['bans', 'list'], { PALISADE_ADMIN_URL: 'http://127.0.0.1:9', ADMIN_TOKEN: TOKEN });
     expect(unreachable.code).toBe(2);
     const wrongToken = await cli(['bans', 'list'], { PALISADE_ADMIN_TOKEN: 'wrong-token-wrong-token' });
-    expect([wrongToken.code, wrongToken.stderr]).toEqual([1, "palisade: missing or wrong bearer token [PAL_ADMIN_UNAUTHORIZED]: set PALISADE_ADMIN_TOKEN (or PALISADE_ADMIN_TOKEN_FILE) to your token of the node's ADMIN_TOKENS, or ADMIN_TOKEN\n"]);
+    expect([wrongToken.code, wrongToken.stderr]).toEqual([
+      1,
+      "palisade: missing or wrong bearer token [PAL_ADMIN_UNAUTHORIZED]: set PALISADE_ADMIN_TOKEN (or PALISADE_ADMIN_TOKEN_FILE) to your token of the node's ADMIN_TOKENS, or ADMIN_TOKEN\n",
+    ]);
   });
 });
 
@@ -274,7 +338,10 @@ describe('a large ban list', () => {
       }
       // How fast the first page comes is a figure for a quiet machine: bench:bans prints it.
       const page = async (cursor?: string): Promise<{ bans: Array<{ ip: string }>; next: string }> =>
-        (await (await fetch(`${node.adminUrl}/api/bans?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)).json()) as { bans: Array<{ ip: string }>; next: string };
+        (await (await fetch(`${node.adminUrl}/api/bans?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)).json()) as {
+          bans: Array<{ ip: string }>;
+          next: string;
+        };
       const first = await page();
       const second = await page(first.next);
       expect(first.bans).toHaveLength(50);

@@ -35,8 +35,20 @@ async function redisWithBans(): Promise<RedisServer> {
 }
 
 /** A node's ban sync on `redis`, started before anything connects (as a node does), with the causes of its resyncs. */
-function syncOn(redis: RedisServer): { sync: RedisBanSync; ledger: BanLedger; connections: RedisConnections; causes: ResyncCause[]; completed: () => number; close(): Promise<void> } {
-  const loaded = loadSettings(settingsSpec(builtinPlugins), { USE_REDIS: 'yes', REDIS_HOST: '127.0.0.1', REDIS_PORT: String(redis.port), SESSIONS_SECRET: TEST_SESSIONS_SECRET });
+function syncOn(redis: RedisServer): {
+  sync: RedisBanSync;
+  ledger: BanLedger;
+  connections: RedisConnections;
+  causes: ResyncCause[];
+  completed: () => number;
+  close(): Promise<void>;
+} {
+  const loaded = loadSettings(settingsSpec(builtinPlugins), {
+    USE_REDIS: 'yes',
+    REDIS_HOST: '127.0.0.1',
+    REDIS_PORT: String(redis.port),
+    SESSIONS_SECRET: TEST_SESSIONS_SECRET,
+  });
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
   const connections = new RedisConnections(loaded.settings as unknown as RedisSettings, 'first-resync', pino({ level: 'silent' }));
   const causes: ResyncCause[] = [];
@@ -91,7 +103,7 @@ describe('the first ban resync', () => {
     }
   });
 
-  it('runs again when Redis\'s ban state is replaced while it reads', async () => {
+  it("runs again when Redis's ban state is replaced while it reads", async () => {
     const redis = await redisWithBans();
     const node = syncOn(redis);
     const other = redis.client();

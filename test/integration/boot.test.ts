@@ -50,7 +50,9 @@ describe('boot', () => {
     const port = await freePort();
     const result = await runCli(['start'], { ADMIN_LISTEN: `0.0.0.0:${port}`, ADMIN_AUTH_PROXY_FROM: '0.0.0.0/0 ::/0', ADMIN_AUTH_PROXY_ROLES: '*=operator' });
     expect(result.code).toBe(78);
-    expect(result.stderr).toContain(`ADMIN_AUTH_PROXY_FROM: 0.0.0.0/0, ::/0 trusts every address to name the admin user (any client reaching 0.0.0.0:${port} could send the user header); name the auth proxy's own addresses`);
+    expect(result.stderr).toContain(
+      `ADMIN_AUTH_PROXY_FROM: 0.0.0.0/0, ::/0 trusts every address to name the admin user (any client reaching 0.0.0.0:${port} could send the user header); name the auth proxy's own addresses`,
+    );
     // On a loopback admin only local peers can reach it: accepted.
     expect((await runCli(['config', 'check'], { ADMIN_AUTH_PROXY_FROM: '0.0.0.0/0', ADMIN_AUTH_PROXY_ROLES: '*=operator' })).code).toBe(0);
   });

@@ -43,7 +43,7 @@ async function elapsedUntil(check: () => boolean, what: string, started = perfor
 }
 
 describe('cluster metrics', () => {
-  it('shows request and block totals of every node on each node\'s /metrics', async () => {
+  it("shows request and block totals of every node on each node's /metrics", async () => {
     const redis = await startRedis();
     const [a, b] = await pair(redis);
     await a.store.bans.add({ target: '192.0.2.99', reason: 'metrics', origin: 'api', durationMs: 60_000 });
@@ -90,7 +90,7 @@ describe('bans shared through Redis', () => {
     expect(a.store.bans.get('203.0.113.0/24')?.expiresAt).toBeNull();
   });
 
-  it('measures propagation on Redis\'s clock: after 200 bans on A, B\'s palisade_ban_propagation_seconds counted each, A\'s none', async () => {
+  it("measures propagation on Redis's clock: after 200 bans on A, B's palisade_ban_propagation_seconds counted each, A's none", async () => {
     const redis = await startRedis();
     const [a, b] = await pair(redis);
     for (let i = 0; i < 200; i++) {
@@ -100,7 +100,12 @@ describe('bans shared through Redis', () => {
     }
     const text = await (await fetch(`${b.adminUrl}/metrics`)).text();
     const bucket = (le: string): number =>
-      Number(text.split('\n').find((line) => line.startsWith(`palisade_ban_propagation_seconds_bucket{le="${le}",node="node-b"} `))?.split(' ')[1] ?? NaN);
+      Number(
+        text
+          .split('\n')
+          .find((line) => line.startsWith(`palisade_ban_propagation_seconds_bucket{le="${le}",node="node-b"} `))
+          ?.split(' ')[1] ?? NaN,
+      );
     const count = bucket('+Inf');
     expect(count).toBeGreaterThanOrEqual(200);
     // How fast is for a quiet machine (the figures below, and bench); the test holds that each change is observed once, where it arrived.
@@ -163,7 +168,8 @@ describe('bans shared through Redis', () => {
   it('keeps every ban when a small Redis evicts under a flood of TTL keys (volatile-lru)', async () => {
     const redis = await startRedis({ config: ['maxmemory 3mb', 'maxmemory-policy volatile-lru'] });
     const [a] = await pair(redis);
-    for (let i = 0; i < 500; i++) await a.store.bans.add({ target: `10.9.${Math.floor(i / 250)}.${i % 250}`, reason: 'flood-test', origin: 'api', durationMs: 3_600_000 });
+    for (let i = 0; i < 500; i++)
+      await a.store.bans.add({ target: `10.9.${Math.floor(i / 250)}.${i % 250}`, reason: 'flood-test', origin: 'api', durationMs: 3_600_000 });
     const check = redis.client();
     await waitFor(async () => (await check.zcard('palisade:bans:index')) === 500, 'bans written');
     // Flood with real counters (each a key with a TTL), as a rate-limited botnet would, until

@@ -23,7 +23,6 @@ afterAll(async () => {
   await stopAllRedis();
 });
 
-
 /** Every target is banned on both nodes and recorded on the current master. */
 async function expectNoneLost(targets: string[]): Promise<void> {
   const master = await cluster.currentMaster();

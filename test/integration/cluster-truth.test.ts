@@ -39,7 +39,8 @@ describe('cluster view', () => {
     const redis = await startRedis();
     nodes = await startInProcessCluster(['node-a', 'node-b'], upstream.url, redis.port, { REDIS_TIMEOUT: '2s' });
     const [a, b] = nodes as [InProcessNode, InProcessNode];
-    for (const ip of ['192.0.2.7', '192.0.2.8', '198.51.100.0/24']) await a.store.bans.add({ target: ip, reason: 'view', origin: 'api', durationMs: 3_600_000 });
+    for (const ip of ['192.0.2.7', '192.0.2.8', '198.51.100.0/24'])
+      await a.store.bans.add({ target: ip, reason: 'view', origin: 'api', durationMs: 3_600_000 });
     await a.store.bans.add({ target: '192.0.2.9', reason: 'view', origin: 'api', durationMs: 0 });
     await waitFor(() => b.store.bans.count() === 4, 'the bans on B');
 
@@ -61,21 +62,31 @@ describe('cluster view', () => {
     const started = Date.now();
     (b.store as NodeStore).ledger.table.delete('192.0.2.7');
     expect(b.store.bans.match('192.0.2.7')).toBeUndefined();
-    const flagged = await waitFor(async () => {
-      const view = await clusterOf(a);
-      return view.nodes.find((n) => n.node === 'node-b' && n.diverged) ? view : undefined;
-    }, 'node-b flagged as diverged', 15_000, 100);
+    const flagged = await waitFor(
+      async () => {
+        const view = await clusterOf(a);
+        return view.nodes.find((n) => n.node === 'node-b' && n.diverged) ? view : undefined;
+      },
+      'node-b flagged as diverged',
+      15_000,
+      100,
+    );
     expect(flagged.summary.diverged).toBe(1);
     expect(flagged.nodes.find((n) => n.node === 'node-b')!.bans.divergedSince).toBeGreaterThan(0);
     const metricsA = await (await fetch(`${a.adminUrl}/metrics`)).text();
     expect(metric(metricsA, /^palisade_cluster_nodes_diverged\{node="node-a"\} (\d+)$/m)).toBe(1);
     expect(metric(metricsA, /^palisade_cluster_nodes\{node="node-a"\} (\d+)$/m)).toBe(2);
 
-    await waitFor(async () => {
-      const view = await clusterOf(a);
-      const nodeB = view.nodes.find((n) => n.node === 'node-b');
-      return nodeB?.bans.agrees === true && nodeB.bans.repairs === 1 && b.store.bans.match('192.0.2.7') !== undefined;
-    }, 'node-b repaired', 15_000, 100);
+    await waitFor(
+      async () => {
+        const view = await clusterOf(a);
+        const nodeB = view.nodes.find((n) => n.node === 'node-b');
+        return nodeB?.bans.agrees === true && nodeB.bans.repairs === 1 && b.store.bans.match('192.0.2.7') !== undefined;
+      },
+      'node-b repaired',
+      15_000,
+      100,
+    );
     const repairedInMs = Date.now() - started;
     console.info(`measured: a node whose table lost a ban repaired itself in ${repairedInMs} ms`);
     const metricsB = await (await fetch(`${b.adminUrl}/metrics`)).text();

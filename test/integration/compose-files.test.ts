@@ -24,11 +24,17 @@ describe('compose files', () => {
     });
 
     it(`${file} gives Palisade only settings it knows`, () => {
-      const services = (parse(readFileSync(join(dockerDir, file), 'utf8'), { merge: true }) as { services: Record<string, { build?: unknown; environment?: Record<string, string> }> }).services;
+      const services = (
+        parse(readFileSync(join(dockerDir, file), 'utf8'), { merge: true }) as {
+          services: Record<string, { build?: unknown; environment?: Record<string, string> }>;
+        }
+      ).services;
       const palisade = Object.values(services).filter((service) => service.build !== undefined);
       expect(palisade.length).toBeGreaterThanOrEqual(2);
       for (const service of palisade) {
-        const unknown = Object.keys(service.environment ?? {}).filter((name) => !(name in schema.properties) && !(name.endsWith('_FILE') && name.slice(0, -5) in schema.properties));
+        const unknown = Object.keys(service.environment ?? {}).filter(
+          (name) => !(name in schema.properties) && !(name.endsWith('_FILE') && name.slice(0, -5) in schema.properties),
+        );
         expect(unknown).toEqual([]);
       }
     });

@@ -65,7 +65,8 @@ describe('SECURITY_MODE=detect', () => {
     expect(await accessLine(listed.id)).toMatchObject({ verdict: 'detect:deny', reason: 'blacklist.uri' });
 
     const metrics = await (await fetch(`${node.adminUrl}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
-    for (const reason of ['ban', 'limit.req', 'blacklist.uri']) expect(metrics).toMatch(new RegExp(`^palisade_detected_requests_total\\{reason="${reason.replace('.', '\\.')}",node="test-node"\\} [1-9]`, 'm'));
+    for (const reason of ['ban', 'limit.req', 'blacklist.uri'])
+      expect(metrics).toMatch(new RegExp(`^palisade_detected_requests_total\\{reason="${reason.replace('.', '\\.')}",node="test-node"\\} [1-9]`, 'm'));
     // Nothing was stopped.
     expect(metrics).not.toMatch(/^palisade_blocked_requests_total\{/m);
   });
@@ -73,7 +74,11 @@ describe('SECURITY_MODE=detect', () => {
   it('still makes bans (shared and audited), so switching to block is instant', async () => {
     for (let i = 0; i < 3; i++) expect((await get('198.51.100.73', `/missing/${i}`)).status).toBe(404);
     const audit = await waitFor(async () => {
-      const entries = ((await (await fetch(`${node.adminUrl}/api/audit`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { entries: Array<{ target: string; actor: string }> }).entries;
+      const entries = (
+        (await (await fetch(`${node.adminUrl}/api/audit`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as {
+          entries: Array<{ target: string; actor: string }>;
+        }
+      ).entries;
       return entries.find((e) => e.target === '198.51.100.73');
     }, 'the bad-behaviour ban in the audit');
     expect(audit.actor).toBe('bad-behavior');

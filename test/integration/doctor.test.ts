@@ -47,7 +47,17 @@ describe('palisade doctor', () => {
       '+get +set +del +exists +mget +incr +incrby +expire +pexpire +ttl +pttl +hset +hget +hgetall +hincrby +hdel +hkeys +zadd +zrem +zrange +zrangebyscore ' +
       '+zremrangebyscore +zcard +zscore +xadd +xread +xrange +xrevrange +xtrim +evalsha +eval +script|load +multi +exec';
     const master = await startRedis({
-      config: ['appendonly yes', 'maxmemory 64mb', 'maxmemory-policy volatile-lru', 'timeout 300', 'masteruser palisade', 'masterauth doctor-secret-pw', 'user default off', user, 'user replicator on >repl-pw +psync +replconf +ping'],
+      config: [
+        'appendonly yes',
+        'maxmemory 64mb',
+        'maxmemory-policy volatile-lru',
+        'timeout 300',
+        'masteruser palisade',
+        'masterauth doctor-secret-pw',
+        'user default off',
+        user,
+        'user replicator on >repl-pw +psync +replconf +ping',
+      ],
       username: 'palisade',
       password: 'doctor-secret-pw',
     });

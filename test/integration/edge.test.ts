@@ -80,7 +80,23 @@ describe('Host validation', () => {
   }
 
   it('passes every form of a valid Host', async () => {
-    const valid = ['a.test', 'A.Test:8080', 'a.test:', 'a.test:000080', '127.0.0.1', '127.0.0.1:80', '[::1]', '[::1]:8080', '[::ffff:1.2.3.4]', '[v1.fe]', '[V1.fe]', 'xn--bcher-kva.example', 'under_score.test', 'a%41.test', "s!$&'()*+,;=.test"];
+    const valid = [
+      'a.test',
+      'A.Test:8080',
+      'a.test:',
+      'a.test:000080',
+      '127.0.0.1',
+      '127.0.0.1:80',
+      '[::1]',
+      '[::1]:8080',
+      '[::ffff:1.2.3.4]',
+      '[v1.fe]',
+      '[V1.fe]',
+      'xn--bcher-kva.example',
+      'under_score.test',
+      'a%41.test',
+      "s!$&'()*+,;=.test",
+    ];
     for (const host of valid) {
       const reply = await rawRequest(port, `GET /valid HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
       expect(reply.text, `Host: ${host}`).toMatch(/^HTTP\/1\.1 200 /);
@@ -137,7 +153,10 @@ describe('request bodies', () => {
     // for them to be cut (the grace at least): the probes answered far more than that allows.
     expect(trickled.answered).toBeGreaterThan(5 * answeredIfEachWaited(2, trickled.ms, GRACE_MS));
     // The upstream never took a cut body for a whole one.
-    await waitFor(() => [...Array(50).keys()].every((i) => bodies.get(`/trickle-${i}`) !== undefined || !upstream.seen.some((s) => s.url === `/trickle-${i}`)), 'the upstream to see the cut bodies end');
+    await waitFor(
+      () => [...Array(50).keys()].every((i) => bodies.get(`/trickle-${i}`) !== undefined || !upstream.seen.some((s) => s.url === `/trickle-${i}`)),
+      'the upstream to see the cut bodies end',
+    );
     for (let i = 0; i < 50; i++) expect(bodies.get(`/trickle-${i}`)).not.toMatchObject({ bytes: 100_000 });
     const line = await waitFor(() => node.logs.find((l) => l.msg === 'request' && l.path === '/trickle-0'), 'the access line');
     expect(line).toMatchObject({ status: 408, verdict: 'error', reason: 'body.too_slow', code: 'PAL_REQUEST_TIMEOUT' });
@@ -191,7 +210,13 @@ describe('request bodies', () => {
   it('does not hold against the client the time the upstream takes to accept its body', async () => {
     // A quick client, an upstream that reads nothing for longer than CLIENT_BODY_TIMEOUT and
     // the grace: every buffer between them fills, the proxy stops reading, and waits.
-    const patient = await startPalisade({ REVERSE_PROXY_HOST: upstream.url, USE_LIMIT_REQ: 'no', CLIENT_BODY_TIMEOUT: '1s', CLIENT_BODY_MIN_RATE_GRACE: '1s', MAX_CLIENT_SIZE: '64m' });
+    const patient = await startPalisade({
+      REVERSE_PROXY_HOST: upstream.url,
+      USE_LIMIT_REQ: 'no',
+      CLIENT_BODY_TIMEOUT: '1s',
+      CLIENT_BODY_MIN_RATE_GRACE: '1s',
+      MAX_CLIENT_SIZE: '64m',
+    });
     const slowReader = upstream.server.listeners('request')[0] as (req: http.IncomingMessage, res: http.ServerResponse) => void;
     upstream.server.removeAllListeners('request');
     upstream.server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -238,7 +263,11 @@ describe('MAX_CLIENT_SIZE', () => {
     const reply = await rawRequest(port, `POST /expect HTTP/1.1\r\nHost: a.test\r\nExpect: 100-continue\r\nContent-Length: ${2 * 1024 * 1024}\r\n\r\n`, 3_000);
     expect(reply.text).toMatch(/^HTTP\/1\.1 413 /);
     expect(reply.text).not.toContain('100 Continue');
-    const ok = await rawRequest(port, 'POST /expect-ok HTTP/1.1\r\nHost: a.test\r\nExpect: 100-continue\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok', 3_000);
+    const ok = await rawRequest(
+      port,
+      'POST /expect-ok HTTP/1.1\r\nHost: a.test\r\nExpect: 100-continue\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok',
+      3_000,
+    );
     expect(ok.text).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /);
     expect(bodies.get('/expect-ok')).toMatchObject({ bytes: 2 });
   });

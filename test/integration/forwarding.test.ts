@@ -38,11 +38,14 @@ beforeAll(async () => {
           setImmediate(() => res.end('part two'));
           return;
         case '/cookies':
-          res.writeHead(200, [
-            ['set-cookie', 'a=1; Path=/'],
-            ['set-cookie', 'b=2; Path=/'],
-            ['content-length', '2'],
-          ].flat());
+          res.writeHead(
+            200,
+            [
+              ['set-cookie', 'a=1; Path=/'],
+              ['set-cookie', 'b=2; Path=/'],
+              ['content-length', '2'],
+            ].flat(),
+          );
           res.end('ok');
           return;
         case '/no-content':
@@ -70,7 +73,11 @@ afterAll(async () => {
 });
 
 /** A request through Node's client; resolves with status, headers and the whole body. */
-function request(path: string, options: http.RequestOptions = {}, body?: Buffer | string[]): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+function request(
+  path: string,
+  options: http.RequestOptions = {},
+  body?: Buffer | string[],
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, path, ...options }, (res) => {
       const chunks: Buffer[] = [];
@@ -108,20 +115,22 @@ describe('forwarding bodies and framing', () => {
 
   it('streams a large answer intact to a slow reader', async () => {
     const body = await new Promise<Buffer>((resolve, reject) => {
-      http.get({ host: '127.0.0.1', port, path: '/big' }, (res) => {
-        const chunks: Buffer[] = [];
-        // Read in bursts with pauses: the proxy must hold back, not buffer or drop.
-        let paused = 0;
-        res.on('data', (chunk: Buffer) => {
-          chunks.push(chunk);
-          if (paused++ % 16 === 0) {
-            res.pause();
-            setTimeout(() => res.resume(), 5);
-          }
-        });
-        res.on('end', () => resolve(Buffer.concat(chunks)));
-        res.on('error', reject);
-      }).on('error', reject);
+      http
+        .get({ host: '127.0.0.1', port, path: '/big' }, (res) => {
+          const chunks: Buffer[] = [];
+          // Read in bursts with pauses: the proxy must hold back, not buffer or drop.
+          let paused = 0;
+          res.on('data', (chunk: Buffer) => {
+            chunks.push(chunk);
+            if (paused++ % 16 === 0) {
+              res.pause();
+              setTimeout(() => res.resume(), 5);
+            }
+          });
+          res.on('end', () => resolve(Buffer.concat(chunks)));
+          res.on('error', reject);
+        })
+        .on('error', reject);
     });
     expect(body.length).toBe(BIG.length);
     expect(sha256(body)).toBe(sha256(BIG));
@@ -160,7 +169,7 @@ describe('forwarding bodies and framing', () => {
     await waitFor(() => node.logs.find((l) => l.code === 'PAL_UPSTREAM_UNREACHABLE'), 'the upstream failure in the log');
   });
 
-  it('puts the upstream URL\'s path in front of every request path, by either path', async () => {
+  it("puts the upstream URL's path in front of every request path, by either path", async () => {
     const based = await startPalisade({ REVERSE_PROXY_HOST: `${upstream.url}/base/`, USE_LIMIT_REQ: 'no' });
     try {
       expect(await (await fetch(`${based.proxyUrl}/x?q=1`)).text()).toBe('seen GET /base/x?q=1');

@@ -56,11 +56,30 @@ afterAll(async () => {
 describe('/metrics', () => {
   it('passes promtool check metrics with every series a busy node exports', async () => {
     const as = (ip: string) => ({ headers: { 'x-forwarded-for': ip }, redirect: 'manual' as const });
-    for (const path of ['/', '/blocked', '/missing/1', '/missing/2', '/missing/3', "/?id=1'%20OR%201=1--"]) await (await fetch(`${node.proxyUrl}${path}`, as('198.51.100.40'))).arrayBuffer();
-    await waitFor(async () => (await (await fetch(`${node.proxyUrl}/`, as('198.51.100.41'))).arrayBuffer()) && (await fetch(`${node.adminUrl}/metrics`)).text().then((t) => t.includes('palisade_cluster_http_requests')), 'cluster totals');
+    for (const path of ['/', '/blocked', '/missing/1', '/missing/2', '/missing/3', "/?id=1'%20OR%201=1--"])
+      await (await fetch(`${node.proxyUrl}${path}`, as('198.51.100.40'))).arrayBuffer();
+    await waitFor(
+      async () =>
+        (await (await fetch(`${node.proxyUrl}/`, as('198.51.100.41'))).arrayBuffer()) &&
+        (await fetch(`${node.adminUrl}/metrics`)).text().then((t) => t.includes('palisade_cluster_http_requests')),
+      'cluster totals',
+    );
     const text = await (await fetch(`${node.adminUrl}/metrics`)).text();
     // The families this node has to show, so the lint does not pass on an empty page.
-    for (const family of ['palisade_http_requests_total', 'palisade_blocked_requests_total', 'palisade_http_request_duration_seconds', 'palisade_cluster_http_requests', 'palisade_bans_total', 'palisade_active_bans', 'palisade_redis_command_duration_seconds', 'palisade_waf_refused_total', 'palisade_waf_inspection_seconds', 'palisade_rate_leases_total', 'nodejs_active_handles', 'process_cpu_seconds_total']) {
+    for (const family of [
+      'palisade_http_requests_total',
+      'palisade_blocked_requests_total',
+      'palisade_http_request_duration_seconds',
+      'palisade_cluster_http_requests',
+      'palisade_bans_total',
+      'palisade_active_bans',
+      'palisade_redis_command_duration_seconds',
+      'palisade_waf_refused_total',
+      'palisade_waf_inspection_seconds',
+      'palisade_rate_leases_total',
+      'nodejs_active_handles',
+      'process_cpu_seconds_total',
+    ]) {
       expect(text).toContain(`# TYPE ${family} `);
     }
     const lint = await promtool(text);
@@ -73,7 +92,9 @@ describe('/metrics', () => {
     const rules = await promtool('', ['check', 'rules', rulesFile]);
     expect(rules.output).toContain('SUCCESS');
     expect(rules.code).toBe(0);
-    const dashboard = JSON.parse(readFileSync(join(packageRoot, 'deploy', 'grafana', 'palisade.json'), 'utf8')) as { panels: Array<{ targets?: Array<{ expr: string }> }> };
+    const dashboard = JSON.parse(readFileSync(join(packageRoot, 'deploy', 'grafana', 'palisade.json'), 'utf8')) as {
+      panels: Array<{ targets?: Array<{ expr: string }> }>;
+    };
     const queries = [readFileSync(rulesFile, 'utf8'), ...dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((t) => t.expr))].join('\n');
     const named = new Set([...queries.matchAll(/\b((?:palisade|process|nodejs)_[a-z0-9_]+)\b/g)].map((m) => m[1]!.replace(/_(bucket|sum|count)$/, '')));
     expect(named.size).toBeGreaterThan(10);

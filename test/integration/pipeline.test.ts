@@ -210,7 +210,11 @@ describe('request pipeline', () => {
       socket.end('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: x\r\n\r\n');
     });
     const handshake = (path: string, extra = ''): Promise<{ text: string }> =>
-      rawRequest(node.proxy.port, `GET ${path} HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n${extra}\r\n`, 2_000);
+      rawRequest(
+        node.proxy.port,
+        `GET ${path} HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n${extra}\r\n`,
+        2_000,
+      );
 
     const passed = await handshake('/ws');
     expect(passed.text).toMatch(/^HTTP\/1\.1 101 /);

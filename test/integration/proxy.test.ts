@@ -84,7 +84,11 @@ describe('proxying', () => {
   });
 
   it('closes the connection after answering HTTP/1.0 with a chunked body', async () => {
-    const reply = await rawRequest(port, 'POST /h10 HTTP/1.0\r\nHost: a\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n', 3_000);
+    const reply = await rawRequest(
+      port,
+      'POST /h10 HTTP/1.0\r\nHost: a\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n',
+      3_000,
+    );
     expect(reply.text).toMatch(/^HTTP\/1\.[01] 200 /);
     // Closed by the server: the helper would have given up after 3 s, with `closed` false.
     expect(reply.closed).toBe(true);
@@ -178,7 +182,10 @@ describe('upgrades', () => {
       expect(reply).toBe('echo:ping');
       expect(seenForwardedFor).toBe('127.0.0.1');
 
-      const h2c = await rawRequest(Number(new URL(wsNode.proxyUrl).port), 'GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n');
+      const h2c = await rawRequest(
+        Number(new URL(wsNode.proxyUrl).port),
+        'GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n',
+      );
       expect(h2c.text).toMatch(/^HTTP\/1\.1 400 /);
     } finally {
       await wsNode.stop();

@@ -104,7 +104,9 @@ describe('rate limits from leases (2 nodes × 2 workers on one Redis)', () => {
     expect(allowed).toBeLessThanOrEqual(10);
     expect(allowed).toBeGreaterThanOrEqual(9);
     // Leases were taken, and their sites counted them.
-    expect((await metric(a, /^palisade_rate_leases_total\{event="granted"/)) + (await metric(b, /^palisade_rate_leases_total\{event="granted"/))).toBeGreaterThan(0);
+    expect(
+      (await metric(a, /^palisade_rate_leases_total\{event="granted"/)) + (await metric(b, /^palisade_rate_leases_total\{event="granted"/)),
+    ).toBeGreaterThan(0);
   });
 
   it('never allows more than 10 when a worker is killed (-9) holding a lease', async () => {
@@ -118,7 +120,13 @@ describe('rate limits from leases (2 nodes × 2 workers on one Redis)', () => {
     const holder = await workerOf(a, first.requestId);
     const workers = ((await (await fetch(`${a.adminUrl}/api/workers`)).json()) as { workers: Array<{ slot: number; pid: number }> }).workers;
     process.kill(workers.find((w) => w.slot === holder)!.pid, 'SIGKILL');
-    await waitFor(async () => ((await (await fetch(`${a.adminUrl}/api/workers`)).json()) as { workers: Array<{ slot: number; state: string; pid: number }> }).workers.every((w) => w.state === 'ready' && w.pid > 0), 'the replacement worker');
+    await waitFor(
+      async () =>
+        ((await (await fetch(`${a.adminUrl}/api/workers`)).json()) as { workers: Array<{ slot: number; state: string; pid: number }> }).workers.every(
+          (w) => w.state === 'ready' && w.pid > 0,
+        ),
+      'the replacement worker',
+    );
     const allowed = 1 + (await alternate([a, b], ip, 20));
     expect(allowed).toBeLessThanOrEqual(10);
     // What the dead worker held is lost for the hour (under-admission, bounded by its lease).
@@ -131,7 +139,9 @@ describe('rate limits from leases (2 nodes × 2 workers on one Redis)', () => {
     await bothLive(a, b, ['burst-a', 'burst-b']);
     const clients = Array.from({ length: 40 }, (_, i) => `203.0.113.${i + 1}`);
     const started = Date.now();
-    const results = await Promise.all(clients.flatMap((ip) => Array.from({ length: 12 }, (_, i) => send(i % 2 ? a : b, ip).then((r) => [ip, r.status] as const))));
+    const results = await Promise.all(
+      clients.flatMap((ip) => Array.from({ length: 12 }, (_, i) => send(i % 2 ? a : b, ip).then((r) => [ip, r.status] as const))),
+    );
     const ms = Date.now() - started;
     // GCRA at 5r/s: the burst of 5, and one more for each 200 ms the burst lasted (plus one
     // for a lease granted at most LEASE_MS before it was spent: none before the burst).
@@ -175,7 +185,9 @@ describe('rate limits from leases (2 nodes × 2 workers on one Redis)', () => {
     console.info(`measured: 3,000 requests in ${ms} ms, ${leases} leases granted, ${returned} returned`);
     expect(ok).toBe(3_000);
     const perRequest = { messages: (after.messages - before.messages) / 3_000, calls: (after.calls - before.calls) / 3_000 };
-    console.info(`measured: far below the limit, ${perRequest.messages.toFixed(3)} worker messages and ${perRequest.calls.toFixed(3)} Redis lease calls per request`);
+    console.info(
+      `measured: far below the limit, ${perRequest.messages.toFixed(3)} worker messages and ${perRequest.calls.toFixed(3)} Redis lease calls per request`,
+    );
     expect(perRequest.messages).toBeLessThanOrEqual(0.05);
     expect(perRequest.calls).toBeLessThanOrEqual(0.05);
   });

@@ -72,7 +72,8 @@ async function statusAs(node: InProcessNode, ip: string, path = '/'): Promise<nu
  */
 async function gcraCounts(node: InProcessNode): Promise<{ ok: number; unanswered: number; unavailable: number }> {
   const text = await (await fetch(`${node.adminUrl}/metrics`)).text();
-  const count = (outcome: string): number => Number(new RegExp(`^palisade_redis_command_duration_seconds_count\\{[^}]*command="gcra",outcome="${outcome}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+  const count = (outcome: string): number =>
+    Number(new RegExp(`^palisade_redis_command_duration_seconds_count\\{[^}]*command="gcra",outcome="${outcome}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
   return { ok: count('ok'), unanswered: count('error') + count('unavailable'), unavailable: count('unavailable') };
 }
 
@@ -111,7 +112,6 @@ let sequence = 0;
 /** A fresh client address per request of the traffic (limits count per client). */
 const anyClient = (): Record<string, string> => ({ 'x-forwarded-for': `100.64.${Math.floor(++sequence / 250) % 250}.${(sequence % 250) + 1}` });
 
-
 describe('Palisade on a Redis Cluster', () => {
   it('enforces a ban made on A on B as the stream delivers it, not by a resync (200 bans)', async () => {
     expect(await fetch(`${a.adminUrl}/readyz`).then((r) => r.json())).toMatchObject({ status: 'ready', store: 'shared' });
@@ -129,7 +129,9 @@ describe('Palisade on a Redis Cluster', () => {
     // How fast is a figure for a quiet machine (bench:bans measures it); what the test holds is
     // how: every ban reached B through its stream read (each one observed by the propagation
     // histogram), and B never fell back on a resync to learn one.
-    console.info(`measured: ban propagation A→B on a Redis Cluster over 200 bans: median ${latencies[100]!.toFixed(1)} ms, p99 ${latencies[198]!.toFixed(1)} ms`);
+    console.info(
+      `measured: ban propagation A→B on a Redis Cluster over 200 bans: median ${latencies[100]!.toFixed(1)} ms, p99 ${latencies[198]!.toFixed(1)} ms`,
+    );
     const after = await deliveries(b);
     expect(after.streamed - before.streamed).toBeGreaterThanOrEqual(200);
     expect(after.resyncs).toBe(before.resyncs);
@@ -160,14 +162,24 @@ describe('Palisade on a Redis Cluster', () => {
     // Every client's bucket is in the cluster, on the master of its own slot.
     const check = cluster.client();
     await waitFor(
-      async () => (await Promise.all(Array.from({ length: 100 }, (_, i) => check.exists(`palisade:limit:1:{100.65.${Math.floor(i / 250)}.${(i % 250) + 1}}:gcra`)))).every((n) => n === 1),
-      'every client\'s bucket in the cluster',
+      async () =>
+        (
+          await Promise.all(Array.from({ length: 100 }, (_, i) => check.exists(`palisade:limit:1:{100.65.${Math.floor(i / 250)}.${(i % 250) + 1}}:gcra`)))
+        ).every((n) => n === 1),
+      "every client's bucket in the cluster",
     );
   });
 
   it('sends the leases of a batch spread over every master in one call per master, and a bucket whose slot moved again on its own slot', async () => {
     // A generous budget: MONITOR on every server slows them, and a late answer would fail the batch's checks.
-    const loaded = loadSettings(settingsSpec(builtinPlugins), { USE_REDIS: 'yes', REDIS_CLUSTER: 'yes', REDIS_CLUSTER_NODES: cluster.seeds, REDIS_KEEPALIVE_POOL: '1', REDIS_REQUEST_TIMEOUT: '5s', SESSIONS_SECRET: TEST_SESSIONS_SECRET });
+    const loaded = loadSettings(settingsSpec(builtinPlugins), {
+      USE_REDIS: 'yes',
+      REDIS_CLUSTER: 'yes',
+      REDIS_CLUSTER_NODES: cluster.seeds,
+      REDIS_KEEPALIVE_POOL: '1',
+      REDIS_REQUEST_TIMEOUT: '5s',
+      SESSIONS_SECRET: TEST_SESSIONS_SECRET,
+    });
     if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
     const connections = new RedisConnections(loaded.settings as unknown as RedisSettings, 'batch-test', pino({ level: 'silent' }));
     connections.connect();
@@ -197,7 +209,10 @@ describe('Palisade on a Redis Cluster', () => {
         const scriptCalls = async (): Promise<number> => {
           const mark = `mark-${++marks}`;
           await Promise.all(cluster.servers.map((server) => server.client().echo(mark)));
-          await waitFor(() => seen.filter((args) => args[0]?.toLowerCase() === 'echo' && args[1] === mark).length === cluster.servers.length || undefined, 'every server\'s marker');
+          await waitFor(
+            () => seen.filter((args) => args[0]?.toLowerCase() === 'echo' && args[1] === mark).length === cluster.servers.length || undefined,
+            "every server's marker",
+          );
           return seen.filter((args) => /^eval/i.test(args[0] ?? '') && args.some((arg) => arg.includes('limit:9:'))).length;
         };
         // Loads the scripts on every master (a first call may be NOSCRIPT, then EVAL).
@@ -256,7 +271,9 @@ describe('Palisade on a Redis Cluster', () => {
     );
     const targets = outage.value;
     const report = await traffic.stop();
-    console.info(`measured: ${targets.length} bans written across a kill -9 of the ban master; ${report.sent} requests, p99 ${report.p99Ms.toFixed(1)} ms, max ${report.maxMs.toFixed(1)} ms`);
+    console.info(
+      `measured: ${targets.length} bans written across a kill -9 of the ban master; ${report.sent} requests, p99 ${report.p99Ms.toFixed(1)} ms, max ${report.maxMs.toFixed(1)} ms`,
+    );
     expect({ failed: report.failed, statuses: report.statuses }).toEqual({ failed: 0, statuses: {} });
     // No request waited on the failover: the request-path budget held, and after a few calls
     // the dead master's checks were decided locally without a call at all (counted as
@@ -275,10 +292,13 @@ describe('Palisade on a Redis Cluster', () => {
     await waitFor(() => b.store.bans.match('172.31.0.1'), 'a ban made after the failover on B', 10_000);
   });
 
-  it('keeps counting and answering while a master\'s slots are resharded live under traffic', async () => {
+  it("keeps counting and answering while a master's slots are resharded live under traffic", async () => {
     await cluster.settled();
     // A client whose counter lives on the master whose slots move.
-    const nodes = ((await cluster.client().call('CLUSTER', 'NODES')) as string).trim().split('\n').map((line) => line.split(' '));
+    const nodes = ((await cluster.client().call('CLUSTER', 'NODES')) as string)
+      .trim()
+      .split('\n')
+      .map((line) => line.split(' '));
     const masters = nodes.filter((n) => n[2]!.includes('master') && !n[2]!.includes('fail') && n.length > 8);
     const [source, target] = [masters[0]!, masters[1]!];
     const ranges = source.slice(8).map((r) => r.split('-').map(Number) as [number, number?]);
@@ -300,7 +320,9 @@ describe('Palisade on a Redis Cluster', () => {
     await cluster.cli('reshard', '--cluster-from', source[0]!, '--cluster-to', target[0]!, '--cluster-slots', String(slotCount), '--cluster-yes');
     await cluster.settled();
     const report = await traffic.stop();
-    console.info(`measured: resharding ${slotCount} slots under traffic: ${report.sent} requests, p99 ${report.p99Ms.toFixed(1)} ms, max ${report.maxMs.toFixed(1)} ms`);
+    console.info(
+      `measured: resharding ${slotCount} slots under traffic: ${report.sent} requests, p99 ${report.p99Ms.toFixed(1)} ms, max ${report.maxMs.toFixed(1)} ms`,
+    );
     expect({ failed: report.failed, statuses: report.statuses }).toEqual({ failed: 0, statuses: {} });
     // The counter moved with its slot: the client's budget of 10 an hour is not given again.
     const beforeB = await Promise.all([a, b].map(gcraCounts));
@@ -337,7 +359,14 @@ describe('Palisade on a Redis Cluster', () => {
     expect(asSingle.code).toBe(1);
     expect(asSingle.stderr).toMatch(/is a Redis Cluster node: set REDIS_CLUSTER=yes .*\[PAL_REDIS_CLUSTER\]/);
     const single = await startRedis();
-    const asCluster = await runCli(['start'], { USE_REDIS: 'yes', REDIS_CLUSTER: 'yes', REDIS_HOST: '127.0.0.1', REDIS_PORT: String(single.port), REDIS_TIMEOUT: '2s', ...ports });
+    const asCluster = await runCli(['start'], {
+      USE_REDIS: 'yes',
+      REDIS_CLUSTER: 'yes',
+      REDIS_HOST: '127.0.0.1',
+      REDIS_PORT: String(single.port),
+      REDIS_TIMEOUT: '2s',
+      ...ports,
+    });
     expect(asCluster.code).toBe(1);
     expect(asCluster.stderr).toMatch(/is not a cluster node .*set REDIS_CLUSTER=no.*\[PAL_REDIS_CLUSTER\]/);
   });
@@ -346,7 +375,10 @@ describe('Palisade on a Redis Cluster', () => {
     const readme = readFileSync(join(packageRoot, 'plugins', 'redis', 'README.md'), 'utf8');
     const documented = /```text\n(ACL SETUSER palisade[\s\S]*?)```/.exec(readme)![1]!.replace(/\s+/g, ' ').trim();
     const clusterExtra = /on a Redis Cluster add `([^`]+)`/.exec(readme)![1]!;
-    const rules = `${documented} ${clusterExtra}`.replace(/^ACL SETUSER palisade /, '').replace('>secret', '>least-privilege-pw').split(' ');
+    const rules = `${documented} ${clusterExtra}`
+      .replace(/^ACL SETUSER palisade /, '')
+      .replace('>secret', '>least-privilege-pw')
+      .split(' ');
     const live = cluster.servers.filter((s) => s.process.exitCode === null && s.process.signalCode === null);
     const setUser = async (name: string, userRules: string[]): Promise<void> => {
       for (const server of live) {
@@ -379,9 +411,20 @@ describe('Palisade on a Redis Cluster', () => {
     } finally {
       await restricted.stop();
     }
-    await setUser('palisade-short', rules.filter((rule) => rule !== '+cluster|info'));
+    await setUser(
+      'palisade-short',
+      rules.filter((rule) => rule !== '+cluster|info'),
+    );
     const ports = { HTTP_ADDRESS: '127.0.0.1', HTTP_PORT: String(await freePort()), ADMIN_LISTEN: `127.0.0.1:${await freePort()}` };
-    const refused = await runCli(['start'], { USE_REDIS: 'yes', REDIS_CLUSTER: 'yes', REDIS_CLUSTER_NODES: cluster.seeds, REDIS_USERNAME: 'palisade-short', REDIS_PASSWORD: 'least-privilege-pw', REDIS_TIMEOUT: '2s', ...ports });
+    const refused = await runCli(['start'], {
+      USE_REDIS: 'yes',
+      REDIS_CLUSTER: 'yes',
+      REDIS_CLUSTER_NODES: cluster.seeds,
+      REDIS_USERNAME: 'palisade-short',
+      REDIS_PASSWORD: 'least-privilege-pw',
+      REDIS_TIMEOUT: '2s',
+      ...ports,
+    });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/may not run: cluster\|info .*\[PAL_REDIS_PERMISSION\]/);
   });

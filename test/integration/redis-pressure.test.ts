@@ -30,7 +30,9 @@ afterAll(async () => {
 });
 
 async function node(name: string, redis: RedisServer, extra: Record<string, string> = {}): Promise<PalisadeProcess> {
-  const started_ = await startPalisade(clusterNodeEnv(name, upstream.url, redis.port, { ADMIN_TOKEN: TOKEN, USE_LIMIT_REQ: 'no', USE_BAD_BEHAVIOR: 'no', REDIS_TIMEOUT: '2s', ...extra }));
+  const started_ = await startPalisade(
+    clusterNodeEnv(name, upstream.url, redis.port, { ADMIN_TOKEN: TOKEN, USE_LIMIT_REQ: 'no', USE_BAD_BEHAVIOR: 'no', REDIS_TIMEOUT: '2s', ...extra }),
+  );
   started.push(started_);
   return started_;
 }
@@ -88,7 +90,12 @@ describe('Redis refusing writes (maxmemory, noeviction, full)', () => {
 
     const client = redis.client();
     await fillUp(client);
-    await waitFor(async () => (await Promise.all([a, b].map(readyz))).every((r) => r.body.store === 'degraded' && /out of memory/.test(r.body.detail ?? '')), 'both nodes degraded, out of memory', 10_000, 100);
+    await waitFor(
+      async () => (await Promise.all([a, b].map(readyz))).every((r) => r.body.store === 'degraded' && /out of memory/.test(r.body.detail ?? '')),
+      'both nodes degraded, out of memory',
+      10_000,
+      100,
+    );
     // Degraded, yet serving: still ready.
     expect((await readyz(a)).status).toBe(200);
 

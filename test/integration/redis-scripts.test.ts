@@ -20,7 +20,14 @@ afterAll(stopAllRedis);
 function settingsFor(port: number): RedisSettings {
   // The scripts' answers are under test here, not the request budget: a budget of 50 ms (the
   // default) would turn a batch a loaded machine answers late into a failure of the test.
-  const loaded = loadSettings(settingsSpec(builtinPlugins), { USE_REDIS: 'yes', REDIS_HOST: '127.0.0.1', REDIS_PORT: String(port), REDIS_KEEPALIVE_POOL: '2', REDIS_REQUEST_TIMEOUT: '5s', SESSIONS_SECRET: TEST_SESSIONS_SECRET });
+  const loaded = loadSettings(settingsSpec(builtinPlugins), {
+    USE_REDIS: 'yes',
+    REDIS_HOST: '127.0.0.1',
+    REDIS_PORT: String(port),
+    REDIS_KEEPALIVE_POOL: '2',
+    REDIS_REQUEST_TIMEOUT: '5s',
+    SESSIONS_SECRET: TEST_SESSIONS_SECRET,
+  });
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
   return loaded.settings as unknown as RedisSettings;
 }
@@ -55,7 +62,24 @@ describe('request-path connections', () => {
       const keys = new RedisKeys('palisade');
       const apply = (target: string, expiresAt: number) => {
         const ban = { target, reason: 'r', origin: 'api', actor: 'a', node: 'n', createdAt: 1, expiresAt, evidence: '', version: 1 };
-        return connections.run((c) => c.palisadeBanApply(keys.ban(target), keys.banIndex, keys.tombstone(target), keys.tombstoneIndex, keys.banStream, keys.banDigest, 'ban', target, 1, 'n', JSON.stringify({ op: 'ban', ban }), expiresAt, 1000, 100));
+        return connections.run((c) =>
+          c.palisadeBanApply(
+            keys.ban(target),
+            keys.banIndex,
+            keys.tombstone(target),
+            keys.tombstoneIndex,
+            keys.banStream,
+            keys.banDigest,
+            'ban',
+            target,
+            1,
+            'n',
+            JSON.stringify({ op: 'ban', ban }),
+            expiresAt,
+            1000,
+            100,
+          ),
+        );
       };
       await apply('192.0.2.1', Date.now() - 1_000);
       await apply('192.0.2.2', Date.now() + 3_600_000);
@@ -78,7 +102,24 @@ describe('request-path connections', () => {
         const body = op === 'ban' ? { op, ban } : { op, tombstone: { target, version, node: 'n', actor: 'a', at: Date.now() } };
         if (op === 'ban') table.set(ban);
         else table.delete(target);
-        return connections.run((c) => c.palisadeBanApply(keys.ban(target), keys.banIndex, keys.tombstone(target), keys.tombstoneIndex, keys.banStream, keys.banDigest, op, target, version, 'n', JSON.stringify(body), expiresAt ?? 'inf', 60_000, 100));
+        return connections.run((c) =>
+          c.palisadeBanApply(
+            keys.ban(target),
+            keys.banIndex,
+            keys.tombstone(target),
+            keys.tombstoneIndex,
+            keys.banStream,
+            keys.banDigest,
+            op,
+            target,
+            version,
+            'n',
+            JSON.stringify(body),
+            expiresAt ?? 'inf',
+            60_000,
+            100,
+          ),
+        );
       };
       for (let i = 0; i < 50; i++) await change('ban', `198.51.100.${i}`, i % 5 === 0 ? null : hour + i * 90_000);
       await change('ban', '2001:db8::/48', hour);
@@ -165,14 +206,18 @@ describe('request-path connections', () => {
       let granted = 0;
       // In rounds: 20,000 calls queued at once would outlast the request timeout on a busy machine.
       for (let round = 0; round < 20; round++) {
-        for (const grant of await Promise.all(Array.from({ length: 1_000 }, () => counters.lease('limit:0:192.0.2.8', 5_000, 2_000, undefined, sites)))) granted += grant.hits;
+        for (const grant of await Promise.all(Array.from({ length: 1_000 }, () => counters.lease('limit:0:192.0.2.8', 5_000, 2_000, undefined, sites))))
+          granted += grant.hits;
       }
       const earned = Math.ceil((Date.now() - started) / 0.4) + 1;
       expect(granted).toBeGreaterThanOrEqual(5_000);
       expect(granted).toBeLessThanOrEqual(5_000 + earned);
       // A failed call fails every operation of its batch (the facade then decides locally).
       await redis.stop();
-      const failed = await Promise.allSettled([counters.lease('limit:0:192.0.2.4', 2, 60_000, undefined, 1), counters.lease('limit:0:192.0.2.5', 2, 60_000, undefined, 1)]);
+      const failed = await Promise.allSettled([
+        counters.lease('limit:0:192.0.2.4', 2, 60_000, undefined, 1),
+        counters.lease('limit:0:192.0.2.5', 2, 60_000, undefined, 1),
+      ]);
       expect(failed.map((f) => f.status)).toEqual(['rejected', 'rejected']);
     }));
 });
@@ -184,7 +229,14 @@ describe('audit trail in Redis', () => {
       await waitFor(() => connections.dedicatedClient('background').status === 'ready', 'the background connection');
       const at = Date.now();
       const batch = (from: number) =>
-        Array.from({ length: 60 }, (_, i) => ({ id: `entry-${from + i}`, at, actor: 'system', node: 'audit', action: 'expire' as const, target: `198.51.100.${(from + i) % 250}` }));
+        Array.from({ length: 60 }, (_, i) => ({
+          id: `entry-${from + i}`,
+          at,
+          actor: 'system',
+          node: 'audit',
+          action: 'expire' as const,
+          target: `198.51.100.${(from + i) % 250}`,
+        }));
       await trail.append(batch(0));
       await trail.append(batch(60));
       await trail.append(batch(60)); // re-asserted: no duplicate

@@ -123,16 +123,34 @@ describe('redis plugin behind Sentinel', () => {
   });
 
   it('refuses REDIS_SENTINEL_HOSTS and REDIS_SENTINEL_HOST together before listening (exit 78), naming both', async () => {
-    const both = await runCli(['start'], { USE_REDIS: 'yes', REDIS_SENTINEL_HOSTS: cluster.sentinelHosts, REDIS_SENTINEL_HOST: 'localhost', REDIS_SENTINEL_PORT: String(cluster.sentinels[0]!.port) });
+    const both = await runCli(['start'], {
+      USE_REDIS: 'yes',
+      REDIS_SENTINEL_HOSTS: cluster.sentinelHosts,
+      REDIS_SENTINEL_HOST: 'localhost',
+      REDIS_SENTINEL_PORT: String(cluster.sentinels[0]!.port),
+    });
     expect(both.code).toBe(78);
-    expect(both.stderr).toContain('REDIS_SENTINEL_HOST: set either REDIS_SENTINEL_HOSTS (a list) or REDIS_SENTINEL_HOST with REDIS_SENTINEL_PORT (one sentinel service), not both');
+    expect(both.stderr).toContain(
+      'REDIS_SENTINEL_HOST: set either REDIS_SENTINEL_HOSTS (a list) or REDIS_SENTINEL_HOST with REDIS_SENTINEL_PORT (one sentinel service), not both',
+    );
   });
 
   it('tells "no sentinel reachable" apart from "no sentinel knows the master"', async () => {
-    const deadOnly = await startPalisade({ USE_REDIS: 'yes', REDIS_SENTINEL_HOSTS: `127.0.0.1:${await freePort()}`, REDIS_TIMEOUT: '1s', NODE_NAME: 'no-sentinel' });
+    const deadOnly = await startPalisade({
+      USE_REDIS: 'yes',
+      REDIS_SENTINEL_HOSTS: `127.0.0.1:${await freePort()}`,
+      REDIS_TIMEOUT: '1s',
+      NODE_NAME: 'no-sentinel',
+    });
     extraNodes.push(deadOnly);
     expect(deadOnly.logs.some((l) => l.code === 'PAL_REDIS_SENTINEL' && String(l.msg).startsWith('no sentinel reachable'))).toBe(true);
-    const unknown = await startPalisade({ USE_REDIS: 'yes', REDIS_SENTINEL_HOSTS: cluster.sentinelHosts, REDIS_SENTINEL_MASTER: 'nosuchmaster', REDIS_TIMEOUT: '1s', NODE_NAME: 'no-master' });
+    const unknown = await startPalisade({
+      USE_REDIS: 'yes',
+      REDIS_SENTINEL_HOSTS: cluster.sentinelHosts,
+      REDIS_SENTINEL_MASTER: 'nosuchmaster',
+      REDIS_TIMEOUT: '1s',
+      NODE_NAME: 'no-master',
+    });
     extraNodes.push(unknown);
     expect(unknown.logs.some((l) => l.code === 'PAL_REDIS_SENTINEL' && String(l.msg).startsWith('no sentinel knows master "nosuchmaster"'))).toBe(true);
     expect(((await (await fetch(`${unknown.adminUrl}/readyz`)).json()) as { store: string }).store).toBe('degraded');
@@ -145,7 +163,9 @@ describe('redis plugin behind Sentinel', () => {
     const started = Date.now();
     const outage = await traffic.answeredWhile(async () => nodeFollows(await cluster.failover(), started));
     const report = await traffic.stop();
-    console.info(`measured: SENTINEL FAILOVER → writes on the new master after ${outage.value} ms; ${report.sent} requests, p99 ${report.p99Ms.toFixed(1)} ms, max ${report.maxMs.toFixed(1)} ms`);
+    console.info(
+      `measured: SENTINEL FAILOVER → writes on the new master after ${outage.value} ms; ${report.sent} requests, p99 ${report.p99Ms.toFixed(1)} ms, max ${report.maxMs.toFixed(1)} ms`,
+    );
     expectClean(report, outage);
     const metrics = await (await fetch(`${node.adminUrl}/metrics`)).text();
     expect(metrics).toMatch(/^palisade_redis_failovers_total\{node="sentinel-node"\} [1-9]/m);
@@ -192,7 +212,9 @@ describe('redis plugin behind Sentinel', () => {
       return nodeFollows(await cluster.waitForNewMaster(victim), started);
     });
     const report = await traffic.stop();
-    console.info(`measured: kill -9 of the master → writes on the new master after ${outage.value} ms; ${report.sent} requests, p99 ${report.p99Ms.toFixed(1)} ms, max ${report.maxMs.toFixed(1)} ms`);
+    console.info(
+      `measured: kill -9 of the master → writes on the new master after ${outage.value} ms; ${report.sent} requests, p99 ${report.p99Ms.toFixed(1)} ms, max ${report.maxMs.toFixed(1)} ms`,
+    );
     expectClean(report, outage);
     expect(await poolConnections()).toBe(POOL);
   }, 60_000);

@@ -147,7 +147,11 @@ describe('redis plugin, standalone', () => {
     expect((await json(`${n.adminUrl}/readyz`)).body.store).toBe('shared');
     expect(n.stderr()).toBe('');
     // The scripts run under this user too (Redis checks the commands inside them: TIME).
-    const banned = await fetch(`${n.adminUrl}/api/bans`, { method: 'POST', headers: { ...ADMIN, 'content-type': 'application/json' }, body: JSON.stringify({ ip: '192.0.2.77', duration: '1h', reason: 'acl' }) });
+    const banned = await fetch(`${n.adminUrl}/api/bans`, {
+      method: 'POST',
+      headers: { ...ADMIN, 'content-type': 'application/json' },
+      body: JSON.stringify({ ip: '192.0.2.77', duration: '1h', reason: 'acl' }),
+    });
     expect(banned.status).toBe(201);
     expect((await fetch(`${n.adminUrl}/api/bans/192.0.2.77`, { method: 'DELETE', headers: ADMIN })).status).toBe(204);
     expect(await redis.client().exists('palisade:unban:192.0.2.77')).toBe(1);
@@ -190,7 +194,9 @@ describe('redis plugin, TLS', () => {
   it('refuses a server signed by another CA with a clear error, and never falls back to plaintext', async () => {
     const result = await runCli(['start'], { ...tlsEnv(), REDIS_SSL_CA: pki.otherCa, ...(await ports()) });
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^palisade: plugin redis failed to start: TLS to Redis at 127\.0\.0\.1:\d+ failed \(.*certificate.*\); check REDIS_SSL_CA .* \[PAL_REDIS_TLS\]\n$/);
+    expect(result.stderr).toMatch(
+      /^palisade: plugin redis failed to start: TLS to Redis at 127\.0\.0\.1:\d+ failed \(.*certificate.*\); check REDIS_SSL_CA .* \[PAL_REDIS_TLS\]\n$/,
+    );
     // Without REDIS_SSL the client speaks plaintext to the TLS port and never becomes ready.
     const plain = await node({ ...tlsEnv(), REDIS_SSL: 'no', REDIS_TIMEOUT: '1s' });
     expect((await json(`${plain.adminUrl}/readyz`)).body.store).toBe('degraded');

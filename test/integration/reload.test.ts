@@ -26,13 +26,22 @@ function workdir(dotenv: Record<string, string>): { dir: string; tokenFile: stri
   const dir = mkdtempSync(join(tmpdir(), 'palisade-reload-'));
   const tokenFile = join(dir, 'admin_token');
   writeFileSync(tokenFile, `${OLD_TOKEN}\n`);
-  const writeEnv = (values: Record<string, string>): void => writeFileSync(join(dir, '.env'), Object.entries(values).map(([k, v]) => `${k}=${v}\n`).join(''));
+  const writeEnv = (values: Record<string, string>): void =>
+    writeFileSync(
+      join(dir, '.env'),
+      Object.entries(values)
+        .map(([k, v]) => `${k}=${v}\n`)
+        .join(''),
+    );
   writeEnv(dotenv);
   return { dir, tokenFile, writeEnv };
 }
 
 async function node(dir: string, tokenFile: string, env: Record<string, string> = {}): Promise<PalisadeProcess> {
-  const started = await startPalisade({ WORKERS: '2', REVERSE_PROXY_HOST: upstream.url, ADMIN_TOKEN_FILE: tokenFile, USE_REAL_IP: 'yes', REAL_IP_FROM: '127.0.0.1/32', ...env }, dir);
+  const started = await startPalisade(
+    { WORKERS: '2', REVERSE_PROXY_HOST: upstream.url, ADMIN_TOKEN_FILE: tokenFile, USE_REAL_IP: 'yes', REAL_IP_FROM: '127.0.0.1/32', ...env },
+    dir,
+  );
   nodes.push(started);
   return started;
 }
@@ -78,7 +87,11 @@ describe('reload', () => {
     const palisade = await node(dir, tokenFile);
     const before = await pids(palisade, OLD_TOKEN);
     expect(before).toHaveLength(2);
-    const ban = await withToken(palisade, OLD_TOKEN, '/api/bans', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ip: '192.0.2.99', duration: '1h', reason: 'before the reload' }) });
+    const ban = await withToken(palisade, OLD_TOKEN, '/api/bans', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ip: '192.0.2.99', duration: '1h', reason: 'before the reload' }),
+    });
     expect(ban.status).toBe(201);
     for (let i = 0; i < 6; i++) expect(await status(palisade, '198.51.100.7')).toBe(200);
 
@@ -89,10 +102,14 @@ describe('reload', () => {
     writeFileSync(tokenFile, `${NEW_TOKEN}\n`);
     palisade.child.kill('SIGHUP');
     await waitFor(async () => (await withToken(palisade, NEW_TOKEN, '/api/workers')).status === 200, 'the new token to be accepted', 30_000);
-    await waitFor(async () => {
-      const now = await pids(palisade, NEW_TOKEN);
-      return now.length === 2 && now.every((pid) => !before.includes(pid));
-    }, 'both workers replaced', 30_000);
+    await waitFor(
+      async () => {
+        const now = await pids(palisade, NEW_TOKEN);
+        return now.length === 2 && now.every((pid) => !before.includes(pid));
+      },
+      'both workers replaced',
+      30_000,
+    );
     const mark = sequence;
     await waitFor(() => sequence > mark + 200, 'traffic after the reload');
     const report = await traffic.stop();
@@ -186,14 +203,20 @@ describe('reload', () => {
     writeFileSync(join(dir, '.env'), '');
     palisade.child.kill('SIGHUP');
     await waitFor(async () => (await reloads(palisade, OLD_TOKEN, 'rejected')) === 3, 'the third rejected reload');
-    expect(palisade.logs.filter((l) => l.code === 'PAL_RELOAD_REJECTED').at(-1)).toMatchObject({ setting: '.env', error: expect.stringContaining('is empty now') });
+    expect(palisade.logs.filter((l) => l.code === 'PAL_RELOAD_REJECTED').at(-1)).toMatchObject({
+      setting: '.env',
+      error: expect.stringContaining('is empty now'),
+    });
 
     // Unreadable (a directory in its place; root reads through chmod 000): refused over SIGHUP without a trace of an unhandled rejection.
     rmSync(join(dir, '.env'));
     mkdirSync(join(dir, '.env'));
     palisade.child.kill('SIGHUP');
     await waitFor(async () => (await reloads(palisade, OLD_TOKEN, 'rejected')) === 4, 'the fourth rejected reload');
-    expect(palisade.logs.filter((l) => l.code === 'PAL_RELOAD_REJECTED').at(-1)).toMatchObject({ setting: '.env', error: expect.stringContaining('cannot read the file (EISDIR)') });
+    expect(palisade.logs.filter((l) => l.code === 'PAL_RELOAD_REJECTED').at(-1)).toMatchObject({
+      setting: '.env',
+      error: expect.stringContaining('cannot read the file (EISDIR)'),
+    });
     expect(palisade.logs.some((l) => l.msg === 'unhandled promise rejection')).toBe(false);
     // No token at all: refused at once, whatever state the files are in.
     expect((await fetch(`${palisade.adminUrl}/api/reload`, { method: 'POST' })).status).toBe(401);

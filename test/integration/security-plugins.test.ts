@@ -93,9 +93,13 @@ describe('limit', () => {
     expect((await get(a!, '198.51.100.91', '/home')).status).toBe(200);
   });
 
-  it('enforces each node\'s whole limit while Redis is down with LIMIT_REQ_DEGRADED=local', async () => {
+  it("enforces each node's whole limit while Redis is down with LIMIT_REQ_DEGRADED=local", async () => {
     const own = await startRedis();
-    const started = await startInProcessCluster(['lim-a', 'lim-b'], upstream.url, own.port, { LIMIT_REQ_RATE: '10r/h', USE_BAD_BEHAVIOR: 'no', LIMIT_REQ_DEGRADED: 'local' });
+    const started = await startInProcessCluster(['lim-a', 'lim-b'], upstream.url, own.port, {
+      LIMIT_REQ_RATE: '10r/h',
+      USE_BAD_BEHAVIOR: 'no',
+      LIMIT_REQ_DEGRADED: 'local',
+    });
     nodes.push(...started);
     await own.stop();
     await waitFor(async () => ((await (await fetch(`${started[0]!.adminUrl}/readyz`)).json()) as { store: string }).store === 'degraded', 'degraded');
@@ -106,9 +110,15 @@ describe('limit', () => {
 
   it('refuses every limited request while Redis is down with LIMIT_REQ_DEGRADED=closed, and limits nothing with open', async () => {
     const own = await startRedis();
-    const started = await startInProcessCluster(['lim-closed'], upstream.url, own.port, { LIMIT_REQ_RATE: '10r/h', USE_BAD_BEHAVIOR: 'no', LIMIT_REQ_DEGRADED: 'closed' });
+    const started = await startInProcessCluster(['lim-closed'], upstream.url, own.port, {
+      LIMIT_REQ_RATE: '10r/h',
+      USE_BAD_BEHAVIOR: 'no',
+      LIMIT_REQ_DEGRADED: 'closed',
+    });
     nodes.push(...started);
-    const open = await startInProcessNode(clusterNodeEnv('lim-open-2', upstream.url, own.port, { LIMIT_REQ_RATE: '10r/h', USE_BAD_BEHAVIOR: 'no', LIMIT_REQ_DEGRADED: 'open' }));
+    const open = await startInProcessNode(
+      clusterNodeEnv('lim-open-2', upstream.url, own.port, { LIMIT_REQ_RATE: '10r/h', USE_BAD_BEHAVIOR: 'no', LIMIT_REQ_DEGRADED: 'open' }),
+    );
     nodes.push(open);
     await own.stop();
     await waitFor(() => started[0]!.store.health().mode === 'degraded' && open.store.health().mode === 'degraded', 'degraded');
@@ -156,14 +166,32 @@ describe('blacklist', () => {
 
   it('refuses from a downloaded list what the ban API refuses: everyone, private and loopback networks, trusted proxies, the whitelist; counted per list and logged with the line', async () => {
     // A FireHOL-level1-style list, and worse.
-    const text = ['0.0.0.0/0', '::/0', '10.0.0.0/8', '127.0.0.0/24', '198.18.0.0/24', '198.51.100.0/24', '203.0.113.99', '2001:db8::/48', 'garbage', '192.0.2.77'].join('\n');
+    const text = [
+      '0.0.0.0/0',
+      '::/0',
+      '10.0.0.0/8',
+      '127.0.0.0/24',
+      '198.18.0.0/24',
+      '198.51.100.0/24',
+      '203.0.113.99',
+      '2001:db8::/48',
+      'garbage',
+      '192.0.2.77',
+    ].join('\n');
     const list = await startUpstream((req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end(text);
     });
     try {
       // 127.0.0.1 (this test) and 198.18.0.5 are the node's trusted proxies (REAL_IP_FROM); 192.0.2.77 is whitelisted.
-      const [a] = await cluster(1, { BLACKLIST_IP_URLS: `${list.url}/level1.netset`, REAL_IP_FROM: '127.0.0.1 198.18.0.5', WHITELIST_IP: '192.0.2.77', USE_LIMIT_REQ: 'no', NODE_NAME: 'sec-lists', REDIS_KEY_PREFIX: 'lists' });
+      const [a] = await cluster(1, {
+        BLACKLIST_IP_URLS: `${list.url}/level1.netset`,
+        REAL_IP_FROM: '127.0.0.1 198.18.0.5',
+        WHITELIST_IP: '192.0.2.77',
+        USE_LIMIT_REQ: 'no',
+        NODE_NAME: 'sec-lists',
+        REDIS_KEY_PREFIX: 'lists',
+      });
       // Its own key prefix: the list test before holds the download lease in the shared Redis.
       const logged = await waitFor(() => a!.lines.find((l) => l.msg === 'blacklist downloaded'), 'the list downloaded');
       expect(logged).toMatchObject({ entries: 9, banned: 3, refused: 6, invalid: 1 });
@@ -175,7 +203,14 @@ describe('blacklist', () => {
       expect((await fetch(`${a!.url}/`)).status).toBe(200);
       // Each refused line is logged with its number and reason.
       const refusedLines = a!.lines.filter((l) => String(l.msg).startsWith('blacklist entry refused'));
-      expect(refusedLines.map((l) => [l.line, l.target])).toEqual([[1, '0.0.0.0/0'], [2, '::/0'], [3, '10.0.0.0/8'], [4, '127.0.0.0/24'], [5, '198.18.0.0/24'], [10, '192.0.2.77']]);
+      expect(refusedLines.map((l) => [l.line, l.target])).toEqual([
+        [1, '0.0.0.0/0'],
+        [2, '::/0'],
+        [3, '10.0.0.0/8'],
+        [4, '127.0.0.0/24'],
+        [5, '198.18.0.0/24'],
+        [10, '192.0.2.77'],
+      ]);
       expect(String(refusedLines[0]!.msg)).toContain('wider than /16 (BAN_MIN_PREFIX_IPV4)');
       expect(String(refusedLines[3]!.msg)).toContain('loopback');
       expect(String(refusedLines[4]!.msg)).toContain('trusted proxy (REAL_IP_FROM)');

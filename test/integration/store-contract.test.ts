@@ -37,7 +37,13 @@ beforeAll(async () => {
 
   const down = await startRedis();
   await down.stop();
-  fallback = await startBackendStore({ NODE_NAME: 'contract-fallback', REDIS_HOST: '127.0.0.1', REDIS_PORT: String(down.port), REDIS_TIMEOUT: '500ms', REDIS_REQUEST_TIMEOUT: '500ms' });
+  fallback = await startBackendStore({
+    NODE_NAME: 'contract-fallback',
+    REDIS_HOST: '127.0.0.1',
+    REDIS_PORT: String(down.port),
+    REDIS_TIMEOUT: '500ms',
+    REDIS_REQUEST_TIMEOUT: '500ms',
+  });
   stores.push(...standalone, ...sentinel, ...onCluster, fallback);
   workers = [await attachWorker(standalone[0].store), await attachWorker(standalone[1].store)];
   expect([...standalone, ...sentinel, ...onCluster].every((s) => s.store.readiness().ready)).toBe(true);
@@ -57,9 +63,15 @@ afterAll(async () => {
   expect(problems).toEqual([]);
 });
 
-describeStoreContract('Redis standalone', () => ({ one: standalone[0].store, other: standalone[1].store, flushMetrics: () => flushAll(standalone) }), { shared: true });
-describeStoreContract('Redis behind Sentinel', () => ({ one: sentinel[0].store, other: sentinel[1].store, flushMetrics: () => flushAll(sentinel) }), { shared: true });
-describeStoreContract('Redis Cluster', () => ({ one: onCluster[0].store, other: onCluster[1].store, flushMetrics: () => flushAll(onCluster) }), { shared: true });
+describeStoreContract('Redis standalone', () => ({ one: standalone[0].store, other: standalone[1].store, flushMetrics: () => flushAll(standalone) }), {
+  shared: true,
+});
+describeStoreContract('Redis behind Sentinel', () => ({ one: sentinel[0].store, other: sentinel[1].store, flushMetrics: () => flushAll(sentinel) }), {
+  shared: true,
+});
+describeStoreContract('Redis Cluster', () => ({ one: onCluster[0].store, other: onCluster[1].store, flushMetrics: () => flushAll(onCluster) }), {
+  shared: true,
+});
 describeStoreContract(
   'workers of two nodes on Redis standalone',
   () => ({
@@ -72,4 +84,8 @@ describeStoreContract(
   }),
   { shared: true },
 );
-describeStoreContract('local fallback of a store whose Redis is down', () => ({ one: fallback.store, locksGranted: false, flushMetrics: () => flushAll([fallback]) }), { shared: false });
+describeStoreContract(
+  'local fallback of a store whose Redis is down',
+  () => ({ one: fallback.store, locksGranted: false, flushMetrics: () => flushAll([fallback]) }),
+  { shared: false },
+);

@@ -55,7 +55,9 @@ const SQLI = `/products?id=${encodeURIComponent("1' UNION SELECT password FROM u
 
 /** One request as a browser would send it, from `ip`; its status and access line. */
 async function send(palisade: PalisadeProcess, path: string, ip: string): Promise<{ status: number; line: Record<string, unknown> }> {
-  const response = await fetch(`${palisade.proxyUrl}${path}`, { headers: { 'x-forwarded-for': ip, 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0', accept: 'text/html', 'accept-language': 'en' } });
+  const response = await fetch(`${palisade.proxyUrl}${path}`, {
+    headers: { 'x-forwarded-for': ip, 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0', accept: 'text/html', 'accept-language': 'en' },
+  });
   await response.arrayBuffer();
   const id = response.headers.get('x-request-id');
   const line = await waitFor(() => palisade.logs.find((l) => l.msg === 'request' && l.reqId === id), 'the access line');
@@ -80,13 +82,19 @@ describe('the WAF in the cluster', () => {
     expect(ban).toMatchObject({ ip, reason: 'bad-behavior', actor: 'bad-behavior' });
     expect(ban!.evidence).toMatch(/GET \/products 403 waf [\d,]*942100[\d,]* [a-z,-]*sqli/);
     // explain on A: the node that saw the requests names the rule, the message and the time.
-    const explained = await api<{ verdict: { action: string }; findings: Array<{ plugin: string; events?: Array<{ rule: string; message: string; at: string; request: string }> }> }>(a, `/api/explain?ip=${ip}`);
+    const explained = await api<{
+      verdict: { action: string };
+      findings: Array<{ plugin: string; events?: Array<{ rule: string; message: string; at: string; request: string }> }>;
+    }>(a, `/api/explain?ip=${ip}`);
     expect(explained.verdict.action).toBe('refuse');
     const events = explained.findings.find((f) => f.plugin === 'modsecurity')?.events ?? [];
     expect(events).toContainEqual(expect.objectContaining({ rule: '942100', request: 'GET /products', message: expect.stringMatching(/SQL Injection/i) }));
     // The audit entry of the ban: the plugin as actor, the rule and category named.
     const audit = await api<{ entries: Array<{ action: string; target: string; actor: string; detail: string }> }>(a, '/api/audit?limit=50');
-    expect(audit.entries.find((e) => e.action === 'ban' && e.target === ip)).toMatchObject({ actor: 'bad-behavior', detail: expect.stringMatching(/942100.*sqli/) });
+    expect(audit.entries.find((e) => e.action === 'ban' && e.target === ip)).toMatchObject({
+      actor: 'bad-behavior',
+      detail: expect.stringMatching(/942100.*sqli/),
+    });
     // Metrics: refusals by category, summed over A's workers; no series names the client.
     const metrics = await (await fetch(`${a.adminUrl}/metrics`)).text();
     expect(Number(/^palisade_waf_refused_total\{category="sqli",mode="block"[^}]*\} (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(10);
@@ -106,7 +114,7 @@ describe('the WAF in the cluster', () => {
     const page = await waitFor(async () => {
       const html = await (await fetch(`${c.adminUrl}/bans`)).text();
       return /<table id="waf-rules">.*942100.*<\/table>/s.test(html) ? html : undefined;
-    }, 'the review page\'s WAF section');
+    }, "the review page's WAF section");
     expect(page).toMatch(/what would have been refused/);
     expect(page).toMatch(/<table id="waf-paths">.*GET \/products.*<\/table>/s);
     expect((await api<{ bans: Ban[] }>(c, `/api/bans?ip=${ip}`)).bans).toEqual([]);
@@ -121,7 +129,8 @@ describe('the WAF in the cluster', () => {
     const env = { MODSECURITY_RULES_AFTER_CRS: file, SECURITY_MODE: 'detect', USE_BAD_BEHAVIOR: 'no' };
     const d = await node('waf-d', env);
     const e = await node('waf-e', { SECURITY_MODE: 'detect', USE_BAD_BEHAVIOR: 'no' });
-    const rulesOf = async (palisade: PalisadeProcess): Promise<number[]> => ((await send(palisade, SQLI, '198.51.100.90')).line.waf as { rules: number[] }).rules;
+    const rulesOf = async (palisade: PalisadeProcess): Promise<number[]> =>
+      ((await send(palisade, SQLI, '198.51.100.90')).line.waf as { rules: number[] }).rules;
     expect(await rulesOf(d)).not.toContain(942100);
     expect(await rulesOf(e)).toContain(942100);
 
@@ -134,7 +143,10 @@ describe('the WAF in the cluster', () => {
     expect(flagged.nodes.find((n) => n.node === 'waf-e')?.differs).toEqual([]);
     expect(flagged.summary.differing).toBe(1);
 
-    const reloads = async (result: string): Promise<number> => Number(new RegExp(`^palisade_reloads_total\\{result="${result}"[^}]*\\} (\\d+)`, 'm').exec(await (await fetch(`${d.adminUrl}/metrics`)).text())?.[1] ?? 0);
+    const reloads = async (result: string): Promise<number> =>
+      Number(
+        new RegExp(`^palisade_reloads_total\\{result="${result}"[^}]*\\} (\\d+)`, 'm').exec(await (await fetch(`${d.adminUrl}/metrics`)).text())?.[1] ?? 0,
+      );
     // The exclusion dropped, the same setting: reloaded under load, 942100 matches again.
     const traffic = startTraffic(`${d.proxyUrl}/products?id=42`, 4);
     await waitFor(() => traffic.answered() > 50, 'traffic before the reload');

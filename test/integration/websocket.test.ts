@@ -125,7 +125,10 @@ describe('WebSocket upgrades through the pipeline', () => {
       const reply = await connect(node, '/limited', { 'x-forwarded-for': ip });
       expect(reply.status).toBe(429);
     }
-    await waitFor(async () => ((await (await api('GET', `/api/bans?ip=${ip}`)).json()) as { bans: Array<{ origin: string }> }).bans[0]?.origin === 'bad-behavior', 'the bad-behaviour ban');
+    await waitFor(
+      async () => ((await (await api('GET', `/api/bans?ip=${ip}`)).json()) as { bans: Array<{ origin: string }> }).bans[0]?.origin === 'bad-behavior',
+      'the bad-behaviour ban',
+    );
   });
 
   it('closes open WebSockets at shutdown instead of waiting for them', async () => {
@@ -151,7 +154,11 @@ describe('WebSocket upgrades through the pipeline', () => {
   it('drops an X-Forwarded-For from an untrusted peer before the upstream', async () => {
     const untrusting = await startPalisade({ REVERSE_PROXY_HOST: upstreamUrl });
     try {
-      const reply = await connect(untrusting, '/socket-untrusted', { 'x-forwarded-for': '6.6.6.6', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.test' });
+      const reply = await connect(untrusting, '/socket-untrusted', {
+        'x-forwarded-for': '6.6.6.6',
+        'x-forwarded-proto': 'https',
+        'x-forwarded-host': 'evil.test',
+      });
       expect(reply.status).toBe(101);
       const handshake = seen.findLast((s) => s.path === '/socket-untrusted')!;
       expect(handshake.headers['x-forwarded-for']).toBe('127.0.0.1');

@@ -30,11 +30,11 @@ afterAll(async () => {
 async function node(env: Record<string, string> = {}, options: LaunchOptions = {}): Promise<PalisadeProcess> {
   const started = await startPalisade(
     {
-    WORKERS: '2',
-    REVERSE_PROXY_HOST: upstream.url,
-    USE_REAL_IP: 'yes',
-    REAL_IP_FROM: '127.0.0.1/32',
-    ...env,
+      WORKERS: '2',
+      REVERSE_PROXY_HOST: upstream.url,
+      USE_REAL_IP: 'yes',
+      REAL_IP_FROM: '127.0.0.1/32',
+      ...env,
     },
     undefined,
     options,
@@ -89,7 +89,8 @@ describe('workers of one node (WORKERS=2)', () => {
     // Each message counted once: every message a worker receives (results, its start) answers
     // one it sent, but for the scrape being answered (one per worker, its answer not sent yet).
     const scrape = await (await admin(palisade, '/metrics')).text();
-    const messages = (direction: string): number => Number(new RegExp(`^palisade_worker_messages_total\\{direction="${direction}"[^}]*\\} (\\d+)`, 'm').exec(scrape)?.[1]);
+    const messages = (direction: string): number =>
+      Number(new RegExp(`^palisade_worker_messages_total\\{direction="${direction}"[^}]*\\} (\\d+)`, 'm').exec(scrape)?.[1]);
     expect(messages('received')).toBeGreaterThanOrEqual(16);
     expect(messages('received')).toBeLessThanOrEqual(messages('sent') + 2);
     // One node: the primary's and the workers' process metrics add up to one series.
@@ -110,7 +111,11 @@ describe('workers of one node (WORKERS=2)', () => {
 
   it('enforces a ban made by the API, or by one worker, on every worker', async () => {
     const palisade = await node({ USE_LIMIT_REQ: 'no' });
-    const created = await admin(palisade, '/api/bans', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ip: '203.0.113.0/24', duration: '1h', reason: 'test' }) });
+    const created = await admin(palisade, '/api/bans', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ip: '203.0.113.0/24', duration: '1h', reason: 'test' }),
+    });
     expect(created.status).toBe(201);
     const banned = [];
     for (let i = 0; i < 6; i++) banned.push(await send(palisade, `203.0.113.${i + 1}`));
@@ -137,7 +142,9 @@ describe('workers of two nodes on one Redis', () => {
   it('hold a limit across 2 nodes × 2 workers, and a ban made on one node on every worker of the other', async () => {
     const a = await node({ ...redisEnv(), NODE_NAME: 'w-a', LIMIT_REQ_RATE: '10r/h' });
     const b = await node({ ...redisEnv(), NODE_NAME: 'w-b', LIMIT_REQ_RATE: '10r/h' });
-    const unanswered = async (): Promise<number> => (await metric(a, /^palisade_redis_command_duration_seconds_count\{command="gcra",outcome="(error|unavailable)"/)) + (await metric(b, /^palisade_redis_command_duration_seconds_count\{command="gcra",outcome="(error|unavailable)"/));
+    const unanswered = async (): Promise<number> =>
+      (await metric(a, /^palisade_redis_command_duration_seconds_count\{command="gcra",outcome="(error|unavailable)"/)) +
+      (await metric(b, /^palisade_redis_command_duration_seconds_count\{command="gcra",outcome="(error|unavailable)"/));
     const before = await unanswered();
     const statuses = [];
     for (let i = 0; i < 16; i++) statuses.push((await send(i % 2 === 0 ? a : b, '198.51.100.20')).status);
@@ -146,7 +153,11 @@ describe('workers of two nodes on one Redis', () => {
     expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(10 + (await unanswered()) - before);
     expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(10);
 
-    const created = await admin(a, '/api/bans', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ip: '192.0.2.55', duration: '1h', reason: 'test' }) });
+    const created = await admin(a, '/api/bans', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ip: '192.0.2.55', duration: '1h', reason: 'test' }),
+    });
     expect(created.status).toBe(201);
     await waitFor(async () => {
       const seen = [await send(b, '192.0.2.55'), await send(b, '192.0.2.55')];
@@ -204,7 +215,11 @@ describe('worker failures and shutdown', () => {
     });
     await waitFor(() => clients.every((c) => c.ok > 5), 'traffic on every connection');
     process.kill(victim!.pid, 'SIGKILL');
-    await waitFor(async () => (await workers(palisade)).find((w) => w.slot === victim!.slot && w.state === 'ready' && w.pid !== victim!.pid), 'the replacement', 15_000);
+    await waitFor(
+      async () => (await workers(palisade)).find((w) => w.slot === victim!.slot && w.state === 'ready' && w.pid !== victim!.pid),
+      'the replacement',
+      15_000,
+    );
     const okBefore = clients.map((c) => c.ok);
     await waitFor(() => clients.every((c, i) => c.ok > okBefore[i]! + 5), 'traffic after the replacement');
     running = false;
@@ -253,6 +268,11 @@ describe('worker failures and shutdown', () => {
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);
     expect(new Set(answers.map((a) => a.worker))).toEqual(new Set([1, 2]));
     expect(await stopped).toBe(0);
-    expect(palisade.logs.filter((l) => l.msg === 'worker draining').map((l) => l.worker).sort()).toEqual([1, 2]);
+    expect(
+      palisade.logs
+        .filter((l) => l.msg === 'worker draining')
+        .map((l) => l.worker)
+        .sort(),
+    ).toEqual([1, 2]);
   });
 });

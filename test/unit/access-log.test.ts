@@ -11,8 +11,30 @@ import { StdoutLog } from '../../src/stdout-log.js';
 import { waitFor } from '../helpers/wait.js';
 
 const records: AccessRecord[] = [
-  { reqId: '6f1c0c1e-2f64-4a43-9d59-3f0e8c1b2a11', ip: '203.0.113.7', method: 'GET', path: '/', status: 200, verdict: 'pass', reason: undefined, code: undefined, aborted: false, ms: 1.25 },
-  { reqId: 'b', ip: '2001:db8::1', method: 'POST', path: '/a"b\\c\n\u2028\ud800', status: 429, verdict: 'block', reason: 'limit.req', code: undefined, aborted: true, ms: 0 },
+  {
+    reqId: '6f1c0c1e-2f64-4a43-9d59-3f0e8c1b2a11',
+    ip: '203.0.113.7',
+    method: 'GET',
+    path: '/',
+    status: 200,
+    verdict: 'pass',
+    reason: undefined,
+    code: undefined,
+    aborted: false,
+    ms: 1.25,
+  },
+  {
+    reqId: 'b',
+    ip: '2001:db8::1',
+    method: 'POST',
+    path: '/a"b\\c\n\u2028\ud800',
+    status: 429,
+    verdict: 'block',
+    reason: 'limit.req',
+    code: undefined,
+    aborted: true,
+    ms: 0,
+  },
   { reqId: 'c', ip: '198.51.100.7', method: 'GET', path: '/', status: 403, verdict: 'ban', reason: 'ban', code: 'PAL_BANNED', aborted: false, ms: 0.5 },
 ];
 

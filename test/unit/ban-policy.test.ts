@@ -109,6 +109,8 @@ describe('one ban policy for every source', () => {
     for (const ban of variants) expect(policy.record({ op: 'ban', ban }, 'redis'), JSON.stringify(ban)).toMatchObject({ code: 'PAL_BAN_INVALID' });
     expect(policy.record({ op: 'ban', ban: good.ban }, 'redis')).toMatchObject({ op: 'ban' });
     expect(policy.record(null, 'snapshot')).toMatchObject({ code: 'PAL_BAN_INVALID' });
-    expect(policy.record({ op: 'unban', tombstone: { target: '198.51.100.9', version: 1, node: 'n', actor: 'a', at: Date.now() } }, 'redis')).toMatchObject({ op: 'unban' });
+    expect(policy.record({ op: 'unban', tombstone: { target: '198.51.100.9', version: 1, node: 'n', actor: 'a', at: Date.now() } }, 'redis')).toMatchObject({
+      op: 'unban',
+    });
   });
 });

@@ -51,7 +51,17 @@ describe('BanTable', () => {
 
   it('gives back each ban as it was set, through replacements, deletions and reused slots', () => {
     const table = new BanTable(() => 1_000);
-    const first: Ban = { target: '192.0.2.1', reason: 'scan', origin: 'bad-behavior', actor: 'bad-behavior', node: 'n1', createdAt: 10, expiresAt: 5_000, evidence: 'GET /wp-login 404', version: 7 };
+    const first: Ban = {
+      target: '192.0.2.1',
+      reason: 'scan',
+      origin: 'bad-behavior',
+      actor: 'bad-behavior',
+      node: 'n1',
+      createdAt: 10,
+      expiresAt: 5_000,
+      evidence: 'GET /wp-login 404',
+      version: 7,
+    };
     table.set(first);
     table.set({ ...first, target: '192.0.2.2', reason: 'other', evidence: '', version: 8 });
     expect(table.get('192.0.2.1')).toEqual(first);
@@ -63,7 +73,17 @@ describe('BanTable', () => {
     expect(table.size).toBe(2);
     // A freed slot taken by another ban carries nothing of the one before.
     expect(table.delete('192.0.2.1')).toBe(true);
-    const next: Ban = { target: '2001:db8::/48', reason: 'scan', origin: 'api', actor: 'zoe', node: 'n2', createdAt: 20, expiresAt: 9_000, evidence: '', version: 10 };
+    const next: Ban = {
+      target: '2001:db8::/48',
+      reason: 'scan',
+      origin: 'api',
+      actor: 'zoe',
+      node: 'n2',
+      createdAt: 20,
+      expiresAt: 9_000,
+      evidence: '',
+      version: 10,
+    };
     table.set(next);
     expect(table.get('2001:db8::/48')).toEqual(next);
     expect(table.get('192.0.2.1')).toBeUndefined();
@@ -124,7 +144,17 @@ describe('BanTable', () => {
     table.set({ ...ban('198.51.100.1', 2_000), origin: 'import', reason: 'scan' });
     expect(table.covering('192.0.2.1').map((b) => b.target)).toEqual(['192.0.2.1', '192.0.2.0/24', '192.0.0.0/16']);
     now = 3_000;
-    expect(table.tally()).toEqual({ total: 3, byOrigin: new Map([['api', 2], ['bad-behavior', 1]]), byReason: new Map([['scan', 2], ['bad-behavior', 1]]) });
+    expect(table.tally()).toEqual({
+      total: 3,
+      byOrigin: new Map([
+        ['api', 2],
+        ['bad-behavior', 1],
+      ]),
+      byReason: new Map([
+        ['scan', 2],
+        ['bad-behavior', 1],
+      ]),
+    });
   });
 
   it('canonicalises targets: full-length networks become IPs, host bits are cleared', () => {

@@ -56,7 +56,13 @@ describe('client facts', () => {
   });
 
   it('treats a trusted peer without the header as the client, and as infrastructure', () => {
-    expect(resolver.resolve(request('10.0.0.1', { 'x-forwarded-proto': 'https' }))).toMatchObject({ ip: '10.0.0.1', trustedPeer: true, chain: [], scheme: 'https', infrastructure: true });
+    expect(resolver.resolve(request('10.0.0.1', { 'x-forwarded-proto': 'https' }))).toMatchObject({
+      ip: '10.0.0.1',
+      trustedPeer: true,
+      chain: [],
+      scheme: 'https',
+      infrastructure: true,
+    });
   });
 
   it('takes the right-most scheme of a list: the one the trusted peer wrote', () => {

@@ -18,7 +18,7 @@ function report(node: string, rules: string | undefined, at = NOW): NodeReport {
 }
 
 describe('fingerprints in the cluster view', () => {
-  it('flags the live node whose rules differ from most nodes\', and counts it', () => {
+  it("flags the live node whose rules differ from most nodes', and counts it", () => {
     const reports = [report('a', 'x'), report('b', 'x'), report('c', 'y')];
     const view = buildClusterView(reports[0]!, reports, null, NOW);
     expect(view.nodes.map((n) => [n.node, n.differs])).toEqual([
@@ -30,7 +30,7 @@ describe('fingerprints in the cluster view', () => {
     expect(countDiffering(reports)).toBe(1);
   });
 
-  it('breaks a tie with the answering node\'s own rules; a node without the WAF differs from nodes with it', () => {
+  it("breaks a tie with the answering node's own rules; a node without the WAF differs from nodes with it", () => {
     const two = [report('a', 'x'), report('b', 'y')];
     expect(buildClusterView(two[1]!, two, null, NOW).nodes.find((n) => n.node === 'a')?.differs).toEqual(['modsecurity.rules']);
     expect(buildClusterView(two[0]!, two, null, NOW).nodes.find((n) => n.node === 'b')?.differs).toEqual(['modsecurity.rules']);

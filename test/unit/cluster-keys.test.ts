@@ -51,10 +51,20 @@ describe('Redis Cluster key layout', () => {
   });
 
   it('spreads clients over slots, and keeps the untagged layout without a cluster', () => {
-    const slots = new Set(Array.from({ length: 50 }, (_, i) => generateMulti([keys.rate(counterPath({ plugin: 'limit', rule: '0', client: `198.51.100.${i}` }))])));
+    const slots = new Set(
+      Array.from({ length: 50 }, (_, i) => generateMulti([keys.rate(counterPath({ plugin: 'limit', rule: '0', client: `198.51.100.${i}` }))])),
+    );
     expect(slots.size).toBeGreaterThan(40);
     const plain = new RedisKeys('palisade');
-    expect([plain.ban('198.51.100.7'), plain.rate('limit:0:198.51.100.7'), plain.banStream]).toEqual(['palisade:ban:198.51.100.7', 'palisade:limit:0:198.51.100.7:gcra', 'palisade:bans:stream']);
-    expect([keys.ban('198.51.100.7'), keys.rate('limit:0:198.51.100.7'), keys.banStream]).toEqual(['palisade:{bans}:ban:198.51.100.7', 'palisade:limit:0:{198.51.100.7}:gcra', 'palisade:{bans}:bans:stream']);
+    expect([plain.ban('198.51.100.7'), plain.rate('limit:0:198.51.100.7'), plain.banStream]).toEqual([
+      'palisade:ban:198.51.100.7',
+      'palisade:limit:0:198.51.100.7:gcra',
+      'palisade:bans:stream',
+    ]);
+    expect([keys.ban('198.51.100.7'), keys.rate('limit:0:198.51.100.7'), keys.banStream]).toEqual([
+      'palisade:{bans}:ban:198.51.100.7',
+      'palisade:limit:0:{198.51.100.7}:gcra',
+      'palisade:{bans}:bans:stream',
+    ]);
   });
 });

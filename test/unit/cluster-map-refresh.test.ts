@@ -17,7 +17,12 @@ interface StubbedPoolClient {
  * its connections to three masters as `masters` says, its slot-map refreshes counted.
  */
 function poolWithMasters(masters: string[]): { connections: RedisConnections; refreshes: () => number[] } {
-  const loaded = loadSettings(settingsSpec(builtinPlugins), { USE_REDIS: 'yes', REDIS_CLUSTER: 'yes', REDIS_CLUSTER_NODES: '127.0.0.1:7000', SESSIONS_SECRET: 'x'.repeat(32) });
+  const loaded = loadSettings(settingsSpec(builtinPlugins), {
+    USE_REDIS: 'yes',
+    REDIS_CLUSTER: 'yes',
+    REDIS_CLUSTER_NODES: '127.0.0.1:7000',
+    SESSIONS_SECRET: 'x'.repeat(32),
+  });
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
   const connections = new RedisConnections(loaded.settings as unknown as RedisSettings, 'map-test', pino({ level: 'silent' }));
   const pool = (connections as unknown as { pool: StubbedPoolClient[] }).pool;

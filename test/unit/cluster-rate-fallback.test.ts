@@ -137,7 +137,8 @@ describe('leases on a Redis Cluster with a master that keeps failing', () => {
     const paths = Array.from({ length: 30 }, (_, i) => `limit:0:192.0.2.${i + 1}`);
     const onDown = paths.filter((path) => calculateSlot(keys.rate(path)) % 3 === down);
     expect(onDown.length).toBeGreaterThan(0);
-    const batch = async (): Promise<string[]> => (await Promise.allSettled(paths.map((path) => counters.lease(path, 1_000, 60_000, undefined, 1)))).map((outcome) => outcome.status);
+    const batch = async (): Promise<string[]> =>
+      (await Promise.allSettled(paths.map((path) => counters.lease(path, 1_000, 60_000, undefined, 1)))).map((outcome) => outcome.status);
     for (let i = 0; i < 3; i++) await batch();
     expect(callsToDown).toBe(3);
     // Not asked: its clients' checks fail at once (they count locally), the others' are answered.
@@ -171,7 +172,7 @@ describe('leases on a Redis Cluster with a master that keeps failing', () => {
 });
 
 describe('leases on a Redis Cluster whose slot map is stale', () => {
-  it('retries a stray bucket within what is left of the batch\'s budget, not a budget of its own', async () => {
+  it("retries a stray bucket within what is left of the batch's budget, not a budget of its own", async () => {
     const keys = new RedisKeys('palisade', true);
     const paths = Array.from({ length: 10 }, (_, i) => `limit:0:192.0.2.${i + 1}`);
     // One master holds every slot; the last bucket answers "not mine" (a slot moved).

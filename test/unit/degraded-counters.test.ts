@@ -31,23 +31,49 @@ async function allowedOf(counters: Counters, mode: DegradedRate, hits: number): 
 
 describe('rate limits while the shared counters are unusable', () => {
   it('share allows ceil(limit / live nodes) on this node; local the whole limit; open everything; closed nothing', async () => {
-    for (const [mode, expected] of [['share', 10], ['local', 30], ['open', 90], ['closed', 0]] as const) {
+    for (const [mode, expected] of [
+      ['share', 10],
+      ['local', 30],
+      ['open', 90],
+      ['closed', 0],
+    ] as const) {
       const { remote, state } = switchableRemote();
       state.up = false;
       const now = 1_000_000;
-      const counters = new Counters(() => remote, () => now, 1_000, { liveNodes: () => 3 });
+      const counters = new Counters(
+        () => remote,
+        () => now,
+        1_000,
+        { liveNodes: () => 3 },
+      );
       expect(await allowedOf(counters, mode, 90), mode).toBe(expected);
     }
     // 4 live nodes: ceil(30 / 4) = 8.
     const { remote, state } = switchableRemote();
     state.up = false;
-    expect(await allowedOf(new Counters(() => remote, () => 1_000_000, 1_000, { liveNodes: () => 4 }), 'share', 90)).toBe(8);
+    expect(
+      await allowedOf(
+        new Counters(
+          () => remote,
+          () => 1_000_000,
+          1_000,
+          { liveNodes: () => 4 },
+        ),
+        'share',
+        90,
+      ),
+    ).toBe(8);
   });
 
   it('charges what it allowed alone, in the shared rate, before the client is judged by the shared counter again', async () => {
     const { remote, state, charged } = switchableRemote();
     let now = 1_000_000;
-    const counters = new Counters(() => remote, () => now, 1_000, { liveNodes: () => 3 });
+    const counters = new Counters(
+      () => remote,
+      () => now,
+      1_000,
+      { liveNodes: () => 3 },
+    );
     state.up = false;
     expect(await allowedOf(counters, 'share', 20)).toBe(10);
     now += 6_000; // one hit of the node's share (10/min) given back by time
@@ -63,7 +89,12 @@ describe('rate limits while the shared counters are unusable', () => {
   it('adds window counts made alone to the shared counter, by the next increment or by settle', async () => {
     const { remote, state, increments, charged } = switchableRemote();
     let now = 1_000_000;
-    const counters = new Counters(() => remote, () => now, 1_000, { liveNodes: () => 2 });
+    const counters = new Counters(
+      () => remote,
+      () => now,
+      1_000,
+      { liveNodes: () => 2 },
+    );
     state.up = false;
     const offences = { plugin: 'bad-behavior', rule: 'offences', client: '198.51.100.1' };
     const other = { plugin: 'bad-behavior', rule: 'offences', client: '198.51.100.2' };
@@ -74,7 +105,10 @@ describe('rate limits while the shared counters are unusable', () => {
     expect(await counters.increment(offences, 60_000)).toBe(4);
     now += 1_000;
     await counters.settle();
-    expect(increments).toEqual([['bad-behavior:offences:198.51.100.1', 4], ['bad-behavior:offences:198.51.100.2', 1]]);
+    expect(increments).toEqual([
+      ['bad-behavior:offences:198.51.100.1', 4],
+      ['bad-behavior:offences:198.51.100.2', 1],
+    ]);
     expect(charged).toHaveLength(1);
     // Nothing left to settle.
     await counters.settle();
@@ -92,7 +126,12 @@ describe('rate limits while the shared counters are unusable', () => {
       reset: async () => undefined,
       charge: async (...args) => void charged.push(args),
     };
-    const counters = new Counters(() => remote, () => 1_000_000, 1_000, { liveNodes: () => 1 });
+    const counters = new Counters(
+      () => remote,
+      () => 1_000_000,
+      1_000,
+      { liveNodes: () => 1 },
+    );
     expect(await allowedOf(counters, 'share', 3)).toBe(3);
     await counters.settle();
     expect(charged).toEqual([]);
@@ -100,7 +139,12 @@ describe('rate limits while the shared counters are unusable', () => {
 
   it('keeps the debt while the shared counters still fail', async () => {
     const { remote, state, charged } = switchableRemote();
-    const counters = new Counters(() => remote, () => 1_000_000, 1_000, { liveNodes: () => 1 });
+    const counters = new Counters(
+      () => remote,
+      () => 1_000_000,
+      1_000,
+      { liveNodes: () => 1 },
+    );
     state.up = false;
     expect(await allowedOf(counters, 'share', 3)).toBe(3);
     await counters.settle();

@@ -30,7 +30,9 @@ interface K8sObject {
 const root = join(packageRoot, 'deploy', 'kubernetes');
 
 function yamlFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? yamlFiles(join(dir, entry.name)) : entry.name.endsWith('.yaml') ? [join(dir, entry.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? yamlFiles(join(dir, entry.name)) : entry.name.endsWith('.yaml') ? [join(dir, entry.name)] : [],
+  );
 }
 
 function documents(file: string): K8sObject[] {
@@ -60,10 +62,12 @@ function build(overlay: string): K8sObject[] {
     target.data = { ...(target.data as object), ...(patch.data as object) };
   }
   for (const generator of baseKustomization.secretGenerator) {
-    const data = Object.fromEntries(generator.files.map((entry) => {
-      const [key, file] = entry.split('=') as [string, string];
-      return [key, Buffer.from(readFileSync(join(base, file))).toString('base64')];
-    }));
+    const data = Object.fromEntries(
+      generator.files.map((entry) => {
+        const [key, file] = entry.split('=') as [string, string];
+        return [key, Buffer.from(readFileSync(join(base, file))).toString('base64')];
+      }),
+    );
     objects.push({ apiVersion: 'v1', kind: 'Secret', metadata: { name: generator.name }, data });
   }
   return objects;
@@ -95,7 +99,10 @@ describe('Kubernetes manifests', () => {
       };
       const pod = deployment.spec.template.spec;
       const container = pod.containers[0]!;
-      const settingsMap = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === container.envFrom[0].configMapRef.name)!.data as Record<string, string>;
+      const settingsMap = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === container.envFrom[0].configMapRef.name)!.data as Record<
+        string,
+        string
+      >;
 
       it('validates every object of the build', () => {
         for (const object of objects) expect(() => new MODELS[`${object.apiVersion}/${object.kind}`]!(object as never).validate()).not.toThrow();
@@ -109,7 +116,8 @@ describe('Kubernetes manifests', () => {
         const secretVolume = pod.volumes.find((v) => v.secret)!;
         const mount = container.volumeMounts.find((m: { name: string }) => m.name === secretVolume.name).mountPath as string;
         const secret = objects.find((o) => o.kind === 'Secret')!;
-        const generator = (documents(join(root, 'base', 'kustomization.yaml'))[0] as unknown as { secretGenerator: Array<{ files: string[] }> }).secretGenerator[0]!;
+        const generator = (documents(join(root, 'base', 'kustomization.yaml'))[0] as unknown as { secretGenerator: Array<{ files: string[] }> })
+          .secretGenerator[0]!;
         const env: Record<string, string> = { ...settingsMap, NODE_NAME: 'palisade-7d9f-abcde' };
         for (const entry of container.env as Array<{ name: string; value?: string }>) {
           if (entry.value === undefined) continue;

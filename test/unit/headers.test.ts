@@ -44,15 +44,24 @@ describe('upstream headers', () => {
     };
     const copy = structuredClone(headers);
     expect(upstreamHeaderList(headers, facts, 'upstream:8080')).toEqual([
-      'host', 'example.test',
-      'accept', '*/*',
-      'x-repeated', 'a',
-      'x-repeated', 'b',
-      'x-forwarded-for', '198.51.100.7',
-      'x-forwarded-proto', 'http',
-      'x-forwarded-host', 'example.test',
-      'x-real-ip', '198.51.100.7',
-      'x-request-id', 'rid',
+      'host',
+      'example.test',
+      'accept',
+      '*/*',
+      'x-repeated',
+      'a',
+      'x-repeated',
+      'b',
+      'x-forwarded-for',
+      '198.51.100.7',
+      'x-forwarded-proto',
+      'http',
+      'x-forwarded-host',
+      'example.test',
+      'x-real-ip',
+      '198.51.100.7',
+      'x-request-id',
+      'rid',
     ]);
     expect(headers).toEqual(copy);
   });
@@ -85,7 +94,12 @@ describe('upstream headers', () => {
   });
 
   it('strips hop-by-hop headers from upstream responses', () => {
-    const headers: Record<string, string | undefined> = { connection: 'x-internal', 'x-internal': '1', 'keep-alive': 'timeout=2', 'content-type': 'text/plain' };
+    const headers: Record<string, string | undefined> = {
+      connection: 'x-internal',
+      'x-internal': '1',
+      'keep-alive': 'timeout=2',
+      'content-type': 'text/plain',
+    };
     stripResponseHopByHop(headers);
     expect(headers).toEqual({ connection: 'x-internal', 'content-type': 'text/plain' });
   });

@@ -38,7 +38,9 @@ describe('PluginHost', () => {
       },
       { settings: { LIMITED_LEVEL: { type: 'string', default: 'one', description: 'x' } } },
     );
-    const other = plugin('other', () => (events.push('provision other'), {}), { settings: { OTHER_LEVEL: { type: 'string', default: 'a', description: 'x' } } });
+    const other = plugin('other', () => (events.push('provision other'), {}), {
+      settings: { OTHER_LEVEL: { type: 'string', default: 'a', description: 'x' } },
+    });
     const registry = new Registry();
     const { host } = hostFor([limited, other], { LIMITED_LEVEL: 'one', OTHER_LEVEL: 'a' }, { metrics: registry });
     await host.provision();
@@ -165,12 +167,14 @@ describe('PluginHost', () => {
 
   it('releases in reverse order on close, and after a failed provision', async () => {
     const released: string[] = [];
-    const acquiring = (id: string, fail = false): PluginDefinition['provision'] => (pctx) => {
-      pctx.onClose(() => void released.push(`${id}:1`));
-      pctx.onClose(() => void released.push(`${id}:2`));
-      if (fail) throw new Error(`${id} cannot start`);
-      return {};
-    };
+    const acquiring =
+      (id: string, fail = false): PluginDefinition['provision'] =>
+      (pctx) => {
+        pctx.onClose(() => void released.push(`${id}:1`));
+        pctx.onClose(() => void released.push(`${id}:2`));
+        if (fail) throw new Error(`${id} cannot start`);
+        return {};
+      };
     const ok = hostFor([plugin('a', acquiring('a')), plugin('b', acquiring('b'))]);
     await ok.host.provision();
     await ok.host.close();
@@ -188,8 +192,16 @@ describe('PluginHost', () => {
   it('runs every onResponse hook even when one throws or rejects', async () => {
     const seen: string[] = [];
     const { host, lines } = hostFor([
-      plugin('a', () => ({ onResponse: () => { throw new Error('sync'); } })),
-      plugin('b', () => ({ onResponse: async () => { throw new Error('async'); } })),
+      plugin('a', () => ({
+        onResponse: () => {
+          throw new Error('sync');
+        },
+      })),
+      plugin('b', () => ({
+        onResponse: async () => {
+          throw new Error('async');
+        },
+      })),
       plugin('c', () => ({ onResponse: (_c, outcome) => void seen.push(`${outcome.status}`) })),
     ]);
     await host.provision();
@@ -204,7 +216,15 @@ describe('PluginHost', () => {
     let release!: () => void;
     const { host } = hostFor([
       plugin('jobs', (pctx) => {
-        pctx.every(5, () => new Promise<void>((resolve) => { runs++; release = resolve; }), { name: 'slow', immediate: true });
+        pctx.every(
+          5,
+          () =>
+            new Promise<void>((resolve) => {
+              runs++;
+              release = resolve;
+            }),
+          { name: 'slow', immediate: true },
+        );
         return {};
       }),
     ]);

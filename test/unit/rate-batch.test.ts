@@ -34,9 +34,20 @@ describe('RateBatcher', () => {
     const batcher = new RateBatcher(async (keys, args) => (sent.push([keys, args]), keys.map(() => 1)));
     await Promise.all([batcher.lease('a', 1_000, 10, 2), batcher.lease('b', 1_000, 10, 2)]);
     // One kind: no per-key arguments at all.
-    expect(sent[0]).toEqual([['a', 'b'], [2, 1, 1_000, 10, 0]]);
-    await Promise.all([batcher.lease('a', 1_000, 10, 4), batcher.giveBack('b', 1_000, 10, 3), batcher.lease('c', 60_000, 5, 4), batcher.lease('d', 1_000, 10, 4)]);
-    expect(sent[1]).toEqual([['a', 'b', 'c', 'd'], [4, 3, 1_000, 10, 0, 1_000, 10, 3, 60_000, 5, 0, 1, 2, 3, 1]]);
+    expect(sent[0]).toEqual([
+      ['a', 'b'],
+      [2, 1, 1_000, 10, 0],
+    ]);
+    await Promise.all([
+      batcher.lease('a', 1_000, 10, 4),
+      batcher.giveBack('b', 1_000, 10, 3),
+      batcher.lease('c', 60_000, 5, 4),
+      batcher.lease('d', 1_000, 10, 4),
+    ]);
+    expect(sent[1]).toEqual([
+      ['a', 'b', 'c', 'd'],
+      [4, 3, 1_000, 10, 0, 1_000, 10, 3, 60_000, 5, 0, 1, 2, 3, 1],
+    ]);
   });
 
   it('without one batch in flight, sends each turn its own batch', async () => {

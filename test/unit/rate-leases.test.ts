@@ -132,7 +132,8 @@ describe('leases while Redis is unusable', () => {
       throw Object.assign(new Error('redis is away'), { unsent: true });
     };
     const remote: RemoteCounters = {
-      lease: async (path, limit, periodMs, degraded, sites): Promise<LeaseGrant> => (state.up ? ({ ...(shared.remote.lease(path, limit, periodMs, degraded, sites) as LeaseGrant), epoch: 1 }) : fail()),
+      lease: async (path, limit, periodMs, degraded, sites): Promise<LeaseGrant> =>
+        state.up ? { ...(shared.remote.lease(path, limit, periodMs, degraded, sites) as LeaseGrant), epoch: 1 } : fail(),
       giveBack: async () => undefined,
       increment: async () => 0,
       reset: async () => undefined,
@@ -145,7 +146,15 @@ describe('leases while Redis is unusable', () => {
     const now = 1_000_000;
     const { remote, state } = sharedAuthority(() => now);
     // Two nodes, no workers: each its own site; limit 10, their share 5 each.
-    const [a, b] = [0, 1].map(() => new Counters(() => remote, () => now, 1_000, { liveNodes: () => 2 }));
+    const [a, b] = [0, 1].map(
+      () =>
+        new Counters(
+          () => remote,
+          () => now,
+          1_000,
+          { liveNodes: () => 2 },
+        ),
+    );
     const mode: DegradedRate = 'share';
     let allowed = 0;
     for (let i = 0; i < 6; i++) if ((await (i % 2 ? a : b)!.check(key('203.0.113.50'), 10, 3_600_000, mode)).allowed) allowed++;
@@ -156,11 +165,16 @@ describe('leases while Redis is unusable', () => {
     expect(allowed).toBeGreaterThanOrEqual(9);
   });
 
-  it('grants a worker its share of the node\'s share, alone, and owes it whole (never given back)', async () => {
+  it("grants a worker its share of the node's share, alone, and owes it whole (never given back)", async () => {
     const now = 1_000_000;
     const { remote, state } = sharedAuthority(() => now);
     state.up = false;
-    const node = new Counters(() => remote, () => now, 1_000, { liveNodes: () => 2, workers: () => 2 });
+    const node = new Counters(
+      () => remote,
+      () => now,
+      1_000,
+      { liveNodes: () => 2, workers: () => 2 },
+    );
     const grant = (await node.remote.lease('limit:0:203.0.113.60', 30, 60_000, 'share', 1)) as LeaseGrant;
     // ceil(30 / 2) = 15 for the node, a third of it to the asking worker.
     expect(grant).toEqual({ hits: 5, retryAfterMs: 0, alone: true });

@@ -15,11 +15,36 @@ const manifests = settingsSpec(builtinPlugins).manifests;
 describe('planReload', () => {
   it('applies what workers or the primary can take, keeps settings read at start, and names them', () => {
     const current = settings({ NODE_NAME: 'a', ADMIN_TOKEN: 'token-one-0123456789', LIMIT_REQ_RATE: '5r/s' });
-    const next = settings({ NODE_NAME: 'b', ADMIN_TOKEN: 'token-two-0123456789', LIMIT_REQ_RATE: '9r/s', LIMIT_REQ_URL_1: '^/api', LIMIT_REQ_RATE_1: '1r/s', USE_REDIS: 'yes', REDIS_HOST: '10.0.0.9', DENY_HTTP_STATUS: '451' });
+    const next = settings({
+      NODE_NAME: 'b',
+      ADMIN_TOKEN: 'token-two-0123456789',
+      LIMIT_REQ_RATE: '9r/s',
+      LIMIT_REQ_URL_1: '^/api',
+      LIMIT_REQ_RATE_1: '1r/s',
+      USE_REDIS: 'yes',
+      REDIS_HOST: '10.0.0.9',
+      DENY_HTTP_STATUS: '451',
+    });
     const plan = planReload(current, next, manifests, 2);
-    expect(plan.changed).toEqual(['ADMIN_TOKEN', 'DENY_HTTP_STATUS', 'LIMIT_REQ_RATE', 'LIMIT_REQ_RATE_1', 'LIMIT_REQ_URL_1', 'NODE_NAME', 'REDIS_HOST', 'USE_REDIS']);
+    expect(plan.changed).toEqual([
+      'ADMIN_TOKEN',
+      'DENY_HTTP_STATUS',
+      'LIMIT_REQ_RATE',
+      'LIMIT_REQ_RATE_1',
+      'LIMIT_REQ_URL_1',
+      'NODE_NAME',
+      'REDIS_HOST',
+      'USE_REDIS',
+    ]);
     expect(plan.restartNeeded).toEqual(['NODE_NAME', 'REDIS_HOST', 'USE_REDIS']);
-    expect(plan.effective).toMatchObject({ NODE_NAME: 'a', USE_REDIS: false, REDIS_HOST: '', ADMIN_TOKEN: 'token-two-0123456789', DENY_HTTP_STATUS: 451, LIMIT_REQ_RATE_1: '1r/s' });
+    expect(plan.effective).toMatchObject({
+      NODE_NAME: 'a',
+      USE_REDIS: false,
+      REDIS_HOST: '',
+      ADMIN_TOKEN: 'token-two-0123456789',
+      DENY_HTTP_STATUS: 451,
+      LIMIT_REQ_RATE_1: '1r/s',
+    });
     expect(Object.isFrozen(plan.effective)).toBe(true);
   });
 

@@ -59,7 +59,8 @@ describe('sizes', () => {
 });
 
 describe('one sentinel service (REDIS_SENTINEL_HOST + REDIS_SENTINEL_PORT)', () => {
-  const full = (env: Record<string, string>): LoadResult => loadSettings(settingsSpec(builtinPlugins), { USE_REDIS: 'yes', SESSIONS_SECRET: 'x'.repeat(32), ...env });
+  const full = (env: Record<string, string>): LoadResult =>
+    loadSettings(settingsSpec(builtinPlugins), { USE_REDIS: 'yes', SESSIONS_SECRET: 'x'.repeat(32), ...env });
   const sentinels = (result: LoadResult): unknown => (result.ok ? result.settings.REDIS_SENTINEL_HOSTS : messages(result));
 
   it('becomes the one-entry sentinel list, port 26379 by default, IPv6 in brackets', () => {
@@ -80,7 +81,9 @@ describe('one sentinel service (REDIS_SENTINEL_HOST + REDIS_SENTINEL_PORT)', () 
     expect(messages(full({ REDIS_SENTINEL_HOST: 'bad host!' }))).toEqual([
       'REDIS_SENTINEL_HOST: must be a hostname or an IP address, like redis.internal or 10.0.0.7 (got "bad host!")',
     ]);
-    expect(messages(full({ REDIS_SENTINEL_HOST: 'sentinel.redis.svc', REDIS_SENTINEL_PORT: '70000' }))[0]).toBe('REDIS_SENTINEL_PORT: must be at most 65535 (got "70000")');
+    expect(messages(full({ REDIS_SENTINEL_HOST: 'sentinel.redis.svc', REDIS_SENTINEL_PORT: '70000' }))[0]).toBe(
+      'REDIS_SENTINEL_PORT: must be at most 65535 (got "70000")',
+    );
   });
 
   it('reads a Kubernetes service link in a port setting as its port', () => {
@@ -200,7 +203,10 @@ describe('loadSettings', () => {
       settings: { DEMO_PORT: { type: 'integer', minimum: 1, maximum: 65535, default: 1, description: '' } },
     };
     const derived = loadSettings(
-      { manifests: [...spec.manifests, manifest], derivers: [(raw) => ({ values: { DEMO_PORT: raw('HTTP_ADDRESS') === '127.0.0.2' ? '70000' : '1' }, errors: [] })] },
+      {
+        manifests: [...spec.manifests, manifest],
+        derivers: [(raw) => ({ values: { DEMO_PORT: raw('HTTP_ADDRESS') === '127.0.0.2' ? '70000' : '1' }, errors: [] })],
+      },
       { HTTP_ADDRESS: '127.0.0.2' },
     );
     expect(messages(derived)).toEqual(['DEMO_PORT: must be at most 65535 (got "70000")']);
@@ -224,7 +230,11 @@ describe('readEnvironment', () => {
     const read = readSettings(settingsSpec(builtinPlugins), {}, dir);
     expect(read.dotenv).toMatchObject({ state: 'unreadable', reason: 'EISDIR' });
     expect(read.result.ok).toBe(false);
-    expect(!read.result.ok && read.result.errors[0]).toMatchObject({ name: '.env', code: 'PAL_SETTINGS_FILE_UNREADABLE', message: 'cannot read the file (EISDIR)' });
+    expect(!read.result.ok && read.result.errors[0]).toMatchObject({
+      name: '.env',
+      code: 'PAL_SETTINGS_FILE_UNREADABLE',
+      message: 'cannot read the file (EISDIR)',
+    });
   });
 
   it('names what a reload could no longer read: a .env gone or emptied, a *_FILE emptied', () => {
@@ -235,10 +245,15 @@ describe('readEnvironment', () => {
     const started = readSettings(settingsSpec(builtinPlugins), {}, dir);
     expect(lostFiles(started, readSettings(settingsSpec(builtinPlugins), {}, dir))).toEqual([]);
     writeFileSync(token, '');
-    expect(lostFiles(started, readSettings(settingsSpec(builtinPlugins), {}, dir)).map((e) => `${e.name}: ${e.message}`)).toEqual(['ADMIN_TOKEN_FILE: the file is empty now (a rewrite in progress?)']);
+    expect(lostFiles(started, readSettings(settingsSpec(builtinPlugins), {}, dir)).map((e) => `${e.name}: ${e.message}`)).toEqual([
+      'ADMIN_TOKEN_FILE: the file is empty now (a rewrite in progress?)',
+    ]);
     writeFileSync(join(dir, '.env'), '');
     expect(lostFiles(started, readSettings(settingsSpec(builtinPlugins), {}, dir)).map((e) => e.name)).toEqual(['.env', 'ADMIN_TOKEN_FILE']);
     rmSync(join(dir, '.env'));
-    expect(lostFiles(started, readSettings(settingsSpec(builtinPlugins), {}, dir))[0]).toMatchObject({ name: '.env', message: 'the .env the node started with (2 variables) is gone' });
+    expect(lostFiles(started, readSettings(settingsSpec(builtinPlugins), {}, dir))[0]).toMatchObject({
+      name: '.env',
+      message: 'the .env the node started with (2 variables) is gone',
+    });
   });
 });

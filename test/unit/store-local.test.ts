@@ -37,7 +37,8 @@ describe('a worker joining a node', () => {
   it('loads every ban the node holds, then follows changes made anywhere in order', async () => {
     const node = new NodeStore('join-node');
     try {
-      for (let i = 0; i < 12_000; i++) await node.bans.add({ target: `10.9.${i >> 8}.${i & 255}`, reason: 'bulk', origin: 'import', durationMs: 0 }, { waitMs: 0 });
+      for (let i = 0; i < 12_000; i++)
+        await node.bans.add({ target: `10.9.${i >> 8}.${i & 255}`, reason: 'bulk', origin: 'import', durationMs: 0 }, { waitMs: 0 });
       await node.bans.add({ target: '203.0.113.0/24', reason: 'net', origin: 'api', durationMs: 60_000 });
       const first = await attachWorker(node);
       expect(first.store.bans.count()).toBe(12_001);

@@ -7,8 +7,8 @@ function note(ip: string, at: number, path: string, rules: number[], refused = t
   return { ip, at, method: 'GET', path, rules: rules.map((id) => [id, `rule ${id}`]), categories: ['sqli'], refused };
 }
 
-describe('the node\'s record of its WAF detections', () => {
-  it('keeps each client\'s last ten matched requests, newest first', () => {
+describe("the node's record of its WAF detections", () => {
+  it("keeps each client's last ten matched requests, newest first", () => {
     const detections = new Detections(() => 0);
     for (let i = 0; i < 12; i++) detections.add(note('192.0.2.1', i, `/p${i}`, [942100]));
     const recent = detections.recent('192.0.2.1');
@@ -17,7 +17,7 @@ describe('the node\'s record of its WAF detections', () => {
     expect(detections.recent('192.0.2.2')).toEqual([]);
   });
 
-  it('counts the last day\'s refusals by rule and by path, largest first, and forgets older hours', () => {
+  it("counts the last day's refusals by rule and by path, largest first, and forgets older hours", () => {
     let now = 30 * HOUR;
     const detections = new Detections(() => now);
     detections.add(note('192.0.2.1', 2 * HOUR, '/old', [941100]));

@@ -1,5 +1,17 @@
 import { PalisadeError, errorCodes, type ErrorCode } from '../../errors.js';
-import { HOT_CALLS, fromWire, onStoreMessage, toWire, type Call, type Channel, type Facet, type Method, type PrimaryRemotes, type Result, type StoreMessage } from './protocol.js';
+import {
+  HOT_CALLS,
+  fromWire,
+  onStoreMessage,
+  toWire,
+  type Call,
+  type Channel,
+  type Facet,
+  type Method,
+  type PrimaryRemotes,
+  type Result,
+  type StoreMessage,
+} from './protocol.js';
 
 /**
  * Longest a hot call waits for the batch before it to come back: a safety valve only, the
@@ -134,7 +146,10 @@ export class PrimaryLink {
       this.waiting.delete(id);
       if (waiting.hot) this.hotInFlight--;
       if (ok === 1) waiting.resolve(value);
-      else waiting.reject(value.code !== undefined && value.code in errorCodes ? new PalisadeError(value.code as ErrorCode, value.message) : new Error(value.message));
+      else
+        waiting.reject(
+          value.code !== undefined && value.code in errorCodes ? new PalisadeError(value.code as ErrorCode, value.message) : new Error(value.message),
+        );
     }
     if (this.hotInFlight === 0 && this.holdTimer !== undefined) this.send();
   }

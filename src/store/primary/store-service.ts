@@ -3,7 +3,19 @@ import { PalisadeError } from '../../errors.js';
 import { describeError } from '../../log.js';
 import type { Served } from '../served.js';
 import type { BanChange, StoreHealth } from '../types.js';
-import { HOT_CALLS, encodeBanEntries, fromWire, onStoreMessage, toWire, type Call, type CallError, type Channel, type Facet, type PrimaryRemotes, type Result } from './protocol.js';
+import {
+  HOT_CALLS,
+  encodeBanEntries,
+  fromWire,
+  onStoreMessage,
+  toWire,
+  type Call,
+  type CallError,
+  type Channel,
+  type Facet,
+  type PrimaryRemotes,
+  type Result,
+} from './protocol.js';
 
 /** Ban entries per message of a worker's initial load. */
 const ENTRIES_PER_MESSAGE = 10_000;

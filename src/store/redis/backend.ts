@@ -85,7 +85,12 @@ export class RedisBackend {
     private readonly options: RedisBackendOptions,
   ) {
     this.keys = new RedisKeys(options.settings.REDIS_KEY_PREFIX, options.settings.REDIS_CLUSTER);
-    this.commandMetrics = registerRedisMetrics(options.registry, connections, () => this.info, () => this.nodeReports);
+    this.commandMetrics = registerRedisMetrics(
+      options.registry,
+      connections,
+      () => this.info,
+      () => this.nodeReports,
+    );
   }
 
   /**
@@ -169,7 +174,11 @@ export class RedisBackend {
       onPropagated: (seconds) => this.commandMetrics.propagated(seconds),
       onResync: (cause) => this.commandMetrics.resynced(cause),
     });
-    const nodeReports = new NodeReports(() => background, this.keys, () => bans.redisNow());
+    const nodeReports = new NodeReports(
+      () => background,
+      this.keys,
+      () => bans.redisNow(),
+    );
     this.bans = bans;
     this.local = local;
     this.nodeReports = nodeReports;
@@ -187,7 +196,10 @@ export class RedisBackend {
         const health = connections.health();
         if (health.up) return { mode: 'shared' };
         const waiting = bans.pending > 0 ? `; ${bans.pending} ban change(s) waiting for Redis` : '';
-        const why = health.writesRefused ?? health.lastError ?? (health.breakerOpen ? `circuit breaker open: ${connections.breaker.reason}` : 'no Redis connection ready');
+        const why =
+          health.writesRefused ??
+          health.lastError ??
+          (health.breakerOpen ? `circuit breaker open: ${connections.breaker.reason}` : 'no Redis connection ready');
         return { mode: 'degraded', detail: `${why}${waiting}` };
       },
       publishBan: (change) => bans.publish(change),
@@ -274,7 +286,10 @@ export class RedisBackend {
     }
     // Each step on its own: one failing does not keep the others from running.
     await this.bans?.check().catch((error: unknown) => this.options.log.debug({ err: describeError(error) }, 'ban check failed; tried again at the next beat'));
-    if (this.local) await this.nodeReports?.beat(this.local.report()).catch((error: unknown) => this.options.log.debug({ err: describeError(error) }, 'node report not written; tried again at the next beat'));
+    if (this.local)
+      await this.nodeReports
+        ?.beat(this.local.report())
+        .catch((error: unknown) => this.options.log.debug({ err: describeError(error) }, 'node report not written; tried again at the next beat'));
     await this.local?.flushAudit();
   }
 
@@ -291,7 +306,10 @@ export class RedisBackend {
       return; // INFO not allowed: the ACL check says so
     }
     if (/^cluster_enabled:1/m.test(info)) {
-      throw new PalisadeError('PAL_REDIS_CLUSTER', `Redis at ${this.connections.target} is a Redis Cluster node: set REDIS_CLUSTER=yes (the other nodes are found from it, or list them in REDIS_CLUSTER_NODES)`);
+      throw new PalisadeError(
+        'PAL_REDIS_CLUSTER',
+        `Redis at ${this.connections.target} is a Redis Cluster node: set REDIS_CLUSTER=yes (the other nodes are found from it, or list them in REDIS_CLUSTER_NODES)`,
+      );
     }
   }
 

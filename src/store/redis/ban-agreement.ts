@@ -104,11 +104,17 @@ export class DigestAgreement {
       this.repairAfter = Date.now() + this.repairBackoffMs;
       if (this.suspectRedis) {
         this.suspectRedis = false;
-        this.log.warn({ stream, mine: digestText(mine), redis: digestText(theirs) }, "this node's bans still differ from Redis's after a resync: rebuilding Redis's ban digest from its index");
+        this.log.warn(
+          { stream, mine: digestText(mine), redis: digestText(theirs) },
+          "this node's bans still differ from Redis's after a resync: rebuilding Redis's ban digest from its index",
+        );
         await this.rebuildDigest(client, 1);
         return;
       }
-      this.log.warn(coded('PAL_BANS_DIVERGED', { stream, mine: digestText(mine), redis: digestText(theirs) }), "this node's bans differ from Redis's at the same stream position: resyncing");
+      this.log.warn(
+        coded('PAL_BANS_DIVERGED', { stream, mine: digestText(mine), redis: digestText(theirs) }),
+        "this node's bans differ from Redis's at the same stream position: resyncing",
+      );
       this.repairs++;
       this.suspectRedis = true;
       void this.sync.resync().then(() => {
@@ -124,7 +130,10 @@ export class DigestAgreement {
   private async rebuildDigest(client: ScriptedRedis, force: 0 | 1 = 0): Promise<void> {
     const rebuilt = await client.palisadeBanDigestRebuild(this.keys.banIndex, this.keys.banDigest, DIGEST_REBUILD_LIMIT, force);
     if (rebuilt < 0 && !this.rebuildRefused) {
-      this.log.warn({ limit: DIGEST_REBUILD_LIMIT }, 'Redis holds no complete ban digest and more bans than can be hashed at once: nodes are not compared with Redis until Redis restarts empty (the nodes re-assert their bans, and the digest with them)');
+      this.log.warn(
+        { limit: DIGEST_REBUILD_LIMIT },
+        'Redis holds no complete ban digest and more bans than can be hashed at once: nodes are not compared with Redis until Redis restarts empty (the nodes re-assert their bans, and the digest with them)',
+      );
     }
     this.rebuildRefused = rebuilt < 0;
   }

@@ -214,7 +214,8 @@ export class RedisBanSync {
           this.retryAt = Date.now() + wait;
           const why = describeError(error);
           // Said once per kind of failure, not at every retry.
-          if (why !== this.lastFailure) this.log.warn(coded('PAL_REDIS_UNAVAILABLE', { reason, err: why, retryInMs: wait }), 'ban resync failed; retrying with backoff');
+          if (why !== this.lastFailure)
+            this.log.warn(coded('PAL_REDIS_UNAVAILABLE', { reason, err: why, retryInMs: wait }), 'ban resync failed; retrying with backoff');
           this.lastFailure = why;
           this.epoch = undefined;
         }

@@ -51,7 +51,10 @@ export function tlsOptions(settings: Readonly<RedisSettings>): ConnectionOptions
 
 /** Where the connections go, for logs and errors: `host:port` or the sentinel master name. */
 export function describeTarget(settings: Readonly<RedisSettings>): string {
-  if (settings.REDIS_CLUSTER) return `the cluster of ${clusterSeeds(settings).map((s) => (s.host.includes(':') ? `[${s.host}]:${s.port}` : `${s.host}:${s.port}`)).join(' ')}`;
+  if (settings.REDIS_CLUSTER)
+    return `the cluster of ${clusterSeeds(settings)
+      .map((s) => (s.host.includes(':') ? `[${s.host}]:${s.port}` : `${s.host}:${s.port}`))
+      .join(' ')}`;
   return usesSentinel(settings)
     ? `master "${settings.REDIS_SENTINEL_MASTER}" via sentinels ${settings.REDIS_SENTINEL_HOSTS.join(' ')}`
     : `${settings.REDIS_HOST}:${settings.REDIS_PORT}`;
@@ -61,7 +64,12 @@ export function describeTarget(settings: Readonly<RedisSettings>): string {
  * One of the node's connections (this module is the only place Palisade makes a Redis
  * client): not connected yet (`lazyConnect`), errors left to the caller's listener.
  */
-export function createRedisClient(settings: Readonly<RedisSettings>, nodeName: string, role: ConnectionRole, commandTimeoutMs: number | undefined): RedisClient {
+export function createRedisClient(
+  settings: Readonly<RedisSettings>,
+  nodeName: string,
+  role: ConnectionRole,
+  commandTimeoutMs: number | undefined,
+): RedisClient {
   if (settings.REDIS_CLUSTER) return new Cluster(clusterSeeds(settings), clusterOptions(settings, nodeName, role, commandTimeoutMs));
   return new Redis(redisOptions(settings, nodeName, role, commandTimeoutMs));
 }
@@ -73,7 +81,14 @@ export function createRedisClient(settings: Readonly<RedisSettings>, nodeName: s
  * down — a request degrades instead of waiting.
  */
 function clusterOptions(settings: Readonly<RedisSettings>, nodeName: string, role: ConnectionRole, commandTimeoutMs: number | undefined): ClusterOptions {
-  const { host: _host, port: _port, db: _db, retryStrategy: _retry, enableOfflineQueue: _queue, ...node } = redisOptions({ ...settings, REDIS_SENTINEL_HOSTS: [] }, nodeName, role, commandTimeoutMs);
+  const {
+    host: _host,
+    port: _port,
+    db: _db,
+    retryStrategy: _retry,
+    enableOfflineQueue: _queue,
+    ...node
+  } = redisOptions({ ...settings, REDIS_SENTINEL_HOSTS: [] }, nodeName, role, commandTimeoutMs);
   // Each node's certificate is checked against that node's own name (its announced host),
   // not the seed's: no fixed servername.
   if (node.tls) node.tls = { ...node.tls, servername: undefined };
@@ -140,12 +155,7 @@ export function createSentinelClient(settings: Readonly<RedisSettings>, address:
  * and time out after `commandTimeoutMs`; every connection reconnects in the background with
  * capped backoff and is named `palisade:<node>:<role>`.
  */
-function redisOptions(
-  settings: Readonly<RedisSettings>,
-  nodeName: string,
-  role: ConnectionRole,
-  commandTimeoutMs: number | undefined,
-): RedisOptions {
+function redisOptions(settings: Readonly<RedisSettings>, nodeName: string, role: ConnectionRole, commandTimeoutMs: number | undefined): RedisOptions {
   const common: RedisOptions = {
     db: settings.REDIS_DATABASE,
     username: settings.REDIS_USERNAME || undefined,

@@ -48,10 +48,7 @@ export interface RedisHealth {
 }
 
 /** How the first connection attempt ended (boot decides from it). */
-export type FirstConnect =
-  | { state: 'ready' }
-  | { state: 'config-error'; trouble: RedisTrouble; message: string }
-  | { state: 'timeout'; message: string };
+export type FirstConnect = { state: 'ready' } | { state: 'config-error'; trouble: RedisTrouble; message: string } | { state: 'timeout'; message: string };
 
 type Listener = {
   /** The pool, the stream reader or background work became (un)usable. */

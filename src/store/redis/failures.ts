@@ -2,16 +2,7 @@ import type { ErrorCode } from '../../errors.js';
 
 /** What kind of trouble a Redis error is, for logs, /readyz and the boot decision. */
 export type RedisTrouble =
-  | 'tls'
-  | 'auth'
-  | 'permission'
-  | 'unreachable'
-  | 'timeout'
-  | 'readonly'
-  | 'sentinel-unreachable'
-  | 'sentinel-unknown-master'
-  | 'not-a-cluster'
-  | 'other';
+  'tls' | 'auth' | 'permission' | 'unreachable' | 'timeout' | 'readonly' | 'sentinel-unreachable' | 'sentinel-unknown-master' | 'not-a-cluster' | 'other';
 
 /** Troubles that are configuration mistakes: retrying will not fix them, boot should fail. */
 export const CONFIG_TROUBLES: ReadonlySet<RedisTrouble> = new Set(['tls', 'auth', 'permission', 'not-a-cluster']);
@@ -61,7 +52,10 @@ export function classifyRedisError(error: Error): RedisTrouble {
   if (/cluster support disabled/i.test(message)) return 'not-a-cluster';
   if (/Command timed out|ETIMEDOUT|connect ETIMEDOUT/i.test(message) || code === 'ETIMEDOUT') return 'timeout';
   if (/All sentinels are unreachable/.test(message)) return 'sentinel-unreachable';
-  if (['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE'].includes(code) || /Connection is closed|Stream isn't writeable/.test(message)) {
+  if (
+    ['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE'].includes(code) ||
+    /Connection is closed|Stream isn't writeable/.test(message)
+  ) {
     return 'unreachable';
   }
   return 'other';
@@ -78,7 +72,8 @@ export function writeRefusal(error: Error): string | undefined {
   if (/^OOM\b/.test(message)) return `Redis refuses writes: out of memory (${message}); raise maxmemory, or use a volatile-* maxmemory-policy`;
   if (/^MISCONF\b/.test(message)) return `Redis refuses writes: its last snapshot failed (${message.slice(0, 120)})`;
   if (/^READONLY\b/.test(message)) return 'Redis refuses writes: this server is a read-only replica';
-  if (/^NOPERM\b/.test(message)) return `Redis refuses writes: the ACL user lacks a permission (${message}); see the least-privilege ACL in plugins/redis/README.md`;
+  if (/^NOPERM\b/.test(message))
+    return `Redis refuses writes: the ACL user lacks a permission (${message}); see the least-privilege ACL in plugins/redis/README.md`;
   if (/Error running script|^ERR .*script|^BUSY\b/i.test(message)) return `Redis refuses writes: a script failed (${message.slice(0, 160)})`;
   return undefined;
 }

@@ -40,7 +40,11 @@ export class NodeReports {
   /** Writes this node's report, then reads everyone's (which refreshes the live count). */
   async beat(report: NodeReport): Promise<void> {
     // One round trip; a cluster whose nodes are all gone leaves nothing behind (the TTL).
-    const results = await this.client().pipeline().hset(this.keys.nodeReports, report.node, JSON.stringify({ ...report, at: this.redisNow() })).pexpire(this.keys.nodeReports, NODE_REPORT_TTL_MS).exec();
+    const results = await this.client()
+      .pipeline()
+      .hset(this.keys.nodeReports, report.node, JSON.stringify({ ...report, at: this.redisNow() }))
+      .pexpire(this.keys.nodeReports, NODE_REPORT_TTL_MS)
+      .exec();
     const failed = results?.find(([error]) => error);
     if (failed) throw failed[0];
     await this.read();
@@ -101,7 +105,8 @@ function parseReport(text: string): NodeReport | undefined {
     if (!ok) return undefined;
     // Fingerprints are optional (an older node has none); anything but strings is dropped.
     const prints = r.fingerprints as unknown;
-    const fingerprints = typeof prints === 'object' && prints !== null ? Object.fromEntries(Object.entries(prints).filter(([, value]) => typeof value === 'string')) : undefined;
+    const fingerprints =
+      typeof prints === 'object' && prints !== null ? Object.fromEntries(Object.entries(prints).filter(([, value]) => typeof value === 'string')) : undefined;
     return { ...r, ...(fingerprints ? { fingerprints } : {}) };
   } catch {
     return undefined;

@@ -91,7 +91,9 @@ export function describePermissionReport(report: PermissionReport, username: str
   const user = username || 'default';
   const parts: string[] = [];
   if (report.missing.length > 0) {
-    parts.push(`Redis user "${user}" may not run: ${report.missing.join(', ')} (grant with ACL SETUSER ${user} ${report.missing.map((c) => `+${c}`).join(' ')})`);
+    parts.push(
+      `Redis user "${user}" may not run: ${report.missing.join(', ')} (grant with ACL SETUSER ${user} ${report.missing.map((c) => `+${c}`).join(' ')})`,
+    );
   }
   if (report.keysDenied) parts.push(`Redis user "${user}" may not access keys ${keys.aclPattern} (grant with ACL SETUSER ${user} ~${keys.aclPattern})`);
   return parts.join('; ');

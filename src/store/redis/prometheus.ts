@@ -18,7 +18,12 @@ export interface RedisMetrics {
  * Registers the Redis backend's metrics. Gauges read the connections' state when scraped,
  * so nothing is updated per request except the command histogram.
  */
-export function registerRedisMetrics(registry: Registry, connections: RedisConnections, info: () => RedisInfoSnapshot | undefined, nodes: () => NodeReports | undefined): RedisMetrics {
+export function registerRedisMetrics(
+  registry: Registry,
+  connections: RedisConnections,
+  info: () => RedisInfoSnapshot | undefined,
+  nodes: () => NodeReports | undefined,
+): RedisMetrics {
   const gauge = (name: string, help: string, read: () => number | undefined): void => {
     new Gauge({
       name,
@@ -31,7 +36,9 @@ export function registerRedisMetrics(registry: Registry, connections: RedisConne
       },
     });
   };
-  gauge('palisade_redis_up', '1 when a pool connection to Redis is ready, the breaker is closed and Redis takes writes.', () => (connections.health().up ? 1 : 0));
+  gauge('palisade_redis_up', '1 when a pool connection to Redis is ready, the breaker is closed and Redis takes writes.', () =>
+    connections.health().up ? 1 : 0,
+  );
   gauge('palisade_store_degraded', '1 when shared state is unusable and the node runs on local state.', () => (connections.health().up ? 0 : 1));
   gauge('palisade_redis_breaker_open', '1 while the circuit breaker keeps requests off Redis.', () => (connections.health().breakerOpen ? 1 : 0));
   gauge('palisade_redis_pool_connections', 'Ready connections in the request-path pool.', () => connections.health().poolReady);
@@ -41,9 +48,17 @@ export function registerRedisMetrics(registry: Registry, connections: RedisConne
   gauge('palisade_redis_keyspace_hit_ratio', 'keyspace_hits / (hits + misses), from INFO.', () => info()?.keyspaceHitRatio);
   gauge('palisade_redis_connected_replicas', 'Replicas connected to the master, from INFO.', () => info()?.connectedReplicas);
   gauge('palisade_redis_replication_lag_seconds', 'Largest replica lag the master reports, from INFO.', () => info()?.replicationLagSeconds);
-  gauge('palisade_cluster_nodes', 'Nodes whose heartbeat is fresh (within three beats), as of this node\'s last beat.', () => nodes()?.liveNodes);
-  gauge('palisade_cluster_nodes_diverged', 'Live nodes that found their bans different from Redis\'s and have not repaired them yet.', () => nodes()?.divergedNodes);
-  gauge('palisade_cluster_nodes_differing', 'Live nodes whose rules (the WAF\'s compiled rules, by hash) differ from most live nodes\'.', () => nodes()?.differingNodes);
+  gauge('palisade_cluster_nodes', "Nodes whose heartbeat is fresh (within three beats), as of this node's last beat.", () => nodes()?.liveNodes);
+  gauge(
+    'palisade_cluster_nodes_diverged',
+    "Live nodes that found their bans different from Redis's and have not repaired them yet.",
+    () => nodes()?.divergedNodes,
+  );
+  gauge(
+    'palisade_cluster_nodes_differing',
+    "Live nodes whose rules (the WAF's compiled rules, by hash) differ from most live nodes'.",
+    () => nodes()?.differingNodes,
+  );
   const resyncs = new Counter({
     name: 'palisade_ban_resyncs_total',
     help: 'Full ban resyncs with Redis, by cause: start, master (changed), epoch (Redis lost its state), trimmed (stream), digest (this node had diverged).',

@@ -103,7 +103,8 @@ export class RateBatcher {
       keys[i] = operation.key;
       if (operation.sites > sites) sites = operation.sites;
       let kind = 0;
-      while (kind < kinds.length && (kinds[kind] !== operation.periodMs || kinds[kind + 1] !== operation.limit || kinds[kind + 2] !== operation.returned)) kind += 3;
+      while (kind < kinds.length && (kinds[kind] !== operation.periodMs || kinds[kind + 1] !== operation.limit || kinds[kind + 2] !== operation.returned))
+        kind += 3;
       if (kind === kinds.length) kinds.push(operation.periodMs, operation.limit, operation.returned);
       kindOf[i] = kind / 3 + 1;
     }
@@ -116,17 +117,19 @@ export class RateBatcher {
         setImmediate(this.flush);
       }
     };
-    this.send(keys, args).finally(settled).then(
-      (reply) => {
-        for (let i = 0; i < batch.length; i++) {
-          const value = reply[i];
-          if (value === undefined) batch[i]!.reject(new Error('the lease operation did not get an answer from its master'));
-          else batch[i]!.resolve(value);
-        }
-      },
-      (error: unknown) => {
-        for (const operation of batch) operation.reject(error);
-      },
-    );
+    this.send(keys, args)
+      .finally(settled)
+      .then(
+        (reply) => {
+          for (let i = 0; i < batch.length; i++) {
+            const value = reply[i];
+            if (value === undefined) batch[i]!.reject(new Error('the lease operation did not get an answer from its master'));
+            else batch[i]!.resolve(value);
+          }
+        },
+        (error: unknown) => {
+          for (const operation of batch) operation.reject(error);
+        },
+      );
   }
 }

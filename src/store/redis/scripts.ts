@@ -63,9 +63,7 @@ function readScript(file: string): string {
 
 /** Reads every script once per process. */
 function load(): Map<string, { lua: string; keys: number | undefined }> {
-  sources ??= new Map(
-    Object.entries(SCRIPTS).map(([name, s]) => [name, { lua: [...(s.prelude ?? []), s.file].map(readScript).join('\n'), keys: s.keys }]),
-  );
+  sources ??= new Map(Object.entries(SCRIPTS).map(([name, s]) => [name, { lua: [...(s.prelude ?? []), s.file].map(readScript).join('\n'), keys: s.keys }]));
   return sources;
 }
 

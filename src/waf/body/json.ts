@@ -39,7 +39,10 @@ class Parser {
   pos = 0;
   private readonly stack: Container[] = [];
   private currentKey = '';
-  constructor(private readonly s: string, private readonly args: Pair[]) {}
+  constructor(
+    private readonly s: string,
+    private readonly args: Pair[],
+  ) {}
 
   skipWs(): void {
     while (this.pos < this.s.length && ' \t\r\n'.includes(this.s[this.pos] as string)) this.pos++;

@@ -20,10 +20,19 @@ export interface MultipartFlags {
 /** All flags cleared. */
 export function noFlags(): MultipartFlags {
   return {
-    MULTIPART_BOUNDARY_QUOTED: 0, MULTIPART_BOUNDARY_WHITESPACE: 0, MULTIPART_DATA_BEFORE: 0, MULTIPART_DATA_AFTER: 0,
-    MULTIPART_HEADER_FOLDING: 0, MULTIPART_LF_LINE: 0, MULTIPART_CRLF_LF_LINES: 0, MULTIPART_MISSING_SEMICOLON: 0,
-    MULTIPART_INVALID_QUOTING: 0, MULTIPART_INVALID_PART: 0, MULTIPART_INVALID_HEADER_FOLDING: 0,
-    MULTIPART_FILE_LIMIT_EXCEEDED: 0, MULTIPART_UNMATCHED_BOUNDARY: 0,
+    MULTIPART_BOUNDARY_QUOTED: 0,
+    MULTIPART_BOUNDARY_WHITESPACE: 0,
+    MULTIPART_DATA_BEFORE: 0,
+    MULTIPART_DATA_AFTER: 0,
+    MULTIPART_HEADER_FOLDING: 0,
+    MULTIPART_LF_LINE: 0,
+    MULTIPART_CRLF_LF_LINES: 0,
+    MULTIPART_MISSING_SEMICOLON: 0,
+    MULTIPART_INVALID_QUOTING: 0,
+    MULTIPART_INVALID_PART: 0,
+    MULTIPART_INVALID_HEADER_FOLDING: 0,
+    MULTIPART_FILE_LIMIT_EXCEEDED: 0,
+    MULTIPART_UNMATCHED_BOUNDARY: 0,
   };
 }
 
@@ -35,7 +44,7 @@ export function boundaryOf(contentType: string, flags: MultipartFlags): string |
   let rest = contentType.slice(at + 8);
   const eq = rest.indexOf('=');
   if (eq < 0) return { error: 'Multipart: boundary not found in C-T' };
-  if (rest.slice(0, eq).trim() !== '' ) return { error: 'Multipart: invalid boundary in C-T' };
+  if (rest.slice(0, eq).trim() !== '') return { error: 'Multipart: invalid boundary in C-T' };
   if (eq > 0 || /^\s/.test(rest.slice(eq + 1))) flags.MULTIPART_BOUNDARY_WHITESPACE = 1;
   rest = rest.slice(eq + 1).trim();
   let boundary = rest;

@@ -140,7 +140,10 @@ export function parseMultipart(body: string, contentType: string, maxFiles = 100
   }
   if (!final) return { ...result, error: 'Multipart: final boundary missing' };
   i++;
-  const epilogue = lines.slice(i).map((l) => l.text).join('');
+  const epilogue = lines
+    .slice(i)
+    .map((l) => l.text)
+    .join('');
   if (epilogue.trim() !== '') flags.MULTIPART_DATA_AFTER = 1;
   if (sawLf) flags.MULTIPART_LF_LINE = 1;
   if (sawLf && sawCrlf) flags.MULTIPART_CRLF_LF_LINES = 1;

@@ -50,17 +50,40 @@ export function runLinkActions(link: RuleLink, d: TxData, resolve: MacroResolver
 
 function applyCtl(c: Ctl, t: CtlTarget): void {
   switch (c.kind) {
-    case 'ruleRemoveById': t.exceptions.removeIds(c.ranges); return;
-    case 'ruleRemoveByTag': t.exceptions.removeTag(c.pattern); return;
-    case 'ruleRemoveByMsg': t.exceptions.removeMsg(c.pattern); return;
-    case 'ruleRemoveTargetById': t.exceptions.removeTargets((r) => inRanges(r.id, c.ranges), c.targets); return;
-    case 'ruleRemoveTargetByTag': t.exceptions.removeTargets(byTag(c.pattern), c.targets); return;
-    case 'ruleRemoveTargetByMsg': t.exceptions.removeTargets((r) => c.pattern.test(r.msg?.text ?? ''), c.targets); return;
-    case 'ruleEngine': t.setEngineMode(c.mode); return;
-    case 'requestBodyProcessor': t.setBodyProcessor(c.processor); return;
-    case 'requestBodyAccess': t.setBodyAccess(c.on); return;
-    case 'forceRequestBodyVariable': t.setForceBodyVariable(c.on); return;
-    case 'requestBodyLimit': t.setBodyLimit(c.limit); return;
-    case 'noop': return;
+    case 'ruleRemoveById':
+      t.exceptions.removeIds(c.ranges);
+      return;
+    case 'ruleRemoveByTag':
+      t.exceptions.removeTag(c.pattern);
+      return;
+    case 'ruleRemoveByMsg':
+      t.exceptions.removeMsg(c.pattern);
+      return;
+    case 'ruleRemoveTargetById':
+      t.exceptions.removeTargets((r) => inRanges(r.id, c.ranges), c.targets);
+      return;
+    case 'ruleRemoveTargetByTag':
+      t.exceptions.removeTargets(byTag(c.pattern), c.targets);
+      return;
+    case 'ruleRemoveTargetByMsg':
+      t.exceptions.removeTargets((r) => c.pattern.test(r.msg?.text ?? ''), c.targets);
+      return;
+    case 'ruleEngine':
+      t.setEngineMode(c.mode);
+      return;
+    case 'requestBodyProcessor':
+      t.setBodyProcessor(c.processor);
+      return;
+    case 'requestBodyAccess':
+      t.setBodyAccess(c.on);
+      return;
+    case 'forceRequestBodyVariable':
+      t.setForceBodyVariable(c.on);
+      return;
+    case 'requestBodyLimit':
+      t.setBodyLimit(c.limit);
+      return;
+    case 'noop':
+      return;
   }
 }

@@ -53,10 +53,21 @@ export function processRequestBody(body: string, d: TxData, o: BodyOptions): voi
       d.multipartFlags = r.flags;
       if (r.error) setError(r.error);
       const f = r.flags;
-      d.multipartStrictError = d.reqbodyError || f.MULTIPART_BOUNDARY_QUOTED || f.MULTIPART_BOUNDARY_WHITESPACE ||
-        f.MULTIPART_DATA_BEFORE || f.MULTIPART_DATA_AFTER || f.MULTIPART_HEADER_FOLDING || f.MULTIPART_LF_LINE ||
-        f.MULTIPART_MISSING_SEMICOLON || f.MULTIPART_INVALID_QUOTING || f.MULTIPART_INVALID_PART ||
-        f.MULTIPART_INVALID_HEADER_FOLDING || f.MULTIPART_FILE_LIMIT_EXCEEDED ? 1 : 0;
+      d.multipartStrictError =
+        d.reqbodyError ||
+        f.MULTIPART_BOUNDARY_QUOTED ||
+        f.MULTIPART_BOUNDARY_WHITESPACE ||
+        f.MULTIPART_DATA_BEFORE ||
+        f.MULTIPART_DATA_AFTER ||
+        f.MULTIPART_HEADER_FOLDING ||
+        f.MULTIPART_LF_LINE ||
+        f.MULTIPART_MISSING_SEMICOLON ||
+        f.MULTIPART_INVALID_QUOTING ||
+        f.MULTIPART_INVALID_PART ||
+        f.MULTIPART_INVALID_HEADER_FOLDING ||
+        f.MULTIPART_FILE_LIMIT_EXCEEDED
+          ? 1
+          : 0;
       return;
     }
   }

@@ -35,7 +35,10 @@ export class Candidates {
   private readonly bodyMarks: Int32Array;
   private bodyScanned = false;
 
-  constructor(private readonly plan: CandidatePlan, private readonly unions: CandidateUnions) {
+  constructor(
+    private readonly plan: CandidatePlan,
+    private readonly unions: CandidateUnions,
+  ) {
     this.scanned = new Int32Array((plan.groups.length + 31) >>> 5);
     this.fixedMarks = new Int32Array(plan.index.words);
     this.bodyMarks = new Int32Array(plan.index.words);
@@ -46,7 +49,8 @@ export class Candidates {
     if (!this.bodyScanned) return;
     const scanned = this.scanned;
     for (let g = 0; g < this.plan.groups.length; g++) {
-      if ((this.plan.slots[(this.plan.groups[g] as CandidateGroup).slot] as CandidateSlot).body) scanned[g >>> 5] = (scanned[g >>> 5] as number) & ~(1 << (g & 31));
+      if ((this.plan.slots[(this.plan.groups[g] as CandidateGroup).slot] as CandidateSlot).body)
+        scanned[g >>> 5] = (scanned[g >>> 5] as number) & ~(1 << (g & 31));
     }
     this.bodyMarks.fill(0);
     this.bodyScanned = false;

@@ -42,7 +42,11 @@ export function refTarget(collection: string, key: string | undefined): Target {
   if (!t) {
     // Same property order as compiled targets (one object shape for the hot paths).
     t = {
-      collection, count: false, text: id, slot: -1, live: isLiveVariable(collection),
+      collection,
+      count: false,
+      text: id,
+      slot: -1,
+      live: isLiveVariable(collection),
       match: key === undefined ? { kind: 'all' } : { kind: 'key', lower: key.toLowerCase() },
     };
     if (refTargets.size < 10_000) refTargets.set(id, t);
@@ -64,13 +68,20 @@ export function ruleFieldOf(d: TxData, key: string, resolve: MacroResolver): str
   const r = d.currentRule;
   if (!r) return undefined;
   switch (key) {
-    case 'id': return String(r.id);
-    case 'msg': return r.msg ? expandMacro(r.msg, resolve) : undefined;
-    case 'logdata': return r.logdata ? expandMacro(r.logdata, resolve) : undefined;
-    case 'severity': return r.severity;
-    case 'rev': return r.rev;
-    case 'ver': return r.ver;
-    case 'phase': return String(r.phase);
+    case 'id':
+      return String(r.id);
+    case 'msg':
+      return r.msg ? expandMacro(r.msg, resolve) : undefined;
+    case 'logdata':
+      return r.logdata ? expandMacro(r.logdata, resolve) : undefined;
+    case 'severity':
+      return r.severity;
+    case 'rev':
+      return r.rev;
+    case 'ver':
+      return r.ver;
+    case 'phase':
+      return String(r.phase);
   }
   return undefined;
 }

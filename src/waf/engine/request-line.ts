@@ -39,7 +39,13 @@ export function requestLineVars(req: WafRequest): RequestLineVars {
   const slash = Math.max(filename.lastIndexOf('/'), filename.lastIndexOf('\\'));
   const basename = slash < 0 ? filename : filename.slice(slash + 1);
   return {
-    method: req.method, protocol: req.protocol, uri, uriRaw: raw, filename, basename, queryString,
+    method: req.method,
+    protocol: req.protocol,
+    uri,
+    uriRaw: raw,
+    filename,
+    basename,
+    queryString,
     requestLine: `${req.method} ${raw} ${req.protocol}`,
   };
 }

@@ -80,7 +80,10 @@ export class WafTransaction implements EvalContext, CtlTarget {
   private deadline = Infinity;
   private interruption: Interruption | undefined;
 
-  constructor(private readonly rules: CompiledRules, request: WafRequest) {
+  constructor(
+    private readonly rules: CompiledRules,
+    request: WafRequest,
+  ) {
     this.mode = rules.engineMode;
     this.bodyAccess = rules.settings.requestBodyAccess;
     this.bodyLimit = rules.settings.requestBodyLimit;
@@ -90,12 +93,34 @@ export class WafTransaction implements EvalContext, CtlTarget {
     const h = readHeaders(request.headers);
     const line = requestLineVars(request);
     this.data = {
-      line, headers: h.headers, cookies: h.cookies, argsGet: parseUrlEncoded(line.queryString, rules.settings.argumentSeparator), argsPost: [],
-      files: [], partHeaders: [], multipartFlags: undefined, multipartStrictError: undefined, body: undefined, bodyLength: 0,
-      processor: defaultProcessor(h.contentType), reqbodyError: 0, reqbodyErrorMsg: '', xml: undefined,
-      tx: new KeyedStore('TX'), persistent: new Map(), env: new KeyedStore('ENV'), matchedVar: '', matchedVarName: '', matchedVars: [], matchSerial: 0,
-      currentRule: undefined, remoteAddr: request.remoteAddress, remotePort: request.remotePort, serverPort: request.serverPort,
-      serverName: serverNameOf(h.host), uniqueId: undefined,
+      line,
+      headers: h.headers,
+      cookies: h.cookies,
+      argsGet: parseUrlEncoded(line.queryString, rules.settings.argumentSeparator),
+      argsPost: [],
+      files: [],
+      partHeaders: [],
+      multipartFlags: undefined,
+      multipartStrictError: undefined,
+      body: undefined,
+      bodyLength: 0,
+      processor: defaultProcessor(h.contentType),
+      reqbodyError: 0,
+      reqbodyErrorMsg: '',
+      xml: undefined,
+      tx: new KeyedStore('TX'),
+      persistent: new Map(),
+      env: new KeyedStore('ENV'),
+      matchedVar: '',
+      matchedVarName: '',
+      matchedVars: [],
+      matchSerial: 0,
+      currentRule: undefined,
+      remoteAddr: request.remoteAddress,
+      remotePort: request.remotePort,
+      serverPort: request.serverPort,
+      serverName: serverNameOf(h.host),
+      uniqueId: undefined,
       startTime: performance.now(),
     };
     this.runtime = { expand: (m) => expandMacro(m, this.resolve), captures: undefined, prefiltered: false };
@@ -164,8 +189,11 @@ export class WafTransaction implements EvalContext, CtlTarget {
         }
       }
       processRequestBody(body.toString('latin1'), this.d, {
-        processor: this.processorChosen ?? this.d.processor, forceBodyVariable: this.forceBodyVariable,
-        argumentSeparator: s.argumentSeparator, noFilesLimit: s.requestBodyNoFilesLimit, contentType: this.header('content-type'),
+        processor: this.processorChosen ?? this.d.processor,
+        forceBodyVariable: this.forceBodyVariable,
+        argumentSeparator: s.argumentSeparator,
+        noFilesLimit: s.requestBodyNoFilesLimit,
+        contentType: this.header('content-type'),
       });
       // What the body may have changed is looked at again; the request line, headers and
       // cookies keep their selections and scans.
@@ -263,9 +291,15 @@ export class WafTransaction implements EvalContext, CtlTarget {
   private budgetExceeded(): void {
     const budget = this.rules.inspectionBudgetMs;
     this.matches.push({
-      id: 0, phase: this.d.currentRule?.phase ?? 0, msg: `Inspection time budget exceeded (${budget} ms)`,
-      data: `last rule ${this.d.currentRule?.id ?? 0}`, severity: 'CRITICAL', tags: ['engine/inspection-budget'],
-      variable: '', file: '', line: 0,
+      id: 0,
+      phase: this.d.currentRule?.phase ?? 0,
+      msg: `Inspection time budget exceeded (${budget} ms)`,
+      data: `last rule ${this.d.currentRule?.id ?? 0}`,
+      severity: 'CRITICAL',
+      tags: ['engine/inspection-budget'],
+      variable: '',
+      file: '',
+      line: 0,
     });
     if (this.mode === 'On') this.interruption = { status: 403, ruleId: 0, action: 'deny' };
     else this.allowRequest = true; // nothing more is inspected for this request
@@ -276,10 +310,13 @@ export class WafTransaction implements EvalContext, CtlTarget {
     let action = rule.disruptive ?? rule.defaultDisruptive;
     if (action === 'block') action = rule.defaultDisruptive;
     switch (action) {
-      case 'deny': case 'drop': case 'redirect':
+      case 'deny':
+      case 'drop':
+      case 'redirect':
         this.interruption = { status: rule.status ?? (action === 'redirect' ? 302 : 403), ruleId: rule.id, action };
         return 'interrupt';
-      case 'allow': case 'allowRequest':
+      case 'allow':
+      case 'allowRequest':
         this.allowRequest = true;
         return 'phase';
       case 'allowPhase':
@@ -290,9 +327,15 @@ export class WafTransaction implements EvalContext, CtlTarget {
 
   private record(rule: Rule, variable: string): void {
     this.matches.push({
-      id: rule.id, phase: rule.phase, msg: rule.msg ? expandMacro(rule.msg, this.resolve) : '',
-      data: rule.logdata ? expandMacro(rule.logdata, this.resolve) : '', severity: rule.severity, tags: rule.tags,
-      variable, file: rule.file, line: rule.line,
+      id: rule.id,
+      phase: rule.phase,
+      msg: rule.msg ? expandMacro(rule.msg, this.resolve) : '',
+      data: rule.logdata ? expandMacro(rule.logdata, this.resolve) : '',
+      severity: rule.severity,
+      tags: rule.tags,
+      variable,
+      file: rule.file,
+      line: rule.line,
     });
   }
 
@@ -311,7 +354,11 @@ export class WafTransaction implements EvalContext, CtlTarget {
     } else if (store && target.match.kind === 'regex') {
       // TX:/^HEADER_NAME_/ and the like: test the stored lower-case keys (the selector is caseless).
       const m = target.match;
-      selected = excludeItems(store.matching((key, lower) => regexKeyMatches(m, key, lower)), c, exclusions);
+      selected = excludeItems(
+        store.matching((key, lower) => regexKeyMatches(m, key, lower)),
+        c,
+        exclusions,
+      );
     } else {
       let base: Item[];
       if (c === 'XML') base = xmlItems(this.d, target);

@@ -32,7 +32,10 @@ export class ValueCache {
   /** Entries of long values, for this transaction only (made on first use). */
   private own: Map<string, ValueEntry> | undefined;
 
-  constructor(private readonly shared: SharedValueCache, private readonly index: PrefilterIndex) {}
+  constructor(
+    private readonly shared: SharedValueCache,
+    private readonly index: PrefilterIndex,
+  ) {}
 
   /** The item's cache entry (found or created once per item). */
   entry(item: Item): ValueEntry {

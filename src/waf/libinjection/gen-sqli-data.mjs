@@ -18,11 +18,28 @@ const header = readFileSync(headerPath, 'latin1');
 
 // Byte → parser, one letter per byte (see PARSER_LETTERS in sqli-tokenizer.ts).
 const letters = {
-  parse_white: 'w', parse_operator1: 'o', parse_operator2: 'O', parse_string: 's', parse_hash: 'h',
-  parse_money: 'm', parse_char: 'c', parse_dash: 'd', parse_number: 'n', parse_slash: 'l',
-  parse_backslash: 'k', parse_other: 'u', parse_var: 'v', parse_word: 'a', parse_bstring: 'B',
-  parse_estring: 'E', parse_nqstring: 'N', parse_qstring: 'Q', parse_ustring: 'U', parse_xstring: 'X',
-  parse_bword: 'b', parse_tick: 't',
+  parse_white: 'w',
+  parse_operator1: 'o',
+  parse_operator2: 'O',
+  parse_string: 's',
+  parse_hash: 'h',
+  parse_money: 'm',
+  parse_char: 'c',
+  parse_dash: 'd',
+  parse_number: 'n',
+  parse_slash: 'l',
+  parse_backslash: 'k',
+  parse_other: 'u',
+  parse_var: 'v',
+  parse_word: 'a',
+  parse_bstring: 'B',
+  parse_estring: 'E',
+  parse_nqstring: 'N',
+  parse_qstring: 'Q',
+  parse_ustring: 'U',
+  parse_xstring: 'X',
+  parse_bword: 'b',
+  parse_tick: 't',
 };
 const mapBody = /char_parse_map\[\]\s*=\s*\{([\s\S]*?)\};/.exec(header)?.[1];
 if (!mapBody) throw new Error('char_parse_map not found');

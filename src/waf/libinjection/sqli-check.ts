@@ -6,16 +6,7 @@
 import { fold } from './sqli-fold.js';
 import { isListedFingerprint } from './sqli-lookup.js';
 import { SqliState } from './sqli-tokenizer.js';
-import {
-  FLAG_QUOTE_DOUBLE,
-  FLAG_QUOTE_NONE,
-  FLAG_QUOTE_SINGLE,
-  FLAG_SQL_ANSI,
-  FLAG_SQL_MYSQL,
-  type Token,
-  TYPES,
-  upperCode,
-} from './sqli-token.js';
+import { FLAG_QUOTE_DOUBLE, FLAG_QUOTE_NONE, FLAG_QUOTE_SINGLE, FLAG_SQL_ANSI, FLAG_SQL_MYSQL, type Token, TYPES, upperCode } from './sqli-token.js';
 
 // Module-local copies (see TYPES).
 const { TYPE_BAREWORD, TYPE_COMMENT, TYPE_EVIL, TYPE_KEYWORD, TYPE_NONE, TYPE_NUMBER, TYPE_UNION } = TYPES;
@@ -126,7 +117,12 @@ export function isNotWhitelisted(st: SqliState): boolean {
 }
 
 function startsWithInto(text: string): boolean {
-  return upperCode(text.charCodeAt(0)) === 0x49 && upperCode(text.charCodeAt(1)) === 0x4e && upperCode(text.charCodeAt(2)) === 0x54 && upperCode(text.charCodeAt(3)) === 0x4f;
+  return (
+    upperCode(text.charCodeAt(0)) === 0x49 &&
+    upperCode(text.charCodeAt(1)) === 0x4e &&
+    upperCode(text.charCodeAt(2)) === 0x54 &&
+    upperCode(text.charCodeAt(3)) === 0x4f
+  );
 }
 
 function isSqliFingerprint(st: SqliState): boolean {

@@ -10,18 +10,36 @@
  */
 import { entryType, startsPhrase, wordEntry } from './sqli-lookup.js';
 import { nextToken, type SqliState } from './sqli-tokenizer.js';
-import {
-  equalsUpper,
-  isArithmeticOp,
-  isUnaryOp,
-  MAX_TOKENS,
-  type Token,
-  TOKEN_TEXT_MAX,
-  TYPES,
-} from './sqli-token.js';
+import { equalsUpper, isArithmeticOp, isUnaryOp, MAX_TOKENS, type Token, TOKEN_TEXT_MAX, TYPES } from './sqli-token.js';
 
 // Module-local copies (see TYPES).
-const { TYPE_BACKSLASH, TYPE_BAREWORD, TYPE_COLLATE, TYPE_COMMA, TYPE_COMMENT, TYPE_DOT, TYPE_EVIL, TYPE_EXPRESSION, TYPE_FUNCTION, TYPE_GROUP, TYPE_KEYWORD, TYPE_LEFTBRACE, TYPE_LEFTPARENS, TYPE_LOGIC_OPERATOR, TYPE_NONE, TYPE_NUMBER, TYPE_OPERATOR, TYPE_RIGHTBRACE, TYPE_RIGHTPARENS, TYPE_SEMICOLON, TYPE_SQLTYPE, TYPE_STRING, TYPE_TSQL, TYPE_UNION, TYPE_VARIABLE } = TYPES;
+const {
+  TYPE_BACKSLASH,
+  TYPE_BAREWORD,
+  TYPE_COLLATE,
+  TYPE_COMMA,
+  TYPE_COMMENT,
+  TYPE_DOT,
+  TYPE_EVIL,
+  TYPE_EXPRESSION,
+  TYPE_FUNCTION,
+  TYPE_GROUP,
+  TYPE_KEYWORD,
+  TYPE_LEFTBRACE,
+  TYPE_LEFTPARENS,
+  TYPE_LOGIC_OPERATOR,
+  TYPE_NONE,
+  TYPE_NUMBER,
+  TYPE_OPERATOR,
+  TYPE_RIGHTBRACE,
+  TYPE_RIGHTPARENS,
+  TYPE_SEMICOLON,
+  TYPE_SQLTYPE,
+  TYPE_STRING,
+  TYPE_TSQL,
+  TYPE_UNION,
+  TYPE_VARIABLE,
+} = TYPES;
 
 /** Words that are functions when a '(' follows, though common as column names. */
 const FUNCTION_IF_CALLED = [
@@ -283,7 +301,11 @@ export function fold(st: SqliState): number {
       pos -= 1;
       left = 0;
       continue;
-    } else if (x.type === TYPE_COMMA && isUnaryOp(y) && (z.type === TYPE_NUMBER || z.type === TYPE_BAREWORD || z.type === TYPE_VARIABLE || z.type === TYPE_STRING)) {
+    } else if (
+      x.type === TYPE_COMMA &&
+      isUnaryOp(y) &&
+      (z.type === TYPE_NUMBER || z.type === TYPE_BAREWORD || z.type === TYPE_VARIABLE || z.type === TYPE_STRING)
+    ) {
       // ", -1" → ",1", then back up so that "1,-1" can fold to "1"
       y.copyFrom(z);
       left = 0;

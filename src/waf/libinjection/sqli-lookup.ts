@@ -115,7 +115,6 @@ export function pairType(s: string, at: number): number {
   return twoChar.get(upperCode(s.charCodeAt(at)) * 0x10000 + upperCode(s.charCodeAt(at + 1))) ?? 0;
 }
 
-
 // Fingerprints as numbers: each (upper-cased) letter a 5-bit code, so a set of small integers
 // answers without hashing strings.
 const LETTER_CODES = new Int8Array(128).fill(-1);

@@ -9,18 +9,24 @@
  */
 import { BYTE_PARSERS } from './sqli-data.js';
 import { entryType, pairType, wordEntry, wordType } from './sqli-lookup.js';
-import {
-  FLAG_QUOTE_DOUBLE,
-  FLAG_QUOTE_SINGLE,
-  FLAG_SQL_ANSI,
-  FLAG_SQL_MYSQL,
-  Token,
-  TOKEN_TEXT_MAX,
-  TYPES,
-} from './sqli-token.js';
+import { FLAG_QUOTE_DOUBLE, FLAG_QUOTE_SINGLE, FLAG_SQL_ANSI, FLAG_SQL_MYSQL, Token, TOKEN_TEXT_MAX, TYPES } from './sqli-token.js';
 
 // Module-local copies (see TYPES).
-const { TYPE_BACKSLASH, TYPE_BAREWORD, TYPE_COLON, TYPE_COMMENT, TYPE_DOT, TYPE_EVIL, TYPE_FUNCTION, TYPE_NONE, TYPE_NUMBER, TYPE_OPERATOR, TYPE_STRING, TYPE_UNKNOWN, TYPE_VARIABLE } = TYPES;
+const {
+  TYPE_BACKSLASH,
+  TYPE_BAREWORD,
+  TYPE_COLON,
+  TYPE_COMMENT,
+  TYPE_DOT,
+  TYPE_EVIL,
+  TYPE_FUNCTION,
+  TYPE_NONE,
+  TYPE_NUMBER,
+  TYPE_OPERATOR,
+  TYPE_STRING,
+  TYPE_UNKNOWN,
+  TYPE_VARIABLE,
+} = TYPES;
 
 const SINGLE = 0x27; // '
 const DOUBLE = 0x22; // "
@@ -53,7 +59,7 @@ function addClass(chars: string, bit: number): void {
 }
 addClass(' \t\n\v\f\r\xa0', WHITE);
 addClass(' []{}<>:\\?=@!#~+-*/&|^%(),\';\t\n\v\f\r"\xa0', WORD_STOP);
-addClass(' <>:\\?=@!#~+-*/&|^%(),\';\t\n\v\f\r\'`"', VAR_STOP);
+addClass(" <>:\\?=@!#~+-*/&|^%(),';\t\n\v\f\r'`\"", VAR_STOP);
 addClass('01', BIN_DIGIT);
 addClass('0123456789ABCDEFabcdef', HEX_DIGIT);
 addClass('0123456789.,', MONEY_CHAR);

@@ -49,7 +49,12 @@ function matcher(nets: Network[]): Operator {
 
 /** `@ipMatch 10.0.0.0/8,192.168.1.1,::1` — comma-separated. */
 export const ipMatch: OperatorFactory = (param) => {
-  const nets = parseNetworks(param.text.split(',').map((s) => s.trim()).filter(Boolean));
+  const nets = parseNetworks(
+    param.text
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
   return typeof nets === 'string' ? nets : matcher(nets);
 };
 

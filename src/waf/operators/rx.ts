@@ -32,7 +32,12 @@ export interface Alternative {
 
 function literalFilter(source: string, flags: string, prefilter: PrefilterIndex): LiteralFilter | undefined {
   const sets = requiredLiteralSets(source, flags);
-  return sets ? new LiteralFilter(prefilter, sets.map((set) => prefilter.register(set))) : undefined;
+  return sets
+    ? new LiteralFilter(
+        prefilter,
+        sets.map((set) => prefilter.register(set)),
+      )
+    : undefined;
 }
 
 function alternatives(source: string, flags: string, prefilter: PrefilterIndex): CompiledRegex['alternatives'] {

@@ -23,7 +23,6 @@ export interface PrefilteredOperator extends Operator {
 /** A compiled operator: true when the value matches (before negation). */
 export type Operator = (value: string, rt: OperatorRuntime) => boolean;
 
-
 /** What an operator factory gets at load. */
 export interface OperatorContext {
   /** Directory of the file the rule is in: relative data file paths resolve against it. */

@@ -131,9 +131,11 @@ function rangeHasLetters(lo: number, hi: number): boolean {
 
 function caseRanges(lo: number, hi: number): string[] {
   const out: string[] = [];
-  const upLo = Math.max(lo, 0x41), upHi = Math.min(hi, 0x5a);
+  const upLo = Math.max(lo, 0x41),
+    upHi = Math.min(hi, 0x5a);
   if (upLo <= upHi) out.push(literal(upLo + 32) + '-' + literal(upHi + 32));
-  const lowLo = Math.max(lo, 0x61), lowHi = Math.min(hi, 0x7a);
+  const lowLo = Math.max(lo, 0x61),
+    lowHi = Math.min(hi, 0x7a);
   if (lowLo <= lowHi) out.push(literal(lowLo - 32) + '-' + literal(lowHi - 32));
   return out;
 }
@@ -151,7 +153,11 @@ function readClassAtom(p: string, pos: number): ClassAtom | string {
   const e = p[pos + 1];
   if (e === undefined) return 'trailing backslash';
   switch (e) {
-    case 'd': case 'D': case 'w': case 'W': case 'S':
+    case 'd':
+    case 'D':
+    case 'w':
+    case 'W':
+    case 'S':
       return { code: 0, set: '\\' + e, end: pos + 2, translated: false };
     case 's':
       return { code: 0, set: SPACE_CLASS_BODY, end: pos + 2, translated: false };
@@ -159,7 +165,10 @@ function readClassAtom(p: string, pos: number): ClassAtom | string {
       return { code: 0, set: HSPACE_CLASS_BODY, end: pos + 2, translated: true };
     case 'v':
       return { code: 0, set: VSPACE_CLASS_BODY, end: pos + 2, translated: true };
-    case 'H': case 'V': case 'p': case 'P':
+    case 'H':
+    case 'V':
+    case 'p':
+    case 'P':
       return `unsupported escape \\${e} in character class`;
     case 'b':
       return { code: 8, end: pos + 2, translated: false };

@@ -94,11 +94,24 @@ export function buildCaptureMap(source: string): number[] {
   let inClass = false;
   for (let k = 0; k < source.length; k++) {
     const c = source[k];
-    if (c === '\\') { k++; continue; }
-    if (inClass) { if (c === ']') inClass = false; continue; }
-    if (c === '[') { inClass = true; continue; }
+    if (c === '\\') {
+      k++;
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') inClass = false;
+      continue;
+    }
+    if (c === '[') {
+      inClass = true;
+      continue;
+    }
     if (c !== '(') continue;
-    if (source[k + 1] !== '?') { js++; map.push(js); continue; }
+    if (source[k + 1] !== '?') {
+      js++;
+      map.push(js);
+      continue;
+    }
     if (source[k + 2] === '<' && source[k + 3] !== '=' && source[k + 3] !== '!') {
       js++;
       if (!source.startsWith('__atom', k + 3)) map.push(js);

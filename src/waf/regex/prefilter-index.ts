@@ -134,7 +134,10 @@ export class PrefilterIndex {
 export class LiteralFilter {
   readonly ids: readonly number[];
 
-  constructor(readonly index: PrefilterIndex, ids: number | readonly number[]) {
+  constructor(
+    readonly index: PrefilterIndex,
+    ids: number | readonly number[],
+  ) {
     this.ids = typeof ids === 'number' ? [ids] : ids;
   }
 

@@ -96,7 +96,10 @@ function asReqs(info: Info): Array<Set<string>> {
 class Parser {
   pos = 0;
   /** `highBytes`: bytes above 0x7F may be literals (the regex has no `i` flag). */
-  constructor(private readonly s: string, private readonly highBytes: boolean) {}
+  constructor(
+    private readonly s: string,
+    private readonly highBytes: boolean,
+  ) {}
 
   private literalInfo(c: string): Info {
     return c.charCodeAt(0) > 0x7f && !this.highBytes ? UNKNOWN : { exact: new Set([fold(c)]), reqs: [] };
@@ -204,9 +207,13 @@ class Parser {
     if (this.s[this.pos] === '?') {
       const rest = this.s.slice(this.pos, this.pos + 3);
       if (rest.startsWith('?:')) this.pos += 2;
-      else if (rest.startsWith('?=') || rest.startsWith('?!')) { this.pos += 2; look = true; }
-      else if (rest.startsWith('?<=') || rest.startsWith('?<!')) { this.pos += 3; look = true; }
-      else if (rest.startsWith('?<')) {
+      else if (rest.startsWith('?=') || rest.startsWith('?!')) {
+        this.pos += 2;
+        look = true;
+      } else if (rest.startsWith('?<=') || rest.startsWith('?<!')) {
+        this.pos += 3;
+        look = true;
+      } else if (rest.startsWith('?<')) {
         const close = this.s.indexOf('>', this.pos);
         this.pos = close + 1;
       } else throw new Error('group');
@@ -258,7 +265,10 @@ class Parser {
 
   escape(): Info {
     const e = this.s[this.pos + 1] as string;
-    if ('bB'.includes(e)) { this.pos += 2; return EMPTY; }
+    if ('bB'.includes(e)) {
+      this.pos += 2;
+      return EMPTY;
+    }
     if (e === 'k') {
       this.pos = this.s.indexOf('>', this.pos) + 1;
       return UNKNOWN;
@@ -277,8 +287,6 @@ class Parser {
     return this.literalInfo(lit.ch);
   }
 }
-
-
 
 function isEmptyOnly(s: Set<string> | null): boolean {
   return s !== null && s.size === 1 && s.has('');

@@ -114,7 +114,10 @@ function walk(p: string, caseless: boolean, mode: Mode): Pass | string {
         pos = end < 0 ? p.length : end + 2;
         continue;
       }
-      if (e === 'E') { pos += 2; continue; }
+      if (e === 'E') {
+        pos += 2;
+        continue;
+      }
       const special = escapeOutsideClass(e);
       if (special !== undefined) {
         if (special.startsWith('\u0000')) return special.slice(1);
@@ -240,20 +243,41 @@ function walk(p: string, caseless: boolean, mode: Mode): Pass | string {
 /** Escapes with a fixed JavaScript rewrite outside classes; '\0'-prefixed = error. */
 function escapeOutsideClass(e: string): string | undefined {
   switch (e) {
-    case 'd': case 'D': case 'w': case 'W': case 'b': case 'B':
+    case 'd':
+    case 'D':
+    case 'w':
+    case 'W':
+    case 'b':
+    case 'B':
       return '\\' + e;
-    case 's': return `[${SPACE_CLASS_BODY}]`;
-    case 'S': return `[^${SPACE_CLASS_BODY}]`;
-    case 'h': return `[${HSPACE_CLASS_BODY}]`;
-    case 'H': return `[^${HSPACE_CLASS_BODY}]`;
-    case 'v': return `[${VSPACE_CLASS_BODY}]`;
-    case 'V': return `[^${VSPACE_CLASS_BODY}]`;
-    case 'R': return `(?:\\r\\n|[${VSPACE_CLASS_BODY}])`;
-    case 'N': return '[^\\n]';
-    case 'A': return '(?<![\\s\\S])';
-    case 'z': return '(?![\\s\\S])';
-    case 'Z': return '(?=\\n?(?![\\s\\S]))';
-    case 'G': case 'K': case 'X': case 'C': case 'p': case 'P':
+    case 's':
+      return `[${SPACE_CLASS_BODY}]`;
+    case 'S':
+      return `[^${SPACE_CLASS_BODY}]`;
+    case 'h':
+      return `[${HSPACE_CLASS_BODY}]`;
+    case 'H':
+      return `[^${HSPACE_CLASS_BODY}]`;
+    case 'v':
+      return `[${VSPACE_CLASS_BODY}]`;
+    case 'V':
+      return `[^${VSPACE_CLASS_BODY}]`;
+    case 'R':
+      return `(?:\\r\\n|[${VSPACE_CLASS_BODY}])`;
+    case 'N':
+      return '[^\\n]';
+    case 'A':
+      return '(?<![\\s\\S])';
+    case 'z':
+      return '(?![\\s\\S])';
+    case 'Z':
+      return '(?=\\n?(?![\\s\\S]))';
+    case 'G':
+    case 'K':
+    case 'X':
+    case 'C':
+    case 'p':
+    case 'P':
       return `\u0000unsupported escape \\${e}`;
   }
   return undefined;

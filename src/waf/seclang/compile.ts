@@ -50,18 +50,29 @@ function applyExceptions(state: ConfigState): Set<RuleDraft> {
       const tags = (): string[] => textOfActions(actions, 'tag');
       const msgs = (): string[] => textOfActions(actions, 'msg');
       switch (ex.kind) {
-        case 'removeById': if (inRanges(draft.id, ex.ranges)) removed.add(draft); break;
-        case 'removeByTag': if (tags().some((t) => ex.pattern.test(t))) removed.add(draft); break;
-        case 'removeByMsg': if (msgs().some((t) => ex.pattern.test(t))) removed.add(draft); break;
+        case 'removeById':
+          if (inRanges(draft.id, ex.ranges)) removed.add(draft);
+          break;
+        case 'removeByTag':
+          if (tags().some((t) => ex.pattern.test(t))) removed.add(draft);
+          break;
+        case 'removeByMsg':
+          if (msgs().some((t) => ex.pattern.test(t))) removed.add(draft);
+          break;
         case 'updateTargetById':
         case 'updateTargetByTag':
         case 'updateTargetByMsg': {
-          const hit = ex.kind === 'updateTargetById' ? inRanges(draft.id, ex.ranges)
-            : (ex.kind === 'updateTargetByTag' ? tags() : msgs()).some((t) => ex.pattern.test(t));
+          const hit =
+            ex.kind === 'updateTargetById'
+              ? inRanges(draft.id, ex.ranges)
+              : (ex.kind === 'updateTargetByTag' ? tags() : msgs()).some((t) => ex.pattern.test(t));
           if (!hit) break;
           const starter = draft.links[0];
           if (ex.replaced !== undefined && starter?.variables !== undefined) {
-            starter.variables = starter.variables.split('|').filter((v) => v !== ex.replaced).join('|');
+            starter.variables = starter.variables
+              .split('|')
+              .filter((v) => v !== ex.replaced)
+              .join('|');
           }
           draft.extraTargets.push(ex.targets);
           break;
@@ -112,7 +123,9 @@ export function compileConfig(state: ConfigState): CompiledConfig {
       continue;
     }
     count++;
-    hash.update(JSON.stringify([draft.id, draft.phase, draft.links.map((l) => [l.variables, l.operator, l.actions]), draft.extraTargets, draft.defaults.actions]) + '\n');
+    hash.update(
+      JSON.stringify([draft.id, draft.phase, draft.links.map((l) => [l.variables, l.operator, l.actions]), draft.extraTargets, draft.defaults.actions]) + '\n',
+    );
     (phases.get(draft.phase) as PhaseEntry[]).push({ kind: 'rule', rule: result as Rule, skipAfterIndex: -1 });
   }
   for (const list of phases.values()) resolveSkipAfter(list);
@@ -157,7 +170,11 @@ function assignSlots(phases: Map<number, PhaseEntry[]>): { slots: number; bodySl
       if (entry.kind !== 'rule') continue;
       for (const link of entry.rule.links) {
         for (const t of link.targets) {
-          const same = link.exclusions.filter((e) => e.collection === t.collection).map((e) => e.text).sort().join('|');
+          const same = link.exclusions
+            .filter((e) => e.collection === t.collection)
+            .map((e) => e.text)
+            .sort()
+            .join('|');
           const key = `${t.text}\u0000${same}`;
           let slot = slots.get(key);
           if (slot === undefined) {

@@ -24,7 +24,16 @@ export function textPattern(text: string): RegExp {
   }
 }
 
-const NOOP = new Set(['auditengine', 'auditlogparts', 'debugloglevel', 'responsebodyaccess', 'responsebodylimit', 'hashengine', 'hashenforcement', 'parsexmlintoargs']);
+const NOOP = new Set([
+  'auditengine',
+  'auditlogparts',
+  'debugloglevel',
+  'responsebodyaccess',
+  'responsebodylimit',
+  'hashengine',
+  'hashenforcement',
+  'parsexmlintoargs',
+]);
 
 /** Compiles the value of a `ctl:` action (e.g. "ruleRemoveTargetById=942100;ARGS:foo"). */
 export function compileCtl(value: string): Ctl | string {

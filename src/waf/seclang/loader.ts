@@ -10,8 +10,14 @@ import { defaultSettings } from './settings.js';
 /** A fresh, empty configuration state. */
 export function newConfigState(): ConfigState {
   return {
-    settings: defaultSettings(), entries: [], defaults: new Map(), exceptions: [], ignored: [], errors: [],
-    openChain: undefined, ids: new Set(),
+    settings: defaultSettings(),
+    entries: [],
+    defaults: new Map(),
+    exceptions: [],
+    ignored: [],
+    errors: [],
+    openChain: undefined,
+    ids: new Set(),
   };
 }
 

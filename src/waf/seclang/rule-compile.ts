@@ -18,19 +18,57 @@ export interface CompileProblem {
 
 const SEVERITIES = ['EMERGENCY', 'ALERT', 'CRITICAL', 'ERROR', 'WARNING', 'NOTICE', 'INFO', 'DEBUG'];
 const IGNORED_ACTIONS = new Set([
-  'id', 'phase', 'chain', 'auditlog', 'noauditlog', 'maturity', 'accuracy', 'expirevar', 'initcol', 'setuid',
-  'setsid', 'setrsc', 'deprecatevar', 'sanitisearg', 'sanitisematched', 'sanitisematchedbytes', 'sanitiserequestheader',
-  'sanitiseresponseheader', 'xmlns', 'pause', 'append', 'prepend', 'proxy', 'sanitizearg', 'sanitizematched',
+  'id',
+  'phase',
+  'chain',
+  'auditlog',
+  'noauditlog',
+  'maturity',
+  'accuracy',
+  'expirevar',
+  'initcol',
+  'setuid',
+  'setsid',
+  'setrsc',
+  'deprecatevar',
+  'sanitisearg',
+  'sanitisematched',
+  'sanitisematchedbytes',
+  'sanitiserequestheader',
+  'sanitiseresponseheader',
+  'xmlns',
+  'pause',
+  'append',
+  'prepend',
+  'proxy',
+  'sanitizearg',
+  'sanitizematched',
 ]);
 const DISRUPTIVE = new Set(['pass', 'deny', 'drop', 'block', 'allow', 'redirect']);
 
 /** Compiles `draft`; `ctx` is handed to operator factories. */
 export function compileRule(draft: RuleDraft, ctx: OperatorContext): Rule | CompileProblem {
   const rule: Rule = {
-    id: draft.id, phase: draft.phase, file: draft.file, line: draft.line, links: [],
-    msg: undefined, logdata: undefined, severity: undefined, tags: [], ver: undefined, rev: undefined,
-    log: true, disruptive: undefined, defaultDisruptive: 'pass', status: undefined, redirectUrl: undefined,
-    skip: 0, skipAfter: undefined, gate: undefined, constant: -1,
+    id: draft.id,
+    phase: draft.phase,
+    file: draft.file,
+    line: draft.line,
+    links: [],
+    msg: undefined,
+    logdata: undefined,
+    severity: undefined,
+    tags: [],
+    ver: undefined,
+    rev: undefined,
+    log: true,
+    disruptive: undefined,
+    defaultDisruptive: 'pass',
+    status: undefined,
+    redirectUrl: undefined,
+    skip: 0,
+    skipAfter: undefined,
+    gate: undefined,
+    constant: -1,
   };
   // Phase defaults: log flag, disruptive action for `block`, and default transformations.
   let defaultTransforms: RawAction[] = [];
@@ -62,7 +100,12 @@ function disruptiveOf(a: RawAction): Disruptive {
 }
 
 function compileLink(
-  d: LinkDraft, rule: Rule, starter: boolean, defaults: RawAction[], extraTargets: string[], ctx: OperatorContext,
+  d: LinkDraft,
+  rule: Rule,
+  starter: boolean,
+  defaults: RawAction[],
+  extraTargets: string[],
+  ctx: OperatorContext,
 ): RuleLink | CompileProblem {
   const problem = (kind: CompileProblem['kind'], message: string): CompileProblem => ({ kind, line: d.line, message });
   let targets: Target[] = [];
@@ -116,9 +159,14 @@ function compileLink(
         ctls.push(c);
         break;
       }
-      case 'multimatch': multiMatch = true; break;
-      case 'capture': capture = true; break;
-      case 'exec': return problem('refused', 'action exec is not supported: the engine never runs external programs');
+      case 'multimatch':
+        multiMatch = true;
+        break;
+      case 'capture':
+        capture = true;
+        break;
+      case 'exec':
+        return problem('refused', 'action exec is not supported: the engine never runs external programs');
       default: {
         const r = ruleLevelAction(a, rule, starter);
         if (r !== undefined) return problem('error', r);
@@ -131,8 +179,22 @@ function compileLink(
   }
   const transformKeys = names.map((_, k) => names.slice(0, k + 1).join(','));
   return {
-    targets, exclusions, operator: op.fn, prefilter: (op.fn as PrefilteredOperator).prefilter, negated: op.negated, operatorText: d.operator ?? '', transforms, transformKeys, chainIds: [], hitSlot: 0,
-    multiMatch, capture, setvars, setenvs, ctls, unconditional: d.variables === undefined,
+    targets,
+    exclusions,
+    operator: op.fn,
+    prefilter: (op.fn as PrefilteredOperator).prefilter,
+    negated: op.negated,
+    operatorText: d.operator ?? '',
+    transforms,
+    transformKeys,
+    chainIds: [],
+    hitSlot: 0,
+    multiMatch,
+    capture,
+    setvars,
+    setenvs,
+    ctls,
+    unconditional: d.variables === undefined,
   };
 }
 
@@ -145,18 +207,32 @@ function ruleLevelAction(a: RawAction, rule: Rule, starter: boolean): string | u
     return undefined;
   }
   switch (a.name) {
-    case 'msg': rule.msg = parseMacro(v); return undefined;
-    case 'logdata': rule.logdata = parseMacro(v); return undefined;
-    case 'tag': rule.tags.push(v); return undefined;
+    case 'msg':
+      rule.msg = parseMacro(v);
+      return undefined;
+    case 'logdata':
+      rule.logdata = parseMacro(v);
+      return undefined;
+    case 'tag':
+      rule.tags.push(v);
+      return undefined;
     case 'severity': {
       const n = Number(v);
       rule.severity = Number.isInteger(n) && SEVERITIES[n] ? SEVERITIES[n] : v.toUpperCase();
       return undefined;
     }
-    case 'ver': rule.ver = v; return undefined;
-    case 'rev': rule.rev = v; return undefined;
-    case 'log': if (starter) rule.log = true; return undefined;
-    case 'nolog': if (starter) rule.log = false; return undefined;
+    case 'ver':
+      rule.ver = v;
+      return undefined;
+    case 'rev':
+      rule.rev = v;
+      return undefined;
+    case 'log':
+      if (starter) rule.log = true;
+      return undefined;
+    case 'nolog':
+      if (starter) rule.log = false;
+      return undefined;
     case 'status': {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 100 || n > 999) return `invalid status '${v}'`;
@@ -169,7 +245,9 @@ function ruleLevelAction(a: RawAction, rule: Rule, starter: boolean): string | u
       rule.skip = n;
       return undefined;
     }
-    case 'skipafter': rule.skipAfter = v; return undefined;
+    case 'skipafter':
+      rule.skipAfter = v;
+      return undefined;
   }
   if (IGNORED_ACTIONS.has(a.name)) return undefined;
   return `unknown action '${a.name}'`;

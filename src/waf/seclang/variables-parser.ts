@@ -5,11 +5,7 @@
  */
 
 /** How one target picks values from its collection. */
-export type Selector =
-  | { kind: 'all' }
-  | { kind: 'key'; key: string }
-  | { kind: 'regex'; source: string }
-  | { kind: 'xpath'; path: string };
+export type Selector = { kind: 'all' } | { kind: 'key'; key: string } | { kind: 'regex'; source: string } | { kind: 'xpath'; path: string };
 
 /** One parsed target as written in a rule. */
 export interface VariableSpec {

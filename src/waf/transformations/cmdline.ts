@@ -16,15 +16,24 @@ export function cmdLine(input: string): string {
   for (let i = 0; i < input.length; i++) {
     const c = input.charCodeAt(i);
     switch (c) {
-      case 0x22: case 0x27: case 0x5c: case 0x5e: // " ' \ ^
+      case 0x22:
+      case 0x27:
+      case 0x5c:
+      case 0x5e: // " ' \ ^
         break;
-      case 0x20: case 0x2c: case 0x3b: case 0x09: case 0x0d: case 0x0a: // space , ; \t \r \n
+      case 0x20:
+      case 0x2c:
+      case 0x3b:
+      case 0x09:
+      case 0x0d:
+      case 0x0a: // space , ; \t \r \n
         if (!space) {
           out.push(0x20);
           space = true;
         }
         break;
-      case 0x2f: case 0x28: // / (
+      case 0x2f:
+      case 0x28: // / (
         if (space) out.pop();
         space = false;
         out.push(c);

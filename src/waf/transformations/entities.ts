@@ -1,7 +1,13 @@
 /** `t:htmlEntityDecode`: numeric entities and the five named ones ModSecurity knows. */
 
 /** A Map, so names like `constructor` are not found on Object.prototype. */
-const NAMED = new Map<string, number>([['quot', 0x22], ['amp', 0x26], ['lt', 0x3c], ['gt', 0x3e], ['nbsp', 0xa0]]);
+const NAMED = new Map<string, number>([
+  ['quot', 0x22],
+  ['amp', 0x26],
+  ['lt', 0x3c],
+  ['gt', 0x3e],
+  ['nbsp', 0xa0],
+]);
 
 function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;

@@ -9,7 +9,10 @@ import { ids, load, post, run } from './waf-test-kit.js';
 describe('urlencoded', () => {
   it('decodes names and values, keeps bad escapes, skips empty parts', () => {
     expect(parseUrlEncoded('a=1&b=x+y%21&&c&d=%zz')).toEqual([
-      { key: 'a', value: '1' }, { key: 'b', value: 'x y!' }, { key: 'c', value: '' }, { key: 'd', value: '%zz' },
+      { key: 'a', value: '1' },
+      { key: 'b', value: 'x y!' },
+      { key: 'c', value: '' },
+      { key: 'd', value: '%zz' },
     ]);
     expect(parseUrlEncoded('a=1;b=2', ';')).toHaveLength(2);
   });
@@ -20,8 +23,11 @@ describe('JSON (ModSecurity 3 argument names)', () => {
     const r = parseJsonBody('{"a":{"b":1,"c":"x"},"d":[5,true,null],"e":[{"f":"g"}]}');
     expect(r.error).toBeUndefined();
     expect(r.args).toEqual([
-      { key: 'json.a.b', value: '1' }, { key: 'json.a.c', value: 'x' },
-      { key: 'json.d.array_0', value: '5' }, { key: 'json.d.array_1', value: 'true' }, { key: 'json.d.array_2', value: '' },
+      { key: 'json.a.b', value: '1' },
+      { key: 'json.a.c', value: 'x' },
+      { key: 'json.d.array_0', value: '5' },
+      { key: 'json.d.array_1', value: 'true' },
+      { key: 'json.d.array_2', value: '' },
       { key: 'json.e.array_0e.f', value: 'g' },
     ]);
   });
@@ -36,7 +42,9 @@ describe('JSON (ModSecurity 3 argument names)', () => {
 
 describe('XML', () => {
   it('collects text content and attribute values, no entity resolution', () => {
-    const doc = parseXml('<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r a="1"><b c=\'2\'>t&amp;x</b><![CDATA[<raw>]]><!-- c --></r>');
+    const doc = parseXml(
+      '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r a="1"><b c=\'2\'>t&amp;x</b><![CDATA[<raw>]]><!-- c --></r>',
+    );
     expect(doc).toEqual({ text: 't&x<raw>', attributes: ['1', '2'] });
   });
   it('refuses undeclared entities and malformed documents', () => {
@@ -49,8 +57,19 @@ describe('XML', () => {
 
 describe('multipart', () => {
   const ct = 'multipart/form-data; boundary=XyZ';
-  const body = ['--XyZ', 'Content-Disposition: form-data; name="a"', '', 'one', '--XyZ',
-    'Content-Disposition: form-data; name="f"; filename="x.php"', 'Content-Type: text/plain', '', 'data!', '--XyZ--', ''].join('\r\n');
+  const body = [
+    '--XyZ',
+    'Content-Disposition: form-data; name="a"',
+    '',
+    'one',
+    '--XyZ',
+    'Content-Disposition: form-data; name="f"; filename="x.php"',
+    'Content-Type: text/plain',
+    '',
+    'data!',
+    '--XyZ--',
+    '',
+  ].join('\r\n');
   it('splits arguments and files, keeps part headers', () => {
     const r = parseMultipart(body, ct);
     expect(r.error).toBeUndefined();
@@ -70,7 +89,7 @@ describe('multipart', () => {
     expect(parseMultipart(body, 'multipart/form-data; boundary="XyZ"').flags.MULTIPART_BOUNDARY_QUOTED).toBe(1);
     expect(parseMultipart(body, 'multipart/form-data; boundary =XyZ').flags.MULTIPART_BOUNDARY_WHITESPACE).toBe(1);
     expect(parseMultipart(body.replace('form-data; name="a"', 'form-data name="a"'), ct).flags.MULTIPART_MISSING_SEMICOLON).toBe(1);
-    expect(parseMultipart(body.replace('name="a"', "name=\"a'\""), ct).flags.MULTIPART_INVALID_QUOTING).toBe(1);
+    expect(parseMultipart(body.replace('name="a"', 'name="a\'"'), ct).flags.MULTIPART_INVALID_QUOTING).toBe(1);
     expect(parseMultipart(body.replace('Content-Type: text/plain', 'Content-Type: text/plain\r\n folded'), ct).flags.MULTIPART_HEADER_FOLDING).toBe(1);
     expect(parseMultipart(body.replace('one', 'one\r\n--XyZa'), ct).flags.MULTIPART_UNMATCHED_BOUNDARY).toBe(1);
   });
@@ -82,16 +101,20 @@ describe('multipart', () => {
 });
 
 describe('body processors in the engine, with the base configuration', () => {
-  const rs = load(BASE_CONFIG + '\nSecRuleEngine DetectionOnly\n' + [
-    'SecRule ARGS_POST:q "@streq 1" "id:1,phase:2,pass,log"',
-    'SecRule XML:/* "@rx secret" "id:2,phase:2,pass,log"',
-    'SecRule XML://@* "@streq v" "id:3,phase:2,pass,log"',
-    'SecRule FILES "@rx \\.php$" "id:4,phase:2,pass,log"',
-    'SecRule FILES_NAMES "@streq f" "id:5,phase:2,pass,log"',
-    'SecRule ARGS:json.q "@streq 1" "id:6,phase:2,pass,log"',
-    'SecRule REQUEST_BODY "@rx q=1" "id:7,phase:2,pass,log"',
-    'SecRule &MULTIPART_PART_HEADERS "@gt 0" "id:8,phase:2,pass,log"',
-  ].join('\n'));
+  const rs = load(
+    BASE_CONFIG +
+      '\nSecRuleEngine DetectionOnly\n' +
+      [
+        'SecRule ARGS_POST:q "@streq 1" "id:1,phase:2,pass,log"',
+        'SecRule XML:/* "@rx secret" "id:2,phase:2,pass,log"',
+        'SecRule XML://@* "@streq v" "id:3,phase:2,pass,log"',
+        'SecRule FILES "@rx \\.php$" "id:4,phase:2,pass,log"',
+        'SecRule FILES_NAMES "@streq f" "id:5,phase:2,pass,log"',
+        'SecRule ARGS:json.q "@streq 1" "id:6,phase:2,pass,log"',
+        'SecRule REQUEST_BODY "@rx q=1" "id:7,phase:2,pass,log"',
+        'SecRule &MULTIPART_PART_HEADERS "@gt 0" "id:8,phase:2,pass,log"',
+      ].join('\n'),
+  );
   it('URLENCODED fills ARGS_POST and REQUEST_BODY', () => {
     expect(ids(run(rs, ...post('/', 'application/x-www-form-urlencoded', 'q=1')).tx)).toEqual([1, 7]);
   });

@@ -4,7 +4,9 @@ import { ids, load, req, run } from './waf-test-kit.js';
 
 describe('loading', () => {
   it('collects every error with file:line instead of stopping at the first', () => {
-    const r = loadRules({ files: [{ file: 'bad.conf', text: 'SecFoo bar\nSecRule ARGS "@rx a" "id:1,t:nope"\nSecRule ARGS "@bogus" "id:2"\nSecRule ARGS "@rx a"\n' }] });
+    const r = loadRules({
+      files: [{ file: 'bad.conf', text: 'SecFoo bar\nSecRule ARGS "@rx a" "id:1,t:nope"\nSecRule ARGS "@bogus" "id:2"\nSecRule ARGS "@rx a"\n' }],
+    });
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.errors.map((e) => [e.line, e.message])).toEqual([
@@ -27,7 +29,9 @@ describe('loading', () => {
   });
 
   it('refuses unsupported operators without failing the load, and reports them', () => {
-    const r = loadRules({ files: [{ file: 'r.conf', text: 'SecRule REMOTE_ADDR "@rbl x.example" "id:5,phase:1,pass"\nSecRule ARGS "@rx a" "id:6,phase:2,pass"' }] });
+    const r = loadRules({
+      files: [{ file: 'r.conf', text: 'SecRule REMOTE_ADDR "@rbl x.example" "id:5,phase:1,pass"\nSecRule ARGS "@rx a" "id:6,phase:2,pass"' }],
+    });
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.report.rules).toBe(1);
@@ -47,14 +51,19 @@ describe('loading', () => {
   });
 
   it('reports duplicate ids and chained rules with ids', () => {
-    const r = loadRules({ files: [{ file: 'd', text: 'SecAction "id:1,pass"\nSecAction "id:1,pass"\nSecRule ARGS "a" "id:2,chain"\nSecRule ARGS "b" "id:3"' }] });
+    const r = loadRules({
+      files: [{ file: 'd', text: 'SecAction "id:1,pass"\nSecAction "id:1,pass"\nSecRule ARGS "a" "id:2,chain"\nSecRule ARGS "b" "id:3"' }],
+    });
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.errors.map((e) => e.message)).toEqual(['SecAction: duplicate rule id 1', 'SecRule: a chained rule may not have id']);
   });
 
   it('Include with globs, relative to the including file', () => {
-    const r = loadRules({ files: [{ file: '/usr/share/modsecurity-crs/main.conf', text: 'Include rules/REQUEST-901-*.conf' }], preamble: 'SecAction "id:900990,phase:1,pass,nolog,setvar:tx.crs_setup_version=334"' });
+    const r = loadRules({
+      files: [{ file: '/usr/share/modsecurity-crs/main.conf', text: 'Include rules/REQUEST-901-*.conf' }],
+      preamble: 'SecAction "id:900990,phase:1,pass,nolog,setvar:tx.crs_setup_version=334"',
+    });
     expect(r.ok).toBe(true);
     if (r.ok) expect(r.report.rules).toBeGreaterThan(20);
   });

@@ -8,12 +8,14 @@ import { ids, load, post, req, run } from './waf-test-kit.js';
 
 describe('candidate scan (rules gated on their literal filter)', () => {
   it('sees the transformed value, every prefix with multiMatch, and @pm phrases', () => {
-    const rs = load([
-      'SecRule ARGS "@rx <script" "id:1,phase:1,pass,log,t:none,t:urlDecodeUni,t:lowercase"',
-      'SecRule ARGS "@rx (?i)%3c" "id:2,phase:1,pass,log,t:none,t:urlDecodeUni,t:lowercase,multiMatch"',
-      'SecRule ARGS "@pm evil bad" "id:3,phase:1,pass,log,t:none,t:lowercase"',
-      'SecRule ARGS "@rx (?i)%3c" "id:4,phase:1,pass,log,t:none,t:urlDecodeUni"',
-    ].join('\n'));
+    const rs = load(
+      [
+        'SecRule ARGS "@rx <script" "id:1,phase:1,pass,log,t:none,t:urlDecodeUni,t:lowercase"',
+        'SecRule ARGS "@rx (?i)%3c" "id:2,phase:1,pass,log,t:none,t:urlDecodeUni,t:lowercase,multiMatch"',
+        'SecRule ARGS "@pm evil bad" "id:3,phase:1,pass,log,t:none,t:lowercase"',
+        'SecRule ARGS "@rx (?i)%3c" "id:4,phase:1,pass,log,t:none,t:urlDecodeUni"',
+      ].join('\n'),
+    );
     // ARGS holds "%3CSCRIPT" (the query is decoded once): only the transformed value has
     // "<script", only the untransformed one "%3c" (which multiMatch also tests).
     expect(ids(run(rs, req('/?a=%253CSCRIPT')).tx)).toEqual([1, 2]);
@@ -28,11 +30,13 @@ describe('candidate scan (rules gated on their literal filter)', () => {
   });
 
   it('rescans after the body adds arguments, and honours ctl target exclusions', () => {
-    const rs = load([
-      'SecRequestBodyAccess On',
-      'SecRule ARGS "@rx attack" "id:1,phase:2,pass,log"',
-      'SecRule REQUEST_URI "@rx ^/skip" "id:2,phase:1,pass,nolog,ctl:ruleRemoveTargetById=1;ARGS:q"',
-    ].join('\n'));
+    const rs = load(
+      [
+        'SecRequestBodyAccess On',
+        'SecRule ARGS "@rx attack" "id:1,phase:2,pass,log"',
+        'SecRule REQUEST_URI "@rx ^/skip" "id:2,phase:1,pass,nolog,ctl:ruleRemoveTargetById=1;ARGS:q"',
+      ].join('\n'),
+    );
     expect(ids(run(rs, ...post('/', 'application/x-www-form-urlencoded', 'q=attack')).tx)).toEqual([1]);
     expect(ids(run(rs, ...post('/skip', 'application/x-www-form-urlencoded', 'q=attack')).tx)).toEqual([]);
     expect(ids(run(rs, ...post('/skip', 'application/x-www-form-urlencoded', 'r=attack')).tx)).toEqual([1]);
@@ -46,10 +50,7 @@ describe('candidate scan (rules gated on their literal filter)', () => {
   });
 
   it('gates only the chain starter', () => {
-    const rs = load([
-      'SecRule ARGS:a "@rx select" "id:1,phase:1,pass,log,chain"',
-      '  SecRule ARGS:b "!@rx select" "t:none"',
-    ].join('\n'));
+    const rs = load(['SecRule ARGS:a "@rx select" "id:1,phase:1,pass,log,chain"', '  SecRule ARGS:b "!@rx select" "t:none"'].join('\n'));
     expect(ids(run(rs, req('/?a=select&b=x')).tx)).toEqual([1]);
     expect(ids(run(rs, req('/?a=select&b=select')).tx)).toEqual([]);
   });
@@ -83,10 +84,11 @@ describe('constant rules (recorded once, replayed)', () => {
   });
 
   it('a rule reading what request-dependent rules write is evaluated every time', () => {
-    const rs = load([
-      'SecRule ARGS:level "@rx ^\\d$" "id:1,phase:1,pass,nolog,capture,setvar:tx.level=%{TX.0}"',
-      'SecRule TX:level "@eq 2" "id:2,phase:1,pass,log"',
-    ].join('\n'));
+    const rs = load(
+      ['SecRule ARGS:level "@rx ^\\d$" "id:1,phase:1,pass,nolog,capture,setvar:tx.level=%{TX.0}"', 'SecRule TX:level "@eq 2" "id:2,phase:1,pass,log"'].join(
+        '\n',
+      ),
+    );
     for (let n = 0; n < 2; n++) {
       expect(ids(run(rs, req('/?level=2')).tx)).toEqual([2]);
       expect(ids(run(rs, req('/?level=3')).tx)).toEqual([]);
@@ -94,14 +96,16 @@ describe('constant rules (recorded once, replayed)', () => {
   });
 
   it('request-dependent jumps and ctl removals disturb the replay', () => {
-    const rs = load([
-      'SecRule ARGS:skip "@rx ." "id:1,phase:1,pass,nolog,skipAfter:AFTER"',
-      'SecAction "id:2,phase:1,pass,nolog,setvar:tx.seen=1"',
-      'SecMarker AFTER',
-      'SecRule ARGS:off "@rx ." "id:3,phase:1,pass,nolog,ctl:ruleRemoveById=5"',
-      'SecRule &TX:seen "@eq 0" "id:4,phase:1,pass,log"',
-      'SecAction "id:5,phase:1,pass,log"',
-    ].join('\n'));
+    const rs = load(
+      [
+        'SecRule ARGS:skip "@rx ." "id:1,phase:1,pass,nolog,skipAfter:AFTER"',
+        'SecAction "id:2,phase:1,pass,nolog,setvar:tx.seen=1"',
+        'SecMarker AFTER',
+        'SecRule ARGS:off "@rx ." "id:3,phase:1,pass,nolog,ctl:ruleRemoveById=5"',
+        'SecRule &TX:seen "@eq 0" "id:4,phase:1,pass,log"',
+        'SecAction "id:5,phase:1,pass,log"',
+      ].join('\n'),
+    );
     for (let n = 0; n < 2; n++) {
       expect(ids(run(rs, req('/')).tx)).toEqual([5]);
       expect(ids(run(rs, req('/?skip=1')).tx)).toEqual([4, 5]);
@@ -110,12 +114,14 @@ describe('constant rules (recorded once, replayed)', () => {
   });
 
   it('replays the match state later rules can read', () => {
-    const rs = load([
-      'SecAction "id:1,phase:1,pass,nolog,setvar:tx.a=1"',
-      'SecRule TX:a "@eq 1" "id:2,phase:1,pass,nolog"',
-      'SecRule TX:a "@eq 1" "id:3,phase:1,pass,nolog"',
-      'SecRule MATCHED_VAR "@streq 1" "id:4,phase:1,pass,log,msg:\'%{MATCHED_VAR_NAME}\'"',
-    ].join('\n'));
+    const rs = load(
+      [
+        'SecAction "id:1,phase:1,pass,nolog,setvar:tx.a=1"',
+        'SecRule TX:a "@eq 1" "id:2,phase:1,pass,nolog"',
+        'SecRule TX:a "@eq 1" "id:3,phase:1,pass,nolog"',
+        'SecRule MATCHED_VAR "@streq 1" "id:4,phase:1,pass,log,msg:\'%{MATCHED_VAR_NAME}\'"',
+      ].join('\n'),
+    );
     for (let n = 0; n < 3; n++) {
       const { tx } = run(rs, req('/'));
       expect(ids(tx)).toEqual([4]);

@@ -24,7 +24,7 @@ const isHex = (c: string | undefined): boolean => c !== undefined && /^[0-9a-fA-
 /** libinjection's sample reader: '+' is a space, %XX a byte when both digits are hex. */
 function sampleDecode(line: string): string {
   let out = '';
-  for (let i = 0; i < line.length; ) {
+  for (let i = 0; i < line.length;) {
     if (line[i] === '+') {
       out += ' ';
       i += 1;

@@ -105,7 +105,9 @@ const kinds: ReadonlyArray<readonly [label: string, prefix: string, run: (input:
   ['HTML5 tokenizer', 'test-html5-', html5Of],
 ];
 
-const files = readdirSync(dir).filter((f) => f.endsWith('.txt')).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.txt'))
+  .sort();
 
 describe('libinjection test vectors', () => {
   it('are all here and all of a known kind', () => {

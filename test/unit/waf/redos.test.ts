@@ -27,7 +27,15 @@ describe('linear-time fallback', () => {
 
   it('an exponential pattern in a rule returns promptly', () => {
     const rs = load('SecRule ARGS "@rx ^(a+)+$" "id:1,phase:1,pass,log"');
-    const { tx } = run(rs, { method: 'GET', uri: '/?x=' + 'a'.repeat(40) + 'b', protocol: 'HTTP/1.1', headers: [], remoteAddress: '::1', remotePort: 1, serverPort: 80 });
+    const { tx } = run(rs, {
+      method: 'GET',
+      uri: '/?x=' + 'a'.repeat(40) + 'b',
+      protocol: 'HTTP/1.1',
+      headers: [],
+      remoteAddress: '::1',
+      remotePort: 1,
+      serverPort: 80,
+    });
     expect(ids(tx)).toEqual([]);
   });
 
@@ -51,10 +59,9 @@ describe('linear-time fallback', () => {
       }
     }
     // Back-references, lookarounds or large counted repeats: these keep backtracking.
-    expect(notLinear.sort()).toEqual([
-      'REQUEST-920-PROTOCOL-ENFORCEMENT.conf:1263', '920120', '920600', '942130', '942200', '942260', '942380', '942390',
-      '942480', '942510', '942511',
-    ].sort());
+    expect(notLinear.sort()).toEqual(
+      ['REQUEST-920-PROTOCOL-ENFORCEMENT.conf:1263', '920120', '920600', '942130', '942200', '942260', '942380', '942390', '942480', '942510', '942511'].sort(),
+    );
   });
 });
 
@@ -92,7 +99,7 @@ describe('inspection budget', () => {
     expect(ids(run(rs, ...post('/', 'application/x-www-form-urlencoded', 'q=aaaax')).tx)).toEqual([1]);
   });
 
-  it('counts the engine\'s time, not the wait for the body', () => {
+  it("counts the engine's time, not the wait for the body", () => {
     const rs = load('SecRequestBodyAccess On\nSecRule ARGS "@rx attack" "id:1,phase:2,pass,log"', { inspectionBudgetMs: 20 });
     const [request, body] = post('/', 'application/x-www-form-urlencoded', `q=${'x'.repeat(8000)}`);
     const tx = rs.begin(request);

@@ -52,7 +52,10 @@ describe('regex alternatives', () => {
       const alts = (alternativesOf(src) ?? []).map((a) => new RegExp(a, 's'));
       expect(alts.length, p).toBeGreaterThan(1);
       for (const v of values('ab xyd\'"1 selectunion(userhavingwhere=;,admin', 3000)) {
-        expect(alts.some((a) => a.test(v)), `${p} on ${JSON.stringify(v)}`).toBe(whole.test(v));
+        expect(
+          alts.some((a) => a.test(v)),
+          `${p} on ${JSON.stringify(v)}`,
+        ).toBe(whole.test(v));
       }
     }
   });

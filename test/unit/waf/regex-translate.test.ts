@@ -119,7 +119,7 @@ describe('PCRE → JavaScript translation', () => {
     expect(re('[^]a]').test(']')).toBe(false);
   });
 
-  it('named groups (?P<n>…), (?\'n\'…) and (?#comments)', () => {
+  it("named groups (?P<n>…), (?'n'…) and (?#comments)", () => {
     expect(re('(?P<x>a)(?#note)\\k<x>').test('aa')).toBe(true);
     expect(re("(?'y'b)\\k<y>").test('bb')).toBe(true);
   });

@@ -8,7 +8,10 @@ describe('lexer', () => {
   it('joins continued lines and drops comments', () => {
     const { directives, errors } = lexConfig('# c\nSecRule ARGS "@rx a" \\\n   "id:1,\\\n   phase:2"\n\nSecMarker END\n', 'f.conf');
     expect(errors).toEqual([]);
-    expect(directives.map((d) => [d.name, d.line])).toEqual([['SecRule', 2], ['SecMarker', 6]]);
+    expect(directives.map((d) => [d.name, d.line])).toEqual([
+      ['SecRule', 2],
+      ['SecMarker', 6],
+    ]);
     expect(directives[0]?.args).toEqual(['ARGS', '@rx a', 'id:1,   phase:2']);
   });
   it('unescapes \\" and \\\\ inside quotes like Apache, keeps other backslashes', () => {
@@ -25,13 +28,18 @@ describe('action lists', () => {
   it('splits on commas outside quotes, lower-cases names', () => {
     const actions = parseActionList("id:1,Phase:2,msg:'a, b',t:none,setvar:'tx.x=%{tx.y}',nolog");
     expect(actions).toEqual([
-      { name: 'id', value: '1' }, { name: 'phase', value: '2' }, { name: 'msg', value: 'a, b' },
-      { name: 't', value: 'none' }, { name: 'setvar', value: 'tx.x=%{tx.y}' }, { name: 'nolog', value: undefined },
+      { name: 'id', value: '1' },
+      { name: 'phase', value: '2' },
+      { name: 'msg', value: 'a, b' },
+      { name: 't', value: 'none' },
+      { name: 'setvar', value: 'tx.x=%{tx.y}' },
+      { name: 'nolog', value: undefined },
     ]);
   });
   it("handles \\' inside quoted values and ctl values with ':'", () => {
     expect(parseActionList("msg:'it\\'s',ctl:ruleRemoveTargetById=1;ARGS:x")).toEqual([
-      { name: 'msg', value: "it's" }, { name: 'ctl', value: 'ruleRemoveTargetById=1;ARGS:x' },
+      { name: 'msg', value: "it's" },
+      { name: 'ctl', value: 'ruleRemoveTargetById=1;ARGS:x' },
     ]);
   });
 });

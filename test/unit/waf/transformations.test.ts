@@ -82,7 +82,7 @@ describe('comments', () => {
 
 describe('cmdLine', () => {
   it('follows the documented normalisation', () => {
-    expect(t('cmdLine', "C^OMMAND /C DIR")).toBe('command/c dir');
+    expect(t('cmdLine', 'C^OMMAND /C DIR')).toBe('command/c dir');
     expect(t('cmdLine', 'ca\\t "/etc/pa"ss\'wd\'; ls ,x')).toBe('cat/etc/passwd ls x');
     expect(t('cmdLine', 'a  (b')).toBe('a(b');
   });

@@ -26,7 +26,17 @@ export function run(rs: RuleSet, request: WafRequest, body?: string | Buffer): {
 
 /** A POST with a body and its Content-Type. */
 export function post(uri: string, contentType: string, body: string): [WafRequest, string] {
-  return [req(uri, [['Content-Type', contentType], ['Content-Length', String(Buffer.byteLength(body, 'latin1'))]], 'POST'), body];
+  return [
+    req(
+      uri,
+      [
+        ['Content-Type', contentType],
+        ['Content-Length', String(Buffer.byteLength(body, 'latin1'))],
+      ],
+      'POST',
+    ),
+    body,
+  ];
 }
 
 /** Ids of the rules that matched. */

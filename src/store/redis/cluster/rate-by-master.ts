@@ -24,7 +24,8 @@ type Budget = <T>(pending: Promise<T>) => Promise<T>;
 export function clusterRateBatcher(connections: RedisConnections, observe: ObserveCommand, log: Logger | undefined): RateBatcher {
   const byMaster = new RatesByMaster(connections, log);
   return new RateBatcher(
-    (batch, args) => timedByMaster(observe, 'gcra', () => connections.run((client) => byMaster.send(client as ClusterScripts, batch, args), { budgeted: true })),
+    (batch, args) =>
+      timedByMaster(observe, 'gcra', () => connections.run((client) => byMaster.send(client as ClusterScripts, batch, args), { budgeted: true })),
     true,
   );
 }
@@ -125,7 +126,10 @@ async function gcraByMaster(
   const argsOf = (indexes: number[]): number[] => (kindOf ? [sites, kindCount, ...kinds, ...indexes.map((i) => kindOf[i]!)] : [sites, kindCount, ...kinds]);
   // Slots by the node group that serves them (master and replicas, as the client's map says);
   // a slot not in the map yet goes alone, the cluster client finds it.
-  const bySlot = groupBy(keys.map((_, i) => i), (i) => calculateSlot(keys[i]!));
+  const bySlot = groupBy(
+    keys.map((_, i) => i),
+    (i) => calculateSlot(keys[i]!),
+  );
   const byNodes = groupBy([...bySlot], ([slot]) => client.slots[slot]?.join(';') ?? `slot:${slot}`);
   const replies = new Array<number | undefined>(keys.length);
   let answered = 0;
@@ -141,7 +145,14 @@ async function gcraByMaster(
       trips++;
       try {
         if (perSlot) {
-          await slotCalls(client, slots.map(([, indexes]) => indexes), keys, argsOf, withinBudget, replies);
+          await slotCalls(
+            client,
+            slots.map(([, indexes]) => indexes),
+            keys,
+            argsOf,
+            withinBudget,
+            replies,
+          );
           answered++;
           masters.answered(node);
           return;
@@ -174,7 +185,14 @@ async function gcraByMaster(
 }
 
 /** One script call per slot group, in one pipeline (the groups share a master): their answers into `replies`. */
-async function slotCalls(client: ClusterScripts, groups: number[][], keys: string[], argsOf: (indexes: number[]) => number[], withinBudget: Budget, replies: Array<number | undefined>): Promise<void> {
+async function slotCalls(
+  client: ClusterScripts,
+  groups: number[][],
+  keys: string[],
+  argsOf: (indexes: number[]) => number[],
+  withinBudget: Budget,
+  replies: Array<number | undefined>,
+): Promise<void> {
   const pipeline = client.pipeline() as unknown as ScriptedRedis;
   for (const indexes of groups) void pipeline.palisadeGcra(indexes.length, ...indexes.map((i) => keys[i]!), ...argsOf(indexes));
   const results = (await withinBudget((pipeline as unknown as ReturnType<ClusterClient['pipeline']>).exec())) ?? [];
