@@ -7,6 +7,7 @@ import { startNodeAdmin } from './admin/node-admin.js';
 import { coded } from './errors.js';
 import { createLogger, describeError, flushLogger } from './log.js';
 import { createRegistry, registerClusterTotals } from './metrics.js';
+import type { Registry } from 'prom-client';
 import { fileFingerprintsOf, settingsSpec } from './plugin/catalog.js';
 import { PluginHost } from './plugin/host.js';
 import type { PluginDefinition } from './plugin/types.js';
@@ -23,7 +24,8 @@ import { watchBanRefusals } from './store/ban-refusals.js';
 import { registerLeaseMetrics } from './store/lease-metrics.js';
 import { NodeStore } from './store/store.js';
 import { stdoutLog } from './stdout-log.js';
-import { WorkerPool } from './workers/pool.js';
+import { WorkerPool, type PoolOptions } from './workers/pool.js';
+import type { WorkerInit } from './workers/protocol.js';
 
 /** A running node: its bound addresses and the way to stop it. */
 export interface RunningNode {
@@ -83,13 +85,6 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     let clients = clientResolverFor(settings);
     const liveClients: ClientResolver = { resolve: (req) => clients.resolve(req), holdsTrustedProxy: (target) => clients.holdsTrustedProxy(target) };
 
-    // The store, its one ban policy in force before the snapshot's bans are read (the
-    // whitelist's protection joins once the plugins are provisioned), then the snapshot:
-    // enforced at once, and the first resync re-asserts what Redis lacks.
-    const store = new NodeStore(settings.NODE_NAME, Date.now, settings.AUDIT_LOG_LENGTH);
-    releases.add(() => store.close());
-    const registry = createRegistry(settings.NODE_NAME);
-    registerClusterTotals(registry, store.metrics);
     let protector: (target: string) => string | undefined = () => undefined;
     const policyFor = (s: CoreSettings): BanPolicyOptions => ({
       minPrefixV4: s.BAN_MIN_PREFIX_IPV4,
@@ -97,55 +92,24 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       holdsTrustedProxy: (t) => liveClients.holdsTrustedProxy(t),
       protector: (t) => protector(t),
     });
-    store.policy.update(policyFor(settings));
-    watchBanRefusals(store.policy, registry, log);
-    registerLeaseMetrics(registry, store.counters.leaseCounts);
-    if (settings.STATE_DIR !== '') await store.persistBans(settings.STATE_DIR, log);
+    const { store, registry } = await storeFor(settings, policyFor(settings), log, releases);
 
     // The plugins; the node's random seed goes to its workers, so `random` secrets agree across them.
     const nodeSeed = randomBytes(32).toString('base64url');
-    const host = new PluginHost(plugins, {
-      settings: options.settings,
-      log,
-      store,
-      metrics: registry,
-      nodeName: settings.NODE_NAME,
-      nodeSeed,
-      duties: { node: true, requests: workers === 0 },
-      shareStore: (factory, owner) => store.attach(factory(store.local), owner),
-      isLeader: (job, intervalMs) => store.isLeader(job, intervalMs),
-    });
-    releases.add(() => host.close());
-    await host.provision();
+    const host = await pluginsFor(plugins, options.settings, { log, store, registry, nodeSeed, requests: workers === 0 }, releases);
     protector = (target) => host.protector(target);
 
     const upstream = await upstreamFor(settings, log, releases);
-    // The upstream a worker forwards to: the setting, or the demo upstream when it is empty.
-    const upstreamOf = (s: Settings): string => (String(s.REVERSE_PROXY_HOST) === '' ? upstream.href : String(s.REVERSE_PROXY_HOST));
-    const initOf = (s: Settings, secrets: string[]) => (slot: number) => ({
-      slot,
-      settings: { ...s },
-      secrets,
-      upstream: upstreamOf(s),
-      nodeSeed,
-      health: store.health(),
-    });
+    const initOf = workerInitOf(upstream, nodeSeed, store);
     // Stopped (drained) by stop() before the releases run; a failed start stops its own.
-    const pool =
-      workers === 0
-        ? undefined
-        : new WorkerPool({
-            count: workers,
-            store,
-            log,
-            registry,
-            shutdownTimeoutMs: settings.SHUTDOWN_TIMEOUT,
-            init: initOf(options.settings, [...(options.secrets ?? [])]),
-            onNotes: (notes) => {
-              for (const [plugin, note] of notes) host.deliverNote(plugin, note);
-            },
-          });
-    if (pool) store.describeWorkers = () => pool.summary();
+    const pool = workerPoolFor(workers, {
+      store,
+      log,
+      registry,
+      host,
+      shutdownTimeoutMs: settings.SHUTDOWN_TIMEOUT,
+      init: initOf(options.settings, [...(options.secrets ?? [])]),
+    });
     store.describeFingerprints = () => host.fingerprints();
 
     const state = { draining: false, started: false };
@@ -165,14 +129,12 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         admin.apply(s);
         clients = clientResolverFor(s);
         store.policy.update(policyFor(s));
-        try {
-          await host.reconfigure(next, changed);
-        } catch (error) {
+        await host.reconfigure(next, changed).catch((error: unknown) => {
           log.error(
             coded('PAL_PLUGIN_PROVISION_FAILED', { err: describeError(error) }),
             'a plugin failed with the reloaded settings and keeps its previous ones',
           );
-        }
+        });
       },
     });
 
@@ -202,33 +164,95 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     state.started = true;
 
     let stopping: Promise<boolean> | undefined;
-    return {
-      reload,
-      proxy: proxyBound,
-      admin: admin.address,
-      upstream,
-      log,
-      store,
-      stop() {
-        stopping ??= (async () => {
-          state.draining = true;
-          log.info({ inFlight: side?.active, workers }, 'draining');
-          const inTime = side ? await side.drain(settings.SHUTDOWN_TIMEOUT) : await pool!.drain();
-          if (!inTime && side) log.warn(coded('PAL_SHUTDOWN_TIMEOUT'), 'in-flight requests cut at SHUTDOWN_TIMEOUT');
-          await store.flushMetrics(); // the last deltas, while Redis is still connected
-          await releases.releaseAll();
-          log.info('stopped');
-          flushLogger(log);
-          return inTime;
-        })();
-        return stopping;
-      },
+    const stop = async (): Promise<boolean> => {
+      state.draining = true;
+      log.info({ inFlight: side?.active, workers }, 'draining');
+      const inTime = side ? await side.drain(settings.SHUTDOWN_TIMEOUT) : await pool!.drain();
+      if (!inTime && side) log.warn(coded('PAL_SHUTDOWN_TIMEOUT'), 'in-flight requests cut at SHUTDOWN_TIMEOUT');
+      await store.flushMetrics(); // the last deltas, while Redis is still connected
+      await releases.releaseAll();
+      log.info('stopped');
+      flushLogger(log);
+      return inTime;
     };
+    return { reload, proxy: proxyBound, admin: admin.address, upstream, log, store, stop: () => (stopping ??= stop()) };
   } catch (error) {
     await releases.releaseAll();
     flushLogger(log);
     throw error;
   }
+}
+
+/** What a worker is told, by settings and their secrets: the settings, the upstream (the demo's when none is set), the node's seed. */
+function workerInitOf(upstream: URL, nodeSeed: string, store: NodeStore): (settings: Settings, secrets: string[]) => (slot: number) => WorkerInit {
+  return (settings, secrets) => (slot) => ({
+    slot,
+    settings: { ...settings },
+    secrets,
+    upstream: String(settings.REVERSE_PROXY_HOST) || upstream.href,
+    nodeSeed,
+    health: store.health(),
+  });
+}
+
+/** The node's plugins, provisioned (`requests`: this process serves requests too, `WORKERS=0`). */
+async function pluginsFor(
+  plugins: readonly PluginDefinition<any>[],
+  settings: Settings,
+  deps: { log: Logger; store: NodeStore; registry: Registry; nodeSeed: string; requests: boolean },
+  releases: Releases,
+): Promise<PluginHost> {
+  const { log, store, registry, nodeSeed, requests } = deps;
+  const host = new PluginHost(plugins, {
+    settings,
+    log,
+    store,
+    metrics: registry,
+    nodeName: String(settings.NODE_NAME),
+    nodeSeed,
+    duties: { node: true, requests },
+    shareStore: (factory, owner) => store.attach(factory(store.local), owner),
+    isLeader: (job, intervalMs) => store.isLeader(job, intervalMs),
+  });
+  releases.add(() => host.close());
+  await host.provision();
+  return host;
+}
+
+/**
+ * The node's store, with its one ban policy in force before the snapshot's bans are read
+ * (the whitelist's protection joins once the plugins are provisioned), then the snapshot:
+ * enforced at once, and the first resync re-asserts what Redis lacks; and the node's metrics
+ * registry with the store's series.
+ */
+async function storeFor(settings: CoreSettings, policy: BanPolicyOptions, log: Logger, releases: Releases): Promise<{ store: NodeStore; registry: Registry }> {
+  const store = new NodeStore(settings.NODE_NAME, Date.now, settings.AUDIT_LOG_LENGTH);
+  releases.add(() => store.close());
+  const registry = createRegistry(settings.NODE_NAME);
+  registerClusterTotals(registry, store.metrics);
+  store.policy.update(policy);
+  watchBanRefusals(store.policy, registry, log);
+  registerLeaseMetrics(registry, store.counters.leaseCounts);
+  if (settings.STATE_DIR !== '') await store.persistBans(settings.STATE_DIR, log);
+  return { store, registry };
+}
+
+/**
+ * The node's workers (none with `WORKERS=0`): the pool, its summary in the node's heartbeat,
+ * and the plugins' notes from its workers handed to the plugins here.
+ */
+function workerPoolFor(count: number, deps: Omit<PoolOptions, 'count' | 'onNotes'> & { host: PluginHost }): WorkerPool | undefined {
+  if (count === 0) return undefined;
+  const { host, ...options } = deps;
+  const pool = new WorkerPool({
+    ...options,
+    count,
+    onNotes: (notes) => {
+      for (const [plugin, note] of notes) host.deliverNote(plugin, note);
+    },
+  });
+  deps.store.describeWorkers = () => pool.summary();
+  return pool;
 }
 
 /** What a node acquired, released in reverse order; a release that fails is logged and the rest still run. */

@@ -4,7 +4,7 @@ import type { FilePart, MultipartFlags } from '../body/multipart.js';
 import type { XmlDocument } from '../body/xml.js';
 import type { RequestLineVars } from './request-line.js';
 import type { Rule } from './rule.js';
-import type { ValueEntry } from './value-cache.js';
+import type { ValueEntry } from './value-entry.js';
 
 /** A value as a rule sees it: `name` is what MATCHED_VAR_NAME reports (e.g. "ARGS:id"). */
 export interface Item {

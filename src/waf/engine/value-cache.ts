@@ -8,21 +8,11 @@
 import type { PrefilterIndex } from '../regex/prefilter-index.js';
 import type { Item } from './data.js';
 import type { RuleLink } from './rule.js';
+import type { ValueEntry } from './value-entry.js';
 
 /** Values up to this length share their cache entry across transactions. */
 const SHARED_VALUE_MAX = 256;
 const SHARED_VALUE_ENTRIES = 8192;
-
-/** Everything computed from one value. Chain slot 0 is the untransformed value, slot k the chain with id k-1. */
-export interface ValueEntry {
-  /** Transformed values by chain id. */
-  t: Array<string | undefined>;
-  /** Prefilter hits by chain slot. */
-  h: Array<Int32Array | undefined>;
-  /** Union of the hits of a candidate slot's groups, by candidate slot (see candidate-unions.ts), and the slot version it is for. */
-  u: Array<Int32Array | undefined>;
-  uv: number[];
-}
 
 /** The cache shared by a rule set's transactions. */
 export type SharedValueCache = Map<string, ValueEntry>;
