@@ -124,11 +124,13 @@ export class Counters implements CounterFacet {
    * see `counterPath`): how the node's counters serve its workers' leases, so every worker
    * takes from one place. A lease is answered synchronously when it needs no round trip.
    */
-  readonly remote: Served<Pick<RemoteCounters, 'lease' | 'giveBack' | 'increment' | 'reset'>> = {
+  readonly remote: Served<RemoteCounters> = {
     lease: (path, limit, periodMs, degraded) => this.grant(path, limit, periodMs, degraded ?? 'local', this.workers()),
     giveBack: (path, limit, periodMs, hits, epoch) => this.takeBack(path, limit, periodMs, hits, epoch),
     increment: (path, windowMs, by) => this.incrementPath(path, windowMs, by),
     reset: (path) => this.resetPath(path),
+    charge: (path, periodMs, debtMs) => this.chargePath(path, periodMs, debtMs),
+    peek: (path, limit, periodMs) => this.peekPath(path, limit, periodMs),
   };
 
   /** A check by counter path: the decision itself when no round trip is needed. */
@@ -365,8 +367,23 @@ export class Counters implements CounterFacet {
     return { allowed: false, retryAfterMs: granted.retryAfterMs, remaining: 0 };
   }
 
-  async peek(key: CounterKey, limit: number, periodMs: number): Promise<RateDecision> {
-    const path = counterPath(key);
+  peek(key: CounterKey, limit: number, periodMs: number): Promise<RateDecision> {
+    return this.peekPath(counterPath(key), limit, periodMs);
+  }
+
+  /**
+   * A worker's debt (what it allowed alone while its primary did not answer) added here: to
+   * Redis when the node has it, else to the node's own bucket, at most a period ahead.
+   */
+  private async chargePath(path: string, periodMs: number, debtMs: number): Promise<void> {
+    const remote = this.backend();
+    if (remote?.charge) return remote.charge(path, periodMs, debtMs);
+    const now = this.now();
+    const tat = Math.min(Math.max(this.tat.get(path) ?? 0, now) + debtMs, now + periodMs);
+    this.tat.set(path, tat, { ttl: Math.max(1, Math.ceil(tat - now)) });
+  }
+
+  private async peekPath(path: string, limit: number, periodMs: number): Promise<RateDecision> {
     const now = this.now();
     const until = this.blockedUntil.get(path);
     if (until !== undefined && until > now) return { allowed: false, retryAfterMs: until - now, remaining: 0 };

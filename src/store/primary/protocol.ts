@@ -30,7 +30,7 @@ export function onStoreMessage(channel: Channel, handler: (message: StoreMessage
 
 /** The facets a worker reaches through its primary, each as the contract's remote part. */
 export interface PrimaryRemotes {
-  counters: Pick<RemoteCounters, 'lease' | 'giveBack' | 'increment' | 'reset'>;
+  counters: RemoteCounters;
   sessions: RemoteSessions;
   locks: RemoteLocks;
   metrics: RemoteMetrics;
