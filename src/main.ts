@@ -1,30 +1,16 @@
-import cluster from 'node:cluster';
 import { PalisadeError, coded, exitCodes } from './errors.js';
 import { describeError } from './log.js';
 import { startNode } from './node.js';
 import { builtinPlugins } from '../plugins/index.js';
 import { settingsSpec } from './plugin/catalog.js';
-import { formatSettingError } from './settings/errors.js';
-import { readSettings, type SettingsRead } from './settings/read.js';
-import { runWorker } from './workers/worker-main.js';
-
-/** Loads settings from the process environment (and `.env`), printing every error. */
-export function loadFromProcess(): SettingsRead {
-  const read = readSettings(settingsSpec(builtinPlugins));
-  if (!read.result.ok) {
-    process.stderr.write(`palisade: ${read.result.errors.length} invalid setting(s) [PAL_SETTINGS_INVALID]\n`);
-    for (const error of read.result.errors) process.stderr.write(`${formatSettingError(error)}\n`);
-  }
-  return read;
-}
+import { readSettings } from './settings/read.js';
+import { loadFromProcess } from './settings/from-process.js';
 
 /**
  * `palisade start`: boot → serve → on SIGTERM/SIGINT drain, close plugins and store, exit 0.
  * Invalid settings exit 78 before anything listens; a boot failure exits 1 with its code.
  */
 export async function main(): Promise<void> {
-  // A worker forked by this node's primary: it gets its settings from the primary.
-  if (cluster.isWorker) return runWorker();
   const read = loadFromProcess();
   const loaded = read.result;
   if (!loaded.ok) {

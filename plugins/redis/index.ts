@@ -1,8 +1,6 @@
 import { definePlugin, loadManifest } from '../../src/plugin/define.js';
 import type { RedisSettings } from '../../src/settings/types.generated.js';
 import { collectAfterBulkLoad } from '../../src/memory.js';
-import { createRedisBackend } from '../../src/store/redis/backend.js';
-import { redisRoutes } from './routes.js';
 import { checkRedisSettings, deriveRedisSettings } from './settings.js';
 
 /**
@@ -19,6 +17,8 @@ export default definePlugin<RedisSettings>({
     // The node's Redis connections live in one process, whatever WORKERS is.
     if (!ctx.duties.node) return {};
     const settings = ctx.settings;
+    // Loaded here, not at the top: a node without Redis, and every worker, never loads the client.
+    const [{ createRedisBackend }, { redisRoutes }] = await Promise.all([import('../../src/store/redis/backend.js'), import('./routes.js')]);
     const backend = await createRedisBackend({
       settings,
       nodeName: ctx.nodeName,

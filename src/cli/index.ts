@@ -1,13 +1,13 @@
 import { Command } from 'commander';
 import { exitCodes } from '../errors.js';
 import { readPackageJson } from '../paths.js';
-import { main, loadFromProcess } from '../main.js';
-import { describeEffective, formatEffective, settingsReference } from './config.js';
 import { registerBanCommands } from './bans.js';
 import { registerClusterCommand } from './cluster.js';
 import { registerExplainCommand } from './explain.js';
-import { doctorCommand } from './doctor.js';
 import { registerReloadCommand } from './reload.js';
+
+// The commands that talk to a node's admin API load only their client; the proxy, the
+// settings and the Redis checks are loaded by the commands that run them.
 
 const program = new Command('palisade')
   .description('Cluster-aware reverse proxy and WAF')
@@ -24,6 +24,7 @@ program
   .command('start', { isDefault: true })
   .description('run the proxy (settings from the environment and .env)')
   .action(async () => {
+    const { main } = await import('../main.js');
     await main();
   });
 
@@ -32,7 +33,9 @@ config
   .command('check')
   .description('validate the settings and print the effective values (secrets masked); exit 0 or 78')
   .option('--json', 'print JSON')
-  .action((options: { json?: boolean }) => {
+  .action(async (options: { json?: boolean }) => {
+    const { loadFromProcess } = await import('../settings/from-process.js');
+    const { describeEffective, formatEffective } = await import('./config.js');
     const loaded = loadFromProcess().result;
     if (!loaded.ok) {
       process.exitCode = exitCodes.config;
@@ -51,6 +54,7 @@ program
   .description("check the Redis this node uses against operators' advice; exit 0 ok, 1 error found, 2 unreachable")
   .option('--json', 'print JSON')
   .action(async (options: { json?: boolean }) => {
+    const { doctorCommand } = await import('./doctor.js');
     process.exitCode = await doctorCommand(options);
   });
 
@@ -63,7 +67,8 @@ program
   .command('settings')
   .description('print every setting with its default and description')
   .option('--json', 'print JSON')
-  .action((options: { json?: boolean }) => {
+  .action(async (options: { json?: boolean }) => {
+    const { settingsReference } = await import('./config.js');
     process.stdout.write(`${settingsReference(options.json ? 'json' : 'markdown')}\n`);
   });
 

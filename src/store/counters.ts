@@ -1,4 +1,5 @@
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+import { growingLru } from './growing-lru.js';
 import type { Served } from './served.js';
 import { counterPath, type CounterKey } from './counter-keys.js';
 import { LEASE_MS, gcraAnswer, gcraGiveBack, gcraGrant } from './rate-lease.js';
@@ -101,11 +102,10 @@ export class Counters implements CounterFacet {
     private readonly capacity = LOCAL_COUNTERS,
     sites: CounterSites = {},
   ) {
-    // lru-cache allocates its whole capacity up front.
-    this.tat = new LRUCache({ max: capacity });
-    this.aloneTat = new LRUCache({ max: capacity });
-    this.windows = new LRUCache({ max: capacity });
-    this.blockedUntil = new LRUCache({ max: capacity });
+    this.tat = growingLru(capacity);
+    this.aloneTat = growingLru(capacity);
+    this.windows = growingLru(capacity);
+    this.blockedUntil = growingLru(capacity);
     this.liveNodes = sites.liveNodes ?? (() => 1);
     const workers = sites.workers;
     this.workers = workers ? () => Math.max(1, workers()) : () => 1;

@@ -1,4 +1,5 @@
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+import { growingLru } from './growing-lru.js';
 import type { SessionRecord, SessionFacet } from './types.js';
 import type { RemoteSessions } from './shared-backend.js';
 
@@ -24,8 +25,7 @@ export class Sessions implements SessionFacet {
     /** Sessions kept in memory (a worker, whose copy is only a fallback, keeps fewer). */
     capacity = LOCAL_SESSIONS,
   ) {
-    // lru-cache allocates its whole capacity up front.
-    this.local = new LRUCache({ max: capacity, ttlAutopurge: false });
+    this.local = growingLru(capacity, { ttlAutopurge: false });
   }
 
   async get(id: string, touchIdleMs?: number): Promise<SessionRecord | undefined> {

@@ -80,7 +80,7 @@ export class WorkerPool {
 
   constructor(private readonly options: PoolOptions) {
     this.init = options.init;
-    cluster.setupPrimary({ exec: cliPath(), args: ['start'], silent: false, serialization: 'json' });
+    cluster.setupPrimary({ exec: workerProgram(), args: [], silent: false, serialization: 'json' });
     this.restarts = new Counter({
       name: 'palisade_worker_restarts_total',
       help: 'Workers that ended unexpectedly and were replaced, by slot.',
@@ -335,7 +335,7 @@ export class WorkerPool {
   }
 }
 
-/** `bin/palisade` of this package (workers run `palisade start` and see they are workers). */
-function cliPath(): string {
-  return join(packageRoot, 'bin', 'palisade');
+/** The built program a worker runs: its request path, without the primary's command line and admin. */
+function workerProgram(): string {
+  return join(packageRoot, 'dist', 'src', 'workers', 'worker-process.js');
 }

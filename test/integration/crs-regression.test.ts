@@ -74,18 +74,38 @@ function exchange(raw: Buffer): Promise<{ status: number | undefined; requestIds
     // A request that never ends (a body shorter than declared) is answered by the node's
     // body timeout, or not at all; ftw itself gives up after a while: so does this.
     socket.setTimeout(2_000, done);
+    // One whole request and nothing after it gets one answer: no need to wait for the connection to close.
+    const single = isOneWholeRequest(raw);
     socket.on('data', (chunk: Buffer) => {
       text += chunk.toString('latin1');
       const head = text.indexOf('\r\n\r\n');
       if (head === -1) return;
       // The whole answer, and nothing pipelined after the request that could get another.
-      const length = /\r\ncontent-length: (\d+)/i.exec(text.slice(0, head))?.[1];
-      if (length !== undefined && text.length >= head + 4 + Number(length) && /\r\nconnection: close/i.test(text.slice(0, head))) done();
+      const answerHead = text.slice(0, head);
+      const length = /\r\ncontent-length: (\d+)/i.exec(answerHead)?.[1];
+      const whole =
+        length !== undefined ? text.length >= head + 4 + Number(length) : /\r\ntransfer-encoding: chunked/i.test(answerHead) && text.endsWith('\r\n0\r\n\r\n');
+      if (whole && (single || /\r\nconnection: close/i.test(answerHead))) done();
     });
     socket.on('close', done);
     socket.on('error', () => undefined);
     socket.write(raw);
   });
+}
+
+/**
+ * True when `raw` is exactly one request whose length its head declares (no chunked body, no
+ * bytes after it that could be a second request, no body shorter than declared): its one
+ * answer is all the node will send.
+ */
+function isOneWholeRequest(raw: Buffer): boolean {
+  const head = raw.indexOf('\r\n\r\n');
+  if (head === -1) return false;
+  const headText = raw.subarray(0, head).toString('latin1');
+  if (/\r\ntransfer-encoding:/i.test(headText)) return false;
+  const lengths = [...headText.matchAll(/\r\ncontent-length:[ \t]*([^\r]*)/gi)].map((m) => m[1]!.trim());
+  if (lengths.length > 1 || (lengths.length === 1 && !/^\d+$/.test(lengths[0]!))) return false;
+  return raw.length === head + 4 + Number(lengths[0] ?? 0);
 }
 
 /**

@@ -19,6 +19,7 @@ import { startRedisCluster, type RedisClusterUnderTest } from '../helpers/redis-
 import { answeredIfEachWaited, startTraffic } from '../helpers/traffic.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { banWhile } from '../helpers/ban-writer.js';
+import { monitorRedis } from '../helpers/redis-monitor.js';
 import { waitFor } from '../helpers/wait.js';
 
 /**
@@ -196,24 +197,18 @@ describe('Palisade on a Redis Cluster', () => {
       expect(masters.size).toBe(3);
       // The script calls carrying this test's buckets, as the servers ran them (MONITOR; a
       // replica gets the writes, not the calls), read up to a marker each server echoes.
-      const seen: string[][] = [];
-      const monitors = await Promise.all(
-        cluster.servers.map(async (server) => {
-          const monitor = await server.client().monitor();
-          monitor.on('monitor', (_time: string, args: string[]) => void seen.push(args));
-          return monitor;
-        }),
-      );
+      const monitors = await Promise.all(cluster.servers.map((server) => monitorRedis(server.port)));
+      const seenCommands = (): string[][] => monitors.flatMap((monitor) => monitor.commands);
       try {
         let marks = 0;
         const scriptCalls = async (): Promise<number> => {
           const mark = `mark-${++marks}`;
           await Promise.all(cluster.servers.map((server) => server.client().echo(mark)));
           await waitFor(
-            () => seen.filter((args) => args[0]?.toLowerCase() === 'echo' && args[1] === mark).length === cluster.servers.length || undefined,
+            () => seenCommands().filter((args) => args[0]?.toLowerCase() === 'echo' && args[1] === mark).length === cluster.servers.length || undefined,
             "every server's marker",
           );
-          return seen.filter((args) => /^eval/i.test(args[0] ?? '') && args.some((arg) => arg.includes('limit:9:'))).length;
+          return seenCommands().filter((args) => /^eval/i.test(args[0] ?? '') && args.some((arg) => arg.includes('limit:9:'))).length;
         };
         // Loads the scripts on every master (a first call may be NOSCRIPT, then EVAL).
         await Promise.all(clients.map((ip) => counters.lease(`limit:8:${ip}`, 2, 60_000, undefined, EXACT)));
@@ -225,7 +220,7 @@ describe('Palisade on a Redis Cluster', () => {
         expect(calls).toHaveLength(3);
         expect((await scriptCalls()) - before).toBe(3);
       } finally {
-        for (const monitor of monitors) monitor.disconnect();
+        for (const monitor of monitors) monitor.close();
       }
 
       // The client's map says a slot is on another master (as after a failover or a reshard it
