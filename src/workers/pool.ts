@@ -329,8 +329,11 @@ export class WorkerPool {
 
   private askToLeave(member: Member, gentle: boolean): void {
     member.leaving = true;
+    const served = member.ready;
     member.ready = false;
-    if (member.worker.isConnected()) member.channel.send({ t: 'drain', gentle } satisfies WireMessage);
+    // A worker not ready yet holds no connection, and may not have its settings yet (nor
+    // hear a drain): SIGTERM, which it obeys at every stage of its boot.
+    if (served && member.worker.isConnected()) member.channel.send({ t: 'drain', gentle } satisfies WireMessage);
     else member.worker.process.kill('SIGTERM');
   }
 }

@@ -119,11 +119,13 @@ describe('rate limits from leases (2 nodes × 2 workers on one Redis)', () => {
     expect(first.status).toBe(200);
     const holder = await workerOf(a, first.requestId);
     const workers = ((await (await fetch(`${a.adminUrl}/api/workers`)).json()) as { workers: Array<{ slot: number; pid: number }> }).workers;
-    process.kill(workers.find((w) => w.slot === holder)!.pid, 'SIGKILL');
+    const killed = workers.find((w) => w.slot === holder)!.pid;
+    process.kill(killed, 'SIGKILL');
+    // A new process in the slot, ready (the list shows the killed one as ready until its primary sees it go).
     await waitFor(
       async () =>
         ((await (await fetch(`${a.adminUrl}/api/workers`)).json()) as { workers: Array<{ slot: number; state: string; pid: number }> }).workers.every(
-          (w) => w.state === 'ready' && w.pid > 0,
+          (w) => w.state === 'ready' && w.pid > 0 && w.pid !== killed,
         ),
       'the replacement worker',
     );

@@ -11,6 +11,7 @@ import { RedisKeys } from '../../src/store/redis/keys.js';
 import { BanTable } from '../../src/store/ban-table.js';
 import { comparableFrom } from '../../src/store/ban-digest.js';
 import { TEST_SESSIONS_SECRET } from '../helpers/palisade.js';
+import { freePort } from '../helpers/ports.js';
 import { startRedis, stopAllRedis, type RedisServer } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 import type { LeaseGrant } from '../../src/store/shared-backend.js';
@@ -220,6 +221,23 @@ describe('request-path connections', () => {
       ]);
       expect(failed.map((f) => f.status)).toEqual(['rejected', 'rejected']);
     }));
+});
+
+describe('the first connection', () => {
+  it('is over as soon as a single server refuses it, not when its timeout runs out; a server that comes up later is used', async () => {
+    const port = await freePort();
+    const connections = new RedisConnections(settingsFor(port), 'refused', pino({ level: 'silent' }));
+    connections.connect();
+    try {
+      // A timeout no test waits for: 'timeout' would mean the refusal was not taken as an answer.
+      const first = await connections.firstConnect(600_000);
+      expect(first).toMatchObject({ state: 'unreachable', message: expect.stringContaining(`127.0.0.1:${port}`) });
+      await startRedis({ port });
+      await waitFor(() => connections.health().up || undefined, 'the connections to reach the server started afterwards', 20_000);
+    } finally {
+      await connections.close();
+    }
+  }, 60_000);
 });
 
 describe('audit trail in Redis', () => {

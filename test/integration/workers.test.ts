@@ -259,6 +259,21 @@ describe('worker failures and shutdown', () => {
     expect((await admin(palisade, '/readyz')).status).toBe(200);
   });
 
+  it('stops at once on SIGTERM while a replacement worker is still starting (it has nothing to drain)', async () => {
+    // A shutdown timeout no test waits for: a starting worker left to it would fail the test.
+    const palisade = await node({ USE_LIMIT_REQ: 'no', SHUTDOWN_TIMEOUT: '120s' });
+    const killed = (await workers(palisade)).find((w) => w.slot === 1)!.pid;
+    process.kill(killed, 'SIGKILL');
+    await waitFor(
+      async () => (await workers(palisade)).find((w) => w.slot === 1 && w.pid !== killed && w.state === 'starting'),
+      'the replacement starting',
+      15_000,
+      10,
+    );
+    expect(await palisade.stop('SIGTERM')).toBe(0);
+    expect(palisade.logs.filter((l) => l.code === 'PAL_SHUTDOWN_TIMEOUT')).toEqual([]);
+  });
+
   it('drains every worker on SIGTERM: requests in flight on both finish, then the node exits 0', async () => {
     const palisade = await node({ USE_LIMIT_REQ: 'no' });
     const inFlight = Array.from({ length: 4 }, () => send(palisade, '198.51.100.40', '/slow'));

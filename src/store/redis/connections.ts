@@ -48,7 +48,11 @@ export interface RedisHealth {
 }
 
 /** How the first connection attempt ended (boot decides from it). */
-export type FirstConnect = { state: 'ready' } | { state: 'config-error'; trouble: RedisTrouble; message: string } | { state: 'timeout'; message: string };
+export type FirstConnect =
+  | { state: 'ready' }
+  | { state: 'config-error'; trouble: RedisTrouble; message: string }
+  /** No answer within the time given, or (a single server) the connection was refused: waiting longer would not change the boot. */
+  | { state: 'timeout' | 'unreachable'; message: string };
 
 type Listener = {
   /** The pool, the stream reader or background work became (un)usable. */
@@ -137,6 +141,10 @@ export class RedisConnections extends EventEmitter<Listener> {
       const onChange = (): void => {
         const last = this.lastTrouble;
         if (last && CONFIG_TROUBLES.has(last.trouble)) done({ state: 'config-error', trouble: last.trouble, message: last.message });
+        // A single server that refused the connection has answered for now (its client keeps
+        // trying in the background). Behind sentinels or cluster seeds, one refusal is not the
+        // last word: another may answer.
+        else if (last?.trouble === 'unreachable' && this.health().mode === 'standalone') done({ state: 'unreachable', message: last.message });
       };
       const timer = setTimeout(
         () => done({ state: 'timeout', message: this.lastTrouble?.message ?? `no answer from ${this.target} within ${timeoutMs}ms` }),
@@ -148,6 +156,7 @@ export class RedisConnections extends EventEmitter<Listener> {
       }
       for (const client of this.pool) client.once('ready', onReady);
       this.on('change', onChange);
+      onChange();
     });
   }
 
