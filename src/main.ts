@@ -4,7 +4,7 @@ import { startNode } from './node.js';
 import { builtinPlugins } from '../plugins/index.js';
 import { settingsSpec } from './plugin/catalog.js';
 import { readSettings } from './settings/read.js';
-import { loadFromProcess } from './settings/from-process.js';
+import { loadFromProcess } from './process-settings.js';
 
 /**
  * `palisade start`: boot → serve → on SIGTERM/SIGINT drain, close plugins and store, exit 0.

@@ -1,7 +1,7 @@
 import { exitCodes } from '../errors.js';
 import { runRedisDoctor } from '../doctor/redis-checks.js';
 import { formatFindings } from '../doctor/findings.js';
-import { loadFromProcess } from '../settings/from-process.js';
+import { loadFromProcess } from '../process-settings.js';
 import type { RedisSettings } from '../settings/types.generated.js';
 
 /**

@@ -34,7 +34,7 @@ config
   .description('validate the settings and print the effective values (secrets masked); exit 0 or 78')
   .option('--json', 'print JSON')
   .action(async (options: { json?: boolean }) => {
-    const { loadFromProcess } = await import('../settings/from-process.js');
+    const { loadFromProcess } = await import('../process-settings.js');
     const { describeEffective, formatEffective } = await import('./config.js');
     const loaded = loadFromProcess().result;
     if (!loaded.ok) {

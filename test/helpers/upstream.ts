@@ -19,6 +19,18 @@ export interface TestUpstream {
   close(): Promise<void>;
 }
 
+/**
+ * An upstream handler that reads the whole request body, then answers 200 `upstream ok`:
+ * for tests that send bodies, where an answer before the body is read would race it.
+ */
+export function answerAfterBody(req: IncomingMessage, res: ServerResponse): void {
+  req.resume();
+  req.on('end', () => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end('upstream ok');
+  });
+}
+
 export async function startUpstream(
   handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => {
     res.writeHead(200, { 'content-type': 'text/plain' });

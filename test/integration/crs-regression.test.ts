@@ -16,19 +16,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CRS_TESTS, checkStage, readExpectedFailures, type Failure, type StageOutcome } from '../../scripts/waf-regression.js';
 import { loadFtwTests } from '../../scripts/crs-ftw.js';
 import { startInProcessNode, type InProcessNode } from '../helpers/in-process.js';
-import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { answerAfterBody, startUpstream, type TestUpstream } from '../helpers/upstream.js';
 
 let upstream: TestUpstream;
 let node: InProcessNode;
 
 beforeAll(async () => {
-  upstream = await startUpstream((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end('ok');
-    });
-  });
+  upstream = await startUpstream(answerAfterBody);
   // The CI's settings that crs-setup.conf leaves commented out (its image set them from its environment).
   const ci = join(mkdtempSync(join(tmpdir(), 'palisade-crs-')), 'ci.conf');
   writeFileSync(ci, 'SecAction "id:900350,phase:1,nolog,pass,t:none,setvar:tx.combined_file_sizes=65535"\n');

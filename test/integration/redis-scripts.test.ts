@@ -46,6 +46,33 @@ async function withConnections(name: string, test: (connections: RedisConnection
   }
 }
 
+/** One change through `ban_apply.lua`, as node `n` makes it (stream trimmed at 100 entries). */
+function banApply(
+  connections: RedisConnections,
+  keys: RedisKeys,
+  change: { op: 'ban' | 'unban'; target: string; version: number; body: unknown; expiresAt: number | 'inf'; tombstoneMs: number },
+): Promise<number> {
+  const { op, target, version, body, expiresAt, tombstoneMs } = change;
+  return connections.run((c) =>
+    c.palisadeBanApply(
+      keys.ban(target),
+      keys.banIndex,
+      keys.tombstone(target),
+      keys.tombstoneIndex,
+      keys.banStream,
+      keys.banDigest,
+      op,
+      target,
+      version,
+      'n',
+      JSON.stringify(body),
+      expiresAt,
+      tombstoneMs,
+      100,
+    ),
+  );
+}
+
 describe('request-path connections', () => {
   it('reloads scripts after the script cache is emptied (failover, restart, SCRIPT FLUSH)', () =>
     withConnections('scripts', async (connections, redis) => {
@@ -63,24 +90,7 @@ describe('request-path connections', () => {
       const keys = new RedisKeys('palisade');
       const apply = (target: string, expiresAt: number) => {
         const ban = { target, reason: 'r', origin: 'api', actor: 'a', node: 'n', createdAt: 1, expiresAt, evidence: '', version: 1 };
-        return connections.run((c) =>
-          c.palisadeBanApply(
-            keys.ban(target),
-            keys.banIndex,
-            keys.tombstone(target),
-            keys.tombstoneIndex,
-            keys.banStream,
-            keys.banDigest,
-            'ban',
-            target,
-            1,
-            'n',
-            JSON.stringify({ op: 'ban', ban }),
-            expiresAt,
-            1000,
-            100,
-          ),
-        );
+        return banApply(connections, keys, { op: 'ban', target, version: 1, body: { op: 'ban', ban }, expiresAt, tombstoneMs: 1000 });
       };
       await apply('192.0.2.1', Date.now() - 1_000);
       await apply('192.0.2.2', Date.now() + 3_600_000);
@@ -103,24 +113,7 @@ describe('request-path connections', () => {
         const body = op === 'ban' ? { op, ban } : { op, tombstone: { target, version, node: 'n', actor: 'a', at: Date.now() } };
         if (op === 'ban') table.set(ban);
         else table.delete(target);
-        return connections.run((c) =>
-          c.palisadeBanApply(
-            keys.ban(target),
-            keys.banIndex,
-            keys.tombstone(target),
-            keys.tombstoneIndex,
-            keys.banStream,
-            keys.banDigest,
-            op,
-            target,
-            version,
-            'n',
-            JSON.stringify(body),
-            expiresAt ?? 'inf',
-            60_000,
-            100,
-          ),
-        );
+        return banApply(connections, keys, { op, target, version, body, expiresAt: expiresAt ?? 'inf', tombstoneMs: 60_000 });
       };
       for (let i = 0; i < 50; i++) await change('ban', `198.51.100.${i}`, i % 5 === 0 ? null : hour + i * 90_000);
       await change('ban', '2001:db8::/48', hour);

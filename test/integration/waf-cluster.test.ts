@@ -6,7 +6,7 @@ import { startPalisade, type PalisadeProcess } from '../helpers/palisade.js';
 import { startRedis, stopAllRedis, type RedisServer } from '../helpers/redis.js';
 import { stopAfterEach } from '../helpers/stop-after-each.js';
 import { startTraffic } from '../helpers/traffic.js';
-import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { answerAfterBody, startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait.js';
 
 /**
@@ -19,13 +19,7 @@ let redis: RedisServer;
 const nodes = stopAfterEach<PalisadeProcess>();
 
 beforeAll(async () => {
-  upstream = await startUpstream((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end('upstream ok');
-    });
-  });
+  upstream = await startUpstream(answerAfterBody);
   redis = await startRedis();
 });
 afterAll(async () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startPalisade, type PalisadeProcess } from '../helpers/palisade.js';
 import { stopAfterEach } from '../helpers/stop-after-each.js';
-import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { answerAfterBody, startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait.js';
 
 /**
@@ -17,13 +17,7 @@ let upstream: TestUpstream;
 const nodes = stopAfterEach<PalisadeProcess>();
 
 beforeAll(async () => {
-  upstream = await startUpstream((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end('upstream ok');
-    });
-  });
+  upstream = await startUpstream(answerAfterBody);
 });
 afterAll(async () => {
   await upstream.close();

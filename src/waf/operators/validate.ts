@@ -4,6 +4,7 @@
  */
 import { LiteralFilter } from '../regex/prefilter-index.js';
 import type { OperatorFactory, PrefilteredOperator } from './types.js';
+import { utf8CodePointAt, utf8Length } from '../utf8-sequence.js';
 
 /**
  * `@validateByteRange 1-255` / `9,10,13,32-126` — matches when a byte is outside every
@@ -52,32 +53,13 @@ export function isValidUtf8(value: string): boolean {
   const n = value.length;
   let i = 0;
   while (i < n) {
-    const c = value.charCodeAt(i);
-    if (c < 0x80) {
+    if (value.charCodeAt(i) < 0x80) {
       i++;
       continue;
     }
-    let len: number;
-    let cp: number;
-    if (c >= 0xc2 && c <= 0xdf) {
-      len = 2;
-      cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      len = 3;
-      cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      len = 4;
-      cp = c & 0x07;
-    } else return false;
-    if (i + len > n) return false;
-    for (let k = 1; k < len; k++) {
-      const b = value.charCodeAt(i + k);
-      if ((b & 0xc0) !== 0x80) return false;
-      cp = (cp << 6) | (b & 0x3f);
-    }
-    if (len === 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) return false;
-    if (len === 4 && (cp < 0x10000 || cp > 0x10ffff)) return false;
-    i += len;
+    const cp = utf8CodePointAt(value, i);
+    if (cp === -1 || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += utf8Length(cp);
   }
   return true;
 }

@@ -1,7 +1,7 @@
-import { builtinPlugins } from '../../plugins/index.js';
-import { settingsSpec } from '../plugin/catalog.js';
-import { formatSettingError } from './errors.js';
-import { readSettings, type SettingsRead } from './read.js';
+import { builtinPlugins } from '../plugins/index.js';
+import { settingsSpec } from './plugin/catalog.js';
+import { formatSettingError } from './settings/errors.js';
+import { readSettings, type SettingsRead } from './settings/read.js';
 
 /**
  * The node's settings from the process environment (and `.env`), with the built-in plugins'
