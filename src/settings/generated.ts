@@ -3,6 +3,7 @@ import { formatDuration } from './duration.js';
 import { formatSize } from './size.js';
 import type { SettingSchema, SettingsManifest } from './manifest.js';
 import { composeSettings, jsonSchema } from './schema.js';
+import { validatorSource } from './validator-source.js';
 import type { SettingsSpec } from './load.js';
 
 /**
@@ -10,13 +11,16 @@ import type { SettingsSpec } from './load.js';
  * compares them with the files on disk so none can go stale.
  *  - settings.schema.json: the JSON Schema of the settings
  *  - src/settings/types.generated.ts: a TypeScript interface per manifest
+ *  - src/settings/validator.generated.ts: the settings schema's validator, precompiled
  *  - README.md: the settings and error-code tables between their markers
  */
 export function generatedFiles(spec: SettingsSpec, readme: string): Map<string, string> {
   const composed = composeSettings(spec.manifests);
+  const schema = jsonSchema(composed);
   return new Map([
-    ['settings.schema.json', `${JSON.stringify(jsonSchema(composed), null, 2)}\n`],
+    ['settings.schema.json', `${JSON.stringify(schema, null, 2)}\n`],
     ['src/settings/types.generated.ts', renderTypes(spec.manifests)],
+    ['src/settings/validator.generated.ts', validatorSource(schema)],
     ['README.md', replaceBetween(replaceBetween(readme, 'settings', renderSettingsTable(spec.manifests)), 'errors', renderErrorTable())],
   ]);
 }

@@ -5,7 +5,9 @@ import { packageRoot } from '../../src/paths.js';
 import { builtinPlugins } from '../../plugins/index.js';
 import { settingsSpec } from '../../src/plugin/catalog.js';
 import { generatedFiles } from '../../src/settings/generated.js';
-import { compileValidator } from '../../src/settings/validate.js';
+import { compileValidator, settingsAjv } from '../../src/settings/validate.js';
+import { validate } from '../../src/settings/validator.generated.js';
+import type { ValidateFunction } from 'ajv/dist/2020.js';
 import { composeSettings, jsonSchema } from '../../src/settings/schema.js';
 
 describe('generated files', () => {
@@ -22,5 +24,30 @@ describe('generated files', () => {
     const defaults = Object.fromEntries([...composed.schemas].map(([name, schema]) => [name, schema.default]));
     const violations = validate(defaults).filter((v) => defaults[v.name] !== '');
     expect(violations).toEqual([]);
+  });
+
+  it("validates the build's schema with the precompiled validator, which finds what ajv compiled at run time finds", () => {
+    const schema = jsonSchema(composeSettings(settingsSpec(builtinPlugins).manifests));
+    const compiled = settingsAjv().compile(schema);
+    const precompiled = validate as unknown as ValidateFunction;
+    const defaults = Object.fromEntries(Object.entries(schema.properties as Record<string, { default: unknown }>).map(([name, s]) => [name, s.default]));
+    const bad = {
+      ...defaults,
+      HTTP_PORT: 70000,
+      HTTP_ADDRESS: 'nowhere',
+      REAL_IP_FROM: ['10.0.0.0/8', 'x'],
+      LIMIT_REQ_RATE: 'often',
+      LIMIT_REQ_URL_3: '/',
+      UNKNOWN: 1,
+    };
+    for (const values of [defaults, bad]) {
+      expect(precompiled(values)).toBe(compiled(values));
+      expect(precompiled.errors).toEqual(compiled.errors);
+    }
+    expect(compiled(bad)).toBe(false);
+    // compileValidator takes the precompiled one for this schema: it names the same violations.
+    // (Empty defaults fail their own lengths: the loader never checks a default.)
+    const named = compileValidator(schema)(bad).filter((v) => defaults[v.name] !== '');
+    expect(named.map((v) => v.name)).toEqual(['HTTP_PORT', 'HTTP_ADDRESS', 'REAL_IP_FROM', 'LIMIT_REQ_RATE']);
   });
 });
