@@ -29,9 +29,14 @@ fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
-npm run -s build
-# Tests are type-checked too (vitest itself only strips types).
-npm run -s typecheck
+# The build and the tests' type check (vitest itself only strips types), side by side: one
+# core each.
+npm run -s build &
+build=$!
+npm run -s typecheck &
+typecheck=$!
+wait "$build"
+wait "$typecheck"
 # PALISADE_TEST_REPORT keeps vitest's JSON report there (npm run test:soak reads it).
 if [ -n "${PALISADE_TEST_REPORT:-}" ]; then
   report="$PALISADE_TEST_REPORT"
