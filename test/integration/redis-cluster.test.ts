@@ -53,6 +53,16 @@ beforeAll(async () => {
   });
   a = await startInProcessNode(env('cluster-a'));
   b = await startInProcessNode(env('cluster-b'));
+  // A node whose first connection took longer than REDIS_TIMEOUT (a new cluster, loaded cores)
+  // starts degraded and keeps trying: the tests are about the shared store, so they start on it.
+  await waitFor(
+    async () => {
+      const states = await Promise.all([a, b].map((node) => fetch(`${node.adminUrl}/readyz`).then((r) => r.json() as Promise<{ store: string }>)));
+      return states.every((state) => state.store === 'shared');
+    },
+    'both nodes on the shared store (/readyz store "shared")',
+    30_000,
+  );
 }, 120_000);
 
 afterAll(async () => {
