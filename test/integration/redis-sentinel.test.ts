@@ -216,6 +216,8 @@ describe('redis plugin behind Sentinel', () => {
       `measured: kill -9 of the master → writes on the new master after ${outage.value} ms; ${report.sent} requests, p99 ${report.p99Ms.toFixed(1)} ms, max ${report.maxMs.toFixed(1)} ms`,
     );
     expectClean(report, outage);
-    expect(await poolConnections()).toBe(POOL);
+    // The pool reconnects on its own once the new master answers: it is whole again, no connection leaked.
+    expect(await poolConnections()).toBeLessThanOrEqual(POOL);
+    await waitFor(async () => (await poolConnections()) === POOL, 'the pool to be whole on the new master');
   }, 60_000);
 });
