@@ -2,8 +2,9 @@ import { defineConfig } from 'vitest/config';
 import LongestFirstSequencer from './test/helpers/longest-first.js';
 
 // Unit and integration files share one pool of three workers, longest file first (see
-// longest-first.ts): most of an integration file's time is spent waiting (a failover, a
-// freeze, a timeout running out), and the unit files' CPU work fills those waits and the tail.
+// longest-first.ts): three files at a time keep both cores busy (an integration file spends
+// much of its time waiting on a failover, a freeze or a timeout), and short unit files fill
+// the tail.
 const WORKERS = 3;
 
 export default defineConfig({

@@ -3,12 +3,11 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 import { readFileDurations } from '../../scripts/file-durations.js';
 
 /**
- * Runs the longest files first, so that the last file to start is a short one: most of the
- * integration suite waits (failovers, freezes, timeouts) on three workers, and in file-size
- * order — vitest's choice on a fresh clone, which has no results cache — the longest files
- * started last and ran alone at the end. A file's duration is vitest's own from the last run
- * when it has one, else the committed table's; a file known to neither runs first, as vitest
- * does with unknown files.
+ * Runs the longest files first, so that the last file to start is a short one: in file-size
+ * order — vitest's choice on a fresh clone, which has no results cache — two of the longest
+ * files started last and ran nearly alone at the end. A file's duration is vitest's own from
+ * the last run when it has one, else the committed table's; a file known to neither runs
+ * first, as vitest does with unknown files.
  */
 export default class LongestFirstSequencer extends BaseSequencer {
   private readonly table = readFileDurations().seconds;
