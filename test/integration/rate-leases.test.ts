@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { Client } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readyOnSharedStore } from '../helpers/cluster.js';
 import { startPalisade, type PalisadeProcess } from '../helpers/palisade.js';
 import { startRedis, stopAllRedis, type RedisServer } from '../helpers/redis.js';
 import { startSentinelCluster, type SentinelCluster } from '../helpers/sentinel.js';
@@ -157,7 +158,7 @@ describe('rate limits from leases (2 nodes × 2 workers on one Redis)', () => {
 
   it('far below the limit (200 clients × 15 requests), its workers send at most 0.05 messages and its primary 0.05 Redis calls per request', async () => {
     const a = await node('far-a', { ...onRedis(), LIMIT_REQ_RATE: '100r/s' });
-    await waitFor(async () => ((await (await fetch(`${a.adminUrl}/readyz`)).json()) as { store: string }).store === 'shared', 'the node on Redis');
+    await waitFor(() => readyOnSharedStore(a), 'the node ready on Redis');
     const counts = async () => ({
       messages: await metric(a, /^palisade_worker_messages_total\{direction="sent"/),
       calls: await metric(a, /^palisade_redis_command_duration_seconds_count\{command="gcra"/),

@@ -11,6 +11,7 @@ import type { RedisSettings } from '../../src/settings/types.generated.js';
 import { RedisConnections } from '../../src/store/redis/connections.js';
 import { RedisCounters } from '../../src/store/redis/counters.js';
 import { RedisKeys } from '../../src/store/redis/keys.js';
+import { readyOnSharedStore } from '../helpers/cluster.js';
 import { startInProcessNode, type InProcessNode } from '../helpers/in-process.js';
 import { TEST_SESSIONS_SECRET, runCli } from '../helpers/palisade.js';
 import { freePort } from '../helpers/ports.js';
@@ -55,14 +56,7 @@ beforeAll(async () => {
   b = await startInProcessNode(env('cluster-b'));
   // A node whose first connection took longer than REDIS_TIMEOUT (a new cluster, loaded cores)
   // starts degraded and keeps trying: the tests are about the shared store, so they start on it.
-  await waitFor(
-    async () => {
-      const states = await Promise.all([a, b].map((node) => fetch(`${node.adminUrl}/readyz`).then((r) => r.json() as Promise<{ store: string }>)));
-      return states.every((state) => state.store === 'shared');
-    },
-    'both nodes on the shared store (/readyz store "shared")',
-    30_000,
-  );
+  await waitFor(async () => (await Promise.all([a, b].map(readyOnSharedStore))).every(Boolean), 'both nodes ready on the shared store (/readyz)', 30_000);
 }, 120_000);
 
 afterAll(async () => {
@@ -405,12 +399,7 @@ describe('Palisade on a Redis Cluster', () => {
     try {
       // A first connect slower than REDIS_TIMEOUT (a busy machine) starts the node degraded, and it
       // catches up; a user missing a permission it needs would never get there.
-      await waitFor(
-        async () => ((await fetch(`${restricted.adminUrl}/readyz`).then((r) => r.json())) as { status: string; store: string }).store === 'shared',
-        'the restricted node ready on the shared store',
-        20_000,
-      );
-      expect(await fetch(`${restricted.adminUrl}/readyz`).then((r) => r.json())).toMatchObject({ status: 'ready', store: 'shared' });
+      await waitFor(() => readyOnSharedStore(restricted), 'the restricted node ready on the shared store', 20_000);
       await restricted.store.bans.add({ target: '192.0.2.250', reason: 'acl', origin: 'api', durationMs: 60_000 });
       await waitFor(() => a.store.bans.match('192.0.2.250'), 'the ban of the restricted node on A');
     } finally {

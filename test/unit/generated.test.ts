@@ -5,8 +5,8 @@ import { packageRoot } from '../../src/paths.js';
 import { builtinPlugins } from '../../plugins/index.js';
 import { settingsSpec } from '../../src/plugin/catalog.js';
 import { generatedFiles } from '../../src/settings/generated.js';
-import { compileValidator, settingsAjv } from '../../src/settings/validate.js';
-import { validate } from '../../src/settings/validator.generated.js';
+import { compileValidator, settingsAjv, settingsSchemaHash } from '../../src/settings/validate.js';
+import { schemaHash, validate } from '../../src/settings/validator.generated.js';
 import type { ValidateFunction } from 'ajv/dist/2020.js';
 import { composeSettings, jsonSchema } from '../../src/settings/schema.js';
 
@@ -45,7 +45,9 @@ describe('generated files', () => {
       expect(precompiled.errors).toEqual(compiled.errors);
     }
     expect(compiled(bad)).toBe(false);
-    // compileValidator takes the precompiled one for this schema: it names the same violations.
+    // compileValidator takes the precompiled one for the schema whose hash it records (else a
+    // boot would compile the schema again), and names the violations the loader reports.
+    expect(settingsSchemaHash(schema)).toBe(schemaHash);
     // (Empty defaults fail their own lengths: the loader never checks a default.)
     const named = compileValidator(schema)(bad).filter((v) => defaults[v.name] !== '');
     expect(named.map((v) => v.name)).toEqual(['HTTP_PORT', 'HTTP_ADDRESS', 'REAL_IP_FROM', 'LIMIT_REQ_RATE']);
