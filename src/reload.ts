@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
-import { coded } from './errors.js';
+import { PalisadeError, coded } from './errors.js';
 import { describeError } from './log.js';
 import { formatSettingError } from './settings/errors.js';
 import type { Settings } from './settings/load.js';
@@ -152,7 +152,7 @@ export function createReloader(deps: ReloaderDependencies): () => Promise<Reload
           coded('PAL_RELOAD_REJECTED', { err: describeError(error) }),
           'reload rejected: a worker could not start with the new settings; the node keeps its previous settings',
         );
-        return refuse([{ name: '', message: describeError(error) }]);
+        return refuse([{ name: listenerSetting(error), message: describeError(error) }]);
       }
     }
     await deps.apply(next, new Set(applying));
@@ -170,4 +170,10 @@ export function createReloader(deps: ReloaderDependencies): () => Promise<Reload
   let reloading: Promise<ReloadOutcome> = Promise.resolve({ applied: true, changed: [], restartNeeded: [] });
   // One at a time; a reload asked for during another re-reads the files after it.
   return () => (reloading = reloading.then(guarded, guarded));
+}
+
+/** The setting a worker replacement failed on: the proxy address when it could not be bound (a reload moves it), else none. */
+function listenerSetting(error: unknown): string {
+  if (!(error instanceof PalisadeError) || error.code !== 'PAL_LISTEN_FAILED') return '';
+  return (error.cause as NodeJS.ErrnoException | undefined)?.code === 'EADDRNOTAVAIL' ? 'HTTP_ADDRESS' : 'HTTP_PORT';
 }

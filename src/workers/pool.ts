@@ -80,6 +80,12 @@ export class WorkerPool {
 
   constructor(private readonly options: PoolOptions) {
     this.init = options.init;
+    // The workers share the proxy port's socket and accept from it themselves, as nginx's and
+    // Envoy's workers do: the primary never touches a connection. Node's round-robin (its
+    // default) has the primary accept each one and pass it over IPC, which costs CPU on every
+    // new connection (see the README, "Workers") and, when the worker dies before it takes one,
+    // leaves that connection open in the primary with nobody to answer it.
+    cluster.schedulingPolicy = cluster.SCHED_NONE;
     cluster.setupPrimary({ exec: workerProgram(), args: [], silent: false, serialization: 'json' });
     this.restarts = new Counter({
       name: 'palisade_worker_restarts_total',
@@ -215,12 +221,13 @@ export class WorkerPool {
     else this.joining.add(member);
     const ready = new Promise<AddressInfo>((resolve, reject) => {
       let settled = false;
-      const fail = (code: ErrorCode, message: string): void => {
+      const fail = (code: ErrorCode, message: string, errno?: string): void => {
         if (settled) return;
         settled = true;
         clearTimeout(startTimer);
         // A worker's own reason (a port taken, a plugin failing) is the node's: say it as is.
-        reject(new PalisadeError(code, code === 'PAL_WORKER_START_FAILED' || code === 'PAL_INTERNAL' ? `worker ${slot} could not start: ${message}` : message));
+        const said = code === 'PAL_WORKER_START_FAILED' || code === 'PAL_INTERNAL' ? `worker ${slot} could not start: ${message}` : message;
+        reject(new PalisadeError(code, said, errno ? { cause: Object.assign(new Error(errno), { code: errno }) } : undefined));
         // It says it failed and exits by itself; one that hangs is stopped here.
         if (!member.leaving) worker.process.kill('SIGKILL');
       };
@@ -237,7 +244,8 @@ export class WorkerPool {
           clearTimeout(startTimer);
           this.options.log.debug({ worker: slot, pid: worker.process.pid }, 'worker ready');
           resolve(message.address as AddressInfo);
-        } else if (message.t === 'failed') fail(message.code in errorCodes ? (message.code as ErrorCode) : 'PAL_WORKER_START_FAILED', message.message);
+        } else if (message.t === 'failed')
+          fail(message.code in errorCodes ? (message.code as ErrorCode) : 'PAL_WORKER_START_FAILED', message.message, message.errno);
         else if (message.t === 'notes') this.options.onNotes?.(message.n);
       });
       worker.on('exit', (code, signal) => {

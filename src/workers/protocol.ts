@@ -25,7 +25,8 @@ export type ProcessMessage =
   // worker → primary
   | { t: 'up' }
   | { t: 'ready'; address: { address: string; family: string; port: number } }
-  | { t: 'failed'; code: string; message: string }
+  /** `errno`: the system error under it (`EADDRINUSE` for a proxy port taken), when there is one. */
+  | { t: 'failed'; code: string; message: string; errno?: string }
   | { t: 'scraped'; id: number; metrics: unknown[] }
   /** Plugins' notes for their instance in the primary (`PluginContext.tellNode`), as `[plugin, note]`. */
   | { t: 'notes'; n: Array<[string, unknown]> }

@@ -92,7 +92,8 @@ export async function runWorker(): Promise<void> {
     channel.send({ t: 'ready', address: side.address });
   } catch (error) {
     const code = error instanceof PalisadeError ? error.code : 'PAL_INTERNAL';
-    channel.send({ t: 'failed', code, message: describeError(error) });
+    const errno = (error as { cause?: NodeJS.ErrnoException }).cause?.code;
+    channel.send({ t: 'failed', code, message: describeError(error), ...(errno ? { errno } : {}) });
     await host.close();
     flushLogger(log);
     process.exit(exitCodes.failure);

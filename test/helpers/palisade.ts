@@ -92,6 +92,8 @@ export async function startPalisade(env: Record<string, string> = {}, cwd?: stri
 /** How the process is started: `cpus`, a `taskset -c` list the process may run on. */
 export interface LaunchOptions {
   cpus?: string;
+  /** Names left out of the process environment (given in `env` for the helper's URLs): the test's `.env` sets them, so a reload can change them. */
+  fromDotenv?: string[];
 }
 
 async function launchPalisade(env: Record<string, string>, cwd: string | undefined, options: LaunchOptions): Promise<PalisadeProcess> {
@@ -105,12 +107,14 @@ async function launchPalisade(env: Record<string, string>, cwd: string | undefin
     NODE_NAME: 'test-node',
     ...env,
   };
+  const processEnv: Record<string, string> = { ...fullEnv };
+  for (const name of options.fromDotenv ?? []) delete processEnv[name];
   // taskset execs the node it starts: the child's pid is node's.
   const [command, args] =
     options.cpus === undefined ? [process.execPath, [cliPath, 'start']] : ['taskset', ['-c', options.cpus, process.execPath, cliPath, 'start']];
   const child = spawn(command, args, {
     cwd: cwd ?? mkdtempSync(join(tmpdir(), 'palisade-node-')),
-    env: fullEnv,
+    env: processEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Array<Record<string, unknown>> = [];

@@ -58,7 +58,7 @@ async function bothLive(a: PalisadeProcess, b: PalisadeProcess, names: [string, 
   }
 }
 
-/** One request on a new connection (the primary hands connections to its workers in turn). */
+/** One request on a new connection (a worker of the node takes it from the shared socket). */
 function send(palisade: PalisadeProcess, ip: string): Promise<{ status: number; requestId: string }> {
   return new Promise((resolve, reject) => {
     const req = http.get(`${palisade.proxyUrl}/`, { agent: false, headers: { 'x-forwarded-for': ip } }, (res) => {

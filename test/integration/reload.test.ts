@@ -1,9 +1,11 @@
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, startPalisade, type PalisadeProcess } from '../helpers/palisade.js';
+import { runCli, startPalisade, type LaunchOptions, type PalisadeProcess } from '../helpers/palisade.js';
+import { freePort } from '../helpers/ports.js';
 import { stopAfterEach } from '../helpers/stop-after-each.js';
 import { startTraffic } from '../helpers/traffic.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
@@ -37,10 +39,11 @@ function workdir(dotenv: Record<string, string>): { dir: string; tokenFile: stri
   return { dir, tokenFile, writeEnv };
 }
 
-async function node(dir: string, tokenFile: string, env: Record<string, string> = {}): Promise<PalisadeProcess> {
+async function node(dir: string, tokenFile: string, env: Record<string, string> = {}, options: LaunchOptions = {}): Promise<PalisadeProcess> {
   const started = await startPalisade(
     { WORKERS: '2', REVERSE_PROXY_HOST: upstream.url, ADMIN_TOKEN_FILE: tokenFile, USE_REAL_IP: 'yes', REAL_IP_FROM: '127.0.0.1/32', ...env },
     dir,
+    options,
   );
   nodes.push(started);
   return started;
@@ -63,6 +66,18 @@ async function status(palisade: PalisadeProcess, ip: string): Promise<number> {
   const response = await fetch(`${palisade.proxyUrl}/`, { headers: { 'x-forwarded-for': ip } });
   await response.arrayBuffer();
   return response.status;
+}
+
+/** A GET on a new connection to the proxy port `port`: the status, or the error code (`ECONNREFUSED`). */
+function statusAt(port: number): Promise<number | string> {
+  return new Promise((resolve) => {
+    http
+      .get(`http://127.0.0.1:${port}/`, { agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      })
+      .on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+  });
 }
 
 /**
@@ -162,6 +177,34 @@ describe('reload', () => {
     const refused = await runCli(['reload'], { ADMIN_LISTEN: palisade.adminUrl.replace('http://', ''), ADMIN_TOKEN: 'not-the-token-at-all-0000' });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/\[PAL_ADMIN_UNAUTHORIZED\]/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('moves the proxy port on reload: the new port serves, the old one refuses; a port that cannot be bound refuses the reload', async () => {
+    const first = await freePort();
+    const { dir, tokenFile, writeEnv } = workdir({ HTTP_PORT: String(first) });
+    const palisade = await node(dir, tokenFile, { HTTP_PORT: String(first) }, { fromDotenv: ['HTTP_PORT'] });
+    expect(await statusAt(first)).toBe(200);
+
+    const second = await freePort();
+    writeEnv({ HTTP_PORT: String(second) });
+    const moved = await withToken(palisade, OLD_TOKEN, '/api/reload', { method: 'POST' });
+    expect(await moved.json()).toMatchObject({ applied: true, changed: ['HTTP_PORT'] });
+    expect(await statusAt(second)).toBe(200);
+    expect(await statusAt(first)).toBe('ECONNREFUSED');
+
+    // A port another process holds: the reload is refused naming it, and the node stays where it is.
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const taken = (holder.address() as net.AddressInfo).port;
+    writeEnv({ HTTP_PORT: String(taken) });
+    const refused = await withToken(palisade, OLD_TOKEN, '/api/reload', { method: 'POST' });
+    expect(refused.status).toBe(422);
+    expect(await refused.json()).toMatchObject({
+      errors: [{ name: 'HTTP_PORT', message: `cannot listen on 127.0.0.1:${taken}: address already in use` }],
+    });
+    expect(await statusAt(second)).toBe(200);
+    holder.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { Client } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { establishedConnections } from '../helpers/proc-sockets.js';
 import { startPalisade, type LaunchOptions, type PalisadeProcess } from '../helpers/palisade.js';
 import { startRedis, stopAllRedis, type RedisServer } from '../helpers/redis.js';
 import { stopAfterEach } from '../helpers/stop-after-each.js';
@@ -11,13 +12,17 @@ let upstream: TestUpstream;
 let redis: RedisServer;
 const nodes = stopAfterEach<PalisadeProcess>();
 
+/** Requests to `/hold…` the upstream answers only when the test releases them, with the port they came from. */
+const held: Array<{ fromPort: number; release: () => void }> = [];
+
 beforeAll(async () => {
   upstream = await startUpstream((req, res) => {
-    const delay = req.url?.startsWith('/slow') ? 600 : 0;
-    setTimeout(() => {
+    const answer = (): void => {
       res.writeHead(req.url?.startsWith('/missing') ? 404 : 200, { 'content-type': 'text/plain' });
       res.end('upstream');
-    }, delay);
+    };
+    if (req.url?.startsWith('/hold')) held.push({ fromPort: req.socket.remotePort!, release: answer });
+    else answer();
   });
   redis = await startRedis();
 });
@@ -45,7 +50,7 @@ async function node(env: Record<string, string> = {}, options: LaunchOptions = {
 
 const redisEnv = (): Record<string, string> => ({ USE_REDIS: 'yes', REDIS_HOST: '127.0.0.1', REDIS_PORT: String(redis.port) });
 
-/** One request on a new connection (the primary hands connections to workers in turn); which worker answered, from its access line. */
+/** One request on a new connection (whichever worker takes it from the shared socket); which worker answered, from its access line. */
 async function send(palisade: PalisadeProcess, ip: string, path = '/'): Promise<{ status: number; worker: number }> {
   const { status, requestId } = await new Promise<{ status: number; requestId: string }>((resolve, reject) => {
     const req = http.get(`${palisade.proxyUrl}${path}`, { agent: false, headers: { 'x-forwarded-for': ip } }, (res) => {
@@ -58,12 +63,49 @@ async function send(palisade: PalisadeProcess, ip: string, path = '/'): Promise<
   return { status, worker: Number(line.worker) };
 }
 
+/**
+ * Requests on new connections, in order, until at least `atLeast` were sent and both workers
+ * answered. The workers take connections from one shared socket, so which one answers is the
+ * kernel's choice (about half each here): a test that needs both keeps sending, up to 400.
+ */
+async function sendUntilBothWorkers(
+  palisade: PalisadeProcess,
+  atLeast: number,
+  request: (i: number) => { ip: string; path?: string },
+): Promise<Array<{ status: number; worker: number }>> {
+  const results: Array<{ status: number; worker: number }> = [];
+  while (results.length < atLeast || new Set(results.map((r) => r.worker)).size < 2) {
+    if (results.length === 400) throw new Error('400 requests and one worker answered them all');
+    const { ip, path } = request(results.length);
+    results.push(await send(palisade, ip, path));
+  }
+  return results;
+}
+
 async function admin(palisade: PalisadeProcess, path: string, init: RequestInit = {}): Promise<Response> {
   return fetch(`${palisade.adminUrl}${path}`, init);
 }
 
 async function workers(palisade: PalisadeProcess): Promise<Array<{ slot: number; pid: number; state: string; restarts: number }>> {
   return ((await (await admin(palisade, '/api/workers')).json()) as { workers: Array<{ slot: number; pid: number; state: string; restarts: number }> }).workers;
+}
+
+/** One GET on a connection of its own: the status, the error code, or `timeout` when no answer came within `timeoutMs`. */
+function oneConnection(url: string, timeoutMs: number): Promise<string> {
+  return new Promise((resolve) => {
+    const req = http.get(url, { agent: false, headers: { connection: 'close', 'x-forwarded-for': '198.51.100.40' } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(String(res.statusCode)));
+      res.on('error', () => resolve('ECONNRESET'));
+    });
+    req.setTimeout(timeoutMs, () => {
+      req.destroy();
+      resolve('timeout');
+    });
+    req.on('error', (error: NodeJS.ErrnoException) =>
+      resolve(error.code === 'ECONNRESET' || error.message === 'socket hang up' ? 'ECONNRESET' : (error.code ?? error.message)),
+    );
+  });
 }
 
 /** The value of one sample of `/metrics`, summed over the node's processes. */
@@ -79,19 +121,17 @@ describe('workers of one node (WORKERS=2)', () => {
   it('serves from both workers, sums their metrics, names the worker in access lines, and limits exactly across them', async () => {
     // Per hour: no hit is given back while the test runs, however slow the machine.
     const palisade = await node({ LIMIT_REQ_RATE: '10r/h' });
-    const results = [];
-    for (let i = 0; i < 16; i++) results.push(await send(palisade, '198.51.100.10'));
-    expect(new Set(results.map((r) => r.worker))).toEqual(new Set([1, 2]));
+    const results = await sendUntilBothWorkers(palisade, 16, () => ({ ip: '198.51.100.10' }));
     // One count for the node: the tenth request is the last allowed, whichever worker took it.
-    expect(results.map((r) => r.status)).toEqual([...Array(10).fill(200), ...Array(6).fill(429)]);
-    expect(await metric(palisade, /^palisade_http_requests_total\{/)).toBe(16);
+    expect(results.map((r) => r.status)).toEqual([...Array(10).fill(200), ...Array(results.length - 10).fill(429)]);
+    expect(await metric(palisade, /^palisade_http_requests_total\{/)).toBe(results.length);
     expect(await metric(palisade, /^palisade_workers\{state="ready"/)).toBe(2);
     // Each message counted once: every message a worker receives (results, its start) answers
     // one it sent, but for the scrape being answered (one per worker, its answer not sent yet).
     const scrape = await (await admin(palisade, '/metrics')).text();
     const messages = (direction: string): number =>
       Number(new RegExp(`^palisade_worker_messages_total\\{direction="${direction}"[^}]*\\} (\\d+)`, 'm').exec(scrape)?.[1]);
-    expect(messages('received')).toBeGreaterThanOrEqual(16);
+    expect(messages('received')).toBeGreaterThanOrEqual(results.length);
     expect(messages('received')).toBeLessThanOrEqual(messages('sent') + 2);
     // One node: the primary's and the workers' process metrics add up to one series.
     expect((await (await admin(palisade, '/metrics')).text()).match(/^process_resident_memory_bytes\{/gm)).toHaveLength(1);
@@ -117,23 +157,19 @@ describe('workers of one node (WORKERS=2)', () => {
       body: JSON.stringify({ ip: '203.0.113.0/24', duration: '1h', reason: 'test' }),
     });
     expect(created.status).toBe(201);
-    const banned = [];
-    for (let i = 0; i < 6; i++) banned.push(await send(palisade, `203.0.113.${i + 1}`));
-    expect(banned.map((r) => r.status)).toEqual(Array(6).fill(403));
-    expect(new Set(banned.map((r) => r.worker))).toEqual(new Set([1, 2]));
+    const banned = await sendUntilBothWorkers(palisade, 6, (i) => ({ ip: `203.0.113.${(i % 254) + 1}` }));
+    expect(banned.map((r) => r.status)).toEqual(Array(banned.length).fill(403));
 
     // Bad behaviour seen by both workers is counted once for the node; the ban one worker makes holds on the other.
     const ip = '198.51.100.66';
     for (let i = 0; i < 10; i++) expect((await send(palisade, ip, `/missing/${i}`)).status).toBe(404);
     await waitFor(async () => ((await (await admin(palisade, `/api/bans?ip=${ip}`)).json()) as { bans: unknown[] }).bans.length === 1, 'the bad-behaviour ban');
-    const after = [];
-    for (let i = 0; i < 4; i++) after.push(await send(palisade, ip));
-    expect(after.map((r) => r.status)).toEqual(Array(4).fill(403));
-    expect(new Set(after.map((r) => r.worker))).toEqual(new Set([1, 2]));
+    const after = await sendUntilBothWorkers(palisade, 4, () => ({ ip }));
+    expect(after.map((r) => r.status)).toEqual(Array(after.length).fill(403));
     // Hits counted in the workers reach the ban's record in the primary.
     await waitFor(async () => {
       const body = (await (await admin(palisade, `/api/bans?ip=${ip}`)).json()) as { bans: Array<{ hits: number }> };
-      return body.bans[0]?.hits === 4;
+      return body.bans[0]?.hits === after.length;
     }, 'the hits of both workers');
   });
 });
@@ -146,12 +182,23 @@ describe('workers of two nodes on one Redis', () => {
       (await metric(a, /^palisade_redis_command_duration_seconds_count\{command="gcra",outcome="(error|unavailable)"/)) +
       (await metric(b, /^palisade_redis_command_duration_seconds_count\{command="gcra",outcome="(error|unavailable)"/));
     const before = await unanswered();
-    const statuses = [];
+    const statuses: number[] = [];
+    const allowed = (): number => statuses.filter((s) => s === 200).length;
     for (let i = 0; i < 16; i++) statuses.push((await send(i % 2 === 0 ? a : b, '198.51.100.20')).status);
-    // The limit, and one more for each check a node reports unanswered within the request
-    // budget (decided there alone; these loaded cores can be that slow).
-    expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(10 + (await unanswered()) - before);
-    expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(10);
+    // Hits leased to a worker the client's next connections did not reach come back when the
+    // lease ends (LEASE_MS): until then the client may get fewer, and then gets the rest.
+    await waitFor(
+      async () => {
+        statuses.push((await send(statuses.length % 2 === 0 ? a : b, '198.51.100.20')).status);
+        return allowed() >= 10;
+      },
+      'the leased hits back',
+      30_000,
+      250,
+    );
+    // Never more than the limit, and one more for each check a node reports unanswered within
+    // the request budget (decided there alone; these loaded cores can be that slow).
+    expect(allowed()).toBeLessThanOrEqual(10 + (await unanswered()) - before);
 
     const created = await admin(a, '/api/bans', {
       method: 'POST',
@@ -226,19 +273,51 @@ describe('worker failures and shutdown', () => {
     running = false;
     await Promise.all(loops);
     await Promise.all(clients.map((c) => c.client.close()));
-    // The other worker's connections saw no failure. The victim's lost the request in flight,
-    // and at most one more: their client reconnects at once, and node:cluster's primary can hand
-    // that new connection to the killed worker before it sees it gone, where it waits for the
-    // client's timeout (a known defect, see the note on the input issue: the fix is a listener
-    // owned by the primary).
-    for (const entry of clients) expect(entry.failed).toBeLessThanOrEqual(entry.worker === victim!.slot ? 2 : 0);
+    // The other worker's connections saw no failure. The victim's lost the request in flight
+    // and nothing more: the new connection their client opens at once reaches a live worker,
+    // even when the primary handed it to the killed one before it saw it gone.
+    for (const entry of clients) expect(entry.failed).toBeLessThanOrEqual(entry.worker === victim!.slot ? 1 : 0);
     expect(palisade.logs.some((l) => l.code === 'PAL_WORKER_EXITED' && l.worker === victim!.slot)).toBe(true);
     expect(await metric(palisade, new RegExp(`^palisade_worker_restarts_total\\{slot="${victim!.slot}"`))).toBe(1);
     // The replacement enforces every ban from its first request on.
-    const checked = [];
-    for (let i = 0; i < 40; i++) checked.push(await send(palisade, bans[i * 5]!.ip));
+    const checked = await sendUntilBothWorkers(palisade, 40, (i) => ({ ip: bans[(i * 5) % bans.length]!.ip }));
     expect(checked.every((r) => r.status === 403)).toBe(true);
-    expect(new Set(checked.map((r) => r.worker))).toEqual(new Set([1, 2]));
+  });
+
+  it('never leaves a new connection waiting on a killed worker, and keeps no descriptor of it in the primary', async () => {
+    const palisade = await node({ USE_LIMIT_REQ: 'no', USE_BAD_BEHAVIOR: 'no' });
+    const port = Number(new URL(palisade.proxyUrl).port);
+    // Each request on a connection of its own, so new connections arrive all along.
+    // A client gives up after 10 s: an answer that never comes (the defect) shows up as that.
+    const outcomes = new Map<string, number>();
+    let running = true;
+    const loops = Array.from({ length: 4 }, async () => {
+      while (running) {
+        const outcome = await oneConnection(palisade.proxyUrl, 10_000);
+        outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+      }
+    });
+    for (let kill = 0; kill < 3; kill++) {
+      const answered = outcomes.get('200') ?? 0;
+      await waitFor(() => (outcomes.get('200') ?? 0) > answered + 50, 'answers before the kill');
+      const [victim] = await workers(palisade);
+      process.kill(victim!.pid, 'SIGKILL');
+      await waitFor(
+        async () => (await workers(palisade)).find((w) => w.slot === victim!.slot && w.state === 'ready' && w.pid !== victim!.pid),
+        'the replacement',
+        15_000,
+      );
+    }
+    running = false;
+    await Promise.all(loops);
+    // Answered, or cut with the worker that held it (a reset): never left without an answer.
+    expect(outcomes.get('timeout')).toBeUndefined();
+    expect([...outcomes.keys()].filter((outcome) => outcome !== '200' && outcome !== 'ECONNRESET')).toEqual([]);
+    // The connections that died are those the killed workers held; the primary closed its copy of every other.
+    await waitFor(
+      () => establishedConnections(palisade.child.pid!).every((connection) => connection.localPort !== port),
+      'the primary to hold no connection of the proxy port',
+    );
   });
 
   it('backs off a worker that keeps dying young, and is not ready while a slot is empty', async () => {
@@ -281,11 +360,24 @@ describe('worker failures and shutdown', () => {
 
   it('drains every worker on SIGTERM: requests in flight on both finish, then the node exits 0', async () => {
     const palisade = await node({ USE_LIMIT_REQ: 'no' });
-    const inFlight = Array.from({ length: 4 }, () => send(palisade, '198.51.100.40', '/slow'));
-    await waitFor(() => upstream.seen.filter((r) => r.url === '/slow').length >= 4, 'the slow requests upstream');
+    const slots = await workers(palisade);
+    // Requests held upstream, one more at a time, until each worker has one in flight: which
+    // worker took each, from the process holding the connection it came from.
+    const inFlight: Array<Promise<{ status: number; worker: number }>> = [];
+    const holding = new Set<number>();
+    await waitFor(async () => {
+      inFlight.push(send(palisade, '198.51.100.40', '/hold'));
+      await waitFor(() => held.length === inFlight.length, 'the request upstream');
+      const { fromPort } = held.at(-1)!;
+      const slot = slots.find((w) => establishedConnections(w.pid).some((c) => c.localPort === fromPort))?.slot;
+      if (slot !== undefined) holding.add(slot);
+      return holding.size === 2;
+    }, 'a request in flight on each worker');
     const stopped = palisade.stop('SIGTERM');
+    await waitFor(() => palisade.logs.filter((l) => l.msg === 'worker draining').length === 2, 'both workers draining');
+    for (const request of held.splice(0)) request.release();
     const answers = await Promise.all(inFlight);
-    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);
+    expect(answers.map((a) => a.status)).toEqual(Array(inFlight.length).fill(200));
     expect(new Set(answers.map((a) => a.worker))).toEqual(new Set([1, 2]));
     expect(await stopped).toBe(0);
     expect(
