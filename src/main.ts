@@ -11,7 +11,7 @@ import { loadFromProcess } from './process-settings.js';
  * Invalid settings exit 78 before anything listens; a boot failure exits 1 with its code.
  */
 export async function main(): Promise<void> {
-  const read = loadFromProcess();
+  const read = await loadFromProcess();
   const loaded = read.result;
   if (!loaded.ok) {
     process.exitCode = exitCodes.config;

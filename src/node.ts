@@ -54,7 +54,7 @@ export interface NodeOptions {
   plugins?: readonly PluginDefinition<any>[];
   logDestination?: DestinationStream;
   /** Reads the settings again (the environment, `.env`, every `*_FILE`), for reloads. */
-  readSettings?: () => SettingsRead;
+  readSettings?: () => Promise<SettingsRead>;
   /** What the node was started from: a reload that can no longer read one of its files is refused. */
   startedWith?: SettingsRead;
 }

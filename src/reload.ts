@@ -81,7 +81,7 @@ export interface ReloaderDependencies {
   /** The settings in force at start, with the names of their secrets. */
   initial: { settings: Settings; secrets: string[] };
   /** Re-reads the environment, `.env` and every `*_FILE`; none: this node cannot reload. */
-  readSettings?: () => SettingsRead;
+  readSettings?: () => Promise<SettingsRead>;
   /** What the node was started from: a file it can no longer read refuses the reload. */
   startedWith?: SettingsRead;
   /** Fingerprints of the files plugins read, by setting (see `fileFingerprintsOf`): a changed file re-applies its setting. */
@@ -114,7 +114,7 @@ export function createReloader(deps: ReloaderDependencies): () => Promise<Reload
     return { applied: false, errors };
   };
   const run = async (): Promise<ReloadOutcome> => {
-    const read = deps.readSettings?.();
+    const read = await deps.readSettings?.();
     if (!read) return refuse([{ name: '', message: 'this node cannot re-read its settings' }]);
     const loaded = read.result;
     const problems = [...(loaded.ok ? [] : loaded.errors), ...(deps.startedWith ? lostFiles(deps.startedWith, read) : [])];

@@ -45,7 +45,7 @@ const EXPLAIN_EVENTS = 20;
 export default definePlugin<ModsecuritySettings>({
   manifest: loadManifest('modsecurity'),
   fileFingerprints: (settings) => (settings.USE_MODSECURITY ? ruleFileFingerprints(settings) : {}),
-  checkSettings(settings, valid) {
+  async checkSettings(settings, valid) {
     if (!settings.USE_MODSECURITY || settings.MODSECURITY_SEC_RULE_ENGINE === 'Off') return [];
     if (
       ![
@@ -58,16 +58,16 @@ export default definePlugin<ModsecuritySettings>({
       ].every(valid)
     )
       return [];
-    const built = buildRuleSet(settings as unknown as RuleSettings);
+    const built = await buildRuleSet(settings as unknown as RuleSettings);
     return built.ok ? [] : built.errors.map((error) => ({ name: error.setting, message: error.message }));
   },
-  provision(ctx) {
+  async provision(ctx) {
     const s = ctx.settings as unknown as RuleSettings & Readonly<ModsecuritySettings>;
     if (engineModeOf(s) === 'Off') {
       if (ctx.duties.node) ctx.log.warn('MODSECURITY_SEC_RULE_ENGINE=Off: requests are not inspected');
       return {};
     }
-    const built = buildRuleSet(s);
+    const built = await buildRuleSet(s);
     if (!built.ok) throw new Error(built.errors.map((e) => `${e.setting}: ${e.message}`).join('; '));
     const { ruleSet, report } = built;
     if (ctx.duties.node) {

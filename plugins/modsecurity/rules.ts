@@ -3,7 +3,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { expandGlob } from '../../src/waf/seclang/glob.js';
 import type { ModsecuritySettings } from '../../src/settings/types.generated.js';
-import { BASE_CONFIG, loadRules, type EngineMode, type LoadError, type LoadReport, type RuleSet } from '../../src/waf/index.js';
+import type { EngineMode, LoadError, LoadReport, RuleSet } from '../../src/waf/index.js';
 
 /** The settings the rule set is built from (the WAF's own, and the core's mode). */
 export type RuleSettings = Readonly<ModsecuritySettings> & { readonly SECURITY_MODE: string; readonly REVERSE_PROXY_HOST: string };
@@ -13,7 +13,7 @@ export type Built =
   { ok: true; ruleSet: RuleSet; report: LoadReport; crs: string | undefined } | { ok: false; errors: Array<{ setting: string; message: string }> };
 
 /** Compiled rule sets of this process, by what they were built from: `config check` and the boot compile once. */
-const built = new Map<string, Built>();
+const built = new Map<string, Promise<Built>>();
 
 /**
  * The engine mode the settings ask for. With `SECURITY_MODE=detect` the engine decides as in
@@ -38,9 +38,10 @@ function crsRules(dir: string): string[] | undefined {
  * processors by Content-Type, a body that cannot be parsed refused), the CRS's setup and
  * rules unmodified with the paranoia level and threshold set before them, and the user's
  * files before and after the CRS. Every problem is named with the setting to fix and, for
- * a rule file, its `file:line`.
+ * a rule file, its `file:line`. The engine is loaded on the first call: a node with the WAF
+ * off never loads it.
  */
-export function buildRuleSet(settings: RuleSettings): Built {
+export function buildRuleSet(settings: RuleSettings): Promise<Built> {
   // The files' fingerprints too: a file edited in place is a new rule set (a reload re-reads it).
   const key = JSON.stringify(
     [settings, ruleFileFingerprints(settings)],
@@ -59,7 +60,7 @@ export function buildRuleSet(settings: RuleSettings): Built {
   return result;
 }
 
-function build(settings: RuleSettings): Built {
+async function build(settings: RuleSettings): Promise<Built> {
   const crs = settings.USE_MODSECURITY_CRS ? crsRules(settings.MODSECURITY_CRS_DIR) : undefined;
   if (settings.USE_MODSECURITY_CRS && crs === undefined && settings.REVERSE_PROXY_HOST !== '') {
     return {
@@ -72,6 +73,7 @@ function build(settings: RuleSettings): Built {
       ],
     };
   }
+  const { BASE_CONFIG, loadRules } = await import('../../src/waf/index.js');
   const setup = crs !== undefined && settings.MODSECURITY_CRS_SETUP !== '' ? [settings.MODSECURITY_CRS_SETUP] : [];
   const level = settings.MODSECURITY_PARANOIA_LEVEL;
   // Before the CRS's initialization (901), which keeps values already set: CRS 3 reads

@@ -35,7 +35,7 @@ export interface NodeAdminDependencies {
   started(): boolean;
   reload(): Promise<ReloadOutcome>;
   /** Re-reads the settings: a bearer token not in force may be one a rotation just brought. */
-  readSettings?: () => SettingsRead;
+  readSettings?: () => Promise<SettingsRead>;
 }
 
 /** What the admin listener reads of a node's workers. */
@@ -127,7 +127,7 @@ export async function startNodeAdmin(deps: NodeAdminDependencies): Promise<NodeA
             // Only a bearer token not in force makes the node read its files (a rotation); no
             // token at all is refused at once.
             const bearer = bearerToken(request.headers.authorization);
-            const fresh = bearer === undefined ? undefined : deps.readSettings?.().result;
+            const fresh = bearer === undefined ? undefined : (await deps.readSettings?.())?.result;
             const known =
               fresh?.ok && bearer !== undefined
                 ? credentialFor(adminAuthConfig(fresh.settings as unknown as CoreSettings, nodeSeed).credentials, bearer)

@@ -10,7 +10,7 @@ import type { RedisSettings } from '../settings/types.generated.js';
  * 78 for invalid settings.
  */
 export async function doctorCommand(options: { json?: boolean }): Promise<number> {
-  const loaded = loadFromProcess().result;
+  const loaded = (await loadFromProcess()).result;
   if (!loaded.ok) return exitCodes.config;
   const settings = loaded.settings as unknown as RedisSettings & { NODE_NAME: string };
   if (!settings.USE_REDIS) {

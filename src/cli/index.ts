@@ -36,7 +36,7 @@ config
   .action(async (options: { json?: boolean }) => {
     const { loadFromProcess } = await import('../process-settings.js');
     const { describeEffective, formatEffective } = await import('./config.js');
-    const loaded = loadFromProcess().result;
+    const loaded = (await loadFromProcess()).result;
     if (!loaded.ok) {
       process.exitCode = exitCodes.config;
       return;

@@ -297,8 +297,8 @@ export interface PluginDefinition<S = Settings> {
    * its value did not (a rule file edited in place).
    */
   readonly fileFingerprints?: (settings: Readonly<CoreSettings> & Readonly<S>) => Record<string, string>;
-  /** Cross-field rules on the effective settings (run for every plugin, enabled or not). */
-  readonly checkSettings?: (settings: Readonly<CoreSettings> & Readonly<S>, valid: (name: string) => boolean) => SettingError[];
+  /** Cross-field rules on the effective settings (run for every plugin, enabled or not); async when they need a module loaded only then. */
+  readonly checkSettings?: (settings: Readonly<CoreSettings> & Readonly<S>, valid: (name: string) => boolean) => MaybePromise<SettingError[]>;
   /** Fills this plugin's settings from other variables (e.g. a URL) where none is set. */
   readonly deriveSettings?: SettingsDeriver;
   provision(ctx: PluginContext<S>): MaybePromise<PluginHooks>;

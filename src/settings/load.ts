@@ -24,7 +24,8 @@ export interface SettingFile {
  * address). `valid(name)` is false for a setting that already failed on its own: rules
  * involving it are skipped, so one mistake is reported once.
  */
-export type SettingsCheck = (settings: Settings, valid: (name: string) => boolean) => SettingError[];
+/** A cross-field rule; it may be async (a plugin that loads its rule engine only when it is on). */
+export type SettingsCheck = (settings: Settings, valid: (name: string) => boolean) => SettingError[] | Promise<SettingError[]>;
 
 /**
  * Fills settings from other settings before coercion (e.g. `REDIS_URL` filling `REDIS_HOST`):
@@ -49,7 +50,11 @@ export type LoadResult =
  * `fromDotenv` names the variables that came from it). Never throws for bad input: every
  * problem is collected and returned together, so the operator fixes them in one round.
  */
-export function loadSettings(spec: SettingsSpec, env: Readonly<Record<string, string>>, fromDotenv: ReadonlySet<string> = new Set()): LoadResult {
+export async function loadSettings(
+  spec: SettingsSpec,
+  env: Readonly<Record<string, string>>,
+  fromDotenv: ReadonlySet<string> = new Set(),
+): Promise<LoadResult> {
   const declared = composeSettings(spec.manifests);
   // Numbered variants present in the environment (LIMIT_REQ_URL_1 …) join the table with
   // their base's schema and no default.
@@ -152,7 +157,7 @@ export function loadSettings(spec: SettingsSpec, env: Readonly<Record<string, st
   // one run names every problem.
   const failed = new Set(errors.map((error) => error.name.replace(/_FILE$/, '')));
   const valid = (name: string): boolean => !failed.has(name);
-  for (const check of spec.checks ?? []) errors.push(...check(values, valid).filter((error) => valid(error.name)));
+  for (const check of spec.checks ?? []) errors.push(...(await check(values, valid)).filter((error) => valid(error.name)));
   if (errors.length > 0) {
     const order = [...composed.schemas.keys()];
     const rank = (name: string): number => {

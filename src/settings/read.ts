@@ -13,9 +13,9 @@ export interface SettingsRead {
  * (named `.env`), never a throw, so a boot refuses it with exit 78 and a reload keeps the
  * settings in force.
  */
-export function readSettings(spec: SettingsSpec, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): SettingsRead {
+export async function readSettings(spec: SettingsSpec, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Promise<SettingsRead> {
   const environment = readEnvironment(env, cwd);
-  const loaded = loadSettings(spec, environment.vars, environment.fromDotenv);
+  const loaded = await loadSettings(spec, environment.vars, environment.fromDotenv);
   const unreadable = dotenvErrors(environment.dotenv);
   if (unreadable.length === 0) return { result: loaded, dotenv: environment.dotenv };
   return { result: { ok: false, errors: [...unreadable, ...(loaded.ok ? [] : loaded.errors)], files: loaded.files }, dotenv: environment.dotenv };

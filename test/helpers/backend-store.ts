@@ -24,7 +24,7 @@ export interface BackendStore {
 export async function startBackendStore(env: Record<string, string>): Promise<BackendStore> {
   // The contract's answers are under test, not the request budget: 50 ms (the default) turns a
   // call a loaded machine answers late into a local decision, and a contract case into a guess.
-  const loaded = loadSettings(settingsSpec(builtinPlugins), {
+  const loaded = await loadSettings(settingsSpec(builtinPlugins), {
     USE_REDIS: 'yes',
     SESSIONS_SECRET: 'backend-store-sessions-secret-0123456789',
     REDIS_REQUEST_TIMEOUT: '2s',

@@ -18,7 +18,7 @@ export interface InProcessNode extends RunningNode {
  * need the store itself (two nodes sharing bans) next to the public surface.
  */
 export async function startInProcessNode(env: Record<string, string>): Promise<InProcessNode> {
-  const loaded = loadSettings(settingsSpec(builtinPlugins), {
+  const loaded = await loadSettings(settingsSpec(builtinPlugins), {
     HTTP_ADDRESS: '127.0.0.1',
     HTTP_PORT: String(await freePort()),
     ADMIN_LISTEN: `127.0.0.1:${await freePort()}`,

@@ -35,15 +35,15 @@ async function redisWithBans(): Promise<RedisServer> {
 }
 
 /** A node's ban sync on `redis`, started before anything connects (as a node does), with the causes of its resyncs. */
-function syncOn(redis: RedisServer): {
+async function syncOn(redis: RedisServer): Promise<{
   sync: RedisBanSync;
   ledger: BanLedger;
   connections: RedisConnections;
   causes: ResyncCause[];
   completed: () => number;
   close(): Promise<void>;
-} {
-  const loaded = loadSettings(settingsSpec(builtinPlugins), {
+}> {
+  const loaded = await loadSettings(settingsSpec(builtinPlugins), {
     USE_REDIS: 'yes',
     REDIS_HOST: '127.0.0.1',
     REDIS_PORT: String(redis.port),
@@ -81,7 +81,7 @@ function syncOn(redis: RedisServer): {
  */
 describe('the first ban resync', () => {
   it('runs once: not again for the first master reached, nor for a heartbeat while it runs', async () => {
-    const node = syncOn(await redisWithBans());
+    const node = await syncOn(await redisWithBans());
     try {
       const background = node.connections.dedicatedClient('background');
       node.sync.start();
@@ -105,7 +105,7 @@ describe('the first ban resync', () => {
 
   it("runs again when Redis's ban state is replaced while it reads", async () => {
     const redis = await redisWithBans();
-    const node = syncOn(redis);
+    const node = await syncOn(redis);
     const other = redis.client();
     try {
       // At the first ban read, another writer replaces the epoch (Redis flushed and refilled).

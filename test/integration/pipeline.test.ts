@@ -92,7 +92,7 @@ beforeAll(async () => {
       res.end('upstream ok');
     });
   });
-  const loaded = loadSettings(settingsSpec([phases, strict]), {
+  const loaded = await loadSettings(settingsSpec([phases, strict]), {
     HTTP_ADDRESS: '127.0.0.1',
     HTTP_PORT: String(await freePort()),
     ADMIN_LISTEN: `127.0.0.1:${await freePort()}`,

@@ -177,7 +177,7 @@ describe('Palisade on a Redis Cluster', () => {
 
   it('sends the leases of a batch spread over every master in one call per master, and a bucket whose slot moved again on its own slot', async () => {
     // A generous budget: MONITOR on every server slows them, and a late answer would fail the batch's checks.
-    const loaded = loadSettings(settingsSpec(builtinPlugins), {
+    const loaded = await loadSettings(settingsSpec(builtinPlugins), {
       USE_REDIS: 'yes',
       REDIS_CLUSTER: 'yes',
       REDIS_CLUSTER_NODES: cluster.seeds,

@@ -18,10 +18,10 @@ import type { LeaseGrant } from '../../src/store/shared-backend.js';
 
 afterAll(stopAllRedis);
 
-function settingsFor(port: number): RedisSettings {
+async function settingsFor(port: number): Promise<RedisSettings> {
   // The scripts' answers are under test here, not the request budget: a budget of 50 ms (the
   // default) would turn a batch a loaded machine answers late into a failure of the test.
-  const loaded = loadSettings(settingsSpec(builtinPlugins), {
+  const loaded = await loadSettings(settingsSpec(builtinPlugins), {
     USE_REDIS: 'yes',
     REDIS_HOST: '127.0.0.1',
     REDIS_PORT: String(port),
@@ -36,7 +36,7 @@ function settingsFor(port: number): RedisSettings {
 /** Runs `test` with ready request-path connections to a fresh redis-server; closes them after. */
 async function withConnections(name: string, test: (connections: RedisConnections, redis: RedisServer) => Promise<void>): Promise<void> {
   const redis = await startRedis();
-  const connections = new RedisConnections(settingsFor(redis.port), name, pino({ level: 'silent' }));
+  const connections = new RedisConnections(await settingsFor(redis.port), name, pino({ level: 'silent' }));
   connections.connect();
   try {
     expect((await connections.firstConnect(5_000)).state).toBe('ready');
@@ -219,7 +219,7 @@ describe('request-path connections', () => {
 describe('the first connection', () => {
   it('is over as soon as a single server refuses it, not when its timeout runs out; a server that comes up later is used', async () => {
     const port = await freePort();
-    const connections = new RedisConnections(settingsFor(port), 'refused', pino({ level: 'silent' }));
+    const connections = new RedisConnections(await settingsFor(port), 'refused', pino({ level: 'silent' }));
     connections.connect();
     try {
       // A timeout no test waits for: 'timeout' would mean the refusal was not taken as an answer.

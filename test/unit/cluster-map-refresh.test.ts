@@ -16,8 +16,8 @@ interface StubbedPoolClient {
  * A cluster node's request-path connections, never connected: each pool client stands ready,
  * its connections to three masters as `masters` says, its slot-map refreshes counted.
  */
-function poolWithMasters(masters: string[]): { connections: RedisConnections; refreshes: () => number[] } {
-  const loaded = loadSettings(settingsSpec(builtinPlugins), {
+async function poolWithMasters(masters: string[]): Promise<{ connections: RedisConnections; refreshes: () => number[] }> {
+  const loaded = await loadSettings(settingsSpec(builtinPlugins), {
     USE_REDIS: 'yes',
     REDIS_CLUSTER: 'yes',
     REDIS_CLUSTER_NODES: '127.0.0.1:7000',
@@ -42,7 +42,7 @@ describe('a cluster pool whose slot map names a master it cannot reach', () => {
 
   it('reads the map again on every pool connection when a call fails, at most every 250 ms', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
-    const { connections, refreshes } = poolWithMasters(['ready', 'reconnecting', 'ready']);
+    const { connections, refreshes } = await poolWithMasters(['ready', 'reconnecting', 'ready']);
     await expect(connections.withinBudget(timedOut())).rejects.toThrow('Command timed out');
     const once = refreshes();
     expect(once.length).toBeGreaterThan(0);
@@ -55,11 +55,11 @@ describe('a cluster pool whose slot map names a master it cannot reach', () => {
   });
 
   it('does not when every master is reachable (a slow or refusing one), nor when the call is answered', async () => {
-    const { connections, refreshes } = poolWithMasters(['ready', 'ready', 'ready']);
+    const { connections, refreshes } = await poolWithMasters(['ready', 'ready', 'ready']);
     await expect(connections.withinBudget(timedOut())).rejects.toThrow();
     expect(await connections.withinBudget(Promise.resolve('answer'))).toBe('answer');
     expect(refreshes().every((count) => count === 0)).toBe(true);
-    const down = poolWithMasters(['ready', 'reconnecting', 'ready']);
+    const down = await poolWithMasters(['ready', 'reconnecting', 'ready']);
     expect(await down.connections.withinBudget(Promise.resolve('answer'))).toBe('answer');
     expect(down.refreshes().every((count) => count === 0)).toBe(true);
   });

@@ -108,7 +108,7 @@ describe('Kubernetes manifests', () => {
         for (const object of objects) expect(() => new MODELS[`${object.apiVersion}/${object.kind}`]!(object as never).validate()).not.toThrow();
       });
 
-      it('names only Palisade settings (or their *_FILE), and they load without an error', () => {
+      it('names only Palisade settings (or their *_FILE), and they load without an error', async () => {
         const names = [...Object.keys(settingsMap), ...(container.env as Array<{ name: string }>).map((e) => e.name)];
         const unknown = names.filter((name) => !(name in schema.properties) && !(name.endsWith('_FILE') && name.slice(0, -5) in schema.properties));
         expect(unknown).toEqual([]);
@@ -128,7 +128,7 @@ describe('Kubernetes manifests', () => {
         }
         // STATE_DIR is a volume in the pod; here any writable directory stands in for it.
         env.STATE_DIR = dirname(join(root, 'base', 'kustomization.yaml'));
-        const loaded = loadSettings(settingsSpec(builtinPlugins), env);
+        const loaded = await loadSettings(settingsSpec(builtinPlugins), env);
         expect(loaded.ok ? [] : loaded.errors).toEqual([]);
       });
 

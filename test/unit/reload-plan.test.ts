@@ -5,17 +5,17 @@ import { settingsSpec } from '../../src/plugin/catalog.js';
 import { loadSettings } from '../../src/settings/load.js';
 
 const base = { SESSIONS_SECRET: 'plan-sessions-secret-0123456789abcdef' };
-function settings(env: Record<string, string>) {
-  const loaded = loadSettings(settingsSpec(builtinPlugins), { ...base, ...env });
+async function settings(env: Record<string, string>) {
+  const loaded = await loadSettings(settingsSpec(builtinPlugins), { ...base, ...env });
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
   return loaded.settings;
 }
 const manifests = settingsSpec(builtinPlugins).manifests;
 
 describe('planReload', () => {
-  it('applies what workers or the primary can take, keeps settings read at start, and names them', () => {
-    const current = settings({ NODE_NAME: 'a', ADMIN_TOKEN: 'token-one-0123456789', LIMIT_REQ_RATE: '5r/s' });
-    const next = settings({
+  it('applies what workers or the primary can take, keeps settings read at start, and names them', async () => {
+    const current = await settings({ NODE_NAME: 'a', ADMIN_TOKEN: 'token-one-0123456789', LIMIT_REQ_RATE: '5r/s' });
+    const next = await settings({
       NODE_NAME: 'b',
       ADMIN_TOKEN: 'token-two-0123456789',
       LIMIT_REQ_RATE: '9r/s',
@@ -48,16 +48,16 @@ describe('planReload', () => {
     expect(Object.isFrozen(plan.effective)).toBe(true);
   });
 
-  it('in one process (WORKERS=0) keeps every core setting the primary does not apply itself', () => {
-    const current = settings({ ADMIN_TOKEN: 'token-one-0123456789' });
-    const next = settings({ ADMIN_TOKEN: 'token-two-0123456789', DENY_HTTP_STATUS: '451', LOG_LEVEL: 'warn', BLACKLIST_IP: '192.0.2.0/24' });
+  it('in one process (WORKERS=0) keeps every core setting the primary does not apply itself', async () => {
+    const current = await settings({ ADMIN_TOKEN: 'token-one-0123456789' });
+    const next = await settings({ ADMIN_TOKEN: 'token-two-0123456789', DENY_HTTP_STATUS: '451', LOG_LEVEL: 'warn', BLACKLIST_IP: '192.0.2.0/24' });
     const plan = planReload(current, next, manifests, 0);
     expect(plan.restartNeeded).toEqual(['DENY_HTTP_STATUS']);
     expect(plan.changed.filter((name) => !plan.restartNeeded.includes(name))).toEqual(['ADMIN_TOKEN', 'BLACKLIST_IP', 'LOG_LEVEL']);
   });
 
-  it('finds nothing to do when nothing changed', () => {
-    const same = settings({ NODE_NAME: 'a' });
-    expect(planReload(same, settings({ NODE_NAME: 'a' }), manifests, 2)).toMatchObject({ changed: [], restartNeeded: [] });
+  it('finds nothing to do when nothing changed', async () => {
+    const same = await settings({ NODE_NAME: 'a' });
+    expect(planReload(same, await settings({ NODE_NAME: 'a' }), manifests, 2)).toMatchObject({ changed: [], restartNeeded: [] });
   });
 });
