@@ -12,6 +12,7 @@ import { formatSettingError } from '../../src/settings/errors.js';
 import { loadSettings, type LoadResult } from '../../src/settings/load.js';
 import { lostFiles, readSettings } from '../../src/settings/read.js';
 import type { SettingsManifest } from '../../src/settings/manifest.js';
+import { suggestSetting } from '../../src/settings/typos.js';
 
 const spec = settingsSpec([]);
 const load = (env: Record<string, string>): Promise<LoadResult> => loadSettings(spec, env);
@@ -183,6 +184,15 @@ describe('loadSettings', () => {
       'HTTP_PROT: unknown setting; did you mean HTTP_PORT?',
     ]);
     expect(messages(await load({ REVERSE_PROXY_HOTS: 'http://a' }))).toEqual(['REVERSE_PROXY_HOTS: unknown setting; did you mean REVERSE_PROXY_HOST?']);
+    // One edit for a short name, two for a long one (12 characters or more); the nearest wins.
+    const known = ['HTTP_PORT', 'HTTP_ADDRESS', 'ADMIN_TOKEN', 'REDIS_SENTINEL_MASTER', 'REDIS_SENTINEL_HOSTS'];
+    expect(suggestSetting('HTTP_POR', known)).toBe('HTTP_PORT');
+    expect(suggestSetting('ADMIN_TOKNE', known)).toBe('ADMIN_TOKEN');
+    expect(suggestSetting('ADMIN_TKNE', known)).toBeUndefined();
+    expect(suggestSetting('REDIS_SENTNEL_MASTR', known)).toBe('REDIS_SENTINEL_MASTER');
+    expect(suggestSetting('REDIS_SENTINEL_HOST', known)).toBe('REDIS_SENTINEL_HOSTS');
+    expect(suggestSetting('REDIS_SNTNEL_MSTR', known)).toBeUndefined();
+    expect(suggestSetting('NODE_EXTRA_CA_CERTS', known)).toBeUndefined();
   });
 
   it('checks URL, listen-address and header-name formats', async () => {
