@@ -1,5 +1,9 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+// The Pool class alone: undici's index loads every dispatcher, its mocks and its fetch (about
+// 80 ms of every process start here), and a forwarder uses one Pool's `dispatch`. The
+// version is pinned; test/unit/undici-pool.test.ts checks this is undici's own Pool.
+import Pool from 'undici/lib/dispatcher/pool.js';
 import { classifyUpstreamError, upstreamBasePath, writeAnswerHead, type OnForwardFailure, type UpstreamResponseListener } from './upstream-answer.js';
 
 /** The forward a response belongs to, for the one shared 'close' listener. */
