@@ -1,6 +1,4 @@
 import { errorCodes, type ErrorCode } from '../errors.js';
-import { parse as parseCsv } from 'csv-parse/sync';
-import { stringify as toCsv } from 'csv-stringify/sync';
 import { parseCidr } from '../net/ip.js';
 import type { AdminResponse, AdminRoute } from '../plugin/types.js';
 import { canonicalTarget } from '../net/ip.js';
@@ -140,7 +138,7 @@ export function banRoutes(store: BanState, service: BanService): AdminRoute[] {
     {
       method: 'GET',
       path: '/api/bans/export',
-      handle(request) {
+      async handle(request) {
         const format = request.query.get('format') ?? 'json';
         const bans = store.bans
           .list()
@@ -149,6 +147,8 @@ export function banRoutes(store: BanState, service: BanService): AdminRoute[] {
         if (format === 'json') return { json: bans, headers: { 'content-disposition': 'attachment; filename="bans.json"' } };
         if (format !== 'csv') return error('PAL_BAN_INVALID', 'format must be json or csv');
         const rows = bans.map((b) => BAN_COLUMNS.map((column) => spreadsheetSafe(String(b[column] ?? ''))));
+        // The CSV modules are loaded by the first CSV export or import, not at every start.
+        const { stringify: toCsv } = await import('csv-stringify/sync');
         return {
           text: toCsv([[...BAN_COLUMNS], ...rows]),
           headers: { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': 'attachment; filename="bans.csv"' },
@@ -160,7 +160,7 @@ export function banRoutes(store: BanState, service: BanService): AdminRoute[] {
       path: '/api/bans/import',
       accepts: ['application/json', 'text/csv'],
       async handle(request) {
-        const rows = parseImport(await request.body(), request.headers['content-type'] ?? '');
+        const rows = await parseImport(await request.body(), request.headers['content-type'] ?? '');
         if (typeof rows === 'string') return error('PAL_BAN_INVALID', rows);
         const rejected: Array<{ row: number; ip: unknown; error: string; code: ErrorCode }> = [];
         let accepted = 0;
@@ -196,9 +196,10 @@ function parseJson(body: Buffer): unknown {
 }
 
 /** Rows of an import: a JSON array of objects, or CSV with a header row (the export's columns). */
-function parseImport(body: Buffer, contentType: string): Array<Record<string, unknown>> | string {
+async function parseImport(body: Buffer, contentType: string): Promise<Array<Record<string, unknown>> | string> {
   const text = body.toString('utf8');
   if (contentType.includes('csv') || (!contentType.includes('json') && !text.trimStart().startsWith('['))) {
+    const { parse: parseCsv } = await import('csv-parse/sync');
     try {
       const rows = parseCsv(text, { columns: true, skip_empty_lines: true, trim: true, bom: true }) as Array<Record<string, string>>;
       // Empty cells mean "not given" (a permanent ban exported has no expiry); a cell the

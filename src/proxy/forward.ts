@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import httpProxy from 'http-proxy';
+import type httpProxy from 'http-proxy';
 import { NodeHttpForwarder } from './forward-node.js';
 import { UndiciForwarder } from './forward-undici.js';
 import {
@@ -66,30 +66,37 @@ export function createForwarder(target: URL, timeoutMs: number, maxBodyBytes: nu
   const pooled = new UndiciForwarder(target, timeoutMs, listeners);
   const nodeHttp = new NodeHttpForwarder(target, timeoutMs, listeners);
   const targetPath = upstreamBasePath(target);
-  const proxy = httpProxy.createProxyServer({
-    target: target.origin + targetPath,
-    agent: nodeHttp.agent,
-    xfwd: false,
-    changeOrigin: false,
-    ws: true,
-    secure: true,
-  });
-  // Without an 'error' listener http-proxy throws on an upstream reset; the per-request
-  // callback handles every error, this one only keeps the process alive.
-  proxy.on('error', () => undefined);
-  // Our listeners go on before http-proxy's own (it emits this first), so the handshake's
-  // answer is seen — and its headers edited — before http-proxy writes it to the client.
-  proxy.on('proxyReqWs', (proxyReq: http.ClientRequest, req: WebSocketRequest) => {
-    const events = req[WS_EVENTS];
-    if (!events) return;
-    proxyReq.setTimeout(timeoutMs, () => proxyReq.destroy(upstreamTimeout(timeoutMs)));
-    proxyReq.on('upgrade', (proxyRes: http.IncomingMessage, proxySocket: Duplex & { setTimeout(ms: number): void }) => {
-      // The timeout bounds the handshake only: an idle WebSocket may stay open.
-      proxySocket.setTimeout(0);
-      events.onHead({ statusCode: 101, headers: proxyRes.headers });
-    });
-    proxyReq.on('response', (proxyRes: http.IncomingMessage) => events.onHead({ statusCode: proxyRes.statusCode ?? 502, headers: proxyRes.headers }));
-  });
+  // http-proxy is loaded by the first WebSocket handshake, not at every start of a process
+  // that may never see one.
+  let wsProxy: Promise<ReturnType<typeof httpProxy.createProxyServer>> | undefined;
+  const proxyForWebSockets = (): Promise<ReturnType<typeof httpProxy.createProxyServer>> =>
+    (wsProxy ??= import('http-proxy').then(({ default: proxies }) => {
+      const proxy = proxies.createProxyServer({
+        target: target.origin + targetPath,
+        agent: nodeHttp.agent,
+        xfwd: false,
+        changeOrigin: false,
+        ws: true,
+        secure: true,
+      });
+      // Without an 'error' listener http-proxy throws on an upstream reset; the per-request
+      // callback handles every error, this one only keeps the process alive.
+      proxy.on('error', () => undefined);
+      // Our listeners go on before http-proxy's own (it emits this first), so the handshake's
+      // answer is seen — and its headers edited — before http-proxy writes it to the client.
+      proxy.on('proxyReqWs', (proxyReq: http.ClientRequest, req: WebSocketRequest) => {
+        const events = req[WS_EVENTS];
+        if (!events) return;
+        proxyReq.setTimeout(timeoutMs, () => proxyReq.destroy(upstreamTimeout(timeoutMs)));
+        proxyReq.on('upgrade', (proxyRes: http.IncomingMessage, proxySocket: Duplex & { setTimeout(ms: number): void }) => {
+          // The timeout bounds the handshake only: an idle WebSocket may stay open.
+          proxySocket.setTimeout(0);
+          events.onHead({ statusCode: 101, headers: proxyRes.headers });
+        });
+        proxyReq.on('response', (proxyRes: http.IncomingMessage) => events.onHead({ statusCode: proxyRes.statusCode ?? 502, headers: proxyRes.headers }));
+      });
+      return proxy;
+    }));
 
   return {
     host: target.host,
@@ -99,13 +106,16 @@ export function createForwarder(target: URL, timeoutMs: number, maxBodyBytes: nu
     },
     ws(req: WebSocketRequest, socket, head, events) {
       req[WS_EVENTS] = events;
-      proxy.ws(req, socket, head, {}, (error) => events.onFailure(classifyUpstreamError(error), error));
+      void proxyForWebSockets().then(
+        (proxy) => proxy.ws(req, socket, head, {}, (error) => events.onFailure(classifyUpstreamError(error), error)),
+        (error: Error) => events.onFailure(classifyUpstreamError(error), error),
+      );
     },
     onUpstreamResponse(listener) {
       listeners.push(listener);
     },
     async close() {
-      proxy.close();
+      if (wsProxy) (await wsProxy).close();
       nodeHttp.close();
       await pooled.close();
     },
