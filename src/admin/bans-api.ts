@@ -56,14 +56,18 @@ export interface BanService {
   /** `waitMs`: how long the change may wait for the other nodes (see `ShareOptions`). */
   add(input: unknown, origin: 'api' | 'import', actor: string, waitMs?: number): Promise<{ ban: Ban } | BanApiRefusal>;
   lift(target: string, actor: string): Promise<{ lifted: string } | BanApiRefusal>;
+  /** Resolves once every process of the node that serves requests enforces the changes made so far. */
+  enforced(): Promise<void>;
 }
 
 /**
  * Bans as security teams handle them, served from the node's own table (the full active set,
  * kept in step with Redis) — never a SCAN. Every change goes through the store, so it is
- * enforced here at once, shared with every node, and written to the audit trail.
+ * enforced here at once, shared with every node, and written to the audit trail. A change
+ * answers once `enforced` says the node's workers enforce it (an import, once for all its
+ * rows): the caller's next request meets it on whichever worker takes it.
  */
-export function createBanService(store: BanState, policy: BanPolicy): BanService {
+export function createBanService(store: BanState, policy: BanPolicy, enforced: () => Promise<void> = () => Promise.resolve()): BanService {
   const view = (ban: Ban): BanView => ({
     ip: ban.target,
     reason: ban.reason,
@@ -87,6 +91,7 @@ export function createBanService(store: BanState, policy: BanPolicy): BanService
       { target: checked.target, reason: checked.reason, origin, actor, durationMs: checked.durationMs },
       waitMs === undefined ? {} : { waitMs },
     );
+    if (origin !== 'import') await enforced();
     return { ban };
   };
 
@@ -94,10 +99,11 @@ export function createBanService(store: BanState, policy: BanPolicy): BanService
     const target = canonicalTarget(param);
     if (target === undefined) return refusal('PAL_BAN_INVALID', 'not an IP address or CIDR');
     if (!(await store.bans.remove(target, actor))) return refusal('PAL_BAN_NOT_FOUND', `no active ban on ${target}`);
+    await enforced();
     return { lifted: target };
   };
 
-  return { view, add, lift, list: (query) => list(store, query, view) };
+  return { view, add, lift, enforced, list: (query) => list(store, query, view) };
 }
 
 /** The ban API routes on the admin listener. */
@@ -173,6 +179,7 @@ export function banRoutes(store: BanState, service: BanService): AdminRoute[] {
           if ('ban' in outcome) accepted++;
           else rejected.push({ row: index + 1, ip: (row as Record<string, unknown>).ip, error: outcome.message, code: outcome.code });
         }
+        await service.enforced();
         return { json: { accepted, rejected } };
       },
     },

@@ -46,6 +46,8 @@ export interface NodeWorkers {
   readiness(): { ready: true } | { ready: false; reason: string };
   /** Each worker as `/api/workers` lists it. */
   describe(): unknown[];
+  /** Resolves once every worker enforces the ban changes made so far (bounded). */
+  enforced(): Promise<void>;
 }
 
 /** The node's admin listener, listening. */
@@ -64,7 +66,7 @@ export interface NodeAdmin {
  */
 export async function startNodeAdmin(deps: NodeAdminDependencies): Promise<NodeAdmin> {
   const { settings, store, pool, nodeSeed } = deps;
-  const banService = createBanService(store, store.policy);
+  const banService = createBanService(store, store.policy, pool ? () => pool.enforced() : undefined);
   const auth = new AdminAuth(adminAuthConfig(settings, nodeSeed), store.sessions);
   let live = settings;
   const explain = createExplainer({

@@ -19,6 +19,8 @@ const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 30_000;
 /** Longest a scrape waits for a worker's metrics. */
 const SCRAPE_TIMEOUT_MS = 2_000;
+/** Longest a ban API answer waits for the workers to enforce its change (a stuck worker does not hold it). */
+const ENFORCE_WAIT_MS = 2_000;
 /** A worker not ready after this long is counted as failed to start. */
 const START_TIMEOUT_MS = 60_000;
 
@@ -153,6 +155,21 @@ export class WorkerPool {
       });
     }
     return views;
+  }
+
+  /**
+   * Resolves once every worker enforces the ban changes made on the node so far, or after
+   * {@link ENFORCE_WAIT_MS}: what the ban API waits for before it answers, so the next
+   * request reaches no worker that lets the client through.
+   */
+  async enforced(): Promise<void> {
+    const members = [...this.members.values(), ...this.joining];
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(members.map((member) => member.service.enforced())),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, ENFORCE_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
   }
 
   /** Every ready worker's metrics (`getMetricsAsJSON`), for the primary to sum. */

@@ -19,7 +19,17 @@ export interface Channel {
   onMessage(handler: (message: { t: string }) => void): () => void;
 }
 
-const STORE_MESSAGES: ReadonlySet<string> = new Set<StoreMessage['t']>(['calls', 'load', 'hits', 'results', 'entries', 'loaded', 'changes', 'health']);
+const STORE_MESSAGES: ReadonlySet<string> = new Set<StoreMessage['t']>([
+  'calls',
+  'load',
+  'hits',
+  'applied',
+  'results',
+  'entries',
+  'loaded',
+  'changes',
+  'health',
+]);
 
 /** Subscribes `handler` to the store's messages on `channel`; returns the unsubscribe. */
 export function onStoreMessage(channel: Channel, handler: (message: StoreMessage) => void): () => void {
@@ -62,12 +72,15 @@ export type StoreMessage =
   | { t: 'calls'; c: Call[] }
   | { t: 'load' }
   | { t: 'hits'; h: Array<[string, number]> }
+  /** The worker enforces the changes up to message `s`. */
+  | { t: 'applied'; s: number }
   // primary → worker
   | { t: 'results'; r: Result[] }
   /** Ban entries, {@link encodeBanEntries}. */
   | { t: 'entries'; e: string }
   | { t: 'loaded' }
-  | { t: 'changes'; c: BanChange[] }
+  /** `s`: the message's number, which the worker acknowledges once it enforces them. */
+  | { t: 'changes'; c: BanChange[]; s: number }
   | { t: 'health'; health: StoreHealth };
 
 /**

@@ -50,6 +50,10 @@ export class StoreService {
   private loading = false;
   private health: StoreHealth;
   private readonly stops: Array<() => void> = [];
+  /** The last `changes` message sent, and the last the worker said it enforces. */
+  private sent = 0;
+  private acknowledged = 0;
+  private readonly waiting: Array<{ upTo: number; resolve: () => void }> = [];
 
   /**
    * `afterLoad` runs with the number of bans once the worker's initial load streamed them
@@ -67,6 +71,7 @@ export class StoreService {
         if (message.t === 'calls') this.answer(message.c);
         else if (message.t === 'load') this.startLoad();
         else if (message.t === 'hits') for (const [target, count] of message.h) store.bans.addHits(target, count);
+        else if (message.t === 'applied') this.acknowledge(message.s);
       }),
     );
     const timer = setInterval(() => this.checkHealth(), HEALTH_MS);
@@ -77,6 +82,27 @@ export class StoreService {
   /** Stops serving this worker (it exited or is being replaced). */
   close(): void {
     for (const stop of this.stops.splice(0)) stop();
+    this.acknowledge(Infinity);
+  }
+
+  /**
+   * Resolves once the worker enforces every ban change made on the node so far (at once for
+   * a worker still loading: it applies them before it serves, and for one closed).
+   */
+  enforced(): Promise<void> {
+    const upTo = this.changes !== undefined ? this.sent + 1 : this.sent;
+    if (this.loading || this.stops.length === 0 || this.acknowledged >= upTo) return Promise.resolve();
+    return new Promise((resolve) => this.waiting.push({ upTo, resolve }));
+  }
+
+  private acknowledge(upTo: number): void {
+    this.acknowledged = Math.max(this.acknowledged, upTo);
+    for (let i = this.waiting.length - 1; i >= 0; i--) {
+      const waiter = this.waiting[i]!;
+      if (waiter.upTo > this.acknowledged) continue;
+      this.waiting.splice(i, 1);
+      waiter.resolve();
+    }
   }
 
   /**
@@ -159,7 +185,7 @@ export class StoreService {
       this.loading = false;
       const held = this.heldChanges ?? [];
       this.heldChanges = [];
-      if (held.length > 0) this.channel.send({ t: 'changes', c: held });
+      if (held.length > 0) this.channel.send({ t: 'changes', c: held, s: ++this.sent });
       this.log.debug({ bans: sent }, 'worker loaded its bans');
       this.afterLoad?.(sent);
     };
@@ -182,7 +208,7 @@ export class StoreService {
   private readonly sendChanges = (): void => {
     const changes = this.changes;
     this.changes = undefined;
-    if (changes && changes.length > 0) this.channel.send({ t: 'changes', c: changes });
+    if (changes && changes.length > 0) this.channel.send({ t: 'changes', c: changes, s: ++this.sent });
   };
 
   private checkHealth(): void {

@@ -72,6 +72,7 @@ export class WorkerStore implements ClusterStore {
           break;
         case 'changes':
           for (const change of message.c) this.bans.applyPushed(change);
+          channel.send({ t: 'applied', s: message.s });
           break;
         case 'health':
           this.lastHealth = message.health;
