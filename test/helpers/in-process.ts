@@ -15,9 +15,22 @@ export interface InProcessNode extends RunningNode {
 
 /**
  * Starts a node with the built-in plugins from `env` on free loopback ports; for tests that
- * need the store itself (two nodes sharing bans) next to the public surface.
+ * need the store itself (two nodes sharing bans) next to the public surface. A port picked
+ * free can be taken before the node binds it (another test's outgoing connection can get it
+ * as its local port): then it starts again on new ports, twice at most, as `startPalisade` does.
  */
 export async function startInProcessNode(env: Record<string, string>): Promise<InProcessNode> {
+  const portsAreOurs = env.HTTP_PORT === undefined && env.ADMIN_LISTEN === undefined;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(env);
+    } catch (error) {
+      if (!portsAreOurs || attempt === 3 || (error as { code?: string }).code !== 'PAL_LISTEN_FAILED') throw error;
+    }
+  }
+}
+
+async function startOnce(env: Record<string, string>): Promise<InProcessNode> {
   const loaded = await loadSettings(settingsSpec(builtinPlugins), {
     HTTP_ADDRESS: '127.0.0.1',
     HTTP_PORT: String(await freePort()),
