@@ -30,6 +30,19 @@ async function cluster(count: number, env: Record<string, string> = {}): Promise
   return started;
 }
 
+/** Rate checks the nodes report unanswered by Redis within the request budget (each decided by its node alone). */
+async function unanswered(of: InProcessNode[]): Promise<number> {
+  let sum = 0;
+  for (const node of of) {
+    const text = await (await fetch(`${node.adminUrl}/metrics`)).text();
+    for (const line of text.split('\n')) {
+      if (/^palisade_redis_command_duration_seconds_count\{command="gcra",outcome="(error|unavailable)"/.test(line))
+        sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+  }
+  return sum;
+}
+
 async function get(node: InProcessNode, ip: string, path = '/'): Promise<Response> {
   const response = await fetch(`${node.url}${path}`, { headers: { 'x-forwarded-for': ip } });
   await response.arrayBuffer();
@@ -68,9 +81,10 @@ describe('bad-behavior', () => {
 });
 
 describe('limit', () => {
-  it('allows exactly 10 of 15 requests alternating between two nodes at 10r/h, then 429 with Retry-After', async () => {
+  it('allows 10 of 15 requests alternating between two nodes at 10r/h, then 429 with Retry-After', async () => {
     // Per hour, as every limit test here: no hit is given back while a test runs, however slow.
     const [a, b] = await cluster(2, { LIMIT_REQ_RATE: '10r/h', USE_BAD_BEHAVIOR: 'no' });
+    const before = await unanswered([a!, b!]);
     const statuses: number[] = [];
     let retryAfter: string | null = null;
     for (let i = 0; i < 15; i++) {
@@ -78,8 +92,13 @@ describe('limit', () => {
       statuses.push(response.status);
       if (response.status === 429) retryAfter = response.headers.get('retry-after');
     }
-    expect(statuses.filter((s) => s === 200)).toHaveLength(10);
-    expect(statuses.slice(10)).toEqual([429, 429, 429, 429, 429]);
+    // The limit, and one more for each check a node reports unanswered within the request
+    // budget (decided there alone; loaded cores can be that slow): a soak run saw 11 once.
+    const allowed = statuses.filter((s) => s === 200).length;
+    expect(allowed).toBeGreaterThanOrEqual(10);
+    expect(allowed).toBeLessThanOrEqual(10 + (await unanswered([a!, b!])) - before);
+    expect(statuses.slice(0, allowed)).toEqual(Array(allowed).fill(200));
+    expect(statuses.slice(allowed)).toEqual(Array(15 - allowed).fill(429));
     expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
     // One hit back every 6 minutes.
     expect(Number(retryAfter)).toBeLessThanOrEqual(360);
