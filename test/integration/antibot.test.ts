@@ -26,6 +26,10 @@ async function pair(mode: 'cookie' | 'javascript'): Promise<[InProcessNode, InPr
     USE_LIMIT_REQ: 'no',
     USE_ANTIBOT: mode,
     SESSIONS_SECRET: SECRET,
+    // Sessions shared through Redis are under test here, not the request budget: with the
+    // default 50 ms, a read a loaded machine answers late is decided from the node's own copy
+    // (the challenge again), which a soak run saw once.
+    REDIS_REQUEST_TIMEOUT: '2s',
   });
   nodes.push(...started);
   return started as [InProcessNode, InProcessNode];
