@@ -54,6 +54,7 @@ export class StoreService {
   private sent = 0;
   private acknowledged = 0;
   private readonly waiting: Array<{ upTo: number; resolve: () => void }> = [];
+  private closed = false;
 
   /**
    * `afterLoad` runs with the number of bans once the worker's initial load streamed them
@@ -82,6 +83,7 @@ export class StoreService {
   /** Stops serving this worker (it exited or is being replaced). */
   close(): void {
     for (const stop of this.stops.splice(0)) stop();
+    this.closed = true;
     this.acknowledge(Infinity);
   }
 
@@ -91,7 +93,7 @@ export class StoreService {
    */
   enforced(): Promise<void> {
     const upTo = this.changes !== undefined ? this.sent + 1 : this.sent;
-    if (this.loading || this.stops.length === 0 || this.acknowledged >= upTo) return Promise.resolve();
+    if (this.loading || this.closed || this.acknowledged >= upTo) return Promise.resolve();
     return new Promise((resolve) => this.waiting.push({ upTo, resolve }));
   }
 
