@@ -35,6 +35,12 @@ interface HeldLease {
   epoch: number | undefined;
 }
 
+/** A refusal remembered: when the client may come back, and until when to trust that without asking. */
+interface Refusal {
+  until: number;
+  recheck: number;
+}
+
 /** How the leases of a site went, counted since start (`palisade_rate_leases_total`). */
 export interface LeaseCounts {
   /** Leases received (at least one hit each). */
@@ -71,7 +77,7 @@ export interface CounterSites {
  * What a node allowed alone (rates and windows) is owed to the shared counters and added to
  * them once they answer again — before the client's next lease, and by {@link settle} for the
  * rest — so an outage is no fresh budget. A local "over the limit until T" cache answers
- * repeat offenders without a round trip.
+ * repeat offenders without a round trip (for a lease's time at most: see `remember`).
  */
 export class Counters implements CounterFacet {
   /** The node's own buckets: exact local counts, the authority for its workers, the degraded share. */
@@ -79,7 +85,8 @@ export class Counters implements CounterFacet {
   /** What this node allowed alone while degraded, as a bucket of its share: the debt it owes. */
   private readonly aloneTat: LRUCache<string, number>;
   private readonly windows: LRUCache<string, { index: number; current: number; previous: number }>;
-  private readonly blockedUntil: LRUCache<string, number>;
+  /** Clients over a limit: when they may come back, and until when that is trusted here. */
+  private readonly blockedUntil: LRUCache<string, Refusal>;
   /** Leases this process holds, by counter path. */
   private readonly leases = new Map<string, HeldLease>();
   /** Lease requests on their way, by path: the other checks of the same client wait for them. */
@@ -136,8 +143,8 @@ export class Counters implements CounterFacet {
   /** A check by counter path: the decision itself when no round trip is needed. */
   private checkPath(path: string, limit: number, periodMs: number, degraded: DegradedRate): RateDecision | Promise<RateDecision> {
     const now = this.now();
-    const until = this.blockedUntil.get(path);
-    if (until !== undefined && until > now) return { allowed: false, retryAfterMs: until - now, remaining: 0 };
+    const until = this.refusedUntil(path, now);
+    if (until !== undefined) return { allowed: false, retryAfterMs: until - now, remaining: 0 };
     if (this.backend() === undefined) return this.exactRate(path, limit, periodMs, now);
     const lease = this.leases.get(path);
     if (lease !== undefined) {
@@ -212,8 +219,8 @@ export class Counters implements CounterFacet {
    */
   private grant(path: string, limit: number, periodMs: number, degraded: DegradedRate, share: number, sites = share): LeaseGrant | Promise<LeaseGrant> {
     const now = this.now();
-    const until = this.blockedUntil.get(path);
-    if (until !== undefined && until > now) return { hits: 0, retryAfterMs: until - now };
+    const until = this.refusedUntil(path, now);
+    if (until !== undefined) return { hits: 0, retryAfterMs: until - now };
     const remote = this.backend();
     if (remote === undefined) return this.remember(path, this.localGrant(path, limit, periodMs, now, share), now);
     // Degraded (the remote failed or is gone): decide here. A plain promise chain, not
@@ -234,10 +241,26 @@ export class Counters implements CounterFacet {
     }
   }
 
-  /** Notes a refusal in the over-limit cache. */
+  /**
+   * Notes a refusal from the authority in the over-limit cache: the client may come back
+   * when the bucket has a hit again (its Retry-After), but this site asks again after
+   * {@link LEASE_MS} at most. Hits leased to other sites come back to the bucket when their
+   * lease ends, sooner than it refills; a site that trusted the refusal longer would never
+   * see them, and a client whose connections keep reaching it would get less than its limit.
+   */
   private remember(path: string, grant: LeaseGrant, now: number): LeaseGrant {
-    if (grant.hits === 0) this.blockedUntil.set(path, now + grant.retryAfterMs, { ttl: grant.retryAfterMs });
+    if (grant.hits === 0) this.refuse(path, now, grant.retryAfterMs, Math.min(grant.retryAfterMs, LEASE_MS));
     return grant;
+  }
+
+  private refuse(path: string, now: number, retryAfterMs: number, trustedMs: number): void {
+    this.blockedUntil.set(path, { until: now + retryAfterMs, recheck: now + trustedMs }, { ttl: Math.max(1, trustedMs) });
+  }
+
+  /** When a client refused here may come back, while that refusal is still trusted. */
+  private refusedUntil(path: string, now: number): number | undefined {
+    const refusal = this.blockedUntil.get(path);
+    return refusal !== undefined && refusal.recheck > now ? refusal.until : undefined;
   }
 
   /** Hits given back to this node: to Redis when it granted them, else to the node's bucket. */
@@ -363,7 +386,8 @@ export class Counters implements CounterFacet {
       this.tat.set(path, granted.tat, { ttl: Math.ceil(granted.tat - now) });
       return { allowed: true, retryAfterMs: 0, remaining: Math.floor((now + periodMs - granted.tat) / (periodMs / limit) + 1e-9) };
     }
-    this.blockedUntil.set(path, now + granted.retryAfterMs, { ttl: granted.retryAfterMs });
+    // This process is the bucket: its refusal holds until the bucket refills.
+    this.refuse(path, now, granted.retryAfterMs, granted.retryAfterMs);
     return { allowed: false, retryAfterMs: granted.retryAfterMs, remaining: 0 };
   }
 
@@ -385,8 +409,8 @@ export class Counters implements CounterFacet {
 
   private async peekPath(path: string, limit: number, periodMs: number): Promise<RateDecision> {
     const now = this.now();
-    const until = this.blockedUntil.get(path);
-    if (until !== undefined && until > now) return { allowed: false, retryAfterMs: until - now, remaining: 0 };
+    const until = this.refusedUntil(path, now);
+    if (until !== undefined) return { allowed: false, retryAfterMs: until - now, remaining: 0 };
     const remote = this.backend();
     if (remote?.peek) {
       try {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { Counters } from '../../src/store/counters.js';
 import { LEASE_MS, gcraGiveBack, gcraGrant } from '../../src/store/rate-lease.js';
 import type { LeaseGrant, RemoteCounters } from '../../src/store/shared-backend.js';
@@ -104,13 +104,38 @@ describe('checks decided from leases', () => {
     let allowed = 0;
     for (let i = 0; i < 20; i++) if ((await two.check(key('192.0.2.7'), 12, 3_600_000)).allowed) allowed++;
     expect(allowed).toBe(7);
-    // Once the first site's lease ends its 2 come back, and it spends them: the whole limit,
-    // to the hit (the other site remembers its refusal until the time it told the client).
+    // Once the first site's lease ends its 2 come back, and it spends them: the whole limit, to the hit.
     now += LEASE_MS;
     expect((await one.check(key('192.0.2.7'), 12, 3_600_000)).allowed).toBe(true);
     expect(calls.returned).toBe(4);
     expect((await one.check(key('192.0.2.7'), 12, 3_600_000)).allowed).toBe(true);
     expect((await one.check(key('192.0.2.7'), 12, 3_600_000)).allowed).toBe(false);
+  });
+
+  it('hands the hits a lease gave back to the site the client comes to, though that site was refused before', async () => {
+    // The sweep that ends leases nobody uses runs on a timer.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    onTestFinished(() => void vi.useRealTimers());
+    let now = 1_000_000;
+    const { remote, calls } = authority(() => now, 2);
+    const [one, two] = [site(remote, () => now), site(remote, () => now)];
+    // Limit 12 per hour: the first site takes 4 and spends 1; the client then only reaches the second.
+    expect((await one.check(key('192.0.2.9'), 12, 3_600_000)).allowed).toBe(true);
+    let allowed = 1;
+    for (let i = 0; i < 10; i++) if ((await two.check(key('192.0.2.9'), 12, 3_600_000)).allowed) allowed++;
+    expect(allowed).toBe(9);
+    const refused = await two.check(key('192.0.2.9'), 12, 3_600_000);
+    // Told when the bucket refills (5 min), though the site asks again sooner.
+    expect(refused.retryAfterMs).toBeGreaterThan(LEASE_MS);
+    const asked = calls.lease;
+    // The first site's 3 come back when its lease is swept, and the second site, asking again
+    // after a lease's time, hands them out: the client gets its whole limit.
+    now += LEASE_MS;
+    await vi.advanceTimersByTimeAsync(LEASE_MS);
+    expect(calls.returned).toBe(3);
+    for (let i = 0; i < 5; i++) if ((await two.check(key('192.0.2.9'), 12, 3_600_000)).allowed) allowed++;
+    expect(allowed).toBe(12);
+    expect(calls.lease).toBeGreaterThan(asked);
   });
 
   it('answers the checks of one client that arrive together from one lease', async () => {
