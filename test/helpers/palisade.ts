@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
+import { listeningPorts } from './proc-sockets.js';
 import { waitFor } from './wait.js';
 
 export const repoRoot = join(import.meta.dirname, '..', '..');
@@ -63,13 +64,22 @@ export function runCli(
   });
 }
 
-/** True once `/livez` says the node's boot finished (every listener and worker up). */
-async function started(adminAddress: string): Promise<boolean> {
+/**
+ * True once `/livez` says the node's boot finished (every listener and worker up), and the
+ * answer came from process `pid`: another test's node can hold the port picked for this one
+ * (a soak run once took its `/livez` for this node's, then failed on its admin token).
+ */
+async function started(adminAddress: string, pid: number | undefined): Promise<boolean> {
   const live = await fetch(`http://${adminAddress}/livez`, { signal: AbortSignal.timeout(2_000) }).then(
     (r) => r.json() as Promise<{ status: string }>,
     () => undefined,
   );
-  return live?.status === 'ok';
+  if (live?.status !== 'ok' || pid === undefined) return false;
+  try {
+    return listeningPorts(pid).includes(Number(adminAddress.slice(adminAddress.lastIndexOf(':') + 1)));
+  } catch {
+    return false; // exited meanwhile
+  }
 }
 
 /**
@@ -140,7 +150,7 @@ async function launchPalisade(env: Record<string, string>, cwd: string | undefin
   void exited.then((code) => (exitCode = code));
   try {
     // An exit ends the wait at once: there is nothing left to wait for.
-    await waitFor(async () => exitCode !== undefined || (await started(fullEnv.ADMIN_LISTEN)), 'palisade to start (/livez saying ok)', 30_000);
+    await waitFor(async () => exitCode !== undefined || (await started(fullEnv.ADMIN_LISTEN, child.pid)), 'palisade to start (/livez saying ok)', 30_000);
     if (exitCode !== undefined) {
       await closed; // all of stderr has been read
       throw new Error(`palisade exited with ${exitCode}: ${stderr}`);

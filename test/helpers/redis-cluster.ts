@@ -32,10 +32,18 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterUnderT
   const servers: RedisServer[] = [];
   for (let i = 0; i < masters * 2; i++) {
     const port = await freePort();
+    // The bus port is handed out too: the default, port + 10,000, may be anyone's.
+    const busPort = await freePort();
     servers.push(
       await startRedis({
         port,
-        config: ['cluster-enabled yes', `cluster-config-file nodes-${port}.conf`, 'cluster-node-timeout 2000', 'cluster-announce-ip 127.0.0.1'],
+        config: [
+          'cluster-enabled yes',
+          `cluster-port ${busPort}`,
+          `cluster-config-file nodes-${port}.conf`,
+          'cluster-node-timeout 2000',
+          'cluster-announce-ip 127.0.0.1',
+        ],
       }),
     );
   }

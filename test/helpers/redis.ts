@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 import { freePort } from './ports.js';
+import { listeningPorts } from './proc-sockets.js';
 import { waitFor } from './wait.js';
 
 /** A real redis-server (or sentinel) started by a test on a free loopback port. */
@@ -36,6 +37,15 @@ export interface RedisServerOptions {
 
 const clients = new Set<Redis>();
 
+/** Whether `child` (still running) holds the listening socket of `port`. */
+function listensOn(child: ChildProcess, port: number): boolean {
+  try {
+    return child.pid !== undefined && listeningPorts(child.pid).includes(port);
+  } catch {
+    return false; // exited meanwhile: the next poll says so
+  }
+}
+
 /** Starts `redis-server` with a generated config file; resolves once it answers PING. */
 export async function startRedis(options: RedisServerOptions = {}): Promise<RedisServer> {
   const port = options.port ?? (await freePort());
@@ -64,7 +74,8 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
         probe.on('error', () => undefined);
         try {
           await probe.connect();
-          return (await probe.ping()) === 'PONG';
+          // The answer must come from this server: another test's may hold the port (then this one exits).
+          return (await probe.ping()) === 'PONG' && listensOn(child, port);
         } finally {
           probe.disconnect();
         }
