@@ -17,16 +17,16 @@
  * (those go through the normal path).
  */
 import { evaluateRule, type EvalContext, type RuleHit } from './evaluate.js';
-import type { Item, TxData } from './data.js';
+import { makeItem, type Item, type TxData } from './data.js';
 import type { PhaseProgram } from './program.js';
 import { effectiveAction } from './program.js';
 import type { Rule, Target } from './rule.js';
 
-/** A recorded TX write: key as written and lower-cased; value undefined = delete. */
+/** A recorded TX write: key as written and lower-cased, and the item written (undefined: a delete). */
 interface Write {
   key: string;
   lower: string;
-  value: string | undefined;
+  item: Item | undefined;
 }
 
 /** The match state a rule left when it matched a value (even if a later chain link failed). */
@@ -63,8 +63,8 @@ function applyWrites(d: TxData, writes: readonly Write[]): void {
   const tx = d.tx;
   for (let i = 0; i < writes.length; i++) {
     const w = writes[i] as Write;
-    if (w.value === undefined) tx.delete(w.key);
-    else tx.put(w.lower, w.key, w.value);
+    if (w.item === undefined) tx.delete(w.key);
+    else tx.putItem(w.lower, w.item);
   }
 }
 
@@ -154,7 +154,11 @@ export class ConstantMemo {
         d.tx.journal = undefined;
       }
       const matched = d.matchSerial === serial ? undefined : { variable: d.matchedVar, name: d.matchedVarName, vars: d.matchedVars };
-      const writes = journal.map(([key, value]) => ({ key, lower: key.toLowerCase(), value }));
+      const writes = journal.map(([key, value]) => ({
+        key,
+        lower: key.toLowerCase(),
+        item: value === undefined ? undefined : makeItem(`TX:${key}`, key, value),
+      }));
       this.outcomes[rule.constant] = { hit, writes, matched, noop: writes.length === 0 && matched === undefined };
       return hit;
     }

@@ -75,6 +75,22 @@ export class KeyedStore {
     }
     this.version++;
   }
+  /**
+   * Writes a ready-made item under `lower` (its key lower-cased), as `put` would write its
+   * value: the item is stored as it is where the key was first written the same way, so a
+   * replayed write (constant-memo.ts) allocates nothing. Items are never changed once made,
+   * so one may sit in the stores of many transactions.
+   */
+  putItem(lower: string, item: Item): void {
+    if (this.journal) this.journal.push([item.key, item.value]);
+    const one = this.map.get(lower);
+    if (one === undefined) this.map.set(lower, [item]);
+    else {
+      const old = one[0] as Item;
+      one[0] = old.key === item.key ? item : makeItem(old.name, old.key, item.value);
+    }
+    this.version++;
+  }
   delete(key: string): void {
     if (this.journal) this.journal.push([key, undefined]);
     if (this.map.delete(key.toLowerCase())) this.version++;
