@@ -112,6 +112,12 @@ function firstLine(text: string | undefined): string {
   return (text ?? '').split('\n')[0]!.slice(0, 200);
 }
 
+/** `4 min 59 s`: whole seconds first, so 299.6 s reads 5 min 0 s, never 4 min 60 s. */
+function minutes(seconds: number): string {
+  const whole = Math.round(seconds);
+  return `${Math.floor(whole / 60)} min ${whole % 60} s`;
+}
+
 /** The median seconds of each file over the green runs, longest first, into the table the suite orders files by. */
 function writeDurations(results: RunResult[]): void {
   const green = results.filter((r) => r.code === 0 && r.failed.length === 0);
@@ -145,7 +151,7 @@ async function main(): Promise<void> {
   process.stdout.write(`\n=== test:soak: ${options.runs} run(s) of ${options.ref} on a fresh clone${options.busy ? ', one core kept busy' : ''}\n`);
   for (const r of results) {
     process.stdout.write(
-      `run ${r.run}: ${r.failed.length === 0 && r.code === 0 ? 'green' : 'RED'}, ${r.passed} passed, ${r.failed.length} failed, ${Math.floor(r.seconds / 60)} min ${Math.round(r.seconds % 60)} s\n`,
+      `run ${r.run}: ${r.failed.length === 0 && r.code === 0 ? 'green' : 'RED'}, ${r.passed} passed, ${r.failed.length} failed, ${minutes(r.seconds)}\n`,
     );
   }
   const byTest = new Map<string, number[]>();
