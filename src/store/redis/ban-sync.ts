@@ -152,11 +152,22 @@ export class RedisBanSync {
       // resync reads another server (a failover while the node starts).
       if (previous === undefined && (this.resyncedFrom === undefined || this.resyncedFrom === master)) return;
       this.synced = false;
-      void this.resync('master', 'master changed');
+      this.whenBackgroundReady(() => void this.resync('master', 'master changed'));
     });
-    if (this.background.status === 'ready') void this.resync('start', 'start');
-    else this.background.once('ready', () => void this.resync('start', 'start'));
+    this.whenBackgroundReady(() => void this.resync('start', 'start'));
     this.stream.start();
+  }
+
+  /**
+   * Runs `then` once the connection a resync reads through is ready: at once, or on its next
+   * `ready`. A master change is usually seen first on the request pool, while this connection
+   * is still reconnecting; a resync started then would fail and wait for the heartbeat and
+   * its back-off (seconds), leaving the bans a failover lost unwritten meanwhile.
+   */
+  private whenBackgroundReady(then: () => void): void {
+    const client = this.background;
+    if (client.status === 'ready') then();
+    else client.once('ready', then);
   }
 
   /** Journals `change` and tries to deliver everything pending; true once Redis has it. Never throws. */
