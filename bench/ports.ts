@@ -9,6 +9,15 @@ const FIRST_PORT = 10_000;
 const SLICE = 2_500;
 const SLICES = 8;
 
+/** Where the kernel's ephemeral ports start (Linux; 32768 elsewhere). */
+const EPHEMERAL_START = ((): number => {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32_768;
+  } catch {
+    return 32_768;
+  }
+})();
+
 /**
  * A TCP port that was free on 127.0.0.1 a moment ago, never one this process handed out
  * before. For what takes its port from the environment (Palisade, redis-server); a server
@@ -27,7 +36,7 @@ export async function freePort(): Promise<number> {
   for (let i = 0; i < span; i++) {
     const port = low + ((start + i) % span);
     if (handedOut.has(port)) continue;
-    if (await canListen(port)) {
+    if ((await listenOn(port)) !== undefined) {
       handedOut.add(port);
       return port;
     }
@@ -46,19 +55,7 @@ function slice(): [number, number] {
   const pool = Number(process.env.VITEST_POOL_ID ?? 0);
   const index = Number.isInteger(pool) && pool >= 0 ? pool % SLICES : 0;
   const low = FIRST_PORT + index * SLICE;
-  return [low, Math.min(low + SLICE, ephemeralStart())];
-}
-
-function ephemeralStart(): number {
-  try {
-    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32_768;
-  } catch {
-    return 32_768;
-  }
-}
-
-async function canListen(port: number): Promise<boolean> {
-  return (await listenOn(port)) !== undefined;
+  return [low, Math.min(low + SLICE, EPHEMERAL_START)];
 }
 
 /** Listens on `port` (0: the OS picks) on 127.0.0.1 and closes again; the port, or undefined when it was taken. */
@@ -67,7 +64,7 @@ function listenOn(port: number): Promise<number | undefined> {
     const server = createServer();
     server.unref();
     server.on('error', () => resolve(undefined));
-    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => {
+    server.listen(port, '127.0.0.1', () => {
       const address = server.address();
       const bound = typeof address === 'object' && address ? address.port : undefined;
       server.close(() => resolve(bound));

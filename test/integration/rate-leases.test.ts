@@ -8,6 +8,7 @@ import { startSentinelCluster, type SentinelCluster } from '../helpers/sentinel.
 import { stopAfterEach } from '../helpers/stop-after-each.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait.js';
+import { metricSum } from '../helpers/metrics.js';
 
 let upstream: TestUpstream;
 let redis: RedisServer;
@@ -75,15 +76,6 @@ async function workerOf(palisade: PalisadeProcess, requestId: string): Promise<n
   return Number(line.worker);
 }
 
-/** The sum of one sample of `/metrics` over the node's processes. */
-async function metric(palisade: PalisadeProcess, pattern: RegExp): Promise<number> {
-  const text = await (await fetch(`${palisade.adminUrl}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((line) => pattern.test(line))
-    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
-}
-
 /** `count` requests for `ip`, taking turns between `among`; how many were allowed. */
 async function alternate(among: PalisadeProcess[], ip: string, count: number, between?: (i: number) => Promise<void>): Promise<number> {
   let allowed = 0;
@@ -106,7 +98,7 @@ describe('rate limits from leases (2 nodes × 2 workers on one Redis)', () => {
     expect(allowed).toBeGreaterThanOrEqual(9);
     // Leases were taken, and their sites counted them.
     expect(
-      (await metric(a, /^palisade_rate_leases_total\{event="granted"/)) + (await metric(b, /^palisade_rate_leases_total\{event="granted"/)),
+      (await metricSum(a, /^palisade_rate_leases_total\{event="granted"/)) + (await metricSum(b, /^palisade_rate_leases_total\{event="granted"/)),
     ).toBeGreaterThan(0);
   });
 
@@ -160,8 +152,8 @@ describe('rate limits from leases (2 nodes × 2 workers on one Redis)', () => {
     const a = await node('far-a', { ...onRedis(), LIMIT_REQ_RATE: '100r/s' });
     await waitFor(() => readyOnSharedStore(a), 'the node ready on Redis');
     const counts = async () => ({
-      messages: await metric(a, /^palisade_worker_messages_total\{direction="sent"/),
-      calls: await metric(a, /^palisade_redis_command_duration_seconds_count\{command="gcra"/),
+      messages: await metricSum(a, /^palisade_worker_messages_total\{direction="sent"/),
+      calls: await metricSum(a, /^palisade_redis_command_duration_seconds_count\{command="gcra"/),
     });
     const before = await counts();
     const started = Date.now();
@@ -183,8 +175,8 @@ describe('rate limits from leases (2 nodes × 2 workers on one Redis)', () => {
     );
     const ms = Date.now() - started;
     const after = await counts();
-    const leases = await metric(a, /^palisade_rate_leases_total\{event="granted"/);
-    const returned = await metric(a, /^palisade_rate_leases_total\{event="returned"/);
+    const leases = await metricSum(a, /^palisade_rate_leases_total\{event="granted"/);
+    const returned = await metricSum(a, /^palisade_rate_leases_total\{event="returned"/);
     console.info(`measured: 3,000 requests in ${ms} ms, ${leases} leases granted, ${returned} returned`);
     expect(ok).toBe(3_000);
     const perRequest = { messages: (after.messages - before.messages) / 3_000, calls: (after.calls - before.calls) / 3_000 };

@@ -5,6 +5,7 @@ import { startRedis, stopAllRedis, type RedisServer } from '../helpers/redis.js'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait.js';
 import { stopAfterEach } from '../helpers/stop-after-each.js';
+import { unansweredRateChecks } from '../helpers/metrics.js';
 
 let upstream: TestUpstream;
 let redis: RedisServer;
@@ -28,19 +29,6 @@ async function cluster(count: number, env: Record<string, string> = {}): Promise
   const started = await startInProcessCluster(names, upstream.url, redis.port, env);
   nodes.push(...started);
   return started;
-}
-
-/** Rate checks the nodes report unanswered by Redis within the request budget (each decided by its node alone). */
-async function unanswered(of: InProcessNode[]): Promise<number> {
-  let sum = 0;
-  for (const node of of) {
-    const text = await (await fetch(`${node.adminUrl}/metrics`)).text();
-    for (const line of text.split('\n')) {
-      if (/^palisade_redis_command_duration_seconds_count\{command="gcra",outcome="(error|unavailable)"/.test(line))
-        sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-    }
-  }
-  return sum;
 }
 
 async function get(node: InProcessNode, ip: string, path = '/'): Promise<Response> {
@@ -84,7 +72,7 @@ describe('limit', () => {
   it('allows 10 of 15 requests alternating between two nodes at 10r/h, then 429 with Retry-After', async () => {
     // Per hour, as every limit test here: no hit is given back while a test runs, however slow.
     const [a, b] = await cluster(2, { LIMIT_REQ_RATE: '10r/h', USE_BAD_BEHAVIOR: 'no' });
-    const before = await unanswered([a!, b!]);
+    const before = await unansweredRateChecks([a!, b!]);
     const statuses: number[] = [];
     let retryAfter: string | null = null;
     for (let i = 0; i < 15; i++) {
@@ -96,7 +84,7 @@ describe('limit', () => {
     // budget (decided there alone; loaded cores can be that slow): a soak run saw 11 once.
     const allowed = statuses.filter((s) => s === 200).length;
     expect(allowed).toBeGreaterThanOrEqual(10);
-    expect(allowed).toBeLessThanOrEqual(10 + (await unanswered([a!, b!])) - before);
+    expect(allowed).toBeLessThanOrEqual(10 + (await unansweredRateChecks([a!, b!])) - before);
     expect(statuses.slice(0, allowed)).toEqual(Array(allowed).fill(200));
     expect(statuses.slice(allowed)).toEqual(Array(15 - allowed).fill(429));
     expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);

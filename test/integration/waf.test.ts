@@ -1,4 +1,3 @@
-import http from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +6,7 @@ import { runCli, startPalisade, type PalisadeProcess } from '../helpers/palisade
 import { stopAfterEach } from '../helpers/stop-after-each.js';
 import { answerAfterBody, startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait.js';
+import { sendUntilBothWorkers } from '../helpers/worker-requests.js';
 
 /**
  * The WAF through the proxy port: the OWASP CRS (Debian's modsecurity-crs) at the default
@@ -147,30 +147,10 @@ describe('the WAF (OWASP CRS, paranoia level 1)', () => {
 
   it('runs in every worker (WORKERS=2)', async () => {
     const palisade = await node({ WORKERS: '2' });
-    // The workers take connections from one shared socket: a connection per attack, until both
-    // have answered (a kept-alive connection would stay with one worker).
-    const statuses: Array<{ status: number; worker: unknown }> = [];
-    while (statuses.length < 6 || new Set(statuses.map((s) => s.worker)).size < 2) {
-      if (statuses.length === 200) throw new Error('200 attacks and one worker answered them all');
-      const { status, id } = await new Promise<{ status: number; id: string }>((resolve, reject) => {
-        const path = `/?q=${encodeURIComponent('<script>alert(1)</script>')}`;
-        http
-          .get(
-            `${palisade.proxyUrl}${path}`,
-            {
-              agent: false,
-              headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0', accept: 'text/html', 'accept-language': 'en', host: 'shop.example' },
-            },
-            (res) => {
-              res.resume();
-              res.on('end', () => resolve({ status: res.statusCode ?? 0, id: String(res.headers['x-request-id']) }));
-            },
-          )
-          .on('error', reject);
-      });
-      const line = await waitFor(() => palisade.logs.find((l) => l.msg === 'request' && l.reqId === id), 'the access line');
-      statuses.push({ status, worker: line.worker });
-    }
+    // A connection per attack (the workers take them from one shared socket), until both answered.
+    const path = `/?q=${encodeURIComponent('<script>alert(1)</script>')}`;
+    const headers = { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0', accept: 'text/html', 'accept-language': 'en', host: 'shop.example' };
+    const statuses = await sendUntilBothWorkers(palisade, 6, () => ({ path, headers }));
     expect(statuses.map((s) => s.status)).toEqual(Array(statuses.length).fill(451));
   });
 });

@@ -7,6 +7,8 @@ import { startRedis, stopAllRedis, type RedisServer } from '../helpers/redis.js'
 import { stopAfterEach } from '../helpers/stop-after-each.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait.js';
+import { metricSum, unansweredRateChecks } from '../helpers/metrics.js';
+import { sendOnNewConnection, sendUntilBothWorkers, type WorkerAnswer } from '../helpers/worker-requests.js';
 
 let upstream: TestUpstream;
 let redis: RedisServer;
@@ -50,36 +52,9 @@ async function node(env: Record<string, string> = {}, options: LaunchOptions = {
 
 const redisEnv = (): Record<string, string> => ({ USE_REDIS: 'yes', REDIS_HOST: '127.0.0.1', REDIS_PORT: String(redis.port) });
 
-/** One request on a new connection (whichever worker takes it from the shared socket); which worker answered, from its access line. */
-async function send(palisade: PalisadeProcess, ip: string, path = '/'): Promise<{ status: number; worker: number }> {
-  const { status, requestId } = await new Promise<{ status: number; requestId: string }>((resolve, reject) => {
-    const req = http.get(`${palisade.proxyUrl}${path}`, { agent: false, headers: { 'x-forwarded-for': ip } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, requestId: String(res.headers['x-request-id']) }));
-    });
-    req.on('error', reject);
-  });
-  const line = await waitFor(() => palisade.logs.find((l) => l.msg === 'request' && l.reqId === requestId), 'the access line');
-  return { status, worker: Number(line.worker) };
-}
-
-/**
- * Requests on new connections, in order, until at least `atLeast` were sent and both workers
- * answered. The workers take connections from one shared socket, so which one answers is the
- * kernel's choice (about half each here): a test that needs both keeps sending, up to 400.
- */
-async function sendUntilBothWorkers(
-  palisade: PalisadeProcess,
-  atLeast: number,
-  request: (i: number) => { ip: string; path?: string },
-): Promise<Array<{ status: number; worker: number }>> {
-  const results: Array<{ status: number; worker: number }> = [];
-  while (results.length < atLeast || new Set(results.map((r) => r.worker)).size < 2) {
-    if (results.length === 400) throw new Error('400 requests and one worker answered them all');
-    const { ip, path } = request(results.length);
-    results.push(await send(palisade, ip, path));
-  }
-  return results;
+/** One request on a new connection as client `ip`: its status, and which worker answered. */
+function send(palisade: PalisadeProcess, ip: string, path = '/'): Promise<WorkerAnswer> {
+  return sendOnNewConnection(palisade, { ip, path });
 }
 
 async function admin(palisade: PalisadeProcess, path: string, init: RequestInit = {}): Promise<Response> {
@@ -109,13 +84,6 @@ function oneConnection(url: string, timeoutMs: number): Promise<string> {
 }
 
 /** The value of one sample of `/metrics`, summed over the node's processes. */
-async function metric(palisade: PalisadeProcess, pattern: RegExp): Promise<number> {
-  const text = await (await admin(palisade, '/metrics')).text();
-  return text
-    .split('\n')
-    .filter((line) => pattern.test(line))
-    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
-}
 
 describe('workers of one node (WORKERS=2)', () => {
   it('serves from both workers, sums their metrics, names the worker in access lines, and limits exactly across them', async () => {
@@ -124,8 +92,8 @@ describe('workers of one node (WORKERS=2)', () => {
     const results = await sendUntilBothWorkers(palisade, 16, () => ({ ip: '198.51.100.10' }));
     // One count for the node: the tenth request is the last allowed, whichever worker took it.
     expect(results.map((r) => r.status)).toEqual([...Array(10).fill(200), ...Array(results.length - 10).fill(429)]);
-    expect(await metric(palisade, /^palisade_http_requests_total\{/)).toBe(results.length);
-    expect(await metric(palisade, /^palisade_workers\{state="ready"/)).toBe(2);
+    expect(await metricSum(palisade, /^palisade_http_requests_total\{/)).toBe(results.length);
+    expect(await metricSum(palisade, /^palisade_workers\{state="ready"/)).toBe(2);
     // Each message counted once: every message a worker receives (results, its start) answers
     // one it sent, but for the scrape being answered (one per worker, its answer not sent yet).
     const scrape = await (await admin(palisade, '/metrics')).text();
@@ -198,9 +166,7 @@ describe('workers of two nodes on one Redis', () => {
   it('hold a limit across 2 nodes × 2 workers, and a ban made on one node on every worker of the other', async () => {
     const a = await node({ ...redisEnv(), NODE_NAME: 'w-a', LIMIT_REQ_RATE: '10r/h' });
     const b = await node({ ...redisEnv(), NODE_NAME: 'w-b', LIMIT_REQ_RATE: '10r/h' });
-    const unanswered = async (): Promise<number> =>
-      (await metric(a, /^palisade_redis_command_duration_seconds_count\{command="gcra",outcome="(error|unavailable)"/)) +
-      (await metric(b, /^palisade_redis_command_duration_seconds_count\{command="gcra",outcome="(error|unavailable)"/));
+    const unanswered = (): Promise<number> => unansweredRateChecks([a, b]);
     const before = await unanswered();
     const statuses: number[] = [];
     const allowed = (): number => statuses.filter((s) => s === 200).length;
@@ -301,7 +267,7 @@ describe('worker failures and shutdown', () => {
     // even when the primary handed it to the killed one before it saw it gone.
     for (const entry of clients) expect(entry.failed).toBeLessThanOrEqual(entry.worker === victim!.slot ? 1 : 0);
     expect(palisade.logs.some((l) => l.code === 'PAL_WORKER_EXITED' && l.worker === victim!.slot)).toBe(true);
-    expect(await metric(palisade, new RegExp(`^palisade_worker_restarts_total\\{slot="${victim!.slot}"`))).toBe(1);
+    expect(await metricSum(palisade, new RegExp(`^palisade_worker_restarts_total\\{slot="${victim!.slot}"`))).toBe(1);
     // The replacement enforces every ban from its first request on.
     const checked = await sendUntilBothWorkers(palisade, 40, (i) => ({ ip: bans[(i * 5) % bans.length]!.ip }));
     expect(checked.every((r) => r.status === 403)).toBe(true);
@@ -362,7 +328,7 @@ describe('worker failures and shutdown', () => {
     expect(delays[0]).toBeGreaterThan(0);
     expect(delays[1]).toBeGreaterThan(delays[0]!);
     expect(delays[2]).toBeGreaterThan(delays[1]!);
-    expect(await metric(palisade, /^palisade_worker_restarts_total\{slot="1"/)).toBe(3);
+    expect(await metricSum(palisade, /^palisade_worker_restarts_total\{slot="1"/)).toBe(3);
     expect((await admin(palisade, '/readyz')).status).toBe(200);
   });
 
